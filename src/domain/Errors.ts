@@ -1,0 +1,101 @@
+/**
+ * The tagged errors of the pure core. One class per boundary, each with a `reason` that says what went
+ * wrong; the CLI turns `message` into its one line of error.
+ */
+import * as Schema from "effect/Schema"
+
+export const BencodeErrorReason = Schema.Literal(
+  "Empty",
+  "Truncated",
+  "UnexpectedByte",
+  "LeadingZero",
+  "NegativeZero",
+  "PlusSign",
+  "InvalidInteger",
+  "InvalidLength",
+  "LengthPastEnd",
+  "NonStringKey",
+  "DuplicateKey",
+  "TrailingData",
+  "TooDeep",
+  "TooLarge",
+  "TooManyTokens"
+)
+export type BencodeErrorReason = typeof BencodeErrorReason.Type
+
+/** Bytes that are not strict bencode; `offset` is where the decoder stopped. */
+export class BencodeError extends Schema.TaggedError<BencodeError>()("BencodeError", {
+  reason: BencodeErrorReason,
+  offset: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `invalid bencode at byte ${this.offset}: ${this.detail}`
+  }
+}
+
+export const MetainfoErrorReason = Schema.Literal(
+  "Unreadable",
+  "Bencode",
+  "MissingField",
+  "InvalidField",
+  "PieceCount",
+  "Unsupported",
+  "TooLarge"
+)
+export type MetainfoErrorReason = typeof MetainfoErrorReason.Type
+
+/** A .torrent that is not a usable metainfo file. */
+export class MetainfoError extends Schema.TaggedError<MetainfoError>()("MetainfoError", {
+  reason: MetainfoErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+export const MagnetErrorReason = Schema.Literal("NotMagnet", "Escape", "InfoHash", "MissingInfoHash", "Parameter")
+export type MagnetErrorReason = typeof MagnetErrorReason.Type
+
+/** A magnet URI that cannot name a torrent. */
+export class MagnetError extends Schema.TaggedError<MagnetError>()("MagnetError", {
+  reason: MagnetErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `invalid magnet link: ${this.detail}`
+  }
+}
+
+export const WireErrorReason = Schema.Literal(
+  "Handshake",
+  "TooLong",
+  "UnknownMessage",
+  "BadLength",
+  "BadPayload"
+)
+export type WireErrorReason = typeof WireErrorReason.Type
+
+/** Bytes from a peer that break the peer wire protocol. */
+export class WireError extends Schema.TaggedError<WireError>()("WireError", {
+  reason: WireErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `peer protocol violation: ${this.detail}`
+  }
+}
+
+export const TrackerCodecErrorReason = Schema.Literal("Bencode", "Malformed", "Failure", "TooLarge")
+export type TrackerCodecErrorReason = typeof TrackerCodecErrorReason.Type
+
+/** A tracker response (HTTP or UDP) that cannot be understood, or that reports a failure. */
+export class TrackerCodecError extends Schema.TaggedError<TrackerCodecError>()("TrackerCodecError", {
+  reason: TrackerCodecErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.reason === "Failure" ? `tracker failure: ${this.detail}` : `bad tracker response: ${this.detail}`
+  }
+}

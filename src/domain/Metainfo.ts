@@ -1,0 +1,88 @@
+/**
+ * A parsed .torrent: the torrent's identity (info hashes over the raw `info` bytes), its content (files
+ * with sanitised paths beside their original names, pieces) and where to find peers (trackers, web
+ * seeds). `decodeMetainfo` in `MetainfoDecode.ts` builds it from a bencode value; this module holds the
+ * value, its Schema and what is derived from it.
+ */
+import * as Schema from "effect/Schema"
+import { InfoHash, InfoHashV2 } from "./InfoHash.js"
+import * as Layout from "./Layout.js"
+
+export const TorrentFile = Schema.Struct({
+  /** Safe path components relative to the torrent's root (for multi-file torrents, inside `safeName`). */
+  path: Schema.Array(Schema.String),
+  /** The path components exactly as the torrent names them. */
+  rawPath: Schema.Array(Schema.Uint8ArrayFromSelf),
+  /** The original path as text, for display (non-UTF-8 bytes shown as U+FFFD). */
+  displayPath: Schema.String,
+  length: Schema.Number,
+  /** A BEP 47 pad file: occupies piece space, is never written to disk. */
+  pad: Schema.Boolean,
+  /** BEP 47 attributes as given (`p` pad, `x` executable, `h` hidden, `l` symlink). */
+  attr: Schema.String,
+  /** A symlink's target (BEP 47); bt-effect never creates symlinks. */
+  symlinkPath: Schema.optional(Schema.Array(Schema.String)),
+  /** The BEP 52 merkle root of the file's 16 KiB blocks. */
+  piecesRoot: Schema.optional(Schema.Uint8ArrayFromSelf)
+})
+export type TorrentFile = typeof TorrentFile.Type
+
+export const MetaVersion = Schema.Literal("v1", "v2", "hybrid")
+export type MetaVersion = typeof MetaVersion.Type
+
+export const Metainfo = Schema.Struct({
+  /** The v1 info hash (SHA-1 of the raw info bytes); absent for v2-only torrents. */
+  infoHash: Schema.optional(InfoHash),
+  /** The v2 info hash (SHA-256 of the raw info bytes), for v2 and hybrid torrents. */
+  infoHashV2: Schema.optional(InfoHashV2),
+  /** The raw bencoded info dictionary, exactly as it appeared in the file. */
+  infoBytes: Schema.Uint8ArrayFromSelf,
+  version: MetaVersion,
+  name: Schema.String,
+  rawName: Schema.Uint8ArrayFromSelf,
+  /** The name as one safe file or folder name. */
+  safeName: Schema.String,
+  multiFile: Schema.Boolean,
+  pieceLength: Schema.Number,
+  /** The concatenated 20-byte SHA-1 piece hashes (empty for v2-only torrents). */
+  pieces: Schema.Uint8ArrayFromSelf,
+  pieceCount: Schema.Number,
+  totalLength: Schema.Number,
+  files: Schema.Array(TorrentFile),
+  private: Schema.Boolean,
+  announce: Schema.optional(Schema.String),
+  announceList: Schema.Array(Schema.Array(Schema.String)),
+  urlList: Schema.Array(Schema.String),
+  comment: Schema.optional(Schema.String),
+  createdBy: Schema.optional(Schema.String),
+  creationDate: Schema.optional(Schema.Number),
+  /** What was odd but tolerated: unsorted keys, trailing bytes, unsafe paths, dropped entries. */
+  warnings: Schema.Array(Schema.String)
+})
+export type Metainfo = typeof Metainfo.Type
+
+/** The piece layout of the v1 piece space (pad files included). */
+export const layoutOf = (m: Metainfo): Layout.Layout =>
+  Layout.make(m.pieceLength, m.files.map((f) => ({ length: f.length, pad: f.pad })))
+
+/** The expected SHA-1 of a piece, as a view into `pieces`. */
+export const pieceHash = (m: Metainfo, piece: number): Uint8Array => m.pieces.subarray(piece * 20, piece * 20 + 20)
+
+/**
+ * Tracker tiers per BEP 12: `announce-list` when present, else the single `announce`. Duplicate URLs are
+ * dropped; empty tiers removed.
+ */
+export const trackerTiers = (m: Metainfo): ReadonlyArray<ReadonlyArray<string>> => {
+  const source = m.announceList.length > 0 ? m.announceList : m.announce !== undefined ? [[m.announce]] : []
+  const seen = new Set<string>()
+  const tiers: Array<Array<string>> = []
+  for (const tier of source) {
+    const urls = tier.filter((u) => u !== "" && !seen.has(u) && seen.add(u) !== undefined)
+    if (urls.length > 0) tiers.push(urls)
+  }
+  return tiers
+}
+
+/** Where a file lives relative to the download folder. */
+export const relativePath = (m: Metainfo, file: TorrentFile): ReadonlyArray<string> =>
+  m.multiFile ? [m.safeName, ...file.path] : [m.safeName]

@@ -1,0 +1,77 @@
+/**
+ * .torrent files: bytes to `Metainfo` and back.
+ *
+ * Decoding is strict bencode with two tolerances the big clients share: bytes after the top-level
+ * dictionary (a trailing newline is common) and unsorted keys, both reported as warnings. The info hash is
+ * the hash of the raw `info` bytes. Encoding splices those raw bytes back in, so a decoded torrent
+ * re-encodes with the same info hash whatever the order of its keys.
+ */
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { type Bencode, bytes as utf8Bytes } from "../domain/Bencode.js"
+import { MetainfoError } from "../domain/Errors.js"
+import { Metainfo } from "../domain/Metainfo.js"
+import { decodeMetainfo } from "../domain/MetainfoDecode.js"
+import { decode, encode } from "./Bencode.js"
+
+/** The largest .torrent accepted (libtorrent's default limit is about 10 MB; some real torrents are larger). */
+export const maxTorrentBytes = 32 * 1024 * 1024
+
+export const decodeTorrent = (bytes: Uint8Array): Either.Either<Metainfo, MetainfoError> => {
+  if (bytes.length > maxTorrentBytes) {
+    return Either.left(new MetainfoError({ reason: "TooLarge", detail: `torrent file larger than ${maxTorrentBytes} bytes` }))
+  }
+  return Either.flatMap(
+    Either.mapLeft(
+      decode(bytes, { allowTrailing: true, maxBytes: maxTorrentBytes }),
+      (e) => new MetainfoError({ reason: "Bencode", detail: e.message })
+    ),
+    (d) => {
+      const warnings: Array<string> = []
+      if (d.trailing > 0) warnings.push(`${d.trailing} trailing byte(s) after the top-level value (ignored)`)
+      for (const path of d.unsorted) warnings.push(`unsorted dict keys at ${path}`)
+      const infoBytes = d.infoSpan === undefined ? undefined : bytes.subarray(d.infoSpan.start, d.infoSpan.end)
+      return decodeMetainfo(d.value, infoBytes, warnings)
+    }
+  )
+}
+
+/** The .torrent bytes of a Metainfo, with its raw info bytes unchanged. */
+export const encodeTorrent = (m: Metainfo): Uint8Array => {
+  const top = new Map<string, Bencode>()
+  if (m.announce !== undefined) top.set("announce", utf8Bytes(m.announce))
+  if (m.announceList.length > 0) top.set("announce-list", m.announceList.map((t) => t.map(utf8Bytes)))
+  if (m.comment !== undefined) top.set("comment", utf8Bytes(m.comment))
+  if (m.createdBy !== undefined) top.set("created by", utf8Bytes(m.createdBy))
+  if (m.creationDate !== undefined) top.set("creation date", m.creationDate)
+  if (m.urlList.length > 0) top.set("url-list", m.urlList.map(utf8Bytes))
+  // Keys are written in byte order, so the raw info bytes go between the keys below "info" and the rest.
+  const entries = (keep: (k: string) => boolean) => {
+    const e = encode(new Map([...top].filter(([k]) => keep(k))))
+    return e.subarray(1, e.length - 1)
+  }
+  return Buffer.concat([
+    Buffer.from("d"),
+    entries((k) => k < "info"),
+    Buffer.from("4:info"),
+    m.infoBytes,
+    entries((k) => k > "info"),
+    Buffer.from("e")
+  ])
+}
+
+/** .torrent bytes <-> Metainfo. */
+export const MetainfoFromBytes: Schema.Schema<Metainfo, Uint8Array> = Schema.transformOrFail(
+  Schema.Uint8ArrayFromSelf,
+  Schema.typeSchema(Metainfo),
+  {
+    strict: true,
+    decode: (bytes, _, ast) =>
+      Either.match(decodeTorrent(bytes), {
+        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
+        onRight: ParseResult.succeed
+      }),
+    encode: (m) => ParseResult.succeed(encodeTorrent(m))
+  }
+)
