@@ -99,3 +99,83 @@ export class TrackerCodecError extends Schema.TaggedError<TrackerCodecError>()("
     return this.reason === "Failure" ? `tracker failure: ${this.detail}` : `bad tracker response: ${this.detail}`
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Service boundaries
+
+export const NetworkErrorReason = Schema.Literal("Connect", "Timeout", "Closed", "Listen", "Read", "Write")
+export type NetworkErrorReason = typeof NetworkErrorReason.Type
+
+/** A peer connection that could not be made or that broke. */
+export class NetworkError extends Schema.TaggedError<NetworkError>()("NetworkError", {
+  reason: NetworkErrorReason,
+  address: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.address}: ${this.detail}`
+  }
+}
+
+export const TrackerErrorReason = Schema.Literal("Unreachable", "Timeout", "Http", "Failure", "Malformed", "Unsupported")
+export type TrackerErrorReason = typeof TrackerErrorReason.Type
+
+/** An announce that did not give peers: the tracker could not be reached, refused, or answered nonsense. */
+export class TrackerError extends Schema.TaggedError<TrackerError>()("TrackerError", {
+  reason: TrackerErrorReason,
+  url: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `tracker ${this.url}: ${this.detail}`
+  }
+}
+
+export const StorageErrorReason = Schema.Literal("Open", "Read", "Write", "NoSpace", "Permission", "Outside")
+export type StorageErrorReason = typeof StorageErrorReason.Type
+
+/** A file of the torrent that could not be created, read or written. */
+export class StorageError extends Schema.TaggedError<StorageError>()("StorageError", {
+  reason: StorageErrorReason,
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+export const PeerErrorReason = Schema.Literal(
+  "Handshake",
+  "Protocol",
+  "Timeout",
+  "Self",
+  "Duplicate",
+  "Banned",
+  "Closed"
+)
+export type PeerErrorReason = typeof PeerErrorReason.Type
+
+/** Why a peer connection ended; it ends that peer, never the download. */
+export class PeerError extends Schema.TaggedError<PeerError>()("PeerError", {
+  reason: PeerErrorReason,
+  address: Schema.String,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `peer ${this.address}: ${this.detail}`
+  }
+}
+
+export const DownloadErrorReason = Schema.Literal("Stalled", "Unsupported")
+export type DownloadErrorReason = typeof DownloadErrorReason.Type
+
+/** A download that cannot go on. */
+export class DownloadError extends Schema.TaggedError<DownloadError>()("DownloadError", {
+  reason: DownloadErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
