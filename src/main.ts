@@ -14,8 +14,17 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import { download } from "./services/Download.js"
+import { layerFile } from "./services/FileStorage.js"
 import { infoJson, infoText } from "./services/InfoReport.js"
+import * as PeerNetwork from "./services/PeerNetwork.js"
+import * as PiecePicker from "./services/PiecePicker.js"
 import { loadTorrent } from "./services/TorrentSource.js"
+import * as Tracker from "./services/Tracker.js"
 
 const version = "0.1.0"
 
@@ -30,9 +39,58 @@ const info = Command.make(
     )
 ).pipe(Command.withDescription("show what a .torrent file holds"))
 
+const tty = process.stdout.isTTY === true
+const write = (text: string) => Effect.sync(() => void process.stdout.write(text))
+
+/** Log lines for people: "warning: ...", clear of the live progress line. */
+const cliLogger = Logger.make(({ logLevel, message }) => {
+  const text = Array.isArray(message) ? message.join(" ") : String(message)
+  process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${logLevel.label.toLowerCase()}: ${text}\n`)
+})
+
+const clientLayer = Layer.mergeAll(
+  PeerNetwork.layerNode,
+  layerFile,
+  Tracker.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)),
+  PiecePicker.layer
+)
+
+const downloadCommand = Command.make(
+  "download",
+  {
+    torrent: torrentArg,
+    out: Options.directory("out").pipe(
+      Options.withDefault("./downloads"),
+      Options.withDescription("the folder to download into (created when missing)")
+    ),
+    port: Options.integer("port").pipe(
+      Options.withDefault(6881),
+      Options.withDescription("the port to listen on for peers (0 picks one)")
+    ),
+    stallTimeout: Options.integer("stall-timeout").pipe(
+      Options.withDefault(0),
+      Options.withDescription("give up after this many seconds without data (0: never)")
+    ),
+    maxPeers: Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most")),
+    verbose: Options.boolean("verbose").pipe(Options.withDescription("debug logs (peers, trackers, pieces)"))
+  },
+  ({ maxPeers, out, port, stallTimeout, torrent, verbose }) =>
+    download({
+      torrent,
+      out,
+      port,
+      stallTimeoutSeconds: stallTimeout,
+      maxPeers,
+      progress: { tty, write }
+    }).pipe(
+      Effect.provide(clientLayer),
+      Logger.withMinimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Info)
+    )
+).pipe(Command.withDescription("download a torrent into a folder, verifying every piece"))
+
 const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
-  Command.withSubcommands([info])
+  Command.withSubcommands([info, downloadCommand])
 )
 
 const run = Command.run(cli, { name: "bt-effect", version })
@@ -44,7 +102,6 @@ const exitCode = (error: unknown): number => {
     switch (error._tag) {
       case "MetainfoError":
       case "MagnetError":
-      case "UsageError":
         return 2
     }
   }
@@ -60,7 +117,7 @@ const report = (error: unknown): Effect.Effect<void> =>
 const program = Effect.suspend(() => run(process.argv)).pipe(
   Effect.tapError(report),
   Effect.tapDefect((defect) => Console.error(`bt-effect: internal error: ${Cause.pretty(defect).split("\n")[0]}`)),
-  Effect.provide(NodeContext.layer)
+  Effect.provide(Layer.merge(NodeContext.layer, Logger.replace(Logger.defaultLogger, cliLogger)))
 )
 
 NodeRuntime.runMain(program, {

@@ -1,0 +1,75 @@
+/**
+ * `bt-effect download`: one torrent from its trackers' peers into a folder, with progress, until every
+ * piece is verified; then a summary. Stopping (Ctrl-C) closes the scope: a `stopped` announce, files
+ * closed.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import { DownloadError } from "../domain/Errors.js"
+import * as PeerId from "../domain/PeerId.js"
+import { formatDuration } from "../domain/Units.js"
+import * as Progress from "./Progress.js"
+import * as Torrent from "./Torrent.js"
+import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
+
+export interface DownloadOptions {
+  readonly torrent: string
+  readonly out: string
+  readonly port: number
+  /** Give up when no data has arrived for this long (0: never). */
+  readonly stallTimeoutSeconds: number
+  readonly maxPeers: number
+  readonly progress: Progress.ProgressOptions
+}
+
+export const randomPeerId = Effect.map(
+  Effect.all(Array.from({ length: 12 }, () => Random.nextIntBetween(0, 256))),
+  (bytes) => PeerId.make(Uint8Array.from(bytes))
+)
+
+/** Fails when nothing has arrived for `seconds`, saying what the trackers said. */
+const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =>
+  Effect.gen(function* () {
+    let last = -1
+    let since = yield* Clock.currentTimeMillis
+    while (true) {
+      yield* Effect.sleep("1 second")
+      const s = yield* stats
+      const now = yield* Clock.currentTimeMillis
+      if (s.downloadedBytes !== last) {
+        last = s.downloadedBytes
+        since = now
+      } else if (now - since >= seconds * 1000) {
+        const trackers = s.trackers.map((t) => (t.state === "failed" ? `${t.url}: ${t.error ?? "failed"}` : `${t.url}: ${t.peers} peer(s)`))
+        const why = s.peers === 0 ? "no peers" : `${s.peers} peer(s) but no data`
+        return yield* new DownloadError({
+          reason: "Stalled",
+          detail: `stalled: ${why} for ${formatDuration(seconds)}${trackers.length > 0 ? ` (trackers: ${trackers.join("; ")})` : " (no trackers)"}`
+        })
+      }
+    }
+  })
+
+export const download = (options: DownloadOptions) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const metainfo = yield* loadTorrent(options.torrent).pipe(Effect.flatMap(ensureDownloadable))
+      const started = yield* Clock.currentTimeMillis
+      const handle = yield* Torrent.start({
+        metainfo,
+        root: options.out,
+        peerId: yield* randomPeerId,
+        port: options.port,
+        maxPeers: options.maxPeers
+      })
+      yield* Effect.forkScoped(Progress.run(handle.stats, options.progress))
+      const done = options.stallTimeoutSeconds > 0
+        ? Effect.raceFirst(handle.completed, watchdog(handle.stats, options.stallTimeoutSeconds))
+        : handle.completed
+      yield* done.pipe(Effect.onExit(() => Progress.finish(options.progress)))
+      const stats = yield* handle.stats
+      const now = yield* Clock.currentTimeMillis
+      yield* options.progress.write(`${Progress.summary(stats, now - started)}\n`)
+    })
+  )

@@ -1,0 +1,450 @@
+/**
+ * One peer connection: the handshake, then the message loop, until the connection ends.
+ *
+ * I/O is kept apart from torrent logic (as rqbit does). A reader fiber feeds socket chunks to the
+ * synchronous frame parser, which puts frames on the session's event queue in order; the loop takes
+ * events in batches, handles each synchronously against the session's state, then runs what needs
+ * effects (a completed piece to verify and store, blocks to read for the peer) and writes everything
+ * the batch produced in one corked write. The torrent reaches a session only through `PeerLink` (to
+ * tell it of a new piece or to cancel a block); a session reaches the torrent only through `SwarmContext`.
+ *
+ * Uploading here is deliberately simple (every interested peer is unchoked); the choker comes later.
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import { Bitfield } from "../domain/Bitfield.js"
+import { PeerError, type PeerErrorReason, type StorageError } from "../domain/Errors.js"
+import * as InfoHash from "../domain/InfoHash.js"
+import * as Layout from "../domain/Layout.js"
+import type { PeerId } from "../domain/PeerId.js"
+import { RateMeter } from "../domain/Rate.js"
+import * as FrameParser from "../protocol/FrameParser.js"
+import * as Handshake from "../protocol/Handshake.js"
+import * as Message from "../protocol/Message.js"
+import type { Connection } from "./PeerNetwork.js"
+import type { BlockRequest, Picker } from "./PiecePicker.js"
+import type { TorrentStorage } from "./Storage.js"
+
+/** How the torrent reaches a session. */
+export interface PeerLink {
+  readonly key: string
+  readonly host: string
+  /** A piece we now have: tell the peer, and reconsider interest. */
+  readonly have: (piece: number) => void
+  /** Another peer delivered this block first (endgame): cancel our request. */
+  readonly cancel: (block: BlockRequest) => void
+  /** What the session reports of itself (rates at `now`), for stats and the choker. */
+  readonly info: (now: number) => PeerInfo
+}
+
+export interface PeerInfo {
+  readonly key: string
+  readonly client: string
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peerChoking: boolean
+  readonly peerInterested: boolean
+  readonly amChoking: boolean
+  readonly amInterested: boolean
+  readonly isSeed: boolean
+  readonly outstanding: number
+}
+
+/** What a session needs from its torrent. */
+export interface SwarmContext {
+  readonly infoHash: InfoHash.InfoHash
+  readonly peerId: PeerId
+  readonly layout: Layout.Layout
+  readonly picker: Picker
+  readonly storage: TorrentStorage
+  /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
+  readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
+  readonly detach: (key: string) => void
+  /** Stores an accepted block; true when it completed its piece. */
+  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => boolean
+  /** Verifies and stores a completed piece; tells every peer on success. */
+  readonly finishPiece: (piece: number) => Effect.Effect<void, StorageError>
+  readonly countDownloaded: (bytes: number, now: number) => void
+  readonly countUploaded: (bytes: number, now: number) => void
+  /** Whether peers may download from us (false while we have nothing worth offering). */
+  readonly uploading: boolean
+}
+
+export interface SessionOptions {
+  readonly connection: Connection
+  readonly context: SwarmContext
+  /** Inbound connections wait for the peer's handshake before sending ours. */
+  readonly inbound: boolean
+}
+
+/** Timeouts and limits of a session. */
+export const limits = {
+  handshakeTimeout: Duration.seconds(10),
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  keepAliveMs: 90_000,
+  tickMs: 1_000,
+  /** Request pipeline depth: starts here and follows the peer's rate, between min and max. */
+  initialDepth: 64,
+  minDepth: 16,
+  maxDepth: 500,
+  /** Seconds of the peer's rate to keep requested. */
+  pipelineSeconds: 2,
+  /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
+  maxUploadQueue: 500,
+  /** Blocks read for the peer per batch, so that the loop stays responsive. */
+  uploadBatch: 32,
+  /** Unrequested blocks tolerated before the peer is dropped. */
+  maxUnrequested: 128
+}
+
+type Event =
+  | FrameParser.Frame
+  | { readonly _tag: "Tick" }
+  | { readonly _tag: "WeHave"; readonly piece: number }
+  | { readonly _tag: "CancelBlock"; readonly block: BlockRequest }
+  | { readonly _tag: "End"; readonly error: PeerError }
+
+const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
+
+const ourReserved = Handshake.reserved({ fast: true })
+
+/** The client of a peer id in the Azureus style ("-TR3000-" etc.), for display. */
+const clientOf = (peerId: Uint8Array): string => {
+  const text = Buffer.from(peerId.subarray(0, 8)).toString("latin1")
+  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-$/.test(text) ? text.slice(1, 7) : "unknown"
+}
+
+/** Runs a session until the connection ends; fails with why it ended. */
+export const run = (options: SessionOptions): Effect.Effect<never, PeerError | StorageError> =>
+  Effect.gen(function* () {
+    const { connection, context: ctx } = options
+    const key = connection.remote
+    const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
+    const events = yield* Queue.unbounded<Event>()
+    const parser = FrameParser.make({ handshake: true })
+    const onFrame = (frame: FrameParser.Frame) => void events.unsafeOffer(frame)
+    const end = (error: PeerError) => void events.unsafeOffer({ _tag: "End", error })
+
+    // The reader: chunks in, frames out, synchronously and in order.
+    yield* connection
+      .run((chunk) => {
+        const error = parser.push(chunk, onFrame)
+        if (error !== undefined) end(fail("Protocol", error.message))
+      })
+      .pipe(
+        Effect.matchEffect({
+          onFailure: (e) => Effect.sync(() => end(fail("Closed", e.message))),
+          onSuccess: () => Effect.sync(() => end(fail("Closed", "connection closed by the peer")))
+        }),
+        Effect.forkScoped
+      )
+
+    const ours = Handshake.encode({ reserved: ourReserved, infoHash: ctx.infoHash, peerId: ctx.peerId })
+    if (!options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+
+    const first = yield* Queue.take(events).pipe(
+      Effect.timeoutFail({ duration: limits.handshakeTimeout, onTimeout: () => fail("Timeout", "no handshake within 10 s") })
+    )
+    if (first._tag === "End") return yield* first.error
+    if (first._tag !== "Handshake") return yield* fail("Handshake", "expected a handshake")
+    const theirs = first.handshake
+    if (!InfoHash.equals(theirs.infoHash, ctx.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
+    if (options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+
+    const session = new SessionState(key, connection.address.host, ctx, Handshake.supportsFast(theirs.reserved), theirs.peerId)
+    const refused = ctx.attach(session.link(events), theirs.peerId)
+    if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
+    return yield* session.loop(events, connection).pipe(
+      Effect.ensuring(Effect.sync(() => session.detach()))
+    )
+  }).pipe(Effect.scoped)
+
+class SessionState {
+  private amChoking = true
+  private amInterested = false
+  private peerChoking = true
+  private peerInterested = false
+  private readonly theirs: Bitfield
+  private gotFirstMessage = false
+  private attachedToPicker = false
+  private readonly outstanding = new Map<string, BlockRequest>()
+  private depth = limits.initialDepth
+  private readonly uploads: Array<BlockRequest> = []
+  private readonly down = new RateMeter()
+  private readonly up = new RateMeter()
+  private lastReceivedMs = 0
+  private lastSentMs = 0
+  private lastBlockMs = 0
+  private unrequested = 0
+  private readonly outbox: Array<Uint8Array> = []
+  private readonly completed: Array<number> = []
+  private ended: PeerError | undefined
+  private readonly client: string
+
+  constructor(
+    private readonly key: string,
+    private readonly host: string,
+    private readonly ctx: SwarmContext,
+    private readonly fast: boolean,
+    peerId: Uint8Array
+  ) {
+    this.theirs = Bitfield.empty(ctx.layout.pieceCount)
+    this.client = clientOf(peerId)
+  }
+
+  link(events: Queue.Queue<Event>): PeerLink {
+    return {
+      key: this.key,
+      host: this.host,
+      have: (piece) => void events.unsafeOffer({ _tag: "WeHave", piece }),
+      cancel: (block) => void events.unsafeOffer({ _tag: "CancelBlock", block }),
+      info: (now) => this.info(now)
+    }
+  }
+
+  private info(now: number): PeerInfo {
+    return {
+      key: this.key,
+      client: this.client,
+      downloadRate: this.down.rate(now),
+      uploadRate: this.up.rate(now),
+      peerChoking: this.peerChoking,
+      peerInterested: this.peerInterested,
+      amChoking: this.amChoking,
+      amInterested: this.amInterested,
+      isSeed: this.theirs.isComplete,
+      outstanding: this.outstanding.size
+    }
+  }
+
+  detach(): void {
+    if (this.attachedToPicker) this.ctx.picker.removePeer(this.key)
+    this.ctx.detach(this.key)
+  }
+
+  loop(events: Queue.Queue<Event>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
+    const self = this
+    return Effect.gen(function* () {
+      const start = yield* Clock.currentTimeMillis
+      self.lastReceivedMs = start
+      self.lastSentMs = start
+      // What we have goes first: a bitfield, or BEP 6's short forms.
+      const have = self.ctx.picker.have
+      if (have.isComplete && self.fast) self.queue(Message.encode(Message.haveAll))
+      else if (have.isEmpty && self.fast) self.queue(Message.encode(Message.haveNone))
+      else if (!have.isEmpty) self.queue(Message.encode(Message.bitfield(have.toBytes())))
+      yield* Effect.forkScoped(
+        Effect.repeat(Effect.sync(() => events.unsafeOffer({ _tag: "Tick" })), { schedule: Schedule.spaced(limits.tickMs) })
+      )
+      while (true) {
+        const batch = self.uploads.length > 0 ? yield* Queue.takeAll(events) : yield* takeSome(events)
+        const now = yield* Clock.currentTimeMillis
+        for (const event of batch) {
+          self.handle(event, now)
+          if (self.ended !== undefined) return yield* self.ended
+        }
+        while (self.completed.length > 0) yield* self.ctx.finishPiece(self.completed.shift()!)
+        self.fillRequests(now)
+        yield* self.serveUploads(now)
+        if (self.outbox.length > 0) {
+          const chunks = self.outbox.splice(0)
+          self.lastSentMs = now
+          yield* connection.write(chunks).pipe(
+            Effect.mapError((e) => new PeerError({ reason: "Closed", address: self.key, detail: e.message }))
+          )
+        }
+      }
+    }).pipe(Effect.scoped)
+  }
+
+  private queue(bytes: Uint8Array): void {
+    this.outbox.push(bytes)
+  }
+
+  private end(reason: PeerErrorReason, detail: string): void {
+    this.ended ??= new PeerError({ reason, address: this.key, detail })
+  }
+
+  private handle(event: Event, now: number): void {
+    switch (event._tag) {
+      case "End":
+        this.ended ??= event.error
+        return
+      case "Tick":
+        return this.tick(now)
+      case "WeHave":
+        this.queue(Message.encode(Message.have(event.piece)))
+        return this.updateInterest()
+      case "CancelBlock": {
+        const k = blockKey(event.block.piece, event.block.offset)
+        if (this.outstanding.delete(k)) {
+          this.queue(Message.encode(Message.cancel(event.block.piece, event.block.offset, event.block.length)))
+        }
+        return
+      }
+      case "Handshake":
+      case "HandshakePrefix":
+        return this.end("Protocol", "a second handshake")
+    }
+    this.lastReceivedMs = now
+    this.onMessage(event, now)
+  }
+
+  private onMessage(m: Message.Message, now: number): void {
+    const first = !this.gotFirstMessage
+    if (m._tag !== "KeepAlive") this.gotFirstMessage = true
+    switch (m._tag) {
+      case "KeepAlive":
+        return
+      case "Bitfield":
+      case "HaveAll":
+      case "HaveNone": {
+        if (!first) return this.end("Protocol", `${m._tag} after the first message`)
+        if ((m._tag === "HaveAll" || m._tag === "HaveNone") && !this.fast) {
+          return this.end("Protocol", `${m._tag} without the Fast extension`)
+        }
+        if (m._tag === "HaveAll") for (let i = 0; i < this.theirs.pieceCount; i++) this.theirs.set(i)
+        if (m._tag === "Bitfield") {
+          const parsed = Bitfield.fromBytes(m.bits, this.ctx.layout.pieceCount)
+          if (Either.isLeft(parsed)) return this.end("Protocol", `bad bitfield: ${parsed.left}`)
+          parsed.right.forEachSet((i) => this.theirs.set(i))
+        }
+        this.attachPicker()
+        if (this.theirs.isComplete && this.ctx.picker.isComplete) return this.end("Closed", "both sides are seeds")
+        return this.updateInterest()
+      }
+      case "Have": {
+        if (m.index >= this.ctx.layout.pieceCount) return this.end("Protocol", `have ${m.index} beyond the last piece`)
+        this.attachPicker()
+        if (this.theirs.set(m.index)) this.ctx.picker.peerHas(this.key, m.index)
+        return this.updateInterest()
+      }
+      case "Choke":
+        this.peerChoking = true
+        return this.releaseAll()
+      case "Unchoke":
+        this.peerChoking = false
+        return
+      case "Interested":
+        this.peerInterested = true
+        if (this.amChoking && this.ctx.uploading) {
+          this.amChoking = false
+          this.queue(Message.encode(Message.unchoke))
+        }
+        return
+      case "NotInterested":
+        this.peerInterested = false
+        return
+      case "Piece":
+        return this.onPiece(m, now)
+      case "Request":
+        return this.onRequest(m)
+      case "Cancel": {
+        const at = this.uploads.findIndex((r) => r.piece === m.index && r.offset === m.begin && r.length === m.length)
+        if (at >= 0) this.uploads.splice(at, 1)
+        return
+      }
+      case "Reject": {
+        const k = blockKey(m.index, m.begin)
+        const block = this.outstanding.get(k)
+        if (block !== undefined) {
+          this.outstanding.delete(k)
+          this.ctx.picker.release(this.key, [block])
+        }
+        return
+      }
+      case "Port":
+      case "Suggest":
+      case "AllowedFast":
+      case "Extended":
+        return
+    }
+  }
+
+  private attachPicker(): void {
+    if (this.attachedToPicker) return
+    this.attachedToPicker = true
+    this.ctx.picker.addPeer(this.key, this.theirs)
+  }
+
+  private updateInterest(): void {
+    const interesting = this.ctx.picker.isInteresting(this.theirs)
+    if (interesting !== this.amInterested) {
+      this.amInterested = interesting
+      this.queue(Message.encode(interesting ? Message.interested : Message.notInterested))
+    }
+  }
+
+  private onPiece(m: Message.Piece, now: number): void {
+    const k = blockKey(m.index, m.begin)
+    const block = this.outstanding.get(k)
+    if (block === undefined || block.length !== m.block.length) {
+      if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
+      return
+    }
+    this.outstanding.delete(k)
+    this.lastBlockMs = now
+    this.down.add(block.length, now)
+    this.ctx.countDownloaded(block.length, now)
+    if (this.ctx.addBlock(this.key, block, m.block)) this.completed.push(block.piece)
+  }
+
+  private onRequest(m: Message.Request): void {
+    const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
+    if (!valid || this.amChoking || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+      if (this.fast) this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
+      return
+    }
+    this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
+  }
+
+  private tick(now: number): void {
+    if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
+    if (this.outstanding.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
+      return this.end("Timeout", "no block for 60 s")
+    }
+    if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
+    const target = Math.ceil((this.down.rate(now) * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
+    this.depth = Math.min(limits.maxDepth, Math.max(limits.minDepth, target, this.depth > target ? this.depth - 8 : target))
+  }
+
+  private fillRequests(now: number): void {
+    if (this.peerChoking || !this.amInterested) return
+    const want = this.depth - this.outstanding.size
+    if (want <= 0) return
+    const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
+    if (blocks.length === 0) return
+    if (this.outstanding.size === 0) this.lastBlockMs = now
+    for (const b of blocks) {
+      this.outstanding.set(blockKey(b.piece, b.offset), b)
+      this.queue(Message.encode(Message.request(b.piece, b.offset, b.length)))
+    }
+  }
+
+  private releaseAll(): void {
+    if (this.outstanding.size === 0) return
+    this.ctx.picker.release(this.key, [...this.outstanding.values()])
+    this.outstanding.clear()
+  }
+
+  private serveUploads(now: number): Effect.Effect<void, StorageError> {
+    if (this.uploads.length === 0) return Effect.void
+    const batch = this.uploads.splice(0, limits.uploadBatch)
+    return Effect.forEach(batch, (r) =>
+      Effect.map(this.ctx.storage.read(r.piece, r.offset, r.length), (data) => {
+        this.queue(Message.encodePieceHeader(r.piece, r.offset, data.length))
+        this.queue(data)
+        this.up.add(data.length, now)
+        this.ctx.countUploaded(data.length, now)
+      }), { discard: true })
+  }
+}
+
+/** Waits for at least one event, then takes whatever else is queued. */
+const takeSome = <A>(queue: Queue.Queue<A>): Effect.Effect<ReadonlyArray<A>> =>
+  Effect.flatMap(Queue.take(queue), (first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest]))

@@ -1,0 +1,335 @@
+/**
+ * The program for one torrent: its files, its picker, its trackers, its peers (dialled and inbound,
+ * each in a supervised fiber), the verification of every piece, and its stats.
+ *
+ * A peer fiber that fails ends that peer and returns its blocks to the pool; nothing else. A storage
+ * error is the torrent's own failure and ends it (through `completed`). The torrent holds no global
+ * state, so several can run in one process.
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import type { AnnounceEvent, AnnounceRequest } from "../domain/Announce.js"
+import { Bitfield } from "../domain/Bitfield.js"
+import type { NetworkError, PeerError, StorageError } from "../domain/Errors.js"
+import * as InfoHash from "../domain/InfoHash.js"
+import * as Layout from "../domain/Layout.js"
+import { layoutOf, type Metainfo, pieceHash, trackerTiers } from "../domain/Metainfo.js"
+import { type PeerAddress, format as formatAddress } from "../domain/PeerAddress.js"
+import type { PeerId } from "../domain/PeerId.js"
+import { RateMeter } from "../domain/Rate.js"
+import * as Announcer from "./Announcer.js"
+import { type Connection, PeerNetwork } from "./PeerNetwork.js"
+import * as PeerSession from "./PeerSession.js"
+import { PiecePicker } from "./PiecePicker.js"
+import { PieceAssembly } from "./PieceAssembly.js"
+import { Storage } from "./Storage.js"
+import type { TrackerStatus } from "./Announcer.js"
+
+export interface TorrentOptions {
+  readonly metainfo: Metainfo
+  /** The download folder (--out). */
+  readonly root: string
+  readonly peerId: PeerId
+  /** The listening port (0 picks one) and host. */
+  readonly port: number
+  readonly listenHost?: string
+  /** Our address as trackers should give it to others (in-memory swarms; real trackers see it). */
+  readonly announceIp?: string
+  readonly maxPeers?: number
+  /** Connections being opened at once. */
+  readonly halfOpen?: number
+  /** Peers to dial from the start, besides the trackers'. */
+  readonly peers?: ReadonlyArray<PeerAddress>
+  /** Pieces whose data under `root` is known good (a seeder's, in tests and demos): not checked. */
+  readonly trusted?: Bitfield
+}
+
+export interface TorrentStats {
+  readonly name: string
+  readonly totalLength: number
+  readonly pieceCount: number
+  readonly piecesDone: number
+  readonly verifiedBytes: number
+  readonly downloadedBytes: number
+  readonly uploadedBytes: number
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peers: number
+  readonly seeds: number
+  readonly knownPeers: number
+  readonly hashFailures: number
+  readonly banned: ReadonlyArray<string>
+  readonly trackers: ReadonlyArray<TrackerStatus>
+  readonly complete: boolean
+}
+
+export type TorrentEvent =
+  | { readonly _tag: "PieceVerified"; readonly piece: number }
+  | { readonly _tag: "PieceFailed"; readonly piece: number; readonly senders: ReadonlyArray<string> }
+  | { readonly _tag: "PeerBanned"; readonly host: string; readonly reason: string }
+  | { readonly _tag: "Completed" }
+
+export interface TorrentHandle {
+  readonly port: number
+  readonly stats: Effect.Effect<TorrentStats>
+  /** Completes when every piece is verified and stored; fails when the torrent cannot go on. */
+  readonly completed: Effect.Effect<void, StorageError>
+  /** What happens to the torrent, as it happens (subscribe before it does). */
+  readonly events: PubSub.PubSub<TorrentEvent>
+  /** The peers connected now (keys "host:port"), for tests and display. */
+  readonly peers: Effect.Effect<ReadonlyArray<PeerSession.PeerInfo>>
+}
+
+interface Candidate {
+  readonly address: PeerAddress
+  failures: number
+  nextAttemptMs: number
+  /** Never dial again (ourselves, banned, a protocol violation). */
+  dead: boolean
+}
+
+const strikesToBan = 2
+const maxCandidates = 2000
+
+const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
+
+const hostOf = (key: string) => (key.startsWith("[") ? key.slice(1, key.indexOf("]")) : key.slice(0, key.lastIndexOf(":")))
+
+export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptions) {
+  const m = options.metainfo
+  const maxPeers = options.maxPeers ?? 50
+  const halfOpen = options.halfOpen ?? 12
+  const layout = layoutOf(m)
+  const infoHash = m.infoHash!
+  const network = yield* PeerNetwork
+  const storage = yield* (yield* Storage).open(m, options.root)
+  const have = options.trusted?.copy() ?? Bitfield.empty(m.pieceCount)
+  const picker = yield* (yield* PiecePicker).make(layout, have)
+  const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i))
+  const done = yield* Deferred.make<void, StorageError>()
+  if (picker.isComplete) yield* Deferred.succeed(done, undefined)
+
+  const links = new Map<string, PeerSession.PeerLink>()
+  const peerIds = new Map<string, string>()
+  const banned = new Set<string>()
+  const strikes = new Map<string, number>()
+  const candidates = new Map<string, Candidate>()
+  const connecting = new Set<string>()
+  const down = new RateMeter()
+  const up = new RateMeter()
+  let verifiedBytes = 0
+  let hashFailures = 0
+  for (let i = 0; i < m.pieceCount; i++) if (have.has(i)) verifiedBytes += Layout.pieceSize(layout, i)
+
+  const events = yield* PubSub.unbounded<TorrentEvent>()
+  const scope = yield* Effect.scope
+  const fibers = yield* FiberMap.make<string>()
+  const wake = yield* Queue.sliding<void>(1)
+  const ourPeerId = InfoHash.toHex(options.peerId)
+
+  const ban = (key: string, why: string) =>
+    Effect.gen(function* () {
+      const host = hostOf(key)
+      if (banned.has(host)) return
+      banned.add(host)
+      yield* Effect.logWarning(`banned ${host}: ${why}`)
+      yield* PubSub.publish(events, { _tag: "PeerBanned", host, reason: why })
+      // Forked: the caller may be the banned peer's own fiber, which cannot wait for its own end.
+      for (const k of [...links.keys()].filter((k) => hostOf(k) === host)) {
+        yield* Effect.forkIn(FiberMap.remove(fibers, k), scope)
+      }
+    })
+
+  const context: PeerSession.SwarmContext = {
+    infoHash,
+    peerId: options.peerId,
+    layout,
+    picker,
+    storage,
+    get uploading() {
+      return !picker.have.isEmpty
+    },
+    attach: (link, peerId) => {
+      const id = InfoHash.toHex(peerId)
+      if (id === ourPeerId) return { reason: "Self", detail: "connected to ourselves" }
+      if (banned.has(link.host)) return { reason: "Banned", detail: "banned" }
+      if ([...peerIds.values()].includes(id)) return { reason: "Duplicate", detail: "already connected to this peer" }
+      links.set(link.key, link)
+      peerIds.set(link.key, id)
+      return undefined
+    },
+    detach: (key) => {
+      links.delete(key)
+      peerIds.delete(key)
+      void wake.unsafeOffer(undefined)
+    },
+    addBlock: (key, block, data) => {
+      const r = picker.blockReceived(key, block)
+      if (!r.accepted) return false
+      assembly.addBlock(block.piece, block.offset, data, key)
+      for (const other of r.cancel) links.get(other)?.cancel(block)
+      return r.pieceComplete
+    },
+    finishPiece: (piece) =>
+      Effect.gen(function* () {
+        const verdict = assembly.verify(piece)
+        if (!verdict.ok) {
+          hashFailures++
+          picker.pieceFailed(piece)
+          yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${verdict.senders.join(", ")})`)
+          yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders: verdict.senders })
+          if (verdict.senders.length === 1) {
+            const host = hostOf(verdict.senders[0]!)
+            const n = (strikes.get(host) ?? 0) + 1
+            strikes.set(host, n)
+            if (n >= strikesToBan) yield* ban(verdict.senders[0]!, `${n} pieces that failed their hash check`)
+          }
+          return
+        }
+        yield* storage.write(piece, 0, verdict.data)
+        assembly.release(verdict.data)
+        picker.pieceVerified(piece)
+        verifiedBytes += verdict.data.length
+        for (const link of links.values()) link.have(piece)
+        yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
+        for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
+        if (picker.isComplete) {
+          yield* storage.sync
+          yield* PubSub.publish(events, { _tag: "Completed" })
+          yield* Deferred.succeed(done, undefined)
+        }
+      }),
+    countDownloaded: (bytes, now) => down.add(bytes, now),
+    countUploaded: (bytes, now) => up.add(bytes, now)
+  }
+
+  const endedWith = (key: string, error: PeerError | NetworkError | StorageError) =>
+    Effect.gen(function* () {
+      if (error._tag === "StorageError") return yield* Deferred.fail(done, error)
+      const candidate = candidates.get(key)
+      if (candidate !== undefined) {
+        const now = yield* Clock.currentTimeMillis
+        candidate.failures++
+        candidate.nextAttemptMs = now + retryDelayMs(candidate.failures)
+        if (error._tag === "PeerError" && ["Self", "Banned", "Protocol", "Handshake"].includes(error.reason)) {
+          candidate.dead = true
+        }
+      }
+      yield* Effect.logDebug(error.message)
+    })
+
+  const runSession = (connection: Connection, inbound: boolean) =>
+    PeerSession.run({ connection, context, inbound }).pipe(
+      Effect.catchAll((error) => endedWith(connection.remote, error))
+    )
+
+  // Inbound peers.
+  const listener = yield* network.listen({ port: options.port, host: options.listenHost ?? "0.0.0.0" }, (connection) =>
+    banned.has(connection.address.host) || links.size >= maxPeers
+      ? connection.close
+      : FiberMap.run(fibers, connection.remote, runSession(connection, true)).pipe(Effect.flatMap((f) => f.await), Effect.asVoid)
+  )
+
+  const addCandidates = (peers: ReadonlyArray<PeerAddress>) =>
+    Effect.sync(() => {
+      for (const address of peers) {
+        const key = formatAddress(address)
+        if (candidates.has(key) || candidates.size >= maxCandidates) continue
+        if (address.port === listener.port && (address.host === options.announceIp || address.host === "127.0.0.1")) continue
+        candidates.set(key, { address, failures: 0, nextAttemptMs: 0, dead: false })
+      }
+      void wake.unsafeOffer(undefined)
+    })
+
+  // Outbound peers: keep up to maxPeers connected, halfOpen connecting at once.
+  const dial = (candidate: Candidate) => {
+    const key = formatAddress(candidate.address)
+    return Effect.scoped(
+      Effect.gen(function* () {
+        const connection = yield* network.connect(candidate.address, { timeout: "10 seconds" }).pipe(
+          Effect.ensuring(Effect.sync(() => connecting.delete(key)))
+        )
+        candidate.failures = 0
+        return yield* runSession(connection, false)
+      })
+    ).pipe(Effect.catchAll((error) => endedWith(key, error)))
+  }
+
+  const dialer = Effect.gen(function* () {
+    while (true) {
+      yield* Queue.take(wake).pipe(Effect.timeoutOption("1 second"))
+      const now = yield* Clock.currentTimeMillis
+      for (const [key, c] of candidates) {
+        if (links.size + connecting.size >= maxPeers || connecting.size >= halfOpen) break
+        if (c.dead || c.nextAttemptMs > now || links.has(key) || connecting.has(key) || banned.has(c.address.host)) continue
+        if (yield* FiberMap.has(fibers, key)) continue
+        connecting.add(key)
+        yield* FiberMap.run(fibers, key, dial(c))
+      }
+    }
+  })
+
+  // One key for the whole session, so that trackers know us across address changes.
+  const trackerKey = yield* Random.nextIntBetween(0, 2 ** 31)
+  const announcer = yield* Announcer.make({
+    tiers: trackerTiers(m),
+    request: (event: AnnounceEvent) =>
+      Effect.sync(() => {
+        const request: AnnounceRequest = {
+          infoHash,
+          peerId: options.peerId,
+          port: listener.port,
+          uploaded: up.total,
+          downloaded: down.total,
+          left: m.totalLength - verifiedBytes,
+          event,
+          numwant: 50,
+          key: trackerKey,
+          compact: true,
+          ...(options.announceIp !== undefined ? { ip: options.announceIp } : {})
+        }
+        return request
+      }),
+    onPeers: addCandidates
+  })
+
+  yield* addCandidates(options.peers ?? [])
+  yield* Effect.forkScoped(dialer)
+  yield* Effect.forkScoped(Deferred.await(done).pipe(Effect.zipRight(announcer.completed), Effect.ignore))
+
+  const handle: TorrentHandle = {
+    port: listener.port,
+    events,
+    completed: Deferred.await(done),
+    peers: Effect.map(Clock.currentTimeMillis, (now) => [...links.values()].map((l) => l.info(now))),
+    stats: Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const infos = [...links.values()].map((l) => l.info(now))
+      return {
+        name: m.name,
+        totalLength: m.totalLength,
+        pieceCount: m.pieceCount,
+        piecesDone: picker.have.count,
+        verifiedBytes,
+        downloadedBytes: down.total,
+        uploadedBytes: up.total,
+        downloadRate: down.rate(now),
+        uploadRate: up.rate(now),
+        peers: infos.length,
+        seeds: infos.filter((p) => p.isSeed).length,
+        knownPeers: candidates.size,
+        hashFailures,
+        banned: [...banned],
+        trackers: yield* announcer.status,
+        complete: picker.isComplete
+      }
+    })
+  }
+  return handle
+})
+

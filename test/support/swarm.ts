@@ -1,0 +1,111 @@
+/**
+ * Whole swarms in one process: every member is a real bt-effect torrent on its own host of an in-memory
+ * network, announcing to an in-memory tracker, storing into an in-memory store. Misbehaviour comes from
+ * the data (a seeder whose pieces are corrupt), the network (a host that vanishes) or scripted peers.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import { Bitfield } from "../../src/domain/Bitfield.js"
+import * as Layout from "../../src/domain/Layout.js"
+import { layoutOf } from "../../src/domain/Metainfo.js"
+import { PeerAddress } from "../../src/domain/PeerAddress.js"
+import * as PeerId from "../../src/domain/PeerId.js"
+import * as MemoryNetwork from "../../src/services/MemoryNetwork.js"
+import { MemoryStore, layerMemory as storageMemory } from "../../src/services/MemoryStorage.js"
+import * as PeerNetwork from "../../src/services/PeerNetwork.js"
+import * as PiecePicker from "../../src/services/PiecePicker.js"
+import * as Torrent from "../../src/services/Torrent.js"
+import { MemoryTracker, layerMemory as trackerMemory } from "../../src/services/Tracker.js"
+import { makeTorrent, randomBytes, type TestFile, type TestTorrent } from "./torrents.js"
+
+export const port = 6881
+export const announceUrl = "http://tracker.test/announce"
+
+export interface MemberOptions {
+  /** Pieces this member starts with (seeders: all). */
+  readonly pieces?: (piece: number) => boolean
+  /** Pieces whose data this member holds corrupted (it serves them as they are). */
+  readonly corrupt?: (piece: number) => boolean
+  readonly maxPeers?: number
+  readonly link?: MemoryNetwork.LinkOptions
+  readonly peers?: ReadonlyArray<PeerAddress>
+}
+
+export interface Swarm {
+  readonly network: MemoryNetwork.MemoryNetwork
+  readonly tracker: MemoryTracker
+  readonly store: MemoryStore
+  readonly torrent: TestTorrent
+  readonly root: (host: string) => string
+  /** Starts a member on `host`. */
+  readonly member: (host: string, options?: MemberOptions) => Effect.Effect<Torrent.TorrentHandle, unknown, Scope.Scope>
+  /** The bytes a member holds now. */
+  readonly contents: (host: string) => Uint8Array | undefined
+}
+
+export const makeSwarm = (options: {
+  readonly size?: number
+  readonly pieceLength?: number
+  readonly files?: ReadonlyArray<TestFile>
+  readonly seed?: number
+}): Effect.Effect<Swarm> =>
+  Effect.gen(function* () {
+    const network = yield* MemoryNetwork.make()
+    const tracker = new MemoryTracker()
+    const store = MemoryStore.make()
+    const files = options.files ?? [{ path: ["payload.bin"], data: randomBytes(options.size ?? 1024 * 1024, options.seed ?? 1) }]
+    const torrent = makeTorrent({ name: "swarm", pieceLength: options.pieceLength ?? 32768, files, announce: announceUrl })
+    const m = torrent.metainfo
+    const layout = layoutOf(m)
+    const root = (host: string) => `/swarm/${host}`
+    const infoHashHex = Buffer.from(m.infoHash!).toString("hex")
+
+    const member = (host: string, memberOptions: MemberOptions = {}) =>
+      Effect.gen(function* () {
+        const trusted = Bitfield.empty(m.pieceCount)
+        if (memberOptions.pieces !== undefined) {
+          const data = new Uint8Array(torrent.payload)
+          for (let i = 0; i < m.pieceCount; i++) {
+            if (!memberOptions.pieces(i)) continue
+            trusted.set(i)
+            if (memberOptions.corrupt?.(i) === true) {
+              const at = Layout.pieceOffset(layout, i)
+              for (let b = 0; b < Layout.pieceSize(layout, i); b += 997) data[at + b] = data[at + b]! ^ 0xff
+            }
+          }
+          store.seed(root(host), m, data)
+        }
+        const layers = Layer.mergeAll(
+          PeerNetwork.layerMemory(network, { host, ...memberOptions.link }),
+          storageMemory(store),
+          trackerMemory(tracker),
+          PiecePicker.layer
+        )
+        return yield* Torrent.start({
+          metainfo: m,
+          root: root(host),
+          peerId: PeerId.make(Buffer.from(host.padEnd(12, "#"))),
+          port,
+          listenHost: host,
+          announceIp: host,
+          trusted,
+          ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
+          ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {})
+        }).pipe(Effect.provide(layers))
+      })
+
+    return {
+      network,
+      tracker,
+      store,
+      torrent,
+      root,
+      member,
+      contents: (host) => store.contents(root(host), infoHashHex)
+    }
+  })
+
+export const all = () => true
+
+export const address = (host: string) => new PeerAddress({ host, port })
