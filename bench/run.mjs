@@ -78,6 +78,21 @@ const childPids = (pid) => {
     return []
   }
 }
+/** Waits until a process that is not our child has exited; SIGKILL after `ms`. */
+const gone = async (pid, ms) => {
+  for (const until = Date.now() + ms; fs.existsSync(`/proc/${pid}`) && Date.now() < until;) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  if (fs.existsSync(`/proc/${pid}`)) kill(pid, "SIGKILL")
+}
+/** Stops a tracked child and, first, the program it runs when it is /usr/bin/time (which does not pass
+ *  signals on). */
+const stopTree = async (child) => {
+  const grandchildren = childPids(child.pid)
+  for (const pid of grandchildren) kill(pid, "SIGTERM")
+  await Promise.all(grandchildren.map((pid) => gone(pid, 3000)))
+  await stop(child, 2000)
+}
 /** CPU seconds (user + sys) a live process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
 const cpuSeconds = (pid) => {
   try {
@@ -90,16 +105,21 @@ const cpuSeconds = (pid) => {
 }
 
 let workDir
+let interrupted = false
 const cleanup = async () => {
-  await Promise.all([...children.values()].map((c) => stop(c, 2000)))
+  await Promise.all([...children.values()].map(stopTree))
   if (workDir !== undefined) fs.rmSync(workDir, { recursive: true, force: true })
 }
 process.once("exit", () => {
-  for (const pid of children.keys()) kill(pid, "SIGKILL")
+  for (const pid of children.keys()) {
+    for (const grandchild of childPids(pid)) kill(grandchild, "SIGKILL")
+    kill(pid, "SIGKILL")
+  }
   if (workDir !== undefined) fs.rmSync(workDir, { recursive: true, force: true })
 })
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => {
+    interrupted = true
     console.error(`\nbench: ${signal}, stopping`)
     void cleanup().finally(() => process.exit(130))
   })
@@ -267,13 +287,7 @@ const measure = async (command, args, logPath, seeder) => {
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
-    // /usr/bin/time does not pass SIGTERM on: stop the program it runs, by PID, then time itself.
-    for (const pid of hasTime ? childPids(child.pid) : []) kill(pid, "SIGTERM")
-    setTimeout(() => {
-      for (const pid of hasTime ? childPids(child.pid) : []) kill(pid, "SIGKILL")
-      void stop(child, 2000)
-    }, 3000).unref()
-    if (!hasTime) void stop(child, 3000)
+    void stopTree(child)
   }, config.timeoutMs)
   const { code } = await exited(child)
   clearTimeout(timer)
@@ -319,7 +333,7 @@ const runClient = async (client, run, payload, tracker, seeder) => {
   const ok = result.code === 0 && !result.timedOut && verified === "ok"
   if (!ok) console.log(`  ${client} log (last lines):\n${logTail(logPath)}`)
   fs.rmSync(outDir, { recursive: true, force: true })
-  return { client, run, ...result, mbps: payload.size / 1e6 / result.seconds, verified, ok }
+  return { client, run, ...result, mbps: ok ? payload.size / 1e6 / result.seconds : Number.NaN, verified, ok }
 }
 
 // ------------------------------------------------------------------------------------------------------
@@ -394,6 +408,7 @@ const main = async () => {
   const results = []
   for (let run = 1; run <= config.runs; run++) {
     for (const client of clients) {
+      if (interrupted) return 130
       const r = await runClient(client, run, payload, tracker, seeder)
       results.push(r)
       console.log(`${client} run ${run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s, ` +

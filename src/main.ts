@@ -59,7 +59,7 @@ const downloadCommand = Command.make(
   "download",
   {
     torrent: torrentArg,
-    out: Options.directory("out").pipe(
+    out: Options.text("out").pipe(
       Options.withDefault("./downloads"),
       Options.withDescription("the folder to download into (created when missing)")
     ),

@@ -201,7 +201,7 @@ const announceTier = (
       const result = yield* Effect.either(tracker.announce(e.url, request))
       if (Either.isLeft(result)) {
         e.state = "failed"
-        e.error = oneLine(result.left.message)
+        e.error = oneLine(result.left.detail)
         continue
       }
       const res = result.right

@@ -1,12 +1,14 @@
 /**
  * One peer connection: the handshake, then the message loop, until the connection ends.
  *
- * I/O is kept apart from torrent logic (as rqbit does). A reader fiber feeds socket chunks to the
- * synchronous frame parser, which puts frames on the session's event queue in order; the loop takes
- * events in batches, handles each synchronously against the session's state, then runs what needs
- * effects (a completed piece to verify and store, blocks to read for the peer) and writes everything
- * the batch produced in one corked write. The torrent reaches a session only through `PeerLink` (to
- * tell it of a new piece or to cancel a block); a session reaches the torrent only through `SwarmContext`.
+ * I/O is kept apart from torrent logic (as rqbit does), and the way of a block is short: each socket
+ * chunk goes through the synchronous frame parser, and each frame is handled at once against the
+ * session's state (a block is copied into its piece right there, so the chunk is garbage as soon as the
+ * callback returns). What needs effects (a completed piece to verify and store, requests to make, blocks
+ * to read for the peer, bytes to write) is left for the session's loop, which a one-slot queue wakes;
+ * everything produced meanwhile goes out in one corked write. The torrent reaches a session only through
+ * `PeerLink` (to tell it of a new piece or to cancel a block); a session reaches the torrent only through
+ * `SwarmContext`.
  *
  * Uploading here is deliberately simple (every interested peer is unchoked); the choker comes later.
  */
@@ -37,6 +39,8 @@ export interface PeerLink {
   readonly have: (piece: number) => void
   /** Another peer delivered this block first (endgame): cancel our request. */
   readonly cancel: (block: BlockRequest) => void
+  /** Blocks went back to the pool (a failed piece, a peer gone): look for work now. */
+  readonly wake: () => void
   /** What the session reports of itself (rates at `now`), for stats and the choker. */
   readonly info: (now: number) => PeerInfo
 }
@@ -64,10 +68,10 @@ export interface SwarmContext {
   /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
   readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
   readonly detach: (key: string) => void
-  /** Stores an accepted block; true when it completed its piece. */
-  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => boolean
-  /** Verifies and stores a completed piece; tells every peer on success. */
-  readonly finishPiece: (piece: number) => Effect.Effect<void, StorageError>
+  /** Takes an accepted block (a completed piece goes on to be verified and stored by the torrent). */
+  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => void
+  /** True while pieces wait for verification beyond the memory bound: request nothing new. */
+  readonly backlogged: boolean
   readonly countDownloaded: (bytes: number, now: number) => void
   readonly countUploaded: (bytes: number, now: number) => void
   /** Whether peers may download from us (false while we have nothing worth offering). */
@@ -102,13 +106,6 @@ export const limits = {
   maxUnrequested: 128
 }
 
-type Event =
-  | FrameParser.Frame
-  | { readonly _tag: "Tick" }
-  | { readonly _tag: "WeHave"; readonly piece: number }
-  | { readonly _tag: "CancelBlock"; readonly block: BlockRequest }
-  | { readonly _tag: "End"; readonly error: PeerError }
-
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
 
 const ourReserved = Handshake.reserved({ fast: true })
@@ -124,17 +121,33 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
   Effect.gen(function* () {
     const { connection, context: ctx } = options
     const key = connection.remote
+    const clock = yield* Effect.clock
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
-    const events = yield* Queue.unbounded<Event>()
+    const wakeup = yield* Queue.sliding<void>(1)
+    const wake = () => void wakeup.unsafeOffer(undefined)
     const parser = FrameParser.make({ handshake: true })
-    const onFrame = (frame: FrameParser.Frame) => void events.unsafeOffer(frame)
-    const end = (error: PeerError) => void events.unsafeOffer({ _tag: "End", error })
 
-    // The reader: chunks in, frames out, synchronously and in order.
+    // Until the handshake is checked there is no session: frames wait here (a peer may send its
+    // bitfield in the same chunk as its handshake).
+    let session: SessionState | undefined
+    let early: Array<FrameParser.Frame> | undefined = []
+    let ended: PeerError | undefined
+    const end = (error: PeerError) => {
+      ended ??= error
+      session?.stop(error)
+      wake()
+    }
+    const onFrame = (frame: FrameParser.Frame) => {
+      if (session !== undefined) session.onFrame(frame, clock.unsafeCurrentTimeMillis())
+      else early?.push(frame)
+    }
+
+    // The reader: chunks in, frames handled, synchronously and in order.
     yield* connection
       .run((chunk) => {
         const error = parser.push(chunk, onFrame)
         if (error !== undefined) end(fail("Protocol", error.message))
+        wake()
       })
       .pipe(
         Effect.matchEffect({
@@ -147,21 +160,35 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     const ours = Handshake.encode({ reserved: ourReserved, infoHash: ctx.infoHash, peerId: ctx.peerId })
     if (!options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
 
-    const first = yield* Queue.take(events).pipe(
+    // The handshake: the first frame, within the timeout.
+    const handshake = yield* Effect.gen(function* () {
+      while (true) {
+        if (ended !== undefined) return yield* ended
+        const first = early?.[0]
+        if (first !== undefined) {
+          if (first._tag === "Handshake") return first.handshake
+          if (first._tag !== "HandshakePrefix") return yield* fail("Handshake", "expected a handshake")
+          early!.shift()
+          continue
+        }
+        yield* Queue.take(wakeup)
+      }
+    }).pipe(
       Effect.timeoutFail({ duration: limits.handshakeTimeout, onTimeout: () => fail("Timeout", "no handshake within 10 s") })
     )
-    if (first._tag === "End") return yield* first.error
-    if (first._tag !== "Handshake") return yield* fail("Handshake", "expected a handshake")
-    const theirs = first.handshake
-    if (!InfoHash.equals(theirs.infoHash, ctx.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
+    if (!InfoHash.equals(handshake.infoHash, ctx.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
     if (options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
 
-    const session = new SessionState(key, connection.address.host, ctx, Handshake.supportsFast(theirs.reserved), theirs.peerId)
-    const refused = ctx.attach(session.link(events), theirs.peerId)
+    const state = new SessionState(key, connection.address.host, ctx, Handshake.supportsFast(handshake.reserved), handshake.peerId, wake)
+    const refused = ctx.attach(state.link(), handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
-    return yield* session.loop(events, connection).pipe(
-      Effect.ensuring(Effect.sync(() => session.detach()))
-    )
+    state.start(clock.unsafeCurrentTimeMillis())
+    session = state
+    const pending = early!.slice(1)
+    early = undefined
+    for (const frame of pending) state.onFrame(frame, clock.unsafeCurrentTimeMillis())
+    if (ended !== undefined) state.stop(ended)
+    return yield* state.loop(wakeup, connection).pipe(Effect.ensuring(Effect.sync(() => state.detach())))
   }).pipe(Effect.scoped)
 
 class SessionState {
@@ -182,7 +209,6 @@ class SessionState {
   private lastBlockMs = 0
   private unrequested = 0
   private readonly outbox: Array<Uint8Array> = []
-  private readonly completed: Array<number> = []
   private ended: PeerError | undefined
   private readonly client: string
 
@@ -191,20 +217,47 @@ class SessionState {
     private readonly host: string,
     private readonly ctx: SwarmContext,
     private readonly fast: boolean,
-    peerId: Uint8Array
+    peerId: Uint8Array,
+    /** Wakes the loop to do what the synchronous handlers left for it. */
+    private readonly wake: () => void
   ) {
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
     this.client = clientOf(peerId)
   }
 
-  link(events: Queue.Queue<Event>): PeerLink {
+  link(): PeerLink {
     return {
       key: this.key,
       host: this.host,
-      have: (piece) => void events.unsafeOffer({ _tag: "WeHave", piece }),
-      cancel: (block) => void events.unsafeOffer({ _tag: "CancelBlock", block }),
+      have: (piece) => {
+        this.queue(Message.encode(Message.have(piece)))
+        this.updateInterest()
+        this.wake()
+      },
+      cancel: (block) => {
+        if (this.outstanding.delete(blockKey(block.piece, block.offset))) {
+          this.queue(Message.encode(Message.cancel(block.piece, block.offset, block.length)))
+          this.wake()
+        }
+      },
+      wake: () => this.wake(),
       info: (now) => this.info(now)
     }
+  }
+
+  /** What we have goes first: a bitfield, or BEP 6's short forms. */
+  start(now: number): void {
+    this.lastReceivedMs = now
+    this.lastSentMs = now
+    const have = this.ctx.picker.have
+    if (have.isComplete && this.fast) this.queue(Message.encode(Message.haveAll))
+    else if (have.isEmpty && this.fast) this.queue(Message.encode(Message.haveNone))
+    else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
+  }
+
+  /** Ends the session at the loop's next turn. */
+  stop(error: PeerError): void {
+    this.ended ??= error
   }
 
   private info(now: number): PeerInfo {
@@ -227,28 +280,21 @@ class SessionState {
     this.ctx.detach(this.key)
   }
 
-  loop(events: Queue.Queue<Event>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
+  loop(wakeup: Queue.Queue<void>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
     const self = this
     return Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      self.lastReceivedMs = start
-      self.lastSentMs = start
-      // What we have goes first: a bitfield, or BEP 6's short forms.
-      const have = self.ctx.picker.have
-      if (have.isComplete && self.fast) self.queue(Message.encode(Message.haveAll))
-      else if (have.isEmpty && self.fast) self.queue(Message.encode(Message.haveNone))
-      else if (!have.isEmpty) self.queue(Message.encode(Message.bitfield(have.toBytes())))
       yield* Effect.forkScoped(
-        Effect.repeat(Effect.sync(() => events.unsafeOffer({ _tag: "Tick" })), { schedule: Schedule.spaced(limits.tickMs) })
+        Effect.repeat(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+            self.tick(now)
+            self.wake()
+          })),
+          { schedule: Schedule.spaced(limits.tickMs) }
+        )
       )
       while (true) {
-        const batch = self.uploads.length > 0 ? yield* Queue.takeAll(events) : yield* takeSome(events)
+        if (self.ended !== undefined) return yield* self.ended
         const now = yield* Clock.currentTimeMillis
-        for (const event of batch) {
-          self.handle(event, now)
-          if (self.ended !== undefined) return yield* self.ended
-        }
-        while (self.completed.length > 0) yield* self.ctx.finishPiece(self.completed.shift()!)
         self.fillRequests(now)
         yield* self.serveUploads(now)
         if (self.outbox.length > 0) {
@@ -257,6 +303,10 @@ class SessionState {
           yield* connection.write(chunks).pipe(
             Effect.mapError((e) => new PeerError({ reason: "Closed", address: self.key, detail: e.message }))
           )
+        }
+        // More uploads waiting: go round again without sleeping.
+        if (self.uploads.length === 0 && self.outbox.length === 0) {
+          yield* Queue.take(wakeup)
         }
       }
     }).pipe(Effect.scoped)
@@ -270,29 +320,12 @@ class SessionState {
     this.ended ??= new PeerError({ reason, address: this.key, detail })
   }
 
-  private handle(event: Event, now: number): void {
-    switch (event._tag) {
-      case "End":
-        this.ended ??= event.error
-        return
-      case "Tick":
-        return this.tick(now)
-      case "WeHave":
-        this.queue(Message.encode(Message.have(event.piece)))
-        return this.updateInterest()
-      case "CancelBlock": {
-        const k = blockKey(event.block.piece, event.block.offset)
-        if (this.outstanding.delete(k)) {
-          this.queue(Message.encode(Message.cancel(event.block.piece, event.block.offset, event.block.length)))
-        }
-        return
-      }
-      case "Handshake":
-      case "HandshakePrefix":
-        return this.end("Protocol", "a second handshake")
-    }
+  /** A frame from the peer, handled synchronously as it is parsed. */
+  onFrame(frame: FrameParser.Frame, now: number): void {
+    if (this.ended !== undefined) return
+    if (frame._tag === "Handshake" || frame._tag === "HandshakePrefix") return this.end("Protocol", "a second handshake")
     this.lastReceivedMs = now
-    this.onMessage(event, now)
+    this.onMessage(frame, now)
   }
 
   private onMessage(m: Message.Message, now: number): void {
@@ -391,7 +424,7 @@ class SessionState {
     this.lastBlockMs = now
     this.down.add(block.length, now)
     this.ctx.countDownloaded(block.length, now)
-    if (this.ctx.addBlock(this.key, block, m.block)) this.completed.push(block.piece)
+    this.ctx.addBlock(this.key, block, m.block)
   }
 
   private onRequest(m: Message.Request): void {
@@ -403,7 +436,7 @@ class SessionState {
     this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
   }
 
-  private tick(now: number): void {
+  tick(now: number): void {
     if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
     if (this.outstanding.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
       return this.end("Timeout", "no block for 60 s")
@@ -414,7 +447,7 @@ class SessionState {
   }
 
   private fillRequests(now: number): void {
-    if (this.peerChoking || !this.amInterested) return
+    if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return
     const want = this.depth - this.outstanding.size
     if (want <= 0) return
     const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
@@ -444,7 +477,3 @@ class SessionState {
       }), { discard: true })
   }
 }
-
-/** Waits for at least one event, then takes whatever else is queued. */
-const takeSome = <A>(queue: Queue.Queue<A>): Effect.Effect<ReadonlyArray<A>> =>
-  Effect.flatMap(Queue.take(queue), (first) => Effect.map(Queue.takeAll(queue), (rest) => [first, ...rest]))

@@ -94,6 +94,8 @@ interface Candidate {
 }
 
 const strikesToBan = 2
+/** Piece data held in pieces in progress or waiting to be verified; past it nothing new is requested. */
+const maxBufferedBytes = 64 * 1024 * 1024
 const maxCandidates = 2000
 
 const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
@@ -130,6 +132,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const scope = yield* Effect.scope
   const fibers = yield* FiberMap.make<string>()
   const wake = yield* Queue.sliding<void>(1)
+  const toVerify = yield* Queue.unbounded<number>()
   const ourPeerId = InfoHash.toHex(options.peerId)
 
   const ban = (key: string, why: string) =>
@@ -167,46 +170,67 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       links.delete(key)
       peerIds.delete(key)
       void wake.unsafeOffer(undefined)
+      // Its requested blocks are back in the pool.
+      for (const link of links.values()) link.wake()
     },
     addBlock: (key, block, data) => {
       const r = picker.blockReceived(key, block)
-      if (!r.accepted) return false
+      if (!r.accepted) return
       assembly.addBlock(block.piece, block.offset, data, key)
       for (const other of r.cancel) links.get(other)?.cancel(block)
-      return r.pieceComplete
+      if (r.pieceComplete) void toVerify.unsafeOffer(block.piece)
     },
-    finishPiece: (piece) =>
-      Effect.gen(function* () {
-        const verdict = assembly.verify(piece)
-        if (!verdict.ok) {
-          hashFailures++
-          picker.pieceFailed(piece)
-          yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${verdict.senders.join(", ")})`)
-          yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders: verdict.senders })
-          if (verdict.senders.length === 1) {
-            const host = hostOf(verdict.senders[0]!)
-            const n = (strikes.get(host) ?? 0) + 1
-            strikes.set(host, n)
-            if (n >= strikesToBan) yield* ban(verdict.senders[0]!, `${n} pieces that failed their hash check`)
-          }
-          return
-        }
-        yield* storage.write(piece, 0, verdict.data)
-        assembly.release(verdict.data)
-        picker.pieceVerified(piece)
-        verifiedBytes += verdict.data.length
-        for (const link of links.values()) link.have(piece)
-        yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
-        for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
-        if (picker.isComplete) {
-          yield* storage.sync
-          yield* PubSub.publish(events, { _tag: "Completed" })
-          yield* Deferred.succeed(done, undefined)
-        }
-      }),
+    get backlogged() {
+      return assembly.bufferedBytes > maxBufferedBytes
+    },
     countDownloaded: (bytes, now) => down.add(bytes, now),
     countUploaded: (bytes, now) => up.add(bytes, now)
   }
+
+  /**
+   * Verifies and stores completed pieces, one at a time, apart from any peer: a piece completed by a
+   * peer that then goes away is still checked. A storage error ends the torrent.
+   */
+  const finishPiece = (piece: number) =>
+    Effect.gen(function* () {
+      const verdict = assembly.verify(piece)
+      if (!verdict.ok) {
+        hashFailures++
+        picker.pieceFailed(piece)
+        for (const link of links.values()) link.wake()
+        yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${verdict.senders.join(", ")})`)
+        yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders: verdict.senders })
+        if (verdict.senders.length === 1) {
+          const host = hostOf(verdict.senders[0]!)
+          const n = (strikes.get(host) ?? 0) + 1
+          strikes.set(host, n)
+          if (n >= strikesToBan) yield* ban(verdict.senders[0]!, `${n} pieces that failed their hash check`)
+        }
+        return
+      }
+      yield* storage.write(piece, 0, verdict.data)
+      verifiedBytes += verdict.data.length
+      assembly.release(verdict.data)
+      picker.pieceVerified(piece)
+      // Every peer hears of it; those that stopped requesting while we were behind start again.
+      for (const link of links.values()) {
+        link.have(piece)
+        link.wake()
+      }
+      yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
+      for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
+      if (picker.isComplete) {
+        yield* storage.sync
+        yield* PubSub.publish(events, { _tag: "Completed" })
+        yield* Deferred.succeed(done, undefined)
+      }
+    })
+
+  yield* Effect.forkScoped(
+    Effect.forever(Effect.flatMap(Queue.take(toVerify), finishPiece)).pipe(
+      Effect.catchAll((error) => Deferred.fail(done, error))
+    )
+  )
 
   const endedWith = (key: string, error: PeerError | NetworkError | StorageError) =>
     Effect.gen(function* () {

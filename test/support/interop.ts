@@ -41,8 +41,10 @@ const live = new Map<number, ChildProcess>()
 let exitHookInstalled = false
 
 const track = (child: ChildProcess, what: string): Process => {
+  // A failed spawn (ENOENT) reports through "error"; without a listener that would crash the runner.
+  child.on("error", () => {})
   const pid = child.pid
-  if (pid === undefined) throw new Error(`${what}: spawn failed`)
+  if (pid === undefined) throw new Error(`${what}: could not start (is it installed?)`)
   live.set(pid, child)
   if (!exitHookInstalled) {
     exitHookInstalled = true
@@ -198,7 +200,10 @@ export const startTracker = async (options?: {
         for (const wake of waiters) wake()
       }
     })
-    void proc.exited.then((exit) => reject(new Error(`tracker exited (${exit.code ?? exit.signal}): ${stderr}`)))
+    void proc.exited.then((exit) => {
+      reject(new Error(`tracker exited (${exit.code ?? exit.signal}): ${stderr}`))
+      for (const wake of waiters) wake()
+    })
   })
   const ports = await deadline(ready, options?.timeoutMs ?? 15_000, () => `tracker did not start: ${stderr}`)
     .catch(async (e: unknown) => {
@@ -506,7 +511,7 @@ export const startAria2Seeder = async (options: SeederOptions): Promise<Seeder> 
   const proc = spawnLogged("aria2c", args, logPath)
   const address = `${host}:${port}`
   const exitedEarly = proc.exited.then((exit) => {
-    throw new Error(`aria2c seeder exited (${exit.code ?? exit.signal}): ${logTail(logPath)}`)
+    throw new Error(`aria2c seeder exited (${exit.code ?? exit.signal})`)
   })
   try {
     await Promise.race([
