@@ -3,7 +3,7 @@
 // Loopback benchmark: bt-effect against aria2c, each downloading the same payload from the same aria2c
 // seeder (127.0.0.2) found through the same bittorrent-tracker (127.0.0.1), one after the other, each into a
 // fresh folder, each verified by sha256. Prints one line per run and a markdown table at the end.
-// Standalone on purpose (plain Node, no TypeScript): it runs `node dist/main.js`, aria2c and
+// Standalone on purpose (plain Node, no TypeScript): it runs `dist/main.js` (as `npx bt-effect` does), aria2c and
 // test/support/tracker-server.mjs as child processes, all tracked and stopped by PID.
 import { spawn, spawnSync } from "node:child_process"
 import { createCipheriv, createHash } from "node:crypto"
@@ -319,8 +319,9 @@ const runClient = async (client, run, payload, tracker, seeder) => {
       ...aria2Args({ host: "127.0.0.1", port, dir: outDir, announceUrl: tracker.httpUrl }),
       "--seed-time=0", writeTorrent(path.join(workDir, `aria2c-${run}.torrent`), payload.info, tracker.httpUrl)
     ], logPath, seeder) :
-    await measure(process.execPath, [
-      mainJs, "download",
+    // The program as users start it (`npx bt-effect`): the executable itself, with its shebang's flags.
+    await measure(mainJs, [
+      "download",
       writeTorrent(path.join(workDir, `bt-effect-${run}.torrent`), payload.info, config.udp ? tracker.udpUrl : tracker.httpUrl),
       "--out", outDir, "--port", String(port)
     ], logPath, seeder)

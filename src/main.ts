@@ -1,6 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * The bt-effect command line: commands, their options, and the runtime. Everything else lives below.
+ *
+ * The shebang keeps V8's young generation small: a download makes much short-lived garbage, and with
+ * Node's default (16 MiB semi-spaces) peak RSS on a 1 GiB download was 217-238 MB; with 2 MiB, 170-183 MB
+ * at the same speed and slightly less CPU (measured with aria2c seeding on loopback).
  *
  * Exit codes: 0 done, 1 failed at run time, 2 bad input or usage, 130 interrupted.
  */
@@ -14,7 +18,7 @@ import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -51,7 +55,8 @@ const cliLogger = Logger.make(({ logLevel, message }) => {
 const clientLayer = Layer.mergeAll(
   PeerNetwork.layerNode,
   layerFile,
-  Tracker.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)),
+  // Node's built-in fetch: lighter to load than the undici package (0.1 s and 7 MB at startup).
+  Tracker.layer.pipe(Layer.provide(FetchHttpClient.layer)),
   PiecePicker.layer
 )
 

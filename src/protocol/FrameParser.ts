@@ -41,6 +41,12 @@ export interface Options {
   readonly handshake?: boolean
   /** In handshake mode, also yield a `HandshakePrefix` frame once the first 48 bytes are in. */
   readonly handshakePrefix?: boolean
+  /**
+   * Gather messages spread over chunks in one reused buffer (up to a piece message's size) instead of a
+   * fresh allocation each. Frames are then valid only during `onFrame`, like the chunks themselves:
+   * for a consumer that copies what it keeps, this removes most of a download's garbage.
+   */
+  readonly reuseBuffer?: boolean
 }
 
 export interface HandshakeFrame {
@@ -103,6 +109,8 @@ class Parser implements FrameParser {
   private bodyId = 0
 
   private error: WireError | undefined
+  /** The reused gathering buffer (`reuseBuffer`). */
+  private readonly scratch: Uint8Array | undefined
 
   constructor(options: Options) {
     this.maxMessage = options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH
@@ -110,6 +118,7 @@ class Parser implements FrameParser {
     this.maxAny = Math.max(this.maxMessage, this.maxPiece)
     this.announcePrefix = options.handshakePrefix === true
     this.handshake = options.handshake === true ? new Uint8Array(Handshake.HANDSHAKE_LENGTH) : undefined
+    this.scratch = options.reuseBuffer === true ? new Uint8Array(this.maxPiece) : undefined
   }
 
   get bufferedBytes(): number {
@@ -286,7 +295,7 @@ class Parser implements FrameParser {
         this.pendingSize = size
         return undefined
       } else {
-        const gathered = new Uint8Array(size)
+        const gathered = this.scratch !== undefined && size <= this.scratch.length ? this.scratch.subarray(0, size) : new Uint8Array(size)
         gathered.set(chunk.subarray(at, end), 0)
         this.body = gathered
         this.bodyFilled = available

@@ -9,8 +9,10 @@
  * - its net.Socket is reachable only from effects forked by the handler, so writes cannot be corked
  *   (one `write` per chunk, each through a latch) and every chunk pays an Effect round trip;
  * - a peer that closes cleanly ends `run` with a `SocketCloseError` rather than success.
- * Here `run` calls its handler synchronously from the 'data' event (no copy, no fiber per chunk), and
- * `write` corks the chunks of one call into a single writev.
+ * Here `run` calls its handler synchronously as bytes arrive (no copy, no fiber per chunk), and `write`
+ * corks the chunks of one call into a single writev. Outbound sockets read into one buffer of their own
+ * (Node's `onread`) instead of a fresh 64 KiB allocation per read: on a download that is most of the
+ * garbage, and fresh memory costs page faults.
  */
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -28,7 +30,8 @@ export interface Connection {
   readonly remote: string
   readonly address: PeerAddress
   /** Runs until the connection ends (success when the other side closes cleanly), calling `onChunk`
-   *  synchronously, in order, for every chunk received. Chunks must not be reused after the call. */
+   *  synchronously, in order, for every chunk received. A chunk is valid only during the call: the
+   *  transport may read the next bytes into the same memory, so copy what must outlive it. */
   readonly run: (onChunk: (chunk: Uint8Array) => void) => Effect.Effect<void, NetworkError>
   /** Writes the chunks in order (corked together on TCP, no concatenation); completes when the
    *  transport has taken them (this is the backpressure). Fails with Closed after close. */
@@ -97,15 +100,33 @@ const listenError = (address: string, port: number, error: unknown): NetworkErro
   }
 }
 
+/** Sockets that read into a buffer of their own (`onread`): they emit no 'data' events. */
+const usesOwnBuffer = new WeakSet<Net.Socket>()
+
+/** The size of an outbound connection's read buffer. */
+const readBufferSize = 256 * 1024
+
 const closedError = (address: string): NetworkError =>
   new NetworkError({ reason: "Closed", address, detail: "connection closed" })
 
 /** An IPv4 peer accepted on a dual-stack socket shows as "::ffff:a.b.c.d". */
 const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host)
 
+/** Bytes read before `run` (reused buffers cannot wait): copied, and delivered when `run` starts. */
+interface Reader {
+  handler: ((chunk: Uint8Array) => void) | undefined
+  readonly early: Array<Uint8Array>
+}
+
+const deliver = (reader: Reader, chunk: Uint8Array): void => {
+  if (reader.handler !== undefined) reader.handler(chunk)
+  else reader.early.push(Uint8Array.prototype.slice.call(chunk))
+}
+
 /** A Connection over an open socket. Attaches the socket's error listener at once (an 'error' without
- *  a listener would crash the process); the socket stays paused until `run`. */
-const fromSocket = (socket: Net.Socket, address: PeerAddress): Connection => {
+ *  a listener would crash the process); the socket stays paused until `run`. With `reader`, the socket
+ *  reads through `onread` into a buffer of its own, and calls `deliver` itself. */
+const fromSocket = (socket: Net.Socket, address: PeerAddress, reader: Reader = { handler: undefined, early: [] }): Connection => {
   const remote = format(address)
   let failure: unknown = undefined
   let closed = false
@@ -122,10 +143,10 @@ const fromSocket = (socket: Net.Socket, address: PeerAddress): Connection => {
       if (failure !== undefined) {
         return resume(Effect.fail(new NetworkError({ reason: "Read", address: remote, detail: errorText(failure) })))
       }
-      if (socket.destroyed || socket.readableEnded) return resume(Effect.void)
       running = true
       const detach = () => {
         running = false
+        reader.handler = undefined
         socket.off("data", onData)
         socket.off("end", onEnd)
         socket.off("error", onError)
@@ -135,7 +156,7 @@ const fromSocket = (socket: Net.Socket, address: PeerAddress): Connection => {
         detach()
         resume(exit)
       }
-      const onData = (chunk: Buffer) => {
+      const guarded = (chunk: Uint8Array) => {
         try {
           onChunk(chunk)
         } catch (defect) {
@@ -143,16 +164,23 @@ const fromSocket = (socket: Net.Socket, address: PeerAddress): Connection => {
           finish(Effect.die(defect))
         }
       }
+      const onData = (chunk: Buffer) => deliver(reader, chunk)
       const onEnd = () => finish(Effect.void)
       const onError = (error: Error) =>
         finish(Effect.fail(new NetworkError({ reason: "Read", address: remote, detail: errorText(error) })))
       const onClose = () => finish(Effect.void)
-      socket.on("data", onData)
+      for (const chunk of reader.early.splice(0)) {
+        guarded(chunk)
+        if (!running) return
+      }
+      if (socket.destroyed || socket.readableEnded) return finish(Effect.void)
+      reader.handler = guarded
+      if (!usesOwnBuffer.has(socket)) socket.on("data", onData)
       socket.on("end", onEnd)
       socket.on("error", onError)
       socket.on("close", onClose)
       socket.resume()
-      // Interrupted: stop reading, keep what arrives in the socket's buffer for a later `run`.
+      // Interrupted: stop reading, keep what arrives for a later `run`.
       return Effect.sync(() => {
         detach()
         socket.pause()
@@ -193,7 +221,21 @@ const connect = Effect.fn("PeerNetwork.connect")(function*(
   let socket: Net.Socket | undefined
   yield* Effect.addFinalizer(() => Effect.sync(() => socket?.destroy()))
   return yield* Effect.async<Connection, NetworkError>((resume) => {
-    const opened = Net.createConnection({ host: address.host, port: address.port, noDelay: true })
+    const reader: Reader = { handler: undefined, early: [] }
+    const buffer = Buffer.allocUnsafe(readBufferSize)
+    const opened = Net.createConnection({
+      host: address.host,
+      port: address.port,
+      noDelay: true,
+      onread: {
+        buffer,
+        callback: (bytes: number, into: Uint8Array) => {
+          deliver(reader, into.subarray(0, bytes))
+          return true
+        }
+      }
+    })
+    usesOwnBuffer.add(opened)
     socket = opened
     const onError = (error: Error) => {
       opened.destroy()
@@ -201,7 +243,7 @@ const connect = Effect.fn("PeerNetwork.connect")(function*(
     }
     opened.once("error", onError)
     opened.once("connect", () => {
-      const connection = fromSocket(opened, address)
+      const connection = fromSocket(opened, address, reader)
       opened.off("error", onError)
       resume(Effect.succeed(connection))
     })

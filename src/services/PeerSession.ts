@@ -116,6 +116,22 @@ const clientOf = (peerId: Uint8Array): string => {
   return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-$/.test(text) ? text.slice(1, 7) : "unknown"
 }
 
+const copy = (bytes: Uint8Array) => Uint8Array.prototype.slice.call(bytes)
+
+/** A frame that outlives its chunk (the transport may reuse the chunk's memory): byte fields copied. */
+const retain = (frame: FrameParser.Frame): FrameParser.Frame => {
+  switch (frame._tag) {
+    case "Bitfield":
+      return Message.bitfield(copy(frame.bits))
+    case "Piece":
+      return Message.piece(frame.index, frame.begin, copy(frame.block))
+    case "Extended":
+      return Message.extended(frame.extendedId, copy(frame.payload))
+    default:
+      return frame
+  }
+}
+
 /** Runs a session until the connection ends; fails with why it ended. */
 export const run = (options: SessionOptions): Effect.Effect<never, PeerError | StorageError> =>
   Effect.gen(function* () {
@@ -125,7 +141,9 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
     const wakeup = yield* Queue.sliding<void>(1)
     const wake = () => void wakeup.unsafeOffer(undefined)
-    const parser = FrameParser.make({ handshake: true })
+    // Frames are handled during the callback and nothing keeps their bytes (blocks are copied into their
+    // piece; `retain` copies what waits for the handshake), so the parser may reuse its buffer.
+    const parser = FrameParser.make({ handshake: true, reuseBuffer: true })
 
     // Until the handshake is checked there is no session: frames wait here (a peer may send its
     // bitfield in the same chunk as its handshake).
@@ -139,7 +157,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     }
     const onFrame = (frame: FrameParser.Frame) => {
       if (session !== undefined) session.onFrame(frame, clock.unsafeCurrentTimeMillis())
-      else early?.push(frame)
+      else early?.push(retain(frame))
     }
 
     // The reader: chunks in, frames handled, synchronously and in order.

@@ -95,7 +95,7 @@ interface Candidate {
 
 const strikesToBan = 2
 /** Piece data held in pieces in progress or waiting to be verified; past it nothing new is requested. */
-const maxBufferedBytes = 64 * 1024 * 1024
+const maxBufferedBytes = 16 * 1024 * 1024
 const maxCandidates = 2000
 
 const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
@@ -219,8 +219,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       }
       yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
       for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
+      // No fsync here: as aria2c, Transmission and libtorrent, completion leaves flushing to the system.
       if (picker.isComplete) {
-        yield* storage.sync
         yield* PubSub.publish(events, { _tag: "Completed" })
         yield* Deferred.succeed(done, undefined)
       }

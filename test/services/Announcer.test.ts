@@ -126,7 +126,7 @@ describe("Announcer", () => {
       expect(log(memory)).toEqual([[A, "started", 0, "Unreachable"], [B, "started", 0]])
       expect(yield* announcer.status).toEqual([
         { url: B, state: "working", peers: 0, seeders: 0, leechers: 1, nextAnnounceAt: 600_000 },
-        { url: A, state: "failed", error: `tracker ${A}: connection refused`, peers: 0, nextAnnounceAt: 600_000 }
+        { url: A, state: "failed", error: "connection refused", peers: 0, nextAnnounceAt: 600_000 }
       ])
       // B is asked first from now on; A is not tried while B answers.
       yield* TestClock.adjust("600 seconds")
@@ -147,8 +147,8 @@ describe("Announcer", () => {
       const { announcer } = yield* start([[A, B]], yield* memoryService(memory))
       yield* settle
       expect(yield* announcer.status).toEqual([
-        { url: A, state: "failed", error: `tracker ${A}: Unreachable`, peers: 0, nextAnnounceAt: 30_000 },
-        { url: B, state: "failed", error: `tracker ${B}: unregistered torrent`, peers: 0, nextAnnounceAt: 30_000 }
+        { url: A, state: "failed", error: "Unreachable", peers: 0, nextAnnounceAt: 30_000 },
+        { url: B, state: "failed", error: "unregistered torrent", peers: 0, nextAnnounceAt: 30_000 }
       ])
       for (let minute = 0; minute < 95; minute++) yield* TestClock.adjust("1 minute")
       const times = (url: string) => log(memory).filter((e) => e[0] === url).map((e) => e[2])
