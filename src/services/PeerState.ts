@@ -1,0 +1,389 @@
+/**
+ * The state of one peer connection after its handshake: choke and interest both ways, the peer's pieces,
+ * our requests to it (an adaptive pipeline), its requests to us, timeouts. Frames are handled
+ * synchronously as they are parsed (`onFrame`); what needs effects (requests to make, blocks to read for
+ * the peer, bytes to write) is done by `loop`, which `wake` rouses. The torrent is reached only through
+ * `SwarmContext`; the torrent reaches the state only through the `PeerLink` it hands out.
+ *
+ * Uploading here is deliberately simple (every interested peer is unchoked); the choker comes later.
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import { Bitfield } from "../domain/Bitfield.js"
+import { PeerError, type PeerErrorReason, type StorageError } from "../domain/Errors.js"
+import type * as InfoHash from "../domain/InfoHash.js"
+import * as Layout from "../domain/Layout.js"
+import type { PeerId } from "../domain/PeerId.js"
+import { RateMeter } from "../domain/Rate.js"
+import type * as FrameParser from "../protocol/FrameParser.js"
+import * as Message from "../protocol/Message.js"
+import type { Connection } from "./PeerNetwork.js"
+import type { BlockRequest, Picker } from "./PiecePicker.js"
+import type { TorrentStorage } from "./Storage.js"
+
+/** How the torrent reaches a session. */
+export interface PeerLink {
+  readonly key: string
+  readonly host: string
+  /** A piece we now have: tell the peer, and reconsider interest. */
+  readonly have: (piece: number) => void
+  /** Another peer delivered this block first (endgame): cancel our request. */
+  readonly cancel: (block: BlockRequest) => void
+  /** Blocks went back to the pool (a failed piece, a peer gone): look for work now. */
+  readonly wake: () => void
+  /** What the session reports of itself (rates at `now`), for stats and the choker. */
+  readonly info: (now: number) => PeerInfo
+}
+
+export interface PeerInfo {
+  readonly key: string
+  readonly client: string
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peerChoking: boolean
+  readonly peerInterested: boolean
+  readonly amChoking: boolean
+  readonly amInterested: boolean
+  readonly isSeed: boolean
+  readonly outstanding: number
+}
+
+/** What a session needs from its torrent. */
+export interface SwarmContext {
+  readonly infoHash: InfoHash.InfoHash
+  readonly peerId: PeerId
+  readonly layout: Layout.Layout
+  readonly picker: Picker
+  readonly storage: TorrentStorage
+  /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
+  readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
+  readonly detach: (key: string) => void
+  /** Takes an accepted block (a completed piece goes on to be verified and stored by the torrent). */
+  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => void
+  /** True while pieces wait for verification beyond the memory bound: request nothing new. */
+  readonly backlogged: boolean
+  readonly countDownloaded: (bytes: number, now: number) => void
+  readonly countUploaded: (bytes: number, now: number) => void
+  /** Whether peers may download from us (false while we have nothing worth offering). */
+  readonly uploading: boolean
+}
+
+/** Timeouts and limits of a session. */
+export const limits = {
+  handshakeTimeout: Duration.seconds(10),
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  keepAliveMs: 90_000,
+  tickMs: 1_000,
+  /** Request pipeline depth: starts here and follows the peer's rate, between min and max. */
+  initialDepth: 64,
+  minDepth: 16,
+  maxDepth: 500,
+  /** Seconds of the peer's rate to keep requested. */
+  pipelineSeconds: 2,
+  /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
+  maxUploadQueue: 500,
+  /** Blocks read for the peer per batch, so that the loop stays responsive. */
+  uploadBatch: 32,
+  /** Unrequested blocks tolerated before the peer is dropped. */
+  maxUnrequested: 128
+}
+
+const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
+
+/** The client of a peer id in the Azureus style ("-TR3000-" etc.), for display. */
+const clientOf = (peerId: Uint8Array): string => {
+  const text = Buffer.from(peerId.subarray(0, 8)).toString("latin1")
+  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-$/.test(text) ? text.slice(1, 7) : "unknown"
+}
+
+export class PeerState {
+  private amChoking = true
+  private amInterested = false
+  private peerChoking = true
+  private peerInterested = false
+  private readonly theirs: Bitfield
+  private gotFirstMessage = false
+  private attachedToPicker = false
+  private readonly outstanding = new Map<string, BlockRequest>()
+  private depth = limits.initialDepth
+  private readonly uploads: Array<BlockRequest> = []
+  private readonly down = new RateMeter()
+  private readonly up = new RateMeter()
+  private lastReceivedMs = 0
+  private lastSentMs = 0
+  private lastBlockMs = 0
+  private unrequested = 0
+  private readonly outbox: Array<Uint8Array> = []
+  private ended: PeerError | undefined
+  private readonly client: string
+
+  constructor(
+    private readonly key: string,
+    private readonly host: string,
+    private readonly ctx: SwarmContext,
+    private readonly fast: boolean,
+    peerId: Uint8Array,
+    /** Wakes the loop to do what the synchronous handlers left for it. */
+    private readonly wake: () => void
+  ) {
+    this.theirs = Bitfield.empty(ctx.layout.pieceCount)
+    this.client = clientOf(peerId)
+  }
+
+  link(): PeerLink {
+    return {
+      key: this.key,
+      host: this.host,
+      have: (piece) => {
+        this.queue(Message.encode(Message.have(piece)))
+        this.updateInterest()
+        this.wake()
+      },
+      cancel: (block) => {
+        if (this.outstanding.delete(blockKey(block.piece, block.offset))) {
+          this.queue(Message.encode(Message.cancel(block.piece, block.offset, block.length)))
+          this.wake()
+        }
+      },
+      wake: () => this.wake(),
+      info: (now) => this.info(now)
+    }
+  }
+
+  /** What we have goes first: a bitfield, or BEP 6's short forms. */
+  start(now: number): void {
+    this.lastReceivedMs = now
+    this.lastSentMs = now
+    const have = this.ctx.picker.have
+    if (have.isComplete && this.fast) this.queue(Message.encode(Message.haveAll))
+    else if (have.isEmpty && this.fast) this.queue(Message.encode(Message.haveNone))
+    else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
+  }
+
+  /** Ends the session at the loop's next turn. */
+  stop(error: PeerError): void {
+    this.ended ??= error
+  }
+
+  private info(now: number): PeerInfo {
+    return {
+      key: this.key,
+      client: this.client,
+      downloadRate: this.down.rate(now),
+      uploadRate: this.up.rate(now),
+      peerChoking: this.peerChoking,
+      peerInterested: this.peerInterested,
+      amChoking: this.amChoking,
+      amInterested: this.amInterested,
+      isSeed: this.theirs.isComplete,
+      outstanding: this.outstanding.size
+    }
+  }
+
+  detach(): void {
+    if (this.attachedToPicker) this.ctx.picker.removePeer(this.key)
+    this.ctx.detach(this.key)
+  }
+
+  loop(wakeup: Queue.Queue<void>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
+    const self = this
+    return Effect.gen(function* () {
+      yield* Effect.forkScoped(
+        Effect.repeat(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+            self.tick(now)
+            self.wake()
+          })),
+          { schedule: Schedule.spaced(limits.tickMs) }
+        )
+      )
+      while (true) {
+        if (self.ended !== undefined) return yield* self.ended
+        const now = yield* Clock.currentTimeMillis
+        self.fillRequests(now)
+        yield* self.serveUploads(now)
+        if (self.outbox.length > 0) {
+          const chunks = self.outbox.splice(0)
+          self.lastSentMs = now
+          yield* connection.write(chunks).pipe(
+            Effect.mapError((e) => new PeerError({ reason: "Closed", address: self.key, detail: e.message }))
+          )
+        }
+        // More uploads waiting: go round again without sleeping.
+        if (self.uploads.length === 0 && self.outbox.length === 0) {
+          yield* Queue.take(wakeup)
+        }
+      }
+    }).pipe(Effect.scoped)
+  }
+
+  private queue(bytes: Uint8Array): void {
+    this.outbox.push(bytes)
+  }
+
+  private end(reason: PeerErrorReason, detail: string): void {
+    this.ended ??= new PeerError({ reason, address: this.key, detail })
+  }
+
+  /** A frame from the peer, handled synchronously as it is parsed. */
+  onFrame(frame: FrameParser.Frame, now: number): void {
+    if (this.ended !== undefined) return
+    if (frame._tag === "Handshake" || frame._tag === "HandshakePrefix") return this.end("Protocol", "a second handshake")
+    this.lastReceivedMs = now
+    this.onMessage(frame, now)
+  }
+
+  private onMessage(m: Message.Message, now: number): void {
+    const first = !this.gotFirstMessage
+    if (m._tag !== "KeepAlive") this.gotFirstMessage = true
+    switch (m._tag) {
+      case "KeepAlive":
+        return
+      case "Bitfield":
+      case "HaveAll":
+      case "HaveNone": {
+        if (!first) return this.end("Protocol", `${m._tag} after the first message`)
+        if ((m._tag === "HaveAll" || m._tag === "HaveNone") && !this.fast) {
+          return this.end("Protocol", `${m._tag} without the Fast extension`)
+        }
+        if (m._tag === "HaveAll") for (let i = 0; i < this.theirs.pieceCount; i++) this.theirs.set(i)
+        if (m._tag === "Bitfield") {
+          const parsed = Bitfield.fromBytes(m.bits, this.ctx.layout.pieceCount)
+          if (Either.isLeft(parsed)) return this.end("Protocol", `bad bitfield: ${parsed.left}`)
+          parsed.right.forEachSet((i) => this.theirs.set(i))
+        }
+        this.attachPicker()
+        if (this.theirs.isComplete && this.ctx.picker.isComplete) return this.end("Closed", "both sides are seeds")
+        return this.updateInterest()
+      }
+      case "Have": {
+        if (m.index >= this.ctx.layout.pieceCount) return this.end("Protocol", `have ${m.index} beyond the last piece`)
+        this.attachPicker()
+        if (this.theirs.set(m.index)) this.ctx.picker.peerHas(this.key, m.index)
+        return this.updateInterest()
+      }
+      case "Choke":
+        this.peerChoking = true
+        return this.releaseAll()
+      case "Unchoke":
+        this.peerChoking = false
+        return
+      case "Interested":
+        this.peerInterested = true
+        if (this.amChoking && this.ctx.uploading) {
+          this.amChoking = false
+          this.queue(Message.encode(Message.unchoke))
+        }
+        return
+      case "NotInterested":
+        this.peerInterested = false
+        return
+      case "Piece":
+        return this.onPiece(m, now)
+      case "Request":
+        return this.onRequest(m)
+      case "Cancel": {
+        const at = this.uploads.findIndex((r) => r.piece === m.index && r.offset === m.begin && r.length === m.length)
+        if (at >= 0) this.uploads.splice(at, 1)
+        return
+      }
+      case "Reject": {
+        const k = blockKey(m.index, m.begin)
+        const block = this.outstanding.get(k)
+        if (block !== undefined) {
+          this.outstanding.delete(k)
+          this.ctx.picker.release(this.key, [block])
+        }
+        return
+      }
+      case "Port":
+      case "Suggest":
+      case "AllowedFast":
+      case "Extended":
+        return
+    }
+  }
+
+  private attachPicker(): void {
+    if (this.attachedToPicker) return
+    this.attachedToPicker = true
+    this.ctx.picker.addPeer(this.key, this.theirs)
+  }
+
+  private updateInterest(): void {
+    const interesting = this.ctx.picker.isInteresting(this.theirs)
+    if (interesting !== this.amInterested) {
+      this.amInterested = interesting
+      this.queue(Message.encode(interesting ? Message.interested : Message.notInterested))
+    }
+  }
+
+  private onPiece(m: Message.Piece, now: number): void {
+    const k = blockKey(m.index, m.begin)
+    const block = this.outstanding.get(k)
+    if (block === undefined || block.length !== m.block.length) {
+      if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
+      return
+    }
+    this.outstanding.delete(k)
+    this.lastBlockMs = now
+    this.down.add(block.length, now)
+    this.ctx.countDownloaded(block.length, now)
+    this.ctx.addBlock(this.key, block, m.block)
+  }
+
+  private onRequest(m: Message.Request): void {
+    const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
+    if (!valid || this.amChoking || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+      if (this.fast) this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
+      return
+    }
+    this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
+  }
+
+  tick(now: number): void {
+    if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
+    if (this.outstanding.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
+      return this.end("Timeout", "no block for 60 s")
+    }
+    if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
+    const target = Math.ceil((this.down.rate(now) * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
+    this.depth = Math.min(limits.maxDepth, Math.max(limits.minDepth, target, this.depth > target ? this.depth - 8 : target))
+  }
+
+  private fillRequests(now: number): void {
+    if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return
+    const want = this.depth - this.outstanding.size
+    if (want <= 0) return
+    const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
+    if (blocks.length === 0) return
+    if (this.outstanding.size === 0) this.lastBlockMs = now
+    for (const b of blocks) {
+      this.outstanding.set(blockKey(b.piece, b.offset), b)
+      this.queue(Message.encode(Message.request(b.piece, b.offset, b.length)))
+    }
+  }
+
+  private releaseAll(): void {
+    if (this.outstanding.size === 0) return
+    this.ctx.picker.release(this.key, [...this.outstanding.values()])
+    this.outstanding.clear()
+  }
+
+  private serveUploads(now: number): Effect.Effect<void, StorageError> {
+    if (this.uploads.length === 0) return Effect.void
+    const batch = this.uploads.splice(0, limits.uploadBatch)
+    return Effect.forEach(batch, (r) =>
+      Effect.map(this.ctx.storage.read(r.piece, r.offset, r.length), (data) => {
+        this.queue(Message.encodePieceHeader(r.piece, r.offset, data.length))
+        this.queue(data)
+        this.up.add(data.length, now)
+        this.ctx.countUploaded(data.length, now)
+      }), { discard: true })
+  }
+}
