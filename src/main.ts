@@ -127,6 +127,8 @@ const program = Effect.suspend(() => run(process.argv)).pipe(
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
+  // Our logger writes plain lines; runMain's pretty logger would print each of them a second time.
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     if (Exit.isSuccess(exit)) return onExit(0)
     if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)

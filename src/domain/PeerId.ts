@@ -22,3 +22,31 @@ export const make = (random: Uint8Array): PeerId => {
   for (let i = 0; i < 12; i++) out[8 + i] = alphabet.charCodeAt((random[i] ?? 0) % alphabet.length)
   return PeerId.make(out)
 }
+
+const azureusClients: Record<string, string> = {
+  BE: "bt-effect",
+  TR: "Transmission",
+  qB: "qBittorrent",
+  LT: "libtorrent",
+  lt: "rTorrent",
+  UT: "µTorrent",
+  DE: "Deluge",
+  AZ: "Vuze",
+  WW: "WebTorrent",
+  BI: "BiglyBT"
+}
+
+/** The client a peer id names, for display ("Transmission 3.00", "aria2 1.36.0"), or "unknown". */
+export const clientName = (peerId: Uint8Array): string => {
+  const text = Buffer.from(peerId.subarray(0, 12)).toString("latin1")
+  const azureus = /^-([A-Za-z]{2})([0-9A-Za-z]{4})-/.exec(text)
+  if (azureus !== null) {
+    const [, code, version] = azureus
+    return `${azureusClients[code!] ?? code} ${version!.replace(/^(.)(.)(.)(.)$/, "$1.$2.$3.$4").replace(/(\.0)+$/, "")}`
+  }
+  const aria2 = /^A2-(\d+)-(\d+)-(\d+)-/.exec(text)
+  if (aria2 !== null) return `aria2 ${aria2[1]}.${aria2[2]}.${aria2[3]}`
+  const mainline = /^([A-Z])(\d+)-(\d+)-(\d+)-/.exec(text)
+  if (mainline !== null) return `${mainline[1] === "M" ? "BitTorrent" : mainline[1]} ${mainline[2]}.${mainline[3]}.${mainline[4]}`
+  return "unknown"
+}

@@ -113,6 +113,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     const state = new PeerState(key, connection.address.host, ctx, Handshake.supportsFast(handshake.reserved), handshake.peerId, wake)
     const refused = ctx.attach(state.link(), handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
+    yield* Effect.logDebug(`peer ${key} connected (${options.inbound ? "inbound" : "outbound"}, ${state.client})`)
     state.start(clock.unsafeCurrentTimeMillis())
     session = state
     const pending = early!.slice(1)

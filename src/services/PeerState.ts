@@ -17,7 +17,7 @@ import { Bitfield } from "../domain/Bitfield.js"
 import { PeerError, type PeerErrorReason, type StorageError } from "../domain/Errors.js"
 import type * as InfoHash from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
-import type { PeerId } from "../domain/PeerId.js"
+import { clientName, type PeerId } from "../domain/PeerId.js"
 import { RateMeter } from "../domain/Rate.js"
 import type * as FrameParser from "../protocol/FrameParser.js"
 import * as Message from "../protocol/Message.js"
@@ -95,11 +95,6 @@ export const limits = {
 
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
 
-/** The client of a peer id in the Azureus style ("-TR3000-" etc.), for display. */
-const clientOf = (peerId: Uint8Array): string => {
-  const text = Buffer.from(peerId.subarray(0, 8)).toString("latin1")
-  return /^-[A-Za-z]{2}[0-9A-Za-z]{4}-$/.test(text) ? text.slice(1, 7) : "unknown"
-}
 
 export class PeerState {
   private amChoking = true
@@ -120,7 +115,7 @@ export class PeerState {
   private unrequested = 0
   private readonly outbox: Array<Uint8Array> = []
   private ended: PeerError | undefined
-  private readonly client: string
+  readonly client: string
 
   constructor(
     private readonly key: string,
@@ -132,7 +127,7 @@ export class PeerState {
     private readonly wake: () => void
   ) {
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
-    this.client = clientOf(peerId)
+    this.client = clientName(peerId)
   }
 
   link(): PeerLink {

@@ -36,7 +36,8 @@ export const summary = (s: TorrentStats, elapsedMs: number): string => {
   const seconds = elapsedMs / 1000
   const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
   const failures = s.hashFailures > 0 ? `, ${s.hashFailures} piece(s) failed their hash check and were fetched again` : ""
-  return `done: ${s.name}: ${formatBytes(s.totalLength)} in ${formatDuration(seconds)} (${seconds.toFixed(1)} s), average ${formatRate(rate)}${failures}`
+  const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
+  return `done: ${s.name}: ${formatBytes(s.totalLength)} in ${took}, average ${formatRate(rate)}${failures}`
 }
 
 const trackerNotes = (s: TorrentStats, seen: Map<string, string>): ReadonlyArray<string> => {

@@ -244,7 +244,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
           candidate.dead = true
         }
       }
-      yield* Effect.logDebug(error.message)
+      yield* Effect.logDebug(`${error.message} (disconnected)`)
     })
 
   const runSession = (connection: Connection, inbound: boolean) =>

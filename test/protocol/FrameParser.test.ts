@@ -292,4 +292,26 @@ describe("FrameParser", () => {
     expect(parser.failure?.reason).toBe("BadPayload")
     expect(parser.push(Message.encode(Message.choke), () => expect.unreachable())).toBe(parser.failure)
   })
+
+  it.prop(
+    "with reuseBuffer, a consumer that copies during onFrame sees the same messages however the bytes are cut",
+    [FastCheck.array(FastCheck.integer({ min: 1, max: 40_000 }), { minLength: 1, maxLength: 30 }), FastCheck.integer({ min: 1, max: 5000 })],
+    ([sizes, cut]) => {
+      const blocks = sizes.map((n, i) => Message.piece(i, 0, Buffer.alloc(Math.min(n, 16384), i & 0xff)))
+      const bytes = Buffer.concat(blocks.map(Message.encode))
+      const parser = FrameParser.make({ reuseBuffer: true })
+      const seen: Array<string> = []
+      for (let at = 0; at < bytes.length; at += cut) {
+        // A reused buffer: the same memory for every chunk, as a socket with onread.
+        const chunk = Buffer.from(bytes.subarray(at, at + cut))
+        const error = parser.push(chunk, (f) => {
+          if (f._tag === "Piece") seen.push(`${f.index}:${Buffer.from(f.block).toString("hex")}`)
+        })
+        chunk.fill(0xee)
+        expect(error).toBeUndefined()
+      }
+      expect(seen).toEqual(blocks.map((b) => `${b.index}:${Buffer.from(b.block).toString("hex")}`))
+    },
+    { fastCheck: { numRuns: 30 } }
+  )
 })
