@@ -7,39 +7,9 @@ import { PeerId } from "../../src/domain/PeerId.js"
 import * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Handshake from "../../src/protocol/Handshake.js"
 import * as Message from "../../src/protocol/Message.js"
+import * as wire from "../support/wireArbitraries.js"
 
-const u32 = FastCheck.oneof(FastCheck.integer({ min: 0, max: 0xffff_ffff }), FastCheck.constantFrom(0, 0xffff_ffff))
-
-/** Small random arrays, or large patterned ones (up to a 16 KiB block), which fast-check builds quickly. */
-const bytes = (max: number) =>
-  FastCheck.oneof(
-    FastCheck.uint8Array({ maxLength: 32 }),
-    FastCheck.tuple(FastCheck.integer({ min: 0, max }), FastCheck.integer({ min: 0, max: 255 })).map(([n, seed]) =>
-      Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff)
-    )
-  )
-
-const messageArb: FastCheck.Arbitrary<Message.Message> = FastCheck.oneof(
-  FastCheck.constantFrom<Message.Message>(
-    Message.keepAlive,
-    Message.choke,
-    Message.unchoke,
-    Message.interested,
-    Message.notInterested,
-    Message.haveAll,
-    Message.haveNone
-  ),
-  u32.map(Message.have),
-  bytes(2048).map(Message.bitfield),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.request(i, b, l)),
-  FastCheck.tuple(u32, u32, bytes(16384)).map(([i, b, block]) => Message.piece(i, b, block)),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.cancel(i, b, l)),
-  FastCheck.integer({ min: 0, max: 0xffff }).map(Message.port),
-  u32.map(Message.suggest),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.reject(i, b, l)),
-  u32.map(Message.allowedFast),
-  FastCheck.tuple(FastCheck.integer({ min: 0, max: 255 }), bytes(1024)).map(([id, p]) => Message.extended(id, p))
-)
+const messageArb = wire.message({ bitfield: 2048, extended: 1024 })
 
 const handshake: Handshake.Handshake = {
   reserved: Handshake.reserved({ extensions: true, fast: true }),

@@ -4,42 +4,9 @@ import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import { WireError } from "../../src/domain/Errors.js"
 import * as Message from "../../src/protocol/Message.js"
+import * as wire from "../support/wireArbitraries.js"
 
-const u32 = FastCheck.oneof(
-  FastCheck.integer({ min: 0, max: 0xffff_ffff }),
-  FastCheck.constantFrom(0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff)
-)
-
-/** Random small arrays, and large ones (up to a 16 KiB block) filled from a seed, which is much faster. */
-const bytes = (max: number) =>
-  FastCheck.oneof(
-    FastCheck.uint8Array({ maxLength: 64 }),
-    FastCheck.tuple(FastCheck.integer({ min: 0, max }), FastCheck.integer({ min: 0, max: 255 })).map(([n, seed]) =>
-      Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
-    )
-  )
-
-const messageArb: FastCheck.Arbitrary<Message.Message> = FastCheck.oneof(
-  FastCheck.constantFrom<Message.Message>(
-    Message.keepAlive,
-    Message.choke,
-    Message.unchoke,
-    Message.interested,
-    Message.notInterested,
-    Message.haveAll,
-    Message.haveNone
-  ),
-  u32.map(Message.have),
-  bytes(4096).map(Message.bitfield),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.request(i, b, l)),
-  FastCheck.tuple(u32, u32, bytes(16384)).map(([i, b, block]) => Message.piece(i, b, block)),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.cancel(i, b, l)),
-  FastCheck.integer({ min: 0, max: 0xffff }).map(Message.port),
-  u32.map(Message.suggest),
-  FastCheck.tuple(u32, u32, u32).map(([i, b, l]) => Message.reject(i, b, l)),
-  u32.map(Message.allowedFast),
-  FastCheck.tuple(FastCheck.integer({ min: 0, max: 255 }), bytes(2048)).map(([id, p]) => Message.extended(id, p))
-)
+const messageArb = wire.message({ bitfield: 4096, extended: 2048 })
 
 const hex = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString("hex")
 
@@ -95,7 +62,7 @@ describe("Message", () => {
     expect(hex(Message.encode(Message.extended(0, Buffer.from("de", "latin1"))))).toBe("0000000414006465")
   })
 
-  it("reads u32 values above 2^31 as unsigned", () => {
+  it("reads wire.u32 values above 2^31 as unsigned", () => {
     const have = Either.getOrThrow(Message.decode(Buffer.from("0000000504ffffffff", "hex")))
     expect(have).toEqual({ _tag: "Have", index: 4294967295 })
     const request = Either.getOrThrow(Message.decode(Buffer.from("0000000d0680000000fffffffe00004000", "hex")))

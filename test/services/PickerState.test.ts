@@ -2,31 +2,13 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
-import * as Random from "effect/Random"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
 import { type BlockRequest, make, makeSequential } from "../../src/services/PiecePicker.js"
 
 // The picker's state machine against a brute-force model, and at scale. (Unit tests: PiecePicker.test.ts.)
 
-const BLOCK = Layout.BLOCK_SIZE
-
-const seeded = <A>(effect: Effect.Effect<A>, seed: number = 42): Effect.Effect<A> =>
-  Effect.withRandom(effect, Random.make(seed))
-
-/** `count` pieces of `pieceLength` bytes, the last one `last` bytes. */
-const layoutOf = (pieceLength: number, count: number, last: number = pieceLength): Layout.Layout =>
-  Layout.make(pieceLength, [{ length: count === 0 ? 0 : (count - 1) * pieceLength + last }])
-
-const bits = (pieceCount: number, pieces: Iterable<number>): Bitfield => {
-  const b = Bitfield.empty(pieceCount)
-  for (const piece of pieces) b.set(piece)
-  return b
-}
-
-const range = (from: number, to: number): Array<number> => Array.from({ length: to - from }, (_, i) => from + i)
-
-const keyOf = (b: BlockRequest): string => `${b.piece}:${b.offset}:${b.length}`
+import { BLOCK, bits, keyOf, layoutOf, range, seeded } from "../support/picker.js"
 
 describe("PickerState", () => {
   /** A schedule from a seed, so that fast-check shrinks one number. */
