@@ -57,7 +57,7 @@ export const run = (stats: Effect.Effect<TorrentStats>, options: ProgressOptions
   Effect.gen(function* () {
     const seen = new Map<string, string>()
     const interval = options.tty ? 1000 : (options.plainIntervalMs ?? 5000)
-    let lastPlain = 0
+    let lastPlain = Number.NEGATIVE_INFINITY
     while (true) {
       const s = yield* stats
       const now = yield* Clock.currentTimeMillis

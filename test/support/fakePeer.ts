@@ -27,6 +27,7 @@ export interface FakePeerLog {
   /** Requests received, in order. */
   readonly requests: Array<{ readonly piece: number; readonly offset: number; readonly length: number }>
   connections: number
+  keepAlives: number
 }
 
 export const fakePeer = (options: {
@@ -39,7 +40,7 @@ export const fakePeer = (options: {
   readonly behaviour: Behaviour
 }): Effect.Effect<FakePeerLog, unknown, Scope.Scope> =>
   Effect.gen(function* () {
-    const log: FakePeerLog = { requests: [], connections: 0 }
+    const log: FakePeerLog = { requests: [], connections: 0, keepAlives: 0 }
     // Writes run in the test's runtime, so that they see its (Test)Clock like everything else.
     const runFork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
     const net = options.network.host(options.host)
@@ -59,6 +60,8 @@ export const fakePeer = (options: {
             if (frame._tag === "Handshake") {
               out.push(ours, Message.encode(Message.bitfield(options.has.toBytes())))
               if (options.behaviour._tag !== "Advertise") out.push(Message.encode(Message.unchoke))
+            } else if (frame._tag === "KeepAlive") {
+              log.keepAlives++
             } else if (frame._tag === "Request") {
               log.requests.push({ piece: frame.index, offset: frame.begin, length: frame.length })
               const b = options.behaviour

@@ -112,6 +112,27 @@ describe("swarm", () => {
       expect(Buffer.compare(swarm.contents("10.0.0.2")!, swarm.torrent.payload)).toBe(0)
     }))
 
+  it.scoped("keeps a quiet connection alive with keep-alives, and drops a peer silent for 120 s", () =>
+    Effect.gen(function* () {
+      const swarm = yield* makeSwarm({ size: 64 * 1024, pieceLength: 16384 })
+      const m = swarm.torrent.metainfo
+      const silent = yield* fakePeer({
+        network: swarm.network, host: "10.0.1.1", port: 6881, infoHash: m.infoHash!, layout: layoutOf(m),
+        has: Bitfield.full(m.pieceCount), behaviour: { _tag: "Advertise" }
+      })
+      const leecher = yield* swarm.member("10.0.0.2", { peers: [address("10.0.1.1")] })
+      const connected = Effect.gen(function* () {
+        while ((yield* leecher.peers).length === 0) yield* Effect.sleep("1 second")
+      })
+      yield* withClock(connected, { step: "1 second", maxVirtual: "10 seconds" })
+      const dropped = Effect.gen(function* () {
+        while ((yield* leecher.peers).length > 0) yield* Effect.sleep("1 second")
+      })
+      yield* withClock(dropped, { step: "1 second", maxVirtual: "130 seconds" })
+      // It said nothing after its bitfield: dropped after 120 s, having had a keep-alive from us at 90 s.
+      expect(silent.keepAlives).toBeGreaterThanOrEqual(1)
+    }))
+
   it.scoped("downloads a multi-file torrent whose pieces span files", () =>
     Effect.gen(function* () {
       const sizes = [0, 1, 16383, 16385, 100_000, 0, 7, 65536, 3, 250_000]
