@@ -33,7 +33,7 @@ export type Verdict =
   | { readonly ok: false; readonly senders: ReadonlyArray<string> }
 
 /** Spare piece buffers kept for reuse. */
-const maxFree = 4
+const maxFree = 2
 
 const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest()
 

@@ -95,7 +95,7 @@ interface Candidate {
 
 const strikesToBan = 2
 /** Piece data held in pieces in progress or waiting to be verified; past it nothing new is requested. */
-const maxBufferedBytes = 16 * 1024 * 1024
+const maxBufferedBytes = 8 * 1024 * 1024
 const maxCandidates = 2000
 
 const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
