@@ -17,12 +17,16 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Exit from "effect/Exit"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import { demo } from "./services/Demo.js"
 import { download } from "./services/Download.js"
+import { seed } from "./services/Seed.js"
 import { layerFile } from "./services/FileStorage.js"
 import { infoJson, infoText } from "./services/InfoReport.js"
 import * as PeerNetwork from "./services/PeerNetwork.js"
@@ -60,6 +64,33 @@ const clientLayer = Layer.mergeAll(
   PiecePicker.layer
 )
 
+const maxPeers = Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most"))
+const uploadSlots = Options.integer("upload-slots").pipe(
+  Options.withDefault(4),
+  Options.withDescription("peers unchoked by upload or download rate (one more is unchoked optimistically)")
+)
+const verbose = Options.boolean("verbose").pipe(Options.withDescription("debug logs (peers connecting and leaving)"))
+const port = Options.integer("port").pipe(
+  Options.withDefault(6881),
+  Options.withDescription("the port to listen on for peers (0 picks one)")
+)
+const withClient = <A, E>(effect: Effect.Effect<A, E, Layer.Layer.Success<typeof clientLayer> | FileSystem.FileSystem>, debug: boolean) =>
+  effect.pipe(Effect.provide(clientLayer), Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info))
+
+const seedCommand = Command.make(
+  "seed",
+  {
+    torrent: torrentArg,
+    data: Options.text("data").pipe(Options.withDescription("the folder that holds the torrent's content (as --out did)")),
+    port,
+    maxPeers,
+    uploadSlots,
+    verbose
+  },
+  ({ data, maxPeers, port, torrent, uploadSlots, verbose }) =>
+    withClient(seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write } }), verbose)
+).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
+
 const downloadCommand = Command.make(
   "download",
   {
@@ -68,34 +99,58 @@ const downloadCommand = Command.make(
       Options.withDefault("./downloads"),
       Options.withDescription("the folder to download into (created when missing)")
     ),
-    port: Options.integer("port").pipe(
-      Options.withDefault(6881),
-      Options.withDescription("the port to listen on for peers (0 picks one)")
-    ),
+    port,
     stallTimeout: Options.integer("stall-timeout").pipe(
       Options.withDefault(0),
       Options.withDescription("give up after this many seconds without data (0: never)")
     ),
-    maxPeers: Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most")),
-    verbose: Options.boolean("verbose").pipe(Options.withDescription("debug logs (peers, trackers, pieces)"))
+    maxPeers,
+    uploadSlots,
+    seed: Options.boolean("seed").pipe(Options.withDescription("keep seeding after the download completes")),
+    seedRatio: Options.float("seed-ratio").pipe(
+      Options.optional,
+      Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
+    ),
+    seedTime: Options.float("seed-time").pipe(
+      Options.optional,
+      Options.withDescription("with --seed: stop after seeding this many minutes")
+    ),
+    verbose
   },
-  ({ maxPeers, out, port, stallTimeout, torrent, verbose }) =>
+  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, torrent, uploadSlots, verbose }) =>
     download({
       torrent,
       out,
       port,
       stallTimeoutSeconds: stallTimeout,
       maxPeers,
+      uploadSlots,
+      ...(keepSeeding || Option.isSome(seedRatio) || Option.isSome(seedTime)
+        ? {
+            seed: {
+              ...(Option.isSome(seedRatio) ? { ratio: seedRatio.value } : {}),
+              ...(Option.isSome(seedTime) ? { minutes: seedTime.value } : {})
+            }
+          }
+        : {}),
       progress: { tty, write }
-    }).pipe(
-      Effect.provide(clientLayer),
-      Logger.withMinimumLogLevel(verbose ? LogLevel.Debug : LogLevel.Info)
-    )
+    }).pipe((effect) => withClient(effect, verbose))
 ).pipe(Command.withDescription("download a torrent into a folder, verifying every piece"))
+
+const demoCommand = Command.make(
+  "demo",
+  {
+    size: Options.integer("size-mib").pipe(Options.withDefault(64), Options.withDescription("payload size in MiB")),
+    downloaders: Options.integer("downloaders").pipe(Options.withDefault(3), Options.withDescription("downloaders")),
+    verbose
+  },
+  ({ downloaders, size, verbose }) =>
+    withClient(demo({ size: size * 1024 * 1024, downloaders, progress: { tty, write } }), verbose)
+).pipe(Command.withDescription("a swarm in a box: a tracker, a seeder and three downloaders on 127.0.0.1"))
 
 const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
-  Command.withSubcommands([info, downloadCommand])
+  Command.withSubcommands([info, downloadCommand, seedCommand, demoCommand])
 )
 
 const run = Command.run(cli, { name: "bt-effect", version })

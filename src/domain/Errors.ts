@@ -167,7 +167,7 @@ export class PeerError extends Schema.TaggedError<PeerError>()("PeerError", {
   }
 }
 
-export const DownloadErrorReason = Schema.Literal("Stalled", "Unsupported")
+export const DownloadErrorReason = Schema.Literal("Stalled", "Unsupported", "NoData")
 export type DownloadErrorReason = typeof DownloadErrorReason.Type
 
 /** A download that cannot go on. */

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import { DownloadError } from "../domain/Errors.js"
 import * as PeerId from "../domain/PeerId.js"
-import { formatDuration } from "../domain/Units.js"
+import { formatBytes, formatDuration } from "../domain/Units.js"
 import * as Progress from "./Progress.js"
 import * as Torrent from "./Torrent.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
@@ -20,8 +20,26 @@ export interface DownloadOptions {
   /** Give up when no data has arrived for this long (0: never). */
   readonly stallTimeoutSeconds: number
   readonly maxPeers: number
+  readonly uploadSlots: number
+  /** Keep seeding after completion, until a limit is reached (none given: until stopped). */
+  readonly seed?: { readonly ratio?: number; readonly minutes?: number }
   readonly progress: Progress.ProgressOptions
 }
+
+/** Seeds until uploaded/size reaches `ratio` or `minutes` pass (whichever comes first), or forever. */
+const seedUntil = (stats: Effect.Effect<Torrent.TorrentStats>, limits: { readonly ratio?: number; readonly minutes?: number }) =>
+  Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    while (true) {
+      const s = yield* stats
+      const now = yield* Clock.currentTimeMillis
+      if (limits.ratio !== undefined && s.uploadedBytes >= limits.ratio * s.totalLength) {
+        return `ratio ${(s.uploadedBytes / s.totalLength).toFixed(2)} reached`
+      }
+      if (limits.minutes !== undefined && now - started >= limits.minutes * 60_000) return `${limits.minutes} min of seeding`
+      yield* Effect.sleep("1 second")
+    }
+  })
 
 export const randomPeerId = Effect.map(
   Effect.all(Array.from({ length: 12 }, () => Random.nextIntBetween(0, 256))),
@@ -61,15 +79,23 @@ export const download = (options: DownloadOptions) =>
         root: options.out,
         peerId: yield* randomPeerId,
         port: options.port,
-        maxPeers: options.maxPeers
+        maxPeers: options.maxPeers,
+        uploadSlots: options.uploadSlots
       })
-      yield* Effect.forkScoped(Progress.run(handle.stats, options.progress))
       const done = options.stallTimeoutSeconds > 0
         ? Effect.raceFirst(handle.completed, watchdog(handle.stats, options.stallTimeoutSeconds))
         : handle.completed
+      yield* Effect.forkScoped(Progress.run(handle.stats, options.progress))
       yield* done.pipe(Effect.onExit(() => Progress.finish(options.progress)))
       const stats = yield* handle.stats
       const now = yield* Clock.currentTimeMillis
       yield* options.progress.write(`${Progress.summary(stats, now - started)}\n`)
+      if (options.seed === undefined) return
+      yield* options.progress.write(`seeding on port ${handle.port} (Ctrl-C stops)\n`)
+      const why = yield* seedUntil(handle.stats, options.seed).pipe(Effect.onExit(() => Progress.finish(options.progress)))
+      const after = yield* handle.stats
+      yield* options.progress.write(
+        `seeded: ${why}; uploaded ${formatBytes(after.uploadedBytes)} (ratio ${(after.uploadedBytes / after.totalLength).toFixed(2)})\n`
+      )
     })
   )

@@ -5,7 +5,8 @@
  * the peer, bytes to write) is done by `loop`, which `wake` rouses. The torrent is reached only through
  * `SwarmContext`; the torrent reaches the state only through the `PeerLink` it hands out.
  *
- * Uploading here is deliberately simple (every interested peer is unchoked); the choker comes later.
+ * Whom we unchoke is the torrent's choker's decision (`PeerLink.choke`). While we choke a peer, its
+ * requests are rejected (BEP 6) or dropped, except for its allowed fast pieces, which it may fetch anyway.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -18,12 +19,12 @@ import { PeerError, type PeerErrorReason, type StorageError } from "../domain/Er
 import type * as InfoHash from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
 import { clientName, type PeerId } from "../domain/PeerId.js"
+import { allowedFastSet } from "../domain/AllowedFast.js"
 import { RateMeter } from "../domain/Rate.js"
 import type * as FrameParser from "../protocol/FrameParser.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
 import type { BlockRequest, Picker } from "./PiecePicker.js"
-import type { TorrentStorage } from "./Storage.js"
 
 /** How the torrent reaches a session. */
 export interface PeerLink {
@@ -35,6 +36,10 @@ export interface PeerLink {
   readonly cancel: (block: BlockRequest) => void
   /** Blocks went back to the pool (a failed piece, a peer gone): look for work now. */
   readonly wake: () => void
+  /** The choker's decision: choke (true) or unchoke (false) the peer. */
+  readonly choke: (choke: boolean) => void
+  /** Whether we unchoke the peer now. */
+  readonly unchoked: () => boolean
   /** What the session reports of itself (rates at `now`), for stats and the choker. */
   readonly info: (now: number) => PeerInfo
 }
@@ -50,6 +55,10 @@ export interface PeerInfo {
   readonly amInterested: boolean
   readonly isSeed: boolean
   readonly outstanding: number
+  /** When the connection was set up (ms). */
+  readonly connectedAt: number
+  /** We want its data and it has sent no block for a minute: it gets no regular unchoke. */
+  readonly snubbed: boolean
 }
 
 /** What a session needs from its torrent. */
@@ -58,7 +67,8 @@ export interface SwarmContext {
   readonly peerId: PeerId
   readonly layout: Layout.Layout
   readonly picker: Picker
-  readonly storage: TorrentStorage
+  /** Blocks for peers, read through the torrent's piece reader. */
+  readonly readBlock: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
   /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
   readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
   readonly detach: (key: string) => void
@@ -68,8 +78,8 @@ export interface SwarmContext {
   readonly backlogged: boolean
   readonly countDownloaded: (bytes: number, now: number) => void
   readonly countUploaded: (bytes: number, now: number) => void
-  /** Whether peers may download from us (false while we have nothing worth offering). */
-  readonly uploading: boolean
+  /** The peer became interested in us (the choker may have a free slot for it). */
+  readonly interested: (key: string) => void
 }
 
 /** Timeouts and limits of a session. */
@@ -90,7 +100,9 @@ export const limits = {
   /** Blocks read for the peer per batch, so that the loop stays responsive. */
   uploadBatch: 32,
   /** Unrequested blocks tolerated before the peer is dropped. */
-  maxUnrequested: 128
+  maxUnrequested: 128,
+  /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
+  snubMs: 60_000
 }
 
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
@@ -113,6 +125,10 @@ export class PeerState {
   private lastSentMs = 0
   private lastBlockMs = 0
   private unrequested = 0
+  private connectedAt = 0
+  /** The pieces this peer may fetch while choked (BEP 6), and those we told it of. */
+  private readonly allowedFast: ReadonlySet<number>
+  private readonly allowedFastSent = new Set<number>()
   private readonly outbox: Array<Uint8Array> = []
   private ended: PeerError | undefined
   readonly client: string
@@ -128,6 +144,7 @@ export class PeerState {
   ) {
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
     this.client = clientName(peerId)
+    this.allowedFast = new Set(fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
   }
 
   link(): PeerLink {
@@ -136,7 +153,16 @@ export class PeerState {
       host: this.host,
       have: (piece) => {
         this.queue(Message.encode(Message.have(piece)))
+        this.offerAllowedFast(piece)
         this.updateInterest()
+        this.wake()
+      },
+      unchoked: () => !this.amChoking,
+      choke: (choke) => {
+        if (choke === this.amChoking) return
+        this.amChoking = choke
+        this.queue(Message.encode(choke ? Message.choke : Message.unchoke))
+        if (choke) this.dropUploads()
         this.wake()
       },
       cancel: (block) => {
@@ -150,14 +176,35 @@ export class PeerState {
     }
   }
 
-  /** What we have goes first: a bitfield, or BEP 6's short forms. */
+  /** What we have goes first: a bitfield, or BEP 6's short forms; then the allowed fast pieces we have. */
   start(now: number): void {
     this.lastReceivedMs = now
     this.lastSentMs = now
+    this.lastBlockMs = now
+    this.connectedAt = now
     const have = this.ctx.picker.have
     if (have.isComplete && this.fast) this.queue(Message.encode(Message.haveAll))
     else if (have.isEmpty && this.fast) this.queue(Message.encode(Message.haveNone))
     else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
+    for (const piece of this.allowedFast) this.offerAllowedFast(piece)
+  }
+
+  /** Tells the peer of an allowed fast piece once we have it. */
+  private offerAllowedFast(piece: number): void {
+    if (!this.allowedFast.has(piece) || this.allowedFastSent.has(piece) || !this.ctx.picker.have.has(piece)) return
+    this.allowedFastSent.add(piece)
+    this.queue(Message.encode(Message.allowedFast(piece)))
+  }
+
+  /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
+  private dropUploads(): void {
+    const kept = this.uploads.filter((r) => this.allowedFastSent.has(r.piece))
+    if (this.fast) {
+      for (const r of this.uploads) {
+        if (!this.allowedFastSent.has(r.piece)) this.queue(Message.encode(Message.reject(r.piece, r.offset, r.length)))
+      }
+    }
+    this.uploads.splice(0, this.uploads.length, ...kept)
   }
 
   /** Ends the session at the loop's next turn. */
@@ -176,7 +223,9 @@ export class PeerState {
       amChoking: this.amChoking,
       amInterested: this.amInterested,
       isSeed: this.theirs.isComplete,
-      outstanding: this.outstanding.size
+      outstanding: this.outstanding.size,
+      connectedAt: this.connectedAt,
+      snubbed: this.amInterested && !this.peerChoking && now - this.lastBlockMs > limits.snubMs
     }
   }
 
@@ -242,17 +291,28 @@ export class PeerState {
       case "Bitfield":
       case "HaveAll":
       case "HaveNone": {
-        if (!first) return this.end("Protocol", `${m._tag} after the first message`)
         if ((m._tag === "HaveAll" || m._tag === "HaveNone") && !this.fast) {
           return this.end("Protocol", `${m._tag} without the Fast extension`)
         }
-        if (m._tag === "HaveAll") for (let i = 0; i < this.theirs.pieceCount; i++) this.theirs.set(i)
+        let bits: Bitfield | undefined
         if (m._tag === "Bitfield") {
           const parsed = Bitfield.fromBytes(m.bits, this.ctx.layout.pieceCount)
           if (Either.isLeft(parsed)) return this.end("Protocol", `bad bitfield: ${parsed.left}`)
-          parsed.right.forEachSet((i) => this.theirs.set(i))
+          bits = parsed.right
+        } else if (m._tag === "HaveAll") {
+          bits = Bitfield.full(this.ctx.layout.pieceCount)
         }
-        this.attachPicker()
+        if (first) {
+          bits?.forEachSet((i) => this.theirs.set(i))
+          this.attachPicker()
+        } else {
+          // Later, as HAVEs: aria2 sends a whole bitfield when it is shorter than the HAVE messages it
+          // replaces. Pieces are never taken back.
+          this.attachPicker()
+          bits?.forEachSet((i) => {
+            if (this.theirs.set(i)) this.ctx.picker.peerHas(this.key, i)
+          })
+        }
         if (this.theirs.isComplete && this.ctx.picker.isComplete) return this.end("Closed", "both sides are seeds")
         return this.updateInterest()
       }
@@ -266,13 +326,13 @@ export class PeerState {
         this.peerChoking = true
         return this.releaseAll()
       case "Unchoke":
+        if (this.peerChoking) this.lastBlockMs = now
         this.peerChoking = false
         return
       case "Interested":
-        this.peerInterested = true
-        if (this.amChoking && this.ctx.uploading) {
-          this.amChoking = false
-          this.queue(Message.encode(Message.unchoke))
+        if (!this.peerInterested) {
+          this.peerInterested = true
+          this.ctx.interested(this.key)
         }
         return
       case "NotInterested":
@@ -334,7 +394,8 @@ export class PeerState {
 
   private onRequest(m: Message.Request): void {
     const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
-    if (!valid || this.amChoking || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+    const mayServe = !this.amChoking || this.allowedFastSent.has(m.index)
+    if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
       if (this.fast) this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
       return
     }
@@ -374,7 +435,7 @@ export class PeerState {
     if (this.uploads.length === 0) return Effect.void
     const batch = this.uploads.splice(0, limits.uploadBatch)
     return Effect.forEach(batch, (r) =>
-      Effect.map(this.ctx.storage.read(r.piece, r.offset, r.length), (data) => {
+      Effect.map(this.ctx.readBlock(r.piece, r.offset, r.length), (data) => {
         this.queue(Message.encodePieceHeader(r.piece, r.offset, data.length))
         this.queue(data)
         this.up.add(data.length, now)

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Random from "effect/Random"
 import type { Bitfield } from "../domain/Bitfield.js"
 import type { Layout } from "../domain/Layout.js"
+import * as Prng from "../domain/Prng.js"
 import { type FreshOrder, makePicker, type Memo } from "./PickerState.js"
 
 /** A peer, as `PeerAddress.format` of its address. */
@@ -68,23 +69,6 @@ export class PiecePicker extends Context.Tag("bt-effect/PiecePicker")<PiecePicke
  *  rarest (as libtorrent does), so that we soon have something to trade. */
 export const randomPiecesFirst = 4
 
-/** Uniform-enough integers in [0, n), synchronous, from a 32-bit seed (mulberry32). */
-interface Rng {
-  readonly below: (n: number) => number
-}
-
-const rng = (seed: number): Rng => {
-  let state = seed >>> 0
-  return {
-    below: (n) => {
-      state = (state + 0x6d2b79f5) >>> 0
-      let t = Math.imul(state ^ (state >>> 15), state | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n)
-    }
-  }
-}
-
 /**
  * Rarest first, with the fresh pieces in buckets by availability (how many peers have them), as libtorrent
  * does: one array of the fresh pieces grouped by availability, rarest first, with where each bucket ends and
@@ -100,7 +84,7 @@ const rng = (seed: number): Rng => {
  */
 const probes = 16
 
-const availabilityBuckets = (have: Bitfield, random: Rng): FreshOrder => {
+const availabilityBuckets = (have: Bitfield, random: Prng.Prng): FreshOrder => {
   const pieceCount = have.pieceCount
   const availability = new Int32Array(pieceCount)
   const pieces = new Int32Array(pieceCount)
@@ -254,7 +238,7 @@ const sequentialOrder = (have: Bitfield): FreshOrder => {
  *  does not have the layout's piece count. */
 export const make = Effect.fn("PiecePicker.make")(function* (layout: Layout, have: Bitfield) {
   const seed = yield* Random.nextIntBetween(0, 2 ** 32)
-  return makePicker(layout, have, availabilityBuckets(have, rng(seed)))
+  return makePicker(layout, have, availabilityBuckets(have, Prng.make(seed)))
 })
 
 /** A picker that starts the lowest piece index first. Dies when `have` does not fit the layout. */

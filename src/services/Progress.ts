@@ -5,6 +5,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { formatBytes, formatDuration, formatRate } from "../domain/Units.js"
+import type { CheckProgress } from "./DataCheck.js"
 import type { TorrentStats } from "./Torrent.js"
 
 export interface ProgressOptions {
@@ -18,7 +19,18 @@ export interface ProgressOptions {
 
 const percent = (s: TorrentStats) => (s.totalLength === 0 ? 100 : (100 * s.verifiedBytes) / s.totalLength)
 
+/** While seeding: what we give. */
+const seedingLine = (s: TorrentStats): string =>
+  [
+    "seeding",
+    formatBytes(s.totalLength),
+    `up ${formatRate(s.uploadRate)}`,
+    `uploaded ${formatBytes(s.uploadedBytes)} (ratio ${(s.uploadedBytes / Math.max(1, s.totalLength)).toFixed(2)})`,
+    `peers ${s.peers}`
+  ].join("  ")
+
 export const line = (s: TorrentStats): string => {
+  if (s.complete) return seedingLine(s)
   const left = s.totalLength - s.verifiedBytes
   const eta = s.complete ? "done" : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : "--"
   const seeds = s.seeds > 0 ? ` (${s.seeds} seed${s.seeds === 1 ? "" : "s"})` : ""
@@ -75,6 +87,22 @@ export const run = (stats: Effect.Effect<TorrentStats>, options: ProgressOptions
       yield* Effect.sleep(1000)
     }
   })
+
+/** The line of a data check in progress. */
+export const checkLine = (c: CheckProgress): string =>
+  `checking ${(c.totalBytes === 0 ? 100 : (100 * c.checkedBytes) / c.totalBytes).toFixed(1).padStart(5)}%  ${formatBytes(c.checkedBytes)} / ${formatBytes(c.totalBytes)}  ${formatRate(c.rate)}`
+
+/** Shows a data check's progress: redrawn on a terminal, every few seconds elsewhere. */
+export const checkReporter = (options: ProgressOptions) => {
+  let lastPlain = Number.NEGATIVE_INFINITY
+  return (c: CheckProgress): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (options.tty) return options.write(`\r\x1b[2K${checkLine(c)}`)
+      if (now - lastPlain < (options.plainIntervalMs ?? 5000) && c.checkedBytes < c.totalBytes) return Effect.void
+      lastPlain = now
+      return options.write(`${checkLine(c)}\n`)
+    })
+}
 
 /** Ends the live line so that what follows starts on its own line. */
 export const finish = (options: ProgressOptions): Effect.Effect<void> => (options.tty ? options.write("\r\x1b[2K") : Effect.void)

@@ -13,6 +13,7 @@ import * as FiberMap from "effect/FiberMap"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type { AnnounceEvent, AnnounceRequest } from "../domain/Announce.js"
 import { Bitfield } from "../domain/Bitfield.js"
 import type { NetworkError, PeerError, StorageError } from "../domain/Errors.js"
@@ -21,13 +22,16 @@ import * as Layout from "../domain/Layout.js"
 import { layoutOf, type Metainfo, pieceHash, trackerTiers } from "../domain/Metainfo.js"
 import { type PeerAddress, format as formatAddress } from "../domain/PeerAddress.js"
 import type { PeerId } from "../domain/PeerId.js"
+import * as Prng from "../domain/Prng.js"
 import { RateMeter } from "../domain/Rate.js"
 import * as Announcer from "./Announcer.js"
 import { type Connection, PeerNetwork } from "./PeerNetwork.js"
 import * as PeerSession from "./PeerSession.js"
 import { PiecePicker } from "./PiecePicker.js"
 import { PieceAssembly } from "./PieceAssembly.js"
+import * as PieceReader from "./PieceReader.js"
 import { Storage } from "./Storage.js"
+import { Choker } from "./Choker.js"
 import type { TrackerStatus } from "./Announcer.js"
 
 export interface TorrentOptions {
@@ -45,8 +49,10 @@ export interface TorrentOptions {
   readonly halfOpen?: number
   /** Peers to dial from the start, besides the trackers'. */
   readonly peers?: ReadonlyArray<PeerAddress>
-  /** Pieces whose data under `root` is known good (a seeder's, in tests and demos): not checked. */
+  /** Pieces whose data under `root` is known good (checked before, or a seeder's in tests): not checked. */
   readonly trusted?: Bitfield
+  /** Regular unchoke slots of the choker (one more goes to the optimistic unchoke). */
+  readonly uploadSlots?: number
 }
 
 export interface TorrentStats {
@@ -94,6 +100,8 @@ interface Candidate {
 }
 
 const strikesToBan = 2
+/** Pieces kept in memory after a read for peers (whole pieces read once, served as many blocks). */
+const readCacheBytes = 16 * 1024 * 1024
 /** Piece data held in pieces in progress or waiting to be verified; past it nothing new is requested. */
 const maxBufferedBytes = 8 * 1024 * 1024
 const maxCandidates = 2000
@@ -113,6 +121,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const have = options.trusted?.copy() ?? Bitfield.empty(m.pieceCount)
   const picker = yield* (yield* PiecePicker).make(layout, have)
   const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i))
+  const reader = PieceReader.make(layout, storage, readCacheBytes)
   const done = yield* Deferred.make<void, StorageError>()
   if (picker.isComplete) yield* Deferred.succeed(done, undefined)
 
@@ -153,9 +162,11 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     peerId: options.peerId,
     layout,
     picker,
-    storage,
-    get uploading() {
-      return !picker.have.isEmpty
+    readBlock: reader.readBlock,
+    interested: (key) => {
+      // A free slot is given at once rather than at the next round.
+      const unchoked = [...links.values()].filter((l) => l.unchoked()).length
+      if (unchoked < slots + 1 && !picker.have.isEmpty) links.get(key)?.choke(false)
     },
     attach: (link, peerId) => {
       const id = InfoHash.toHex(peerId)
@@ -297,6 +308,32 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       }
     }
   })
+
+  // The choker: every 10 s, who gets our upload (Choker.ts).
+  const slots = options.uploadSlots ?? 4
+  const choker = new Choker(
+    { slots, roundMs: 10_000, optimisticRounds: 3, newPeerMs: 60_000 },
+    Prng.make(yield* Random.nextIntBetween(0, 2 ** 32)).next
+  )
+  const chokeRound = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const peers = [...links.values()].map((link) => ({ link, info: link.info(now) }))
+    const unchoke = choker.round(
+      peers.map(({ info }) => ({
+        key: info.key,
+        interested: info.peerInterested,
+        downloadRate: info.downloadRate,
+        uploadRate: info.uploadRate,
+        connectedAt: info.connectedAt,
+        snubbed: info.snubbed,
+        isSeed: info.isSeed
+      })),
+      now,
+      picker.isComplete
+    )
+    for (const { link } of peers) link.choke(!unchoke.has(link.key))
+  })
+  yield* Effect.forkScoped(Effect.repeat(chokeRound, Schedule.spaced("10 seconds")))
 
   // One key for the whole session, so that trackers know us across address changes.
   const trackerKey = yield* Random.nextIntBetween(0, 2 ** 31)
