@@ -24,6 +24,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import { create } from "./services/CreateCommand.js"
 import { demo } from "./services/Demo.js"
 import { download } from "./services/Download.js"
 import { seed } from "./services/Seed.js"
@@ -33,6 +34,7 @@ import * as PeerNetwork from "./services/PeerNetwork.js"
 import * as PiecePicker from "./services/PiecePicker.js"
 import { loadTorrent } from "./services/TorrentSource.js"
 import * as Tracker from "./services/Tracker.js"
+import * as TrackerServer from "./services/TrackerServer.js"
 
 const version = "0.1.0"
 
@@ -148,9 +150,49 @@ const demoCommand = Command.make(
     withClient(demo({ size: size * 1024 * 1024, downloaders, progress: { tty, write } }), verbose)
 ).pipe(Command.withDescription("a swarm in a box: a tracker, a seeder and three downloaders on 127.0.0.1"))
 
+const trackerCommand = Command.make(
+  "tracker",
+  {
+    port: Options.integer("port").pipe(Options.withDefault(6969), Options.withDescription("HTTP and UDP port (0 picks one)")),
+    host: Options.text("host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address to listen on")),
+    interval: Options.integer("interval").pipe(
+      Options.withDefault(60),
+      Options.withDescription("seconds between a client's announces; peers silent for twice as long are dropped")
+    )
+  },
+  ({ host, interval, port }) => TrackerServer.run({ port, host, interval })
+).pipe(Command.withDescription("a small HTTP and UDP tracker (BEP 3, 15, 23) for a private swarm or a test"))
+
+const createCommand = Command.make(
+  "create",
+  {
+    path: Args.path({ name: "PATH" }).pipe(Args.withDescription("a file or a folder")),
+    announce: Options.text("announce").pipe(Options.repeated, Options.withDescription("a tracker URL (repeat for more)")),
+    pieceLength: Options.integer("piece-length").pipe(
+      Options.optional,
+      Options.withDescription("bytes per piece, a power of two from 16384 (chosen from the size when absent)")
+    ),
+    private: Options.boolean("private").pipe(Options.withDescription("mark the torrent private (BEP 27)")),
+    webSeed: Options.text("web-seed").pipe(Options.repeated, Options.withDescription("a web seed URL (BEP 19)")),
+    comment: Options.text("comment").pipe(Options.optional, Options.withDescription("a comment")),
+    output: Options.text("output").pipe(Options.withAlias("o"), Options.withDescription("the .torrent file to write"))
+  },
+  (o) =>
+    create({
+      path: o.path,
+      announce: o.announce,
+      ...(Option.isSome(o.pieceLength) ? { pieceLength: o.pieceLength.value } : {}),
+      private: o.private,
+      webSeeds: o.webSeed,
+      ...(Option.isSome(o.comment) ? { comment: o.comment.value } : {}),
+      output: o.output,
+      progress: { tty, write }
+    })
+).pipe(Command.withDescription("make a .torrent from a file or a folder"))
+
 const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
-  Command.withSubcommands([info, downloadCommand, seedCommand, demoCommand])
+  Command.withSubcommands([info, downloadCommand, seedCommand, createCommand, trackerCommand, demoCommand])
 )
 
 const run = Command.run(cli, { name: "bt-effect", version })
@@ -162,6 +204,7 @@ const exitCode = (error: unknown): number => {
     switch (error._tag) {
       case "MetainfoError":
       case "MagnetError":
+      case "CreateError":
         return 2
     }
   }

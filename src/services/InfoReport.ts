@@ -39,7 +39,7 @@ export const infoJson = (m: Metainfo) => ({
 
 export const infoText = (m: Metainfo): string => {
   const lines: Array<string> = []
-  const row = (label: string, value: string) => lines.push(`${(label + ":").padEnd(14)}${value}`)
+  const row = (label: string, value: string) => lines.push(`${(label === "" ? "" : label + ":").padEnd(14)}${value}`)
   row("name", m.name)
   if (m.infoHash !== undefined) row("info hash", toHex(m.infoHash))
   if (m.infoHashV2 !== undefined) row("info hash v2", toHex(m.infoHashV2))
