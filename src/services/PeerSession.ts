@@ -120,6 +120,13 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     early = undefined
     for (const frame of pending) state.onFrame(frame, clock.unsafeCurrentTimeMillis())
     if (ended !== undefined) state.stop(ended)
-    return yield* state.loop(wakeup, connection).pipe(Effect.ensuring(Effect.sync(() => state.detach())))
+    return yield* state.loop(wakeup, connection).pipe(
+      Effect.ensuring(
+        Effect.suspend(() => {
+          state.detach()
+          return Effect.logDebug(`peer ${key}: ${state.summary()}`)
+        })
+      )
+    )
   }).pipe(Effect.scoped)
 

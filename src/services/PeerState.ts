@@ -107,6 +107,8 @@ export const limits = {
 
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
 
+const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
+
 
 export class PeerState {
   private amChoking = true
@@ -129,6 +131,8 @@ export class PeerState {
   /** The pieces this peer may fetch while choked (BEP 6), and those we told it of. */
   private readonly allowedFast: ReadonlySet<number>
   private readonly allowedFastSent = new Set<number>()
+  /** BEP 6 traffic, both ways, for the debug log. */
+  private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
   private readonly outbox: Array<Uint8Array> = []
   private ended: PeerError | undefined
   readonly client: string
@@ -183,8 +187,13 @@ export class PeerState {
     this.lastBlockMs = now
     this.connectedAt = now
     const have = this.ctx.picker.have
-    if (have.isComplete && this.fast) this.queue(Message.encode(Message.haveAll))
-    else if (have.isEmpty && this.fast) this.queue(Message.encode(Message.haveNone))
+    if (have.isComplete && this.fast) {
+      this.queue(Message.encode(Message.haveAll))
+      this.tally("sent", "HaveAll")
+    } else if (have.isEmpty && this.fast) {
+      this.queue(Message.encode(Message.haveNone))
+      this.tally("sent", "HaveNone")
+    }
     else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
     for (const piece of this.allowedFast) this.offerAllowedFast(piece)
   }
@@ -194,6 +203,7 @@ export class PeerState {
     if (!this.allowedFast.has(piece) || this.allowedFastSent.has(piece) || !this.ctx.picker.have.has(piece)) return
     this.allowedFastSent.add(piece)
     this.queue(Message.encode(Message.allowedFast(piece)))
+    this.tally("sent", "AllowedFast")
   }
 
   /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
@@ -201,7 +211,10 @@ export class PeerState {
     const kept = this.uploads.filter((r) => this.allowedFastSent.has(r.piece))
     if (this.fast) {
       for (const r of this.uploads) {
-        if (!this.allowedFastSent.has(r.piece)) this.queue(Message.encode(Message.reject(r.piece, r.offset, r.length)))
+        if (!this.allowedFastSent.has(r.piece)) {
+          this.queue(Message.encode(Message.reject(r.piece, r.offset, r.length)))
+          this.tally("sent", "Reject")
+        }
       }
     }
     this.uploads.splice(0, this.uploads.length, ...kept)
@@ -266,6 +279,18 @@ export class PeerState {
     }).pipe(Effect.scoped)
   }
 
+  private tally(way: "sent" | "received", tag: string): void {
+    this.fastTally[way].set(tag, (this.fastTally[way].get(tag) ?? 0) + 1)
+  }
+
+  /** One line on the session: the Fast extension, and its messages each way. */
+  summary(): string {
+    const show = (m: Map<string, number>) => (m.size === 0 ? "none" : [...m].map(([k, n]) => `${n} ${k}`).join(", "))
+    return this.fast
+      ? `fast extension on; sent ${show(this.fastTally.sent)}; received ${show(this.fastTally.received)}`
+      : "fast extension off"
+  }
+
   private queue(bytes: Uint8Array): void {
     this.outbox.push(bytes)
   }
@@ -283,6 +308,7 @@ export class PeerState {
   }
 
   private onMessage(m: Message.Message, now: number): void {
+    if (fastMessages.has(m._tag)) this.tally("received", m._tag)
     const first = !this.gotFirstMessage
     if (m._tag !== "KeepAlive") this.gotFirstMessage = true
     switch (m._tag) {
@@ -396,7 +422,10 @@ export class PeerState {
     const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
     const mayServe = !this.amChoking || this.allowedFastSent.has(m.index)
     if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
-      if (this.fast) this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
+      if (this.fast) {
+        this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
+        this.tally("sent", "Reject")
+      }
       return
     }
     this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
