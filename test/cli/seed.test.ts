@@ -69,6 +69,10 @@ describe("seeding through the command line", () => {
     // aria2c parses it and lists the same files.
     const listed = execFileSync("aria2c", ["--show-files=true", torrent], { encoding: "utf8", timeout: 20_000 })
     expect(listed).toContain("./album/disc 2/b.bin")
+    // So does Transmission, with the same info hash.
+    const shown = execFileSync("transmission-show", [torrent], { encoding: "utf8", timeout: 20_000 })
+    expect(shown).toContain(`Hash: ${info.infoHash}`)
+    expect(shown).toContain("album/disc 2/b.bin")
 
     const seeder = await background(["seed", torrent, "--data", content, "--port", "0"], /seeding album on port \d+/)
     expect(seeder.output()).toMatch(/checked .*: (\d+) of \1 pieces verified \(100\.0%\)/)
