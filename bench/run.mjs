@@ -1,19 +1,42 @@
-// npm run bench [-- --runs 3 --size 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect --udp --fresh]
+// npm run bench [-- --runs 3 --size 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
+//                   --direction both|download|upload --udp --fresh]
 //
-// Loopback benchmark: bt-effect against aria2c, each downloading the same payload from the same aria2c
-// seeder (127.0.0.2) found through the same bittorrent-tracker (127.0.0.1), one after the other, each into a
-// fresh folder, each verified by sha256. Prints one line per run and a markdown table at the end.
+// Loopback benchmark, both directions, one after the other in each run, each download into a fresh folder
+// and verified by sha256:
+// - download: bt-effect against aria2c, each downloading the payload from the same aria2c seeder
+//   (127.0.0.2) found through the same bittorrent-tracker (127.0.0.1);
+// - upload: aria2c downloading the payload from a bt-effect seeder (`bt-effect seed`, its own swarm) against
+//   aria2c downloading it from the aria2c seeder (the download direction's aria2c run: one measurement,
+//   shown in both tables).
+// Prints one line per download and a markdown table per direction at the end.
 // Standalone on purpose (plain Node, no TypeScript): it runs `dist/main.js` (as `npx bt-effect` does), aria2c and
-// test/support/tracker-server.mjs as child processes, all tracked and stopped by PID.
+// test/support/tracker-server.mjs as child processes, all tracked and stopped by PID (bench/support.mjs).
 import { spawn, spawnSync } from "node:child_process"
-import { createCipheriv, createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import {
+  aria2Args,
+  childPids,
+  children,
+  cpuSeconds,
+  exited,
+  freePort,
+  infoHash,
+  kill,
+  logTail,
+  peakRssMB,
+  preparePayload,
+  resetPeakRss,
+  sha256File,
+  startTracker,
+  stopTree,
+  track,
+  withSource,
+  writeTorrent
+} from "./support.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const mainJs = path.join(root, "dist", "main.js")
@@ -27,81 +50,27 @@ const { values: flags } = parseArgs({
     piece: { type: "string", default: "1024" }, // KiB
     timeout: { type: "string", default: "600" }, // seconds per download
     only: { type: "string" },
+    direction: { type: "string", default: "both" },
     udp: { type: "boolean", default: false }, // bt-effect's torrent names the UDP tracker URL
     fresh: { type: "boolean", default: false }, // rebuild the cached payload
     cache: { type: "string", default: path.join(os.tmpdir(), "bt-effect-bench-cache") }
   }
 })
+if (!["both", "download", "upload"].includes(flags.direction)) {
+  console.error(`bench: --direction is both, download or upload, not ${flags.direction}`)
+  process.exit(2)
+}
 const config = {
   runs: Math.max(1, Number(flags.runs)),
   size: Number(flags.size) * 1024 * 1024,
   pieceLength: Number(flags.piece) * 1024,
   timeoutMs: Number(flags.timeout) * 1000,
   clients: flags.only === undefined ? ["bt-effect", "aria2c"] : flags.only.split(","),
+  download: flags.direction !== "upload",
+  upload: flags.direction !== "download",
   udp: flags.udp,
   fresh: flags.fresh,
   cache: flags.cache
-}
-
-// ------------------------------------------------------------------------------------------------------
-// Processes: every child is tracked by PID and stopped by PID on every way out.
-
-const children = new Map() // pid -> ChildProcess
-const track = (child) => {
-  children.set(child.pid, child)
-  child.once("exit", () => children.delete(child.pid))
-  return child
-}
-const kill = (pid, signal) => {
-  try {
-    process.kill(pid, signal)
-  } catch {
-    // gone already
-  }
-}
-const exited = (child) =>
-  child.exitCode !== null || child.signalCode !== null ?
-    Promise.resolve({ code: child.exitCode, signal: child.signalCode }) :
-    new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
-const stop = async (child, graceMs = 5000) => {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  kill(child.pid, "SIGTERM")
-  const timer = setTimeout(() => kill(child.pid, "SIGKILL"), graceMs)
-  await exited(child)
-  clearTimeout(timer)
-}
-/** The PIDs of a process's children (to reach the program that /usr/bin/time runs). */
-const childPids = (pid) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number)
-  } catch {
-    return []
-  }
-}
-/** Waits until a process that is not our child has exited; SIGKILL after `ms`. */
-const gone = async (pid, ms) => {
-  for (const until = Date.now() + ms; fs.existsSync(`/proc/${pid}`) && Date.now() < until;) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  if (fs.existsSync(`/proc/${pid}`)) kill(pid, "SIGKILL")
-}
-/** Stops a tracked child and, first, the program it runs when it is /usr/bin/time (which does not pass
- *  signals on). */
-const stopTree = async (child) => {
-  const grandchildren = childPids(child.pid)
-  for (const pid of grandchildren) kill(pid, "SIGTERM")
-  await Promise.all(grandchildren.map((pid) => gone(pid, 3000)))
-  await stop(child, 2000)
-}
-/** CPU seconds (user + sys) a live process has used so far, from /proc/PID/stat (clock ticks of 1/100 s). */
-const cpuSeconds = (pid) => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return Number.NaN
-  }
 }
 
 let workDir
@@ -125,162 +94,62 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   })
 }
 
-const freePort = (host) =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, host, () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-const withTimeout = (promise, ms, message) =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms)
-    promise.then(resolve, reject).finally(() => clearTimeout(timer))
-  })
-
 // ------------------------------------------------------------------------------------------------------
-// Payload: deterministic (AES-CTR keystream), cached between runs; the torrent is rewritten per run.
+// Seeders: each resolves once the tracker has its `started` announce with nothing left (by then it listens).
 
-const bencode = (v) => {
-  if (typeof v === "number") return Buffer.from(`i${v}e`)
-  if (typeof v === "string") v = Buffer.from(v)
-  if (Buffer.isBuffer(v)) return Buffer.concat([Buffer.from(`${v.length}:`), v])
-  const keys = Object.keys(v).sort()
-  return Buffer.concat([Buffer.from("d"), ...keys.flatMap((k) => [bencode(k), bencode(v[k])]), Buffer.from("e")])
-}
-
-const preparePayload = () => {
-  const dir = path.join(config.cache, `${config.size}-${config.pieceLength}`)
-  const name = `bench-${config.size / 1024 / 1024}MiB.bin`
-  const file = path.join(dir, "data", name)
-  const metaFile = path.join(dir, "meta.json")
-  if (!config.fresh && fs.existsSync(metaFile) && fs.existsSync(file)) {
-    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8"))
-    const stat = fs.statSync(file)
-    if (meta.format === 1 && stat.size === config.size && stat.mtimeMs === meta.mtimeMs) {
-      console.log(`payload: cached ${file}`)
-      return { ...meta, dataDir: path.join(dir, "data"), info: fs.readFileSync(path.join(dir, "info.bin")) }
-    }
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  console.log(`payload: writing ${config.size} bytes to ${file}`)
-  const started = performance.now()
-  const keystream = createCipheriv("aes-128-ctr", Buffer.alloc(16, 7), Buffer.alloc(16, 0))
-  const zeros = Buffer.alloc(config.pieceLength)
-  const whole = createHash("sha256")
-  const pieces = []
-  const fd = fs.openSync(file, "w")
-  for (let at = 0; at < config.size; at += config.pieceLength) {
-    const chunk = keystream.update(zeros.subarray(0, Math.min(config.pieceLength, config.size - at)))
-    fs.writeSync(fd, chunk)
-    whole.update(chunk)
-    pieces.push(createHash("sha1").update(chunk).digest())
-  }
-  fs.closeSync(fd)
-  const info = bencode({ length: config.size, name, "piece length": config.pieceLength, pieces: Buffer.concat(pieces) })
-  fs.writeFileSync(path.join(dir, "info.bin"), info)
-  const meta = { format: 1, name, size: config.size, sha256: whole.digest("hex"), mtimeMs: fs.statSync(file).mtimeMs }
-  fs.writeFileSync(metaFile, JSON.stringify(meta))
-  console.log(`payload: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  return { ...meta, dataDir: path.join(dir, "data"), info }
-}
-
-const writeTorrent = (file, info, announce) => {
-  fs.writeFileSync(file, Buffer.concat([Buffer.from("d"), bencode("announce"), bencode(announce), bencode("info"), info, Buffer.from("e")]))
-  return file
-}
-
-const sha256File = async (file) => {
-  const hash = createHash("sha256")
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk)
-  return hash.digest("hex")
-}
-
-// ------------------------------------------------------------------------------------------------------
-// Tracker and seeder
-
-const startTracker = async () => {
-  const child = track(spawn(process.execPath, [trackerScript], { stdio: ["pipe", "pipe", "inherit"] }))
-  const announces = []
-  const listeners = new Set()
-  const ready = new Promise((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).on("line", (line) => {
-      const message = JSON.parse(line)
-      if (message.ready === true) resolve(message)
-      else {
-        announces.push(message)
-        for (const listener of listeners) listener()
-      }
-    })
-    child.once("exit", (code) => reject(new Error(`tracker exited (${code})`)))
+const startSeeder = async (name, command, args, tracker, { host, port, hash, timeoutMs }) => {
+  const logPath = path.join(workDir, `${name}.log`)
+  const log = fs.openSync(logPath, "a")
+  const child = track(spawn(command, args, { stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1" } }))
+  fs.closeSync(log)
+  const died = exited(child).then(({ code, signal }) => {
+    throw new Error(`${name} exited (${code ?? signal}):\n${logTail(logPath)}`)
   })
-  const ports = await withTimeout(ready, 15_000, "tracker did not start")
-  const waitFor = (predicate, ms) => {
-    let listener
-    return withTimeout(
-      new Promise((resolve) => {
-        listener = () => announces.some(predicate) && resolve()
-        listeners.add(listener)
-        listener()
-      }),
-      ms,
-      `no announce within ${ms} ms; seen ${JSON.stringify(announces)}`
-    ).finally(() => listeners.delete(listener))
-  }
-  return { child, httpUrl: `http://127.0.0.1:${ports.http}/announce`, udpUrl: `udp://127.0.0.1:${ports.udp}`, waitFor }
-}
-
-/** aria2c on loopback only: no DHT, LPD, PEX or IPv6; announces over HTTP to `announceUrl` only. */
-const aria2Args = ({ host, port, dir, announceUrl }) => [
-  "--no-conf", "--quiet", "--log=-", "--log-level=notice",
-  "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
-  "--disable-ipv6=true", `--interface=${host}`, `--listen-port=${port}`,
-  "--follow-torrent=false", "--file-allocation=none", "--summary-interval=0", "--bt-require-crypto=false",
-  `--stop-with-process=${process.pid}`, `--dir=${dir}`, "--bt-exclude-tracker=*", `--bt-tracker=${announceUrl}`
-]
-
-const logTail = (file) => {
+  const address = `${host}:${port}`
   try {
-    return fs.readFileSync(file, "utf8").slice(-3000)
-  } catch {
-    return ""
+    await Promise.race([tracker.waitFor((a) => a.addr === address && a.infoHash === hash && a.left === 0, timeoutMs), died])
+  } catch (error) {
+    await stopTree(child)
+    throw error
   }
+  died.catch(() => {})
+  return { child, address, logPath }
 }
 
-const startSeeder = async (tracker, torrent, dataDir) => {
+/** aria2c seeding the payload on 127.0.0.2 without hashing it first, forever. */
+const startAria2Seeder = async (tracker, torrent, payload) => {
   const host = "127.0.0.2"
   const port = await freePort(host)
-  const logPath = path.join(workDir, "seeder.log")
-  const log = fs.openSync(logPath, "a")
-  const args = [
-    ...aria2Args({ host, port, dir: dataDir, announceUrl: tracker.httpUrl }),
+  return startSeeder("aria2c-seeder", "aria2c", [
+    ...aria2Args({ host, port, dir: payload.dataDir, announceUrl: tracker.httpUrl }),
     "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0", torrent
-  ]
-  const child = track(spawn("aria2c", args, { stdio: ["ignore", log, log] }))
-  fs.closeSync(log)
-  const died = exited(child).then(({ code }) => {
-    throw new Error(`aria2c seeder exited (${code}):\n${logTail(logPath)}`)
-  })
-  await Promise.race([tracker.waitFor((a) => a.addr === `${host}:${port}` && a.left === 0, 30_000), died])
-  died.catch(() => {})
-  return { child, address: `${host}:${port}` }
+  ], tracker, { host, port, hash: infoHash(payload.info), timeoutMs: 30_000 })
+}
+
+/**
+ * `bt-effect seed` on every address (it has no option to bind one), announcing from 127.0.0.1, where the
+ * aria2c downloader (bound to 127.0.0.1) calls it. It checks the payload's pieces before announcing.
+ */
+const startBtEffectSeeder = async (tracker, torrent, info, payload) => {
+  const port = await freePort("0.0.0.0")
+  return startSeeder("bt-effect-seeder", mainJs, ["seed", torrent, "--data", payload.dataDir, "--port", String(port)],
+    tracker, { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: config.timeoutMs })
 }
 
 // ------------------------------------------------------------------------------------------------------
 // One measured download
 
 const hasTime = fs.existsSync(timeBin)
+let peakResets = true
 
-/** Runs the downloader under /usr/bin/time; CPU and peak RSS are the downloader's own (and its children's). */
+/** Runs the downloader under /usr/bin/time; CPU and peak RSS are the downloader's own (and its children's);
+ *  the seeder's CPU and peak RSS are what it used during the download. */
 const measure = async (command, args, logPath, seeder) => {
   const timeFile = `${logPath}.time`
   const log = fs.openSync(logPath, "a")
   const argv = hasTime ? [timeBin, ["-f", "%e %U %S %M", "-o", timeFile, "--", command, ...args]] : [command, args]
   const seederCpuBefore = cpuSeconds(seeder.child.pid)
+  peakResets = resetPeakRss(seeder.child.pid) && peakResets
   const started = performance.now()
   const child = track(spawn(argv[0], argv[1], { stdio: ["ignore", log, log], env: { ...process.env, NO_COLOR: "1" } }))
   fs.closeSync(log)
@@ -301,30 +170,44 @@ const measure = async (command, args, logPath, seeder) => {
       rssMB = (last[3] * 1024) / 1e6 // %M is in KiB
     }
   }
-  return { code, timedOut, seconds, cpu, rssMB, seederCpu: cpuSeconds(seeder.child.pid) - seederCpuBefore }
+  return {
+    code, timedOut, seconds, cpu, rssMB,
+    seederCpu: cpuSeconds(seeder.child.pid) - seederCpuBefore,
+    seederRssMB: peakRssMB(seeder.child.pid)
+  }
 }
 
-const btEffectHasDownload = () => {
-  if (!fs.existsSync(mainJs)) return false
+/** The commands `dist/main.js --help` lists. */
+const btEffectCommands = () => {
+  if (!fs.existsSync(mainJs)) return new Set()
   const help = spawnSync(process.execPath, [mainJs, "--help"], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } })
-  return /^\s*-\s*download\b/m.test((help.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, ""))
+  const text = (help.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, "")
+  return new Set([...text.matchAll(/^\s*-\s*([a-z][a-z-]*)\b/gm)].map((m) => m[1]))
 }
 
-const runClient = async (client, run, payload, tracker, seeder) => {
-  const outDir = fs.mkdtempSync(path.join(workDir, `${client}-${run}-`))
+/**
+ * One download of job `job` in run `run`:
+ * - "bt-effect": bt-effect downloads from the aria2c seeder;
+ * - "aria2c": aria2c downloads from the aria2c seeder (the baseline of both tables);
+ * - "bt-effect seeder": aria2c downloads from the bt-effect seeder.
+ */
+const runJob = async (job, run, payload, tracker, seeders) => {
+  const slug = job.replace(" ", "-")
+  const outDir = fs.mkdtempSync(path.join(workDir, `${slug}-${run}-`))
   const logPath = `${outDir}.log`
   const port = await freePort("127.0.0.1")
-  const result = client === "aria2c" ?
-    await measure("aria2c", [
+  const torrent = (info, announce) => writeTorrent(path.join(workDir, `${slug}-${run}.torrent`), info, announce)
+  const aria2c = (info, seeder) =>
+    measure("aria2c", [
       ...aria2Args({ host: "127.0.0.1", port, dir: outDir, announceUrl: tracker.httpUrl }),
-      "--seed-time=0", writeTorrent(path.join(workDir, `aria2c-${run}.torrent`), payload.info, tracker.httpUrl)
-    ], logPath, seeder) :
+      "--seed-time=0", torrent(info, tracker.httpUrl)
+    ], logPath, seeder)
+  const result = job === "aria2c" ? await aria2c(payload.info, seeders.aria2c) :
+    job === "bt-effect seeder" ? await aria2c(seeders.uploadInfo, seeders.btEffect) :
     // The program as users start it (`npx bt-effect`): the executable itself, with its shebang's flags.
     await measure(mainJs, [
-      "download",
-      writeTorrent(path.join(workDir, `bt-effect-${run}.torrent`), payload.info, config.udp ? tracker.udpUrl : tracker.httpUrl),
-      "--out", outDir, "--port", String(port)
-    ], logPath, seeder)
+      "download", torrent(payload.info, config.udp ? tracker.udpUrl : tracker.httpUrl), "--out", outDir, "--port", String(port)
+    ], logPath, seeders.aria2c)
   const file = path.join(outDir, payload.name)
   let verified = "missing"
   if (fs.existsSync(file)) {
@@ -332,9 +215,9 @@ const runClient = async (client, run, payload, tracker, seeder) => {
       (await sha256File(file)) === payload.sha256 ? "ok" : "sha256 differs"
   }
   const ok = result.code === 0 && !result.timedOut && verified === "ok"
-  if (!ok) console.log(`  ${client} log (last lines):\n${logTail(logPath)}`)
+  if (!ok) console.log(`  ${job} log (last lines):\n${logTail(logPath)}`)
   fs.rmSync(outDir, { recursive: true, force: true })
-  return { client, run, ...result, mbps: ok ? payload.size / 1e6 / result.seconds : Number.NaN, verified, ok }
+  return { job, run, ...result, mbps: ok ? payload.size / 1e6 / result.seconds : Number.NaN, verified, ok }
 }
 
 // ------------------------------------------------------------------------------------------------------
@@ -346,39 +229,46 @@ const median = (xs) => {
 }
 const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a")
 
-const report = (results, skipped) => {
-  const summary = (client) => {
-    const rows = results.filter((r) => r.client === client)
-    const good = rows.filter((r) => r.ok)
-    if (rows.length === 0) return undefined
-    return {
-      client,
-      runs: `${good.length}/${rows.length}`,
-      seconds: median(good.map((r) => r.seconds)),
-      mbps: median(good.map((r) => r.mbps)),
-      cpu: median(good.map((r) => r.cpu)),
-      rssMB: median(good.map((r) => r.rssMB)),
-      seederCpu: median(good.map((r) => r.seederCpu))
-    }
+const summary = (results, job) => {
+  const rows = results.filter((r) => r.job === job)
+  const good = rows.filter((r) => r.ok)
+  if (rows.length === 0) return undefined
+  const med = (key) => median(good.map((r) => r[key]))
+  return {
+    runs: `${good.length}/${rows.length}`,
+    seconds: med("seconds"), mbps: med("mbps"), cpu: med("cpu"), rssMB: med("rssMB"),
+    seederCpu: med("seederCpu"), seederRssMB: med("seederRssMB")
   }
-  const aria = summary("aria2c")
-  const lines = [
-    "| client | ok runs | seconds | MB/s | CPU s (user+sys) | peak RSS MB | seeder CPU s | time ratio | MB/s ratio |",
-    "|---|---|---|---|---|---|---|---|---|"
-  ]
-  for (const client of ["bt-effect", "aria2c"]) {
-    if (skipped.has(client)) {
-      lines.push(`| ${client} | skipped: ${skipped.get(client)} | | | | | | | |`)
+}
+
+/** A markdown table: one row per [label, job] (or a "skipped" row), ratios against the aria2c job. */
+const table = (results, skipped, header, rows, cells) => {
+  const aria = summary(results, "aria2c")
+  const lines = [`| ${header.join(" | ")} | time ratio | MB/s ratio |`, `|${"---|".repeat(header.length + 2)}`]
+  for (const [label, job] of rows) {
+    if (skipped.has(job)) {
+      lines.push(`| ${label} | skipped: ${skipped.get(job)} |${" |".repeat(header.length)}`)
       continue
     }
-    const s = summary(client)
+    const s = summary(results, job)
     if (s === undefined) continue
     const ratio = (a, b) => (aria === undefined ? "n/a" : fmt(a / b))
-    lines.push(`| ${client} | ${s.runs} | ${fmt(s.seconds)} | ${fmt(s.mbps, 1)} | ${fmt(s.cpu)} | ${fmt(s.rssMB, 1)} | ` +
-      `${fmt(s.seederCpu)} | ${ratio(s.seconds, aria?.seconds)} | ${ratio(s.mbps, aria?.mbps)} |`)
+    lines.push(`| ${label} | ${s.runs} | ${cells(s).join(" | ")} | ${ratio(s.seconds, aria?.seconds)} | ${ratio(s.mbps, aria?.mbps)} |`)
   }
   return lines.join("\n")
 }
+
+const downloadTable = (results, skipped) =>
+  table(results, skipped,
+    ["client", "ok runs", "seconds", "MB/s", "CPU s (user+sys)", "peak RSS MB", "seeder CPU s"],
+    [["bt-effect", "bt-effect"], ["aria2c", "aria2c"]],
+    (s) => [fmt(s.seconds), fmt(s.mbps, 1), fmt(s.cpu), fmt(s.rssMB, 1), fmt(s.seederCpu)])
+
+const uploadTable = (results, skipped) =>
+  table(results, skipped,
+    ["seeder (aria2c downloads)", "ok runs", "seconds", "MB/s", "downloader CPU s", "seeder CPU s", "seeder peak RSS MB"],
+    [["bt-effect", "bt-effect seeder"], ["aria2c", "aria2c"]],
+    (s) => [fmt(s.seconds), fmt(s.mbps, 1), fmt(s.cpu), fmt(s.seederCpu), fmt(s.seederRssMB, 1)])
 
 // ------------------------------------------------------------------------------------------------------
 
@@ -386,38 +276,69 @@ const main = async () => {
   const aria2 = spawnSync("aria2c", ["--version"], { encoding: "utf8" })
   if (aria2.status !== 0) throw new Error("aria2c is not installed (apt-get install -y aria2)")
   if (!hasTime) console.log("bench: /usr/bin/time is missing (apt-get install -y time): CPU and RSS will read n/a")
-  const skipped = new Map()
-  if (config.clients.includes("bt-effect") && !btEffectHasDownload()) {
-    skipped.set("bt-effect", "dist/main.js has no `download` command yet")
-    console.log("bench: dist/main.js has no `download` command yet (npm run build once it exists): bt-effect skipped")
+  const skipped = new Map() // job -> why
+  const commands = config.clients.includes("bt-effect") ? btEffectCommands() : new Set()
+  const wanted = [
+    ...(config.download && config.clients.includes("bt-effect") ? [["bt-effect", "download"]] : []),
+    ...(config.clients.includes("aria2c") ? [["aria2c"]] : []),
+    ...(config.upload && config.clients.includes("bt-effect") ? [["bt-effect seeder", "seed"]] : [])
+  ]
+  for (const [job, command] of wanted) {
+    if (command !== undefined && !commands.has(command)) {
+      skipped.set(job, `dist/main.js has no \`${command}\` command yet`)
+      console.log(`bench: dist/main.js has no \`${command}\` command yet (npm run build once it exists): ${job} skipped`)
+    }
   }
-  const clients = config.clients.filter((c) => !skipped.has(c))
   const free = fs.statfsSync(os.tmpdir())
   if (free.bavail * free.bsize < config.size * 2.2) throw new Error(`not enough space in ${os.tmpdir()} for 2 x ${config.size} bytes`)
 
-  const payload = preparePayload()
+  const payload = preparePayload(config)
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), "bt-effect-bench-"))
-  const tracker = await startTracker()
-  const seeder = await startSeeder(tracker, writeTorrent(path.join(workDir, "seed.torrent"), payload.info, tracker.httpUrl), payload.dataDir)
+  const tracker = await startTracker(trackerScript)
+  const seeders = { uploadInfo: withSource(payload.info, "bt-effect bench: bt-effect seeds") }
+  if (wanted.some(([job]) => job !== "bt-effect seeder" && !skipped.has(job))) {
+    seeders.aria2c = await startAria2Seeder(tracker, writeTorrent(path.join(workDir, "seed.torrent"), payload.info, tracker.httpUrl), payload)
+  }
+  if (wanted.some(([job]) => job === "bt-effect seeder") && !skipped.has("bt-effect seeder")) {
+    const torrent = writeTorrent(path.join(workDir, "bt-effect-seed.torrent"), seeders.uploadInfo, tracker.httpUrl)
+    const started = performance.now()
+    try {
+      seeders.btEffect = await startBtEffectSeeder(tracker, torrent, seeders.uploadInfo, payload)
+      console.log(`bench: bt-effect seeder ready (data checked) in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    } catch (error) {
+      skipped.set("bt-effect seeder", "the seeder did not start (see above)")
+      console.log(`bench: bt-effect seeder did not start: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+  const jobs = wanted.map(([job]) => job).filter((job) => !skipped.has(job))
   console.log([
-    `bench: ${payload.size} bytes, ${config.pieceLength / 1024} KiB pieces, ${config.runs} run(s) per client, timeout ${config.timeoutMs / 1000} s`,
+    `bench: ${payload.size} bytes, ${config.pieceLength / 1024} KiB pieces, ${config.runs} run(s), timeout ${config.timeoutMs / 1000} s`,
     `  node ${process.version}, ${aria2.stdout.split("\n")[0]}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}`,
-    `  tracker ${tracker.httpUrl} / ${tracker.udpUrl} (bt-effect announces over ${config.udp ? "UDP" : "HTTP"}), seeder aria2c on ${seeder.address}`,
-    "  1 MB = 10^6 bytes; seconds are wall time from start to exit; CPU and peak RSS are the downloader's"
+    `  tracker ${tracker.httpUrl} / ${tracker.udpUrl} (bt-effect announces over ${config.udp ? "UDP" : "HTTP"})` +
+      (seeders.aria2c === undefined ? "" : `, seeder aria2c on ${seeders.aria2c.address}`),
+    ...(seeders.btEffect === undefined ? [] :
+      [`  seeder bt-effect on all addresses, announced as ${seeders.btEffect.address} (info hash ${infoHash(seeders.uploadInfo)}, a swarm of its own)`]),
+    "  1 MB = 10^6 bytes; seconds are wall time from start to exit; CPU and peak RSS are the downloader's unless said",
+    ...(config.upload ? ["  seeder peak RSS: the seeder's resident set high-water mark during the download (/proc/PID/status VmHWM)"] : [])
   ].join("\n"))
 
   const results = []
   for (let run = 1; run <= config.runs; run++) {
-    for (const client of clients) {
+    for (const job of jobs) {
       if (interrupted) return 130
-      const r = await runClient(client, run, payload, tracker, seeder)
+      const r = await runJob(job, run, payload, tracker, seeders)
       results.push(r)
-      console.log(`${client} run ${run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s, ` +
-        `peak RSS ${fmt(r.rssMB, 1)} MB, seeder CPU ${fmt(r.seederCpu)} s, exit ${r.code}` +
-        `${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`)
+      const label = job === "bt-effect seeder" ? "aria2c <- bt-effect seeder" : job
+      console.log(`${label} run ${run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s, ` +
+        `peak RSS ${fmt(r.rssMB, 1)} MB, seeder CPU ${fmt(r.seederCpu)} s, seeder peak RSS ${fmt(r.seederRssMB, 1)} MB, ` +
+        `exit ${r.code}${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`)
     }
   }
-  console.log(`\n${report(results, skipped)}\n`)
+  if (config.download) console.log(`\nDownload: the client downloads from the aria2c seeder\n\n${downloadTable(results, skipped)}\n`)
+  if (config.upload) {
+    console.log(`\nUpload: aria2c downloads from the seeder\n\n${uploadTable(results, skipped)}\n`)
+    if (!peakResets) console.log("(the kernel refused to reset peak RSS: seeder peak RSS covers the seeder's whole life)\n")
+  }
   if (config.runs > 1) console.log("(medians over the runs that succeeded)\n")
   return results.every((r) => r.ok) ? 0 : 1
 }

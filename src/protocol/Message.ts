@@ -294,7 +294,7 @@ export const encode = (m: Message): Uint8Array => {
       return withTriple(MessageId.Request, m.index, m.begin, m.length)
     case "Piece": {
       const out = new Uint8Array(13 + m.block.length)
-      writePieceHeader(out, m.index, m.begin, m.block.length)
+      writePieceHeader(out, 0, m.index, m.begin, m.block.length)
       out.set(m.block, 13)
       return out
     }
@@ -325,11 +325,12 @@ export const encode = (m: Message): Uint8Array => {
   }
 }
 
-const writePieceHeader = (out: Uint8Array, index: number, begin: number, blockLength: number): void => {
-  putU32(out, 0, 9 + blockLength)
-  out[4] = MessageId.Piece
-  putU32(out, 5, index)
-  putU32(out, 9, begin)
+/** Writes the 13 header bytes of a piece message into `out` at `at` (a sender's reused buffer). */
+export const writePieceHeader = (out: Uint8Array, at: number, index: number, begin: number, blockLength: number): void => {
+  putU32(out, at, 9 + blockLength)
+  out[at + 4] = MessageId.Piece
+  putU32(out, at + 5, index)
+  putU32(out, at + 9, begin)
 }
 
 /**
@@ -338,7 +339,7 @@ const writePieceHeader = (out: Uint8Array, index: number, begin: number, blockLe
  */
 export const encodePieceHeader = (index: number, begin: number, blockLength: number): Uint8Array => {
   const out = new Uint8Array(13)
-  writePieceHeader(out, index, begin, blockLength)
+  writePieceHeader(out, 0, index, begin, blockLength)
   return out
 }
 

@@ -108,7 +108,7 @@ const writeAll = (fd: number, data: Uint8Array, position: number) =>
     step()
   })
 
-/** Fills `into` from `position`; bytes past the end of the file stay zero (a shortened file reads as a hole). */
+/** Fills `into` from `position`; bytes past the end of the file read as zeros (a shortened file reads as a hole). */
 const readAll = (fd: number, into: Uint8Array, position: number) =>
   Effect.async<void, NodeJS.ErrnoException>((resume) => {
     let done = 0
@@ -116,8 +116,10 @@ const readAll = (fd: number, into: Uint8Array, position: number) =>
       fs.read(fd, into, done, into.length - done, position + done, (error, read) => {
         if (error !== null) return resume(Effect.fail(error))
         done += read
-        if (read > 0 && done < into.length) step()
-        else resume(Effect.void)
+        if (read > 0 && done < into.length) return step()
+        // `into` may be a reused buffer: what the file did not give must not keep old bytes.
+        if (done < into.length) into.fill(0, done)
+        resume(Effect.void)
       })
     step()
   })
@@ -331,10 +333,18 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
     }
 
     const readSpan = (span: Layout.FileSpan, offset: number, into: Uint8Array): Effect.Effect<void, StorageError> => {
-      if (!files[span.file]!.stored) return Effect.void
       const start = span.pieceOffset - offset
+      if (!files[span.file]!.stored) return Effect.sync(() => void into.fill(0, start, start + span.length))
       return withFile(span.file, "read", (fd) => readAll(fd, into.subarray(start, start + span.length), span.fileOffset))
     }
+
+    const readInto = (piece: number, offset: number, into: Uint8Array): Effect.Effect<void, StorageError> =>
+      Effect.suspend(() => {
+        const spans = Layout.spans(layout, piece, offset, into.length)
+        return spans.length === 1
+          ? readSpan(spans[0]!, offset, into)
+          : Effect.forEach(spans, (span) => readSpan(span, offset, into), { discard: true })
+      })
 
     const storage: TorrentStorage = {
       write: (piece, offset, data) =>
@@ -344,15 +354,11 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
             ? writeSpan(spans[0]!, offset, data)
             : Effect.forEach(spans, (span) => writeSpan(span, offset, data), { discard: true })
         }),
-      read: (piece, offset, length) =>
-        Effect.suspend(() => {
-          const spans = Layout.spans(layout, piece, offset, length)
-          const out = new Uint8Array(length)
-          const reads = spans.length === 1
-            ? readSpan(spans[0]!, offset, out)
-            : Effect.forEach(spans, (span) => readSpan(span, offset, out), { discard: true })
-          return Effect.as(reads, out)
-        }),
+      read: (piece, offset, length) => {
+        const out = new Uint8Array(length)
+        return Effect.as(readInto(piece, offset, out), out)
+      },
+      readInto,
       sync: Effect.suspend(() => {
         const written = [...dirty]
         dirty.clear()

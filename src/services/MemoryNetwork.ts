@@ -3,7 +3,8 @@
  * host name (e.g. "10.0.0.1"); a listener at host:port is reachable by the others, and the accepting side
  * sees the caller's host with an ephemeral port.
  *
- * Chunks pass by reference, in order. Each direction of a connection is a pipe shaped by its sender's
+ * The chunks of a write are copied into one (as a kernel copies what a socket writes: the sender may
+ * reuse its buffers once the write completes) and arrive in order. Each direction is a pipe shaped by its sender's
  * link: a chunk leaves once the link has carried the chunks before it (`bandwidth`, bytes/s; `write`
  * waits for this, which is the backpressure) and arrives `latency` later. Time is Effect's `Clock`, so a
  * swarm runs deterministically under TestClock; with no latency and no bandwidth limit nothing waits on
@@ -195,11 +196,18 @@ class Endpoint implements Connection {
       Effect.suspend(() => {
         if (this.closed) return Effect.fail(this.closedError())
         const now = clock.unsafeCurrentTimeMillis()
-        const delivered = !this.peer.closed
+        // Copied, as a kernel copies what a socket writes: when the write completes, the sender may reuse
+        // its buffers. The chunks of one write travel as one, as a stream would carry them.
+        let size = 0
+        for (const chunk of chunks) size += chunk.byteLength
+        const copy = new Uint8Array(size)
+        let offset = 0
         for (const chunk of chunks) {
-          const at = this.outbound.schedule(now, chunk.byteLength)
-          if (delivered) this.outbound.push(at, chunk)
+          copy.set(chunk, offset)
+          offset += chunk.byteLength
         }
+        const at = this.outbound.schedule(now, size)
+        if (!this.peer.closed && size > 0) this.outbound.push(at, copy)
         const sending = this.outbound.sentBy(now)
         return sending > 0 ? clock.sleep(Duration.millis(sending)) : Effect.void
       })

@@ -107,6 +107,23 @@ export const makeMemory = (store: MemoryStore): StorageService => {
       const closedError = (reason: "Read" | "Write") =>
         new StorageError({ reason, path: planned.root, detail: "the torrent's storage is closed" })
 
+      const readInto = (piece: number, offset: number, into: Uint8Array): Effect.Effect<void, StorageError> =>
+        Effect.suspend(() => {
+          const spans = Layout.spans(layout, piece, offset, into.length)
+          if (closed) return Effect.fail(closedError("Read"))
+          const base = Layout.pieceOffset(layout, piece)
+          for (const span of spans) {
+            const start = span.pieceOffset - offset
+            if (!planned.files[span.file]!.stored) {
+              into.fill(0, start, start + span.length)
+              continue
+            }
+            const at = base + span.pieceOffset
+            into.set(bytes.subarray(at, at + span.length), start)
+          }
+          return Effect.void
+        })
+
       const storage: TorrentStorage = {
         write: (piece, offset, data) =>
           Effect.suspend(() => {
@@ -125,19 +142,11 @@ export const makeMemory = (store: MemoryStore): StorageService => {
             }
             return Effect.void
           }),
-        read: (piece, offset, length) =>
-          Effect.suspend(() => {
-            const spans = Layout.spans(layout, piece, offset, length)
-            if (closed) return Effect.fail(closedError("Read"))
-            const out = new Uint8Array(length)
-            const base = Layout.pieceOffset(layout, piece)
-            for (const span of spans) {
-              if (!planned.files[span.file]!.stored) continue
-              const at = base + span.pieceOffset
-              out.set(bytes.subarray(at, at + span.length), span.pieceOffset - offset)
-            }
-            return Effect.succeed(out)
-          }),
+        read: (piece, offset, length) => {
+          const out = new Uint8Array(length)
+          return Effect.as(readInto(piece, offset, out), out)
+        },
+        readInto,
         sync: Effect.suspend(() => {
           if (closed) return Effect.fail(closedError("Write"))
           store.countSync()

@@ -67,8 +67,11 @@ export interface SwarmContext {
   readonly peerId: PeerId
   readonly layout: Layout.Layout
   readonly picker: Picker
-  /** Blocks for peers, read through the torrent's piece reader. */
-  readonly readBlock: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
+  /** Whole pieces for serving blocks, pinned while `use` copies from them (PieceReader). */
+  readonly withPieces: <A>(
+    pieces: ReadonlyArray<number>,
+    use: (piece: (index: number) => Uint8Array) => A
+  ) => Effect.Effect<A, StorageError>
   /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
   readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
   readonly detach: (key: string) => void
@@ -134,6 +137,8 @@ export class PeerState {
   /** BEP 6 traffic, both ways, for the debug log. */
   private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
   private readonly outbox: Array<Uint8Array> = []
+  /** Where served blocks are gathered (allocated when the peer first downloads from us). */
+  private sendBuffer: Uint8Array | undefined
   private ended: PeerError | undefined
   readonly client: string
 
@@ -460,15 +465,27 @@ export class PeerState {
     this.outstanding.clear()
   }
 
+  /**
+   * Serves a batch of the peer's requests: the blocks are copied, each after its header, into this peer's
+   * send buffer, which goes out as one chunk; the loop writes it and waits for the write before the next
+   * batch, so the buffer is reused safely.
+   */
   private serveUploads(now: number): Effect.Effect<void, StorageError> {
     if (this.uploads.length === 0) return Effect.void
     const batch = this.uploads.splice(0, limits.uploadBatch)
-    return Effect.forEach(batch, (r) =>
-      Effect.map(this.ctx.readBlock(r.piece, r.offset, r.length), (data) => {
-        this.queue(Message.encodePieceHeader(r.piece, r.offset, data.length))
-        this.queue(data)
-        this.up.add(data.length, now)
-        this.ctx.countUploaded(data.length, now)
-      }), { discard: true })
+    this.sendBuffer ??= new Uint8Array(limits.uploadBatch * (Layout.BLOCK_SIZE + 13))
+    const into = this.sendBuffer
+    return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {
+      let at = 0
+      for (const r of batch) {
+        Message.writePieceHeader(into, at, r.piece, r.offset, r.length)
+        into.set(piece(r.piece).subarray(r.offset, r.offset + r.length), at + 13)
+        at += 13 + r.length
+        this.up.add(r.length, now)
+        this.ctx.countUploaded(r.length, now)
+      }
+      this.queue(into.subarray(0, at))
+    })
   }
+
 }

@@ -1,8 +1,12 @@
 /**
- * Reading blocks for peers: each piece is read from storage once, whole, and its blocks are served from
- * it as views, so that a piece of 64 blocks costs one read instead of 64. Recently read pieces are kept
- * (least recently used goes first) within a byte budget; two peers asking for the same piece at once
- * share one read.
+ * Reading pieces for peers: each piece is read from storage once, whole, and many blocks are served from
+ * it. Recently read pieces are kept (least recently used goes first) within a byte budget; two peers asking
+ * for the same piece at once share one read.
+ *
+ * The buffers of pieces that leave are reused for the next reads: fresh memory costs page faults, which
+ * on a seeder reading every piece were a large part of its work. That is safe because nothing keeps a
+ * piece's bytes: `withPieces` pins the pieces while its callback copies from them (a pinned piece is never
+ * recycled), and the callback must not keep them.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -11,43 +15,91 @@ import * as Layout from "../domain/Layout.js"
 import type { TorrentStorage } from "./Storage.js"
 
 export interface PieceReader {
-  /** The bytes of a block (a view into its piece; valid as long as the caller holds it). */
-  readonly readBlock: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
+  /** Runs `use` with the bytes of every piece in `pieces`, read when not kept, pinned while it runs. */
+  readonly withPieces: <A>(
+    pieces: ReadonlyArray<number>,
+    use: (piece: (index: number) => Uint8Array) => A
+  ) => Effect.Effect<A, StorageError>
 }
+
+interface Entry {
+  readonly data: Uint8Array
+  pins: number
+}
+
+interface Reading {
+  readonly done: Deferred.Deferred<Entry, StorageError>
+  /** Callers waiting for this read; each gets a pin when it lands. */
+  waiters: number
+}
+
+/** Buffers of evicted pieces kept for reuse. */
+const maxFree = 4
 
 export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes: number): PieceReader => {
   const capacity = Math.max(2, Math.floor(budgetBytes / layout.pieceLength))
-  const cached = new Map<number, Uint8Array>()
-  const reading = new Map<number, Deferred.Deferred<Uint8Array, StorageError>>()
+  const entries = new Map<number, Entry>()
+  const reading = new Map<number, Reading>()
+  const free: Array<Uint8Array> = []
 
-  const keep = (piece: number, data: Uint8Array) => {
-    cached.set(piece, data)
-    if (cached.size > capacity) cached.delete(cached.keys().next().value!)
+  const evict = () => {
+    for (const [index, entry] of entries) {
+      if (entries.size <= capacity) return
+      if (entry.pins > 0) continue
+      entries.delete(index)
+      if (entry.data.length === layout.pieceLength && free.length < maxFree) free.push(entry.data)
+    }
   }
 
-  const piece = (index: number): Effect.Effect<Uint8Array, StorageError> =>
+  /** The piece's entry, pinned once for the caller. */
+  const load = (index: number): Effect.Effect<Entry, StorageError> =>
     Effect.suspend(() => {
-      const hit = cached.get(index)
-      if (hit !== undefined) {
+      const kept = entries.get(index)
+      if (kept !== undefined) {
         // Most recently used goes last.
-        cached.delete(index)
-        cached.set(index, hit)
-        return Effect.succeed(hit)
+        entries.delete(index)
+        entries.set(index, kept)
+        kept.pins++
+        return Effect.succeed(kept)
       }
       const pending = reading.get(index)
-      if (pending !== undefined) return Deferred.await(pending)
+      if (pending !== undefined) {
+        pending.waiters++
+        return Deferred.await(pending.done)
+      }
       return Effect.gen(function* () {
-        const deferred = yield* Deferred.make<Uint8Array, StorageError>()
-        reading.set(index, deferred)
-        const exit = yield* Effect.exit(storage.read(index, 0, Layout.pieceSize(layout, index)))
+        const size = Layout.pieceSize(layout, index)
+        const data = (size === layout.pieceLength ? free.pop() : undefined) ?? new Uint8Array(size)
+        const read: Reading = { done: yield* Deferred.make<Entry, StorageError>(), waiters: 0 }
+        reading.set(index, read)
+        const exit = yield* Effect.exit(storage.readInto(index, 0, data))
         reading.delete(index)
-        if (exit._tag === "Success") keep(index, exit.value)
-        yield* Deferred.done(deferred, exit)
-        return yield* exit
+        if (exit._tag === "Failure") {
+          yield* Deferred.failCause(read.done, exit.cause)
+          return yield* Effect.failCause(exit.cause)
+        }
+        const entry: Entry = { data, pins: 1 + read.waiters }
+        entries.set(index, entry)
+        evict()
+        yield* Deferred.succeed(read.done, entry)
+        return entry
       })
     })
 
   return {
-    readBlock: (index, offset, length) => Effect.map(piece(index), (data) => data.subarray(offset, offset + length))
+    withPieces: (pieces, use) =>
+      Effect.suspend(() => {
+        const pinned = new Map<number, Entry>()
+        const unpin = Effect.sync(() => {
+          for (const entry of pinned.values()) entry.pins--
+          evict()
+        })
+        return Effect.forEach(new Set(pieces), (index) => Effect.map(load(index), (entry) => void pinned.set(index, entry)), {
+          discard: true
+        }).pipe(
+          Effect.map(() => use((index) => pinned.get(index)!.data)),
+          Effect.ensuring(unpin)
+        )
+      })
   }
 }

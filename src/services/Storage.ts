@@ -19,6 +19,8 @@ export interface TorrentStorage {
   readonly write: (piece: number, offset: number, data: Uint8Array) => Effect.Effect<void, StorageError>
   /** Reads bytes at (piece, offset); pad-file spans read as zeros; missing bytes of sparse files read as zeros. */
   readonly read: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
+  /** As `read`, into `into` (its length is the length read): for callers that reuse their buffers. */
+  readonly readInto: (piece: number, offset: number, into: Uint8Array) => Effect.Effect<void, StorageError>
   /** Flushes to disk (fsync the files written since the last sync). */
   readonly sync: Effect.Effect<void, StorageError>
 }

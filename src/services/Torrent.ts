@@ -162,7 +162,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     peerId: options.peerId,
     layout,
     picker,
-    readBlock: reader.readBlock,
+    withPieces: reader.withPieces,
     interested: (key) => {
       // A free slot is given at once rather than at the next round.
       const unchoked = [...links.values()].filter((l) => l.unchoked()).length

@@ -10,20 +10,16 @@ import * as path from "node:path"
 import {
   aria2cVersion,
   logTail,
-  makePayload,
-  type Payload,
   runBtEffectDownload,
   type Seeder,
-  sha256Tree,
   startAria2Seeder,
   startTracker,
   stopAll,
   type TempDir,
   tempDir,
-  type Tracker,
-  verifyDownload,
-  writeTorrent
+  type Tracker
 } from "../support/interop.js"
+import { makePayload, type Payload, sha256Tree, verifyDownload, writeTorrent } from "../support/payload.js"
 
 describe("interop: bt-effect downloads from aria2c", () => {
   let root: TempDir | undefined

@@ -9,20 +9,16 @@ import * as path from "node:path"
 import {
   aria2cVersion,
   logTail,
-  makePayload,
-  type Payload,
   runAria2Download,
   type Seeder,
-  sha256Tree,
   startAria2Seeder,
   startTracker,
   stopAll,
   type TempDir,
   tempDir,
-  type Tracker,
-  verifyDownload,
-  writeTorrent
+  type Tracker
 } from "../support/interop.js"
+import { makePayload, type Payload, sha256Tree, verifyDownload, writeTorrent } from "../support/payload.js"
 
 const isAlive = (pid: number) => {
   try {

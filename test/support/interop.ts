@@ -1,25 +1,21 @@
 /**
- * Interop harness: a real bittorrent-tracker (test/support/tracker-server.mjs) and real aria2c peers on
- * loopback, with payloads and .torrent files made here. Every process is spawned by this module, tracked
- * by PID and stopped by PID (`stop()`, `stopAll()`); aria2c also stops by itself when this process ends
- * (`--stop-with-process`) and the tracker when its stdin closes.
+ * Interop harness: a real bittorrent-tracker (test/support/tracker-server.mjs), real aria2c peers and
+ * bt-effect's own executable on loopback (payloads and .torrent files: ./payload.ts; other clients as
+ * downloaders: ./leechers.ts). Every process is spawned by this module, tracked by PID and stopped by
+ * PID (`stop()`, `stopAll()`); aria2c also stops by itself when this process ends (`--stop-with-process`)
+ * and the tracker when its stdin closes.
  *
  * aria2c 1.36 announces over HTTP only while its DHT is off, so the seeder announces to the tracker's HTTP
  * URL (the torrent's own trackers are replaced) and the client under test may use the UDP URL: both
  * reach the same swarm. The seeder binds 127.0.0.2 so that it is another host for a client on 127.0.0.1.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as readline from "node:readline"
 import { fileURLToPath } from "node:url"
-import { type Bencode, bytes } from "../../src/domain/Bencode.js"
-import type { Metainfo } from "../../src/domain/Metainfo.js"
-import { encode } from "../../src/protocol/Bencode.js"
-import { makeTorrent, randomBytes, type TestFile } from "./torrents.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Processes
@@ -235,190 +231,6 @@ export const startTracker = async (options?: {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Payloads and torrents
-
-export interface PayloadFile {
-  /** Relative to the data folder, "/"-separated, starting with the torrent's name. */
-  readonly path: string
-  readonly length: number
-  readonly sha256: string
-}
-
-export interface Payload {
-  readonly torrentPath: string
-  /** The folder that holds the content (`<dataDir>/<name>`): aria2c's --dir, bt-effect's --out. */
-  readonly dataDir: string
-  readonly name: string
-  readonly infoHash: string
-  readonly pieceLength: number
-  readonly totalLength: number
-  readonly files: ReadonlyArray<PayloadFile>
-  readonly metainfo: Metainfo
-}
-
-export interface PayloadOptions {
-  /** Default 256 KiB. */
-  readonly pieceLength?: number
-  readonly announce?: string
-  readonly announceList?: ReadonlyArray<ReadonlyArray<string>>
-  /** Seed of the content and of the multi-file layout (default 1). */
-  readonly seed?: number
-  /** Single: the file's size (default 64 MiB). */
-  readonly size?: number
-  /** Multi: how many files (default 100). */
-  readonly fileCount?: number
-  readonly name?: string
-}
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
-
-/** Deterministic 32-bit generator (mulberry32) for the layout. */
-const generator = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-const folders = [[], [], ["docs"], ["docs", "guides"], ["docs", "guides", "deep", "er", "still"], ["media"],
-  ["media", "ünïcødé"], ["src", "a", "b"], ["src", "a", "c"], ["with space"], ["x"], ["x", "y", "z"]]
-const specialNames = ["README", "name with spaces.txt", "ñandú.bin", "UPPER.DAT", "dots.in.name.tar.gz"]
-
-/**
- * The multi-file layout: empty files first and last and in between, tiny files, sizes on both sides of
- * block (16 KiB) and piece boundaries, files larger than a piece; pieces then span many files.
- */
-const multiLayout = (count: number, pieceLength: number, seed: number) => {
-  const random = generator(seed)
-  const special = [0, 1, 2, 3, 7, 13, 100, 999, 16383, 16384, 16385, pieceLength - 1, pieceLength,
-    pieceLength + 1, 3 * pieceLength + 12345, 0, 0]
-  const sizes: Array<number> = []
-  for (let i = 0; i < count - 2; i++) {
-    const r = random()
-    sizes.push(i < special.length ? special[i]! :
-      r < 0.35 ? Math.floor(random() * 2_000) :
-      r < 0.75 ? 2_000 + Math.floor(random() * 200_000) :
-      200_000 + Math.floor(random() * 1_000_000))
-  }
-  for (let i = sizes.length - 1; i > 0; i--) { // shuffle
-    const j = Math.floor(random() * (i + 1))
-    ;[sizes[i], sizes[j]] = [sizes[j]!, sizes[i]!]
-  }
-  sizes.unshift(0)
-  sizes.push(0)
-  return sizes.map((size, i) => {
-    const folder = folders[Math.floor(random() * folders.length)]!
-    const name = i < specialNames.length ? `${i}-${specialNames[i]}` : `file-${String(i).padStart(3, "0")}.bin`
-    return { path: [...folder, name], size }
-  })
-}
-
-/**
- * Writes deterministic content under `<dir>/data/<name>` and its torrent at `<dir>/<name>.torrent`.
- * Single: one file of `size` bytes; multi: `fileCount` files in nested folders.
- */
-export const makePayload = (dir: string, kind: "single" | "multi", options: PayloadOptions = {}): Payload => {
-  const pieceLength = options.pieceLength ?? 256 * 1024
-  const seed = options.seed ?? 1
-  const name = options.name ?? (kind === "single" ? "single.bin" : "multi")
-  const layout = kind === "single" ?
-    [{ path: [], size: options.size ?? 64 * 1024 * 1024 }] :
-    multiLayout(options.fileCount ?? 100, pieceLength, seed)
-  const files: Array<TestFile> = layout.map((f, i) => ({ path: f.path, data: randomBytes(f.size, seed * 1000 + i + 1) }))
-  const torrent = makeTorrent({
-    name,
-    pieceLength,
-    files,
-    multiFile: kind === "multi",
-    ...(options.announce === undefined ? {} : { announce: options.announce }),
-    ...(options.announceList === undefined ? {} : { announceList: options.announceList })
-  })
-  const dataDir = path.join(dir, "data")
-  const written = files.map((f) => {
-    const relative = [name, ...f.path].join("/")
-    const target = path.join(dataDir, ...relative.split("/"))
-    fs.mkdirSync(path.dirname(target), { recursive: true })
-    fs.writeFileSync(target, f.data)
-    return { path: relative, length: f.data.length, sha256: sha256(f.data) }
-  })
-  const torrentPath = path.join(dir, `${name}.torrent`)
-  fs.writeFileSync(torrentPath, torrent.bytes)
-  return {
-    torrentPath,
-    dataDir,
-    name,
-    infoHash: createHash("sha1").update(torrent.metainfo.infoBytes).digest("hex"),
-    pieceLength,
-    totalLength: torrent.payload.length,
-    files: written,
-    metainfo: torrent.metainfo
-  }
-}
-
-/** Writes another .torrent for the same content (same info hash) with other trackers. */
-export const writeTorrent = (payload: Payload, file: string, trackers: {
-  readonly announce?: string
-  readonly announceList?: ReadonlyArray<ReadonlyArray<string>>
-}): string => {
-  const top = new Map<string, Bencode>()
-  if (trackers.announce !== undefined) top.set("announce", bytes(trackers.announce))
-  if (trackers.announceList !== undefined) top.set("announce-list", trackers.announceList.map((t) => t.map(bytes)))
-  const head = encode(top) // "d...e": "info" sorts after "announce*", so it goes last
-  fs.writeFileSync(file, Buffer.concat([head.subarray(0, head.length - 1), Buffer.from("4:info"), payload.metainfo.infoBytes, Buffer.from("e")]))
-  return file
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Hashing
-
-export const sha256File = async (file: string): Promise<string> => {
-  const hash = createHash("sha256")
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer)
-  return hash.digest("hex")
-}
-
-/** The sha256 of every regular file under `dir`, by "/"-separated relative path. */
-export const sha256Tree = async (dir: string): Promise<Map<string, string>> => {
-  const out = new Map<string, string>()
-  const walk = async (relative: ReadonlyArray<string>): Promise<void> => {
-    const entries = fs.readdirSync(path.join(dir, ...relative), { withFileTypes: true })
-    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const next = [...relative, entry.name]
-      if (entry.isDirectory()) await walk(next)
-      else if (entry.isFile()) out.set(next.join("/"), await sha256File(path.join(dir, ...next)))
-      else out.set(next.join("/"), "not a regular file")
-    }
-  }
-  await walk([])
-  return out
-}
-
-/**
- * What differs between the payload and a download into `outDir` (the folder given to the client): missing
- * or different files, and (multi-file) extra files inside the torrent's folder. Empty when equal.
- */
-export const verifyDownload = async (payload: Payload, outDir: string): Promise<ReadonlyArray<string>> => {
-  const problems: Array<string> = []
-  for (const f of payload.files) {
-    const file = path.join(outDir, ...f.path.split("/"))
-    if (!fs.existsSync(file)) problems.push(`missing ${f.path}`)
-    else if (fs.statSync(file).size !== f.length) problems.push(`size ${f.path}: ${fs.statSync(file).size} != ${f.length}`)
-    else if ((await sha256File(file)) !== f.sha256) problems.push(`sha256 ${f.path}`)
-  }
-  if (payload.metainfo.multiFile && fs.existsSync(path.join(outDir, payload.name))) {
-    const expected = new Set(payload.files.map((f) => f.path))
-    for (const found of (await sha256Tree(path.join(outDir, payload.name))).keys()) {
-      if (!expected.has(`${payload.name}/${found}`)) problems.push(`extra ${payload.name}/${found}`)
-    }
-  }
-  return problems
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // aria2c
 
 /** aria2c's version line, or undefined when it is not installed. */
@@ -492,12 +304,19 @@ export interface SeederOptions {
   readonly timeoutMs?: number
   /** "notice" by default; "info" logs every message. */
   readonly logLevel?: string
+  /**
+   * Re-announce every this many seconds (`--bt-tracker-interval`) instead of when the tracker says
+   * (10 min): the seeder dials the peers each answer names, so this bounds how long a leecher that
+   * announced after the seeder waits to be called (Transmission never dials a 127.x seeder itself).
+   */
+  readonly reannounceSeconds?: number
   readonly extraArgs?: ReadonlyArray<string>
 }
 
 /**
  * aria2c seeding `dataDir` without hashing it first (the harness wrote it), forever (ratio 0), on
- * host:port. Resolves once the tracker has answered its `started` announce (by then it listens).
+ * host:port. Resolves once the tracker has answered its `started` announce (by then it listens). It
+ * accepts peers and also connects out to those the tracker names.
  */
 export const startAria2Seeder = async (options: SeederOptions): Promise<Seeder> => {
   const host = options.host ?? "127.0.0.2"
@@ -506,6 +325,7 @@ export const startAria2Seeder = async (options: SeederOptions): Promise<Seeder> 
   const args = [
     ...aria2Args({ host, port, dir: options.dataDir, announceUrl: options.tracker.httpUrl, logLevel: options.logLevel ?? "notice" }),
     "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0",
+    ...(options.reannounceSeconds === undefined ? [] : [`--bt-tracker-interval=${options.reannounceSeconds}`]),
     ...(options.extraArgs ?? []), options.torrent
   ]
   const proc = spawnLogged("aria2c", args, logPath)
@@ -542,7 +362,11 @@ export interface DownloadOptions {
   readonly extraArgs?: ReadonlyArray<string>
 }
 
-/** aria2c downloading the torrent into `outDir` and exiting when complete (--seed-time=0). */
+/**
+ * aria2c downloading the torrent into `outDir` and exiting when complete (--seed-time=0). It listens on
+ * host:port, so it also downloads from a seeder that calls it (pass `port` to know its address before it
+ * announces), besides dialing the peers the tracker names.
+ */
 export const runAria2Download = async (options: DownloadOptions): Promise<RunResult> => {
   const host = options.host ?? "127.0.0.1"
   const port = options.port ?? (await freePort(host))
@@ -568,3 +392,6 @@ export const runBtEffectDownload = async (options: {
   const args = [mainJs, "download", options.torrent, "--out", options.outDir, "--port", String(port), ...(options.extraArgs ?? [])]
   return runLogged(process.execPath, args, options.logPath ?? `${options.outDir}.bt-effect.log`, options.timeoutMs ?? 120_000)
 }
+
+// Payloads and hashing live in ./payload.ts; re-exported for the files that still import them from here.
+export * from "./payload.js"

@@ -1,0 +1,227 @@
+// The benchmark's plumbing (bench/run.mjs holds what is measured): child processes tracked and stopped by
+// PID, their CPU and peak memory read from /proc, the cached payload and its .torrent files, the
+// bittorrent-tracker process, aria2c's command line.
+import { spawn } from "node:child_process"
+import { createCipheriv, createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import * as readline from "node:readline"
+
+// ------------------------------------------------------------------------------------------------------
+// Processes: every child is tracked by PID and stopped by PID on every way out.
+
+export const children = new Map() // pid -> ChildProcess
+export const track = (child) => {
+  children.set(child.pid, child)
+  child.once("exit", () => children.delete(child.pid))
+  return child
+}
+export const kill = (pid, signal) => {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // gone already
+  }
+}
+export const exited = (child) =>
+  child.exitCode !== null || child.signalCode !== null ?
+    Promise.resolve({ code: child.exitCode, signal: child.signalCode }) :
+    new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })))
+const stop = async (child, graceMs = 5000) => {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  kill(child.pid, "SIGTERM")
+  const timer = setTimeout(() => kill(child.pid, "SIGKILL"), graceMs)
+  await exited(child)
+  clearTimeout(timer)
+}
+/** The PIDs of a process's children (to reach the program that /usr/bin/time runs). */
+export const childPids = (pid) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+/** Waits until a process that is not our child has exited; SIGKILL after `ms`. */
+const gone = async (pid, ms) => {
+  for (const until = Date.now() + ms; fs.existsSync(`/proc/${pid}`) && Date.now() < until;) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  if (fs.existsSync(`/proc/${pid}`)) kill(pid, "SIGKILL")
+}
+/** Stops a tracked child and, first, the program it runs when it is /usr/bin/time (which does not pass
+ *  signals on). */
+export const stopTree = async (child) => {
+  const grandchildren = childPids(child.pid)
+  for (const pid of grandchildren) kill(pid, "SIGTERM")
+  await Promise.all(grandchildren.map((pid) => gone(pid, 3000)))
+  await stop(child, 2000)
+}
+/** CPU seconds (user + sys, all threads) a live process has used so far, from /proc/PID/stat (ticks of
+ *  1/100 s). */
+export const cpuSeconds = (pid) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return Number.NaN
+  }
+}
+/** Sets a live process's peak resident set (VmHWM) back to its current one (Linux >= 4.0), so that the
+ *  peak read next covers what happened since. False when the kernel refuses. */
+export const resetPeakRss = (pid) => {
+  try {
+    fs.writeFileSync(`/proc/${pid}/clear_refs`, "5")
+    return true
+  } catch {
+    return false
+  }
+}
+/** A live process's peak resident set (VmHWM) in MB of 10^6 bytes. */
+export const peakRssMB = (pid) => {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+    return match === null ? Number.NaN : (Number(match[1]) * 1024) / 1e6
+  } catch {
+    return Number.NaN
+  }
+}
+
+export const freePort = (host) =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, host, () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+export const withTimeout = (promise, ms, message) =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(message)), ms)
+    promise.then(resolve, reject).finally(() => clearTimeout(timer))
+  })
+
+export const logTail = (file) => {
+  try {
+    return fs.readFileSync(file, "utf8").slice(-3000)
+  } catch {
+    return ""
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Payload: deterministic (AES-CTR keystream), cached between runs; the torrents are rewritten per run.
+
+const bencode = (v) => {
+  if (typeof v === "number") return Buffer.from(`i${v}e`)
+  if (typeof v === "string") v = Buffer.from(v)
+  if (Buffer.isBuffer(v)) return Buffer.concat([Buffer.from(`${v.length}:`), v])
+  const keys = Object.keys(v).sort()
+  return Buffer.concat([Buffer.from("d"), ...keys.flatMap((k) => [bencode(k), bencode(v[k])]), Buffer.from("e")])
+}
+
+/** The payload of `size` bytes in `pieceLength` pieces, one file, under `cache` (written once). */
+export const preparePayload = ({ cache, size, pieceLength, fresh }) => {
+  const dir = path.join(cache, `${size}-${pieceLength}`)
+  const name = `bench-${size / 1024 / 1024}MiB.bin`
+  const file = path.join(dir, "data", name)
+  const metaFile = path.join(dir, "meta.json")
+  if (!fresh && fs.existsSync(metaFile) && fs.existsSync(file)) {
+    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8"))
+    const stat = fs.statSync(file)
+    if (meta.format === 1 && stat.size === size && stat.mtimeMs === meta.mtimeMs) {
+      console.log(`payload: cached ${file}`)
+      return { ...meta, dataDir: path.join(dir, "data"), info: fs.readFileSync(path.join(dir, "info.bin")) }
+    }
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  console.log(`payload: writing ${size} bytes to ${file}`)
+  const started = performance.now()
+  const keystream = createCipheriv("aes-128-ctr", Buffer.alloc(16, 7), Buffer.alloc(16, 0))
+  const zeros = Buffer.alloc(pieceLength)
+  const whole = createHash("sha256")
+  const pieces = []
+  const fd = fs.openSync(file, "w")
+  for (let at = 0; at < size; at += pieceLength) {
+    const chunk = keystream.update(zeros.subarray(0, Math.min(pieceLength, size - at)))
+    fs.writeSync(fd, chunk)
+    whole.update(chunk)
+    pieces.push(createHash("sha1").update(chunk).digest())
+  }
+  fs.closeSync(fd)
+  const info = bencode({ length: size, name, "piece length": pieceLength, pieces: Buffer.concat(pieces) })
+  fs.writeFileSync(path.join(dir, "info.bin"), info)
+  const meta = { format: 1, name, size, sha256: whole.digest("hex"), mtimeMs: fs.statSync(file).mtimeMs }
+  fs.writeFileSync(metaFile, JSON.stringify(meta))
+  console.log(`payload: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return { ...meta, dataDir: path.join(dir, "data"), info }
+}
+
+/**
+ * The same info dictionary with a "source" key (as private trackers add): the same files and pieces
+ * under another info hash, so that a second seeder of the same data has a swarm of its own. "source"
+ * sorts after every key of ours, so it goes just before the dictionary's closing "e".
+ */
+export const withSource = (info, source) =>
+  Buffer.concat([info.subarray(0, info.length - 1), bencode("source"), bencode(source), Buffer.from("e")])
+
+export const infoHash = (info) => createHash("sha1").update(info).digest("hex")
+
+export const writeTorrent = (file, info, announce) => {
+  fs.writeFileSync(file, Buffer.concat([Buffer.from("d"), bencode("announce"), bencode(announce), bencode("info"), info, Buffer.from("e")]))
+  return file
+}
+
+export const sha256File = async (file) => {
+  const hash = createHash("sha256")
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk)
+  return hash.digest("hex")
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Tracker and aria2c
+
+export const startTracker = async (trackerScript) => {
+  const child = track(spawn(process.execPath, [trackerScript], { stdio: ["pipe", "pipe", "inherit"] }))
+  const announces = []
+  const listeners = new Set()
+  const ready = new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
+      const message = JSON.parse(line)
+      if (message.ready === true) resolve(message)
+      else {
+        announces.push(message)
+        for (const listener of listeners) listener()
+      }
+    })
+    child.once("exit", (code) => reject(new Error(`tracker exited (${code})`)))
+  })
+  const ports = await withTimeout(ready, 15_000, "tracker did not start")
+  const waitFor = (predicate, ms) => {
+    let listener
+    return withTimeout(
+      new Promise((resolve) => {
+        listener = () => announces.some(predicate) && resolve()
+        listeners.add(listener)
+        listener()
+      }),
+      ms,
+      `no announce within ${ms} ms; seen ${JSON.stringify(announces)}`
+    ).finally(() => listeners.delete(listener))
+  }
+  return { child, httpUrl: `http://127.0.0.1:${ports.http}/announce`, udpUrl: `udp://127.0.0.1:${ports.udp}`, waitFor }
+}
+
+/** aria2c on loopback only: no DHT, LPD, PEX or IPv6; announces over HTTP to `announceUrl` only. */
+export const aria2Args = ({ host, port, dir, announceUrl }) => [
+  "--no-conf", "--quiet", "--log=-", "--log-level=notice",
+  "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
+  "--disable-ipv6=true", `--interface=${host}`, `--listen-port=${port}`,
+  "--follow-torrent=false", "--file-allocation=none", "--summary-interval=0", "--bt-require-crypto=false",
+  `--stop-with-process=${process.pid}`, `--dir=${dir}`, "--bt-exclude-tracker=*", `--bt-tracker=${announceUrl}`
+]
