@@ -4,48 +4,19 @@
  * and the demo.
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { mainJs, runCli } from "../support/cli.js"
+import { background, runCli, stop, stopAllBackground } from "../support/cli.js"
 import { randomBytes } from "../support/torrents.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bt-effect-seed-"))
-const started: Array<ChildProcess> = []
 afterAll(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+  await stopAllBackground()
   fs.rmSync(dir, { recursive: true, force: true })
 })
-
-/** Starts the CLI in the background; resolves once a line matching `ready` has been printed. */
-const background = (args: ReadonlyArray<string>, ready: RegExp, timeoutMs = 20_000) =>
-  new Promise<{ child: ChildProcess; output: () => string; match: RegExpMatchArray }>((resolve, reject) => {
-    const child = spawn(process.execPath, [mainJs, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } })
-    started.push(child)
-    let output = ""
-    const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs} ms: ${output}`)), timeoutMs)
-    const onData = (d: Buffer) => {
-      output += d.toString()
-      const match = output.match(ready)
-      if (match !== null) {
-        clearTimeout(timer)
-        resolve({ child, output: () => output, match })
-      }
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.on("exit", (code) => reject(new Error(`exited with ${code} before ready: ${output}`)))
-  })
-
-const stop = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode)
-    child.once("exit", (code) => resolve(code))
-    child.kill("SIGINT")
-    setTimeout(() => child.kill("SIGKILL"), 10_000).unref()
-  })
 
 const sha256 = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex")
 
