@@ -171,7 +171,9 @@ class Endpoint implements Connection {
             if (item === undefined) return Effect.zipRight(this.inbound.wait, Effect.suspend(step))
             const now = clock.unsafeCurrentTimeMillis()
             if (item.at > now) {
-              const due = clock.sleep(Duration.millis(item.at - now))
+              // Whole milliseconds, rounded up: bandwidth makes fractional times, and a sleep shorter
+              // than the clock's tick would come back before `now` moves, again and again.
+              const due = clock.sleep(Duration.millis(Math.ceil(item.at - now)))
               return Effect.zipRight(Effect.raceFirst(due, this.inbound.wait), Effect.suspend(step))
             }
             this.inbound.shift()
@@ -208,7 +210,7 @@ class Endpoint implements Connection {
         }
         const at = this.outbound.schedule(now, size)
         if (!this.peer.closed && size > 0) this.outbound.push(at, copy)
-        const sending = this.outbound.sentBy(now)
+        const sending = Math.ceil(this.outbound.sentBy(now))
         return sending > 0 ? clock.sleep(Duration.millis(sending)) : Effect.void
       })
     )

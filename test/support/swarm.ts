@@ -30,6 +30,7 @@ export interface MemberOptions {
   readonly maxPeers?: number
   readonly link?: MemoryNetwork.LinkOptions
   readonly peers?: ReadonlyArray<PeerAddress>
+  readonly uploadSlots?: number
 }
 
 export interface Swarm {
@@ -91,6 +92,7 @@ export const makeSwarm = (options: {
           announceIp: host,
           trusted,
           ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
+          ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),
           ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {})
         }).pipe(Effect.provide(layers))
       })
