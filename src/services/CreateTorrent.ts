@@ -10,8 +10,8 @@
  * with a warning, as are sockets, FIFOs and devices. The path given itself may be a link: it is followed,
  * since the user named it.
  *
- * Hashing (PieceHashing.ts) reads the files once, in order, in batches of whole pieces into a few
- * buffers, and hashes the batches on worker threads while the next ones are read.
+ * Hashing (PieceHashing.ts) cuts the content into batches of whole pieces that worker threads read and
+ * hash, one core each, with one batch buffer per worker.
  *
  * The result is encoded canonically and decoded again with `decodeTorrent`, so the metainfo returned (and
  * the info hash shown) is exactly what a client reading the file will see.

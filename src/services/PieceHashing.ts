@@ -1,18 +1,17 @@
 /**
- * SHA-1 piece hashes of files read one after the other (BEP 3: pieces run across file boundaries), using
- * every core: the main fiber reads batches of whole pieces in order, worker threads hash them.
+ * SHA-1 piece hashes of files taken one after the other (BEP 3: pieces run across file boundaries),
+ * using every core.
  *
- * A batch travels by transfer, not copy: its `ArrayBuffer` moves to a worker and comes back with the
- * hashes, to be read into again, so memory is bounded by the few buffers in use (`slots`). Batches of
- * several pieces keep the cost of a message small beside the hashing (a 16 KiB piece alone would cost
- * about as much to post as to hash).
+ * The byte space is cut into batches of whole pieces (about 4 MiB), each a list of file segments. Worker
+ * threads read their batch themselves (positional reads into one buffer each) and hash it, so reading and
+ * hashing both spread over the cores; the main thread only hands out batches, two per worker so that a
+ * worker never waits for the main thread between batches. A single reader on the main thread was the
+ * bottleneck beyond one worker. Memory is one batch buffer per worker.
  *
  * The worker is plain JavaScript held in a string and started with `eval: true`: it needs no build step
  * and no file on disk, so it runs the same from `dist/` and from the TypeScript sources under vitest.
  */
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as crypto from "node:crypto"
@@ -32,23 +31,56 @@ export class HashError extends Schema.TaggedError<HashError>()("HashError", {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Hashers: a batch of pieces in, their hashes out
+export interface HashSource {
+  /** Where to read the file (a Buffer keeps names that are not UTF-8). */
+  readonly at: string | Buffer
+  /** Its length when listed; a file found shorter fails, bytes past this length are not read. */
+  readonly length: number
+}
 
-export interface Hashed {
-  /** The buffer that was hashed, given back for reuse. */
-  readonly buffer: ArrayBuffer
-  /** 20 bytes per piece, in order. */
-  readonly hashes: Uint8Array
+/** Bytes `position` to `position + length` of one file. */
+export interface Segment {
+  readonly at: string | Buffer
+  readonly position: number
+  readonly length: number
+}
+
+/** Whole pieces (the last of the content may be short), read from the segments in order. */
+export interface Batch {
+  readonly segments: ReadonlyArray<Segment>
+  readonly length: number
+  readonly pieceLength: number
 }
 
 export interface PieceHasher {
-  /**
-   * The SHA-1 of each piece in the first `length` bytes of `buffer`, cut every `pieceLength` bytes (the
-   * last piece may be short). The buffer is unusable until it comes back in the result.
-   */
-  readonly hash: (buffer: ArrayBuffer, length: number, pieceLength: number) => Effect.Effect<Hashed, HashError>
+  /** 20 bytes of SHA-1 per piece of the batch, in order. */
+  readonly hash: (batch: Batch) => Effect.Effect<Uint8Array, HashError>
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors of reading, from the main thread or a worker
+
+const causes: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or folder",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ELOOP: "it is a symbolic link",
+  EIO: "input/output error",
+  EMFILE: "too many open files",
+  SHORT: "it became shorter while hashing"
+}
+
+/** An error of Node's file system calls as a one-line reason. */
+export const describeErrno = (error: { readonly code?: string | undefined; readonly message: string }): string =>
+  causes[error.code ?? ""] ?? error.message
+
+const pathText = (at: string | Uint8Array) => (typeof at === "string" ? at : Buffer.from(at).toString("utf8"))
+
+const unreadable = (at: string | Uint8Array, error: { readonly code?: string | undefined; readonly message: string }) =>
+  new HashError({ reason: "Unreadable", detail: `cannot read ${pathText(at)}: ${describeErrno(error)}` })
+
+// ---------------------------------------------------------------------------------------------------------
+// Hashing on the calling thread: for content too small to pay for starting workers
 
 // `crypto.hash` (Node 20.12+) skips building a Hash object: about 1.5x as fast on 16 KiB pieces.
 const sha1: (data: Uint8Array) => Uint8Array = typeof crypto.hash === "function"
@@ -62,42 +94,120 @@ const hashPieces = (data: Uint8Array, pieceLength: number): Uint8Array => {
   return hashes
 }
 
-/** Hashing on the calling thread: for content too small to pay for starting workers. */
-export const inline: PieceHasher = {
-  hash: (buffer, length, pieceLength) =>
-    Effect.sync(() => ({ buffer, hashes: hashPieces(new Uint8Array(buffer, 0, length), pieceLength) }))
+const node = <A>(run: (done: (error: NodeJS.ErrnoException | null, value: A) => void) => void) =>
+  Effect.async<A, NodeJS.ErrnoException>((resume) => {
+    run((error, value) => resume(error === null ? Effect.succeed(value) : Effect.fail(error)))
+  })
+
+// Links are not followed: a file swapped for a link after it was listed fails.
+const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0)
+
+const readSegment = (segment: Segment, into: Uint8Array) =>
+  Effect.acquireUseRelease(
+    node<number>((done) => fs.open(segment.at, readFlags, done)),
+    (fd) =>
+      Effect.gen(function*() {
+        let done = 0
+        while (done < segment.length) {
+          const at = segment.position + done
+          const read = yield* node<number>((cb) => fs.read(fd, into, done, segment.length - done, at, cb))
+          if (read === 0) return yield* Effect.fail({ code: "SHORT", message: "" })
+          done += read
+        }
+      }),
+    (fd) => Effect.sync(() => fs.close(fd, () => {}))
+  ).pipe(Effect.mapError((e) => unreadable(segment.at, e)))
+
+/**
+ * Hashing on the calling thread. Buffers are reused (a fresh 4 MiB buffer per batch costs page faults
+ * and garbage collection); a batch that fails drops its buffer, since a read may still be writing to it.
+ */
+export const inlineHasher = (): PieceHasher => {
+  const free: Array<Uint8Array> = []
+  return {
+    hash: (batch) =>
+      Effect.gen(function*() {
+        const reused = free.pop()
+        const buffer = reused !== undefined && reused.length >= batch.length ? reused : new Uint8Array(batch.length)
+        const data = buffer.subarray(0, batch.length)
+        let filled = 0
+        for (const segment of batch.segments) {
+          yield* readSegment(segment, data.subarray(filled, filled + segment.length))
+          filled += segment.length
+        }
+        const hashes = hashPieces(data, batch.pieceLength)
+        free.push(buffer)
+        return hashes
+      })
+  }
 }
 
-// The same loop as `hashPieces`, for the worker. CommonJS: an eval'd worker has `require`, not `import`.
+// ---------------------------------------------------------------------------------------------------------
+// Hashing on worker threads
+
+// The same reading and hashing as above, synchronous (a worker has nothing else to do). CommonJS: an
+// eval'd worker has `require`, not `import`.
 const workerSource = `
 const { parentPort } = require("node:worker_threads")
 const crypto = require("node:crypto")
+const fs = require("node:fs")
 const sha1 = typeof crypto.hash === "function"
   ? (data) => crypto.hash("sha1", data, "buffer")
   : (data) => crypto.createHash("sha1").update(data).digest()
-parentPort.on("message", ({ buffer, length, pieceLength }) => {
-  const data = new Uint8Array(buffer, 0, length)
+const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0)
+let buffer = new Uint8Array(0)
+const read = (segment, at) => {
+  const fd = fs.openSync(typeof segment.at === "string" ? segment.at : Buffer.from(segment.at), flags)
+  try {
+    for (let done = 0; done < segment.length;) {
+      const n = fs.readSync(fd, buffer, at + done, segment.length - done, segment.position + done)
+      if (n === 0) throw Object.assign(new Error("short read"), { code: "SHORT" })
+      done += n
+    }
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+parentPort.on("message", ({ segments, length, pieceLength }) => {
+  if (buffer.length < length) buffer = new Uint8Array(length)
+  let filled = 0
+  for (const segment of segments) {
+    try {
+      read(segment, filled)
+    } catch (error) {
+      return parentPort.postMessage({ failure: { at: segment.at, code: error.code, message: String(error.message) } })
+    }
+    filled += segment.length
+  }
   const count = Math.ceil(length / pieceLength)
   const hashes = new Uint8Array(count * 20)
-  for (let i = 0; i < count; i++) hashes.set(sha1(data.subarray(i * pieceLength, (i + 1) * pieceLength)), i * 20)
-  parentPort.postMessage({ buffer, hashes }, [buffer, hashes.buffer])
+  for (let i = 0; i < count; i++) {
+    hashes.set(sha1(buffer.subarray(i * pieceLength, Math.min((i + 1) * pieceLength, length))), i * 20)
+  }
+  parentPort.postMessage({ hashes }, [hashes.buffer])
 })
 `
 
-const isHashed = (u: unknown): u is Hashed =>
-  typeof u === "object" && u !== null && "buffer" in u && u.buffer instanceof ArrayBuffer &&
-  "hashes" in u && u.hashes instanceof Uint8Array
+const WorkerReply = Schema.Union(
+  Schema.Struct({ hashes: Schema.Uint8ArrayFromSelf }),
+  Schema.Struct({
+    failure: Schema.Struct({
+      at: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf),
+      code: Schema.optional(Schema.String),
+      message: Schema.String
+    })
+  })
+)
+const decodeReply = Schema.decodeUnknownOption(WorkerReply)
 
 interface Task {
-  readonly buffer: ArrayBuffer
-  readonly length: number
-  readonly pieceLength: number
-  readonly resume: (result: Effect.Effect<Hashed, HashError>) => void
+  readonly batch: Batch
+  readonly resume: (result: Effect.Effect<Uint8Array, HashError>) => void
 }
 
 /**
  * Batches posted to a worker before it is done with the first: the next one already waits in its port
- * when it finishes, so it never idles through a round trip to the main thread (which may be busy reading).
+ * when it finishes, so it never idles through a round trip to the main thread.
  */
 export const batchesPerWorker = 2
 
@@ -129,7 +239,7 @@ export const workerPool = (size: number): Effect.Effect<PieceHasher, never, Scop
           if (target === undefined) return
           const task = queued.shift()!
           target[1].push(task)
-          target[0].postMessage({ buffer: task.buffer, length: task.length, pieceLength: task.pieceLength }, [task.buffer])
+          target[0].postMessage(task.batch)
         }
       }
 
@@ -144,8 +254,10 @@ export const workerPool = (size: number): Effect.Effect<PieceHasher, never, Scop
         worker.on("message", (message: unknown) => {
           const task = tasks.shift()
           if (task === undefined) return
-          if (!isHashed(message)) return breakPool(new HashError({ reason: "Worker", detail: "unexpected message from a worker" }))
-          task.resume(Effect.succeed(message))
+          const reply = decodeReply(message)
+          if (reply._tag === "None") return breakPool(new HashError({ reason: "Worker", detail: "unexpected message" }))
+          const value = reply.value
+          task.resume("hashes" in value ? Effect.succeed(value.hashes) : Effect.fail(unreadable(value.failure.at, value.failure)))
           dispatch()
         })
         worker.on("error", (error) => breakPool(new HashError({ reason: "Worker", detail: error.message })))
@@ -154,10 +266,10 @@ export const workerPool = (size: number): Effect.Effect<PieceHasher, never, Scop
       }
 
       return {
-        hash: (buffer, length, pieceLength) =>
-          Effect.async<Hashed, HashError>((resume) => {
+        hash: (batch) =>
+          Effect.async<Uint8Array, HashError>((resume) => {
             if (broken !== undefined) return resume(Effect.fail(broken))
-            const task: Task = { buffer, length, pieceLength, resume }
+            const task: Task = { batch, resume }
             queued.push(task)
             dispatch()
             // A batch not yet posted is dropped; one in a worker finishes there and its result is ignored.
@@ -171,98 +283,42 @@ export const workerPool = (size: number): Effect.Effect<PieceHasher, never, Scop
   )
 
 // ---------------------------------------------------------------------------------------------------------
-// Reading
-
-export interface HashSource {
-  /** Where to read the file (a Buffer keeps names that are not UTF-8). */
-  readonly at: string | Buffer
-  /** Its length when listed; a file found shorter fails, bytes past this length are not read. */
-  readonly length: number
-}
-
-const node = <A>(run: (done: (error: NodeJS.ErrnoException | null, value: A) => void) => void) =>
-  Effect.async<A, NodeJS.ErrnoException>((resume) => {
-    run((error, value) => resume(error === null ? Effect.succeed(value) : Effect.fail(error)))
-  })
-
-const causes: Readonly<Record<string, string>> = {
-  ENOENT: "no such file or folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ELOOP: "it is a symbolic link",
-  EIO: "input/output error",
-  EMFILE: "too many open files"
-}
-
-/** An error of Node's file system calls as a one-line reason. */
-export const describeErrno = (error: NodeJS.ErrnoException): string => causes[error.code ?? ""] ?? error.message
-
-const unreadable = (at: string | Buffer, why: string) =>
-  new HashError({ reason: "Unreadable", detail: `cannot read ${at.toString()}: ${why}` })
-
-const noFollow = fs.constants.O_NOFOLLOW ?? 0
-
-/**
- * Reads the files' concatenation front to back, one file open at a time, closed when the scope ends.
- * Links are not followed (O_NOFOLLOW): a file swapped for a link after listing fails.
- */
-const sequentialReader = (files: ReadonlyArray<HashSource>) =>
-  Effect.gen(function*() {
-    let index = 0
-    let offset = 0
-    let fd: number | undefined
-    const close = () => {
-      if (fd !== undefined) fs.close(fd, () => {})
-      fd = undefined
-    }
-    yield* Effect.addFinalizer(() => Effect.sync(close))
-
-    const readFrom = (file: HashSource, into: Uint8Array, at: number, length: number) =>
-      Effect.gen(function*() {
-        // Uninterruptible until the descriptor is recorded, so that the finalizer closes it.
-        const failed = (e: NodeJS.ErrnoException) => unreadable(file.at, describeErrno(e))
-        const open = fd ?? (yield* Effect.uninterruptible(
-          node<number>((done) => fs.open(file.at, fs.constants.O_RDONLY | noFollow, done)).pipe(
-            Effect.tap((opened) => {
-              fd = opened
-            }),
-            Effect.mapError(failed)
-          )
-        ))
-        const read = yield* node<number>((done) => fs.read(open, into, at, length, offset, done)).pipe(
-          Effect.mapError(failed)
-        )
-        if (read > 0) return read
-        return yield* unreadable(file.at, `it became shorter while hashing (${offset} of ${file.length} bytes)`)
-      })
-
-    /** Fills the first `length` bytes of `into` with the next bytes of the content. */
-    return (into: Uint8Array, length: number): Effect.Effect<void, HashError> =>
-      Effect.gen(function*() {
-        let filled = 0
-        while (filled < length) {
-          const file = files[index]
-          if (file === undefined) return yield* new HashError({ reason: "Unreadable", detail: "read past the content" })
-          if (offset === file.length) {
-            close()
-            index++
-            offset = 0
-            continue
-          }
-          const read = yield* readFrom(file, into, filled, Math.min(length - filled, file.length - offset))
-          filled += read
-          offset += read
-        }
-      })
-  })
-
-// ---------------------------------------------------------------------------------------------------------
 // Hashing files
 
-/** Bytes per batch: large enough that posting one costs little beside hashing it. */
+/** Bytes per batch: large enough that posting one costs little beside reading and hashing it. */
 const batchTarget = 4 * 1024 * 1024
-/** The most bytes held in batch buffers at once, whatever the number of workers. */
+/** The most bytes held in workers' batch buffers at once, whatever the number of cores. */
 const maxBufferedBytes = 256 * 1024 * 1024
+
+interface PlannedBatch extends Batch {
+  readonly firstPiece: number
+}
+
+/** The batches of the files' concatenation, in order; zero-length files take no part. */
+function* plan(files: ReadonlyArray<HashSource>, pieceLength: number, batchBytes: number): Generator<PlannedBatch> {
+  let index = 0
+  let offset = 0
+  let firstPiece = 0
+  let left = files.reduce((sum, f) => sum + f.length, 0)
+  while (left > 0) {
+    const length = Math.min(batchBytes, left)
+    const segments: Array<Segment> = []
+    for (let need = length; need > 0;) {
+      const file = files[index]!
+      const take = Math.min(need, file.length - offset)
+      if (take > 0) segments.push({ at: file.at, position: offset, length: take })
+      offset += take
+      need -= take
+      if (offset === file.length) {
+        index++
+        offset = 0
+      }
+    }
+    yield { segments, length, pieceLength, firstPiece }
+    firstPiece += length / pieceLength
+    left -= length
+  }
+}
 
 export interface HashFilesOptions {
   /** Hashing threads; 0 hashes on the calling thread. */
@@ -271,12 +327,7 @@ export interface HashFilesOptions {
   readonly onProgress?: (hashed: number, total: number) => void
 }
 
-/**
- * The concatenated 20-byte SHA-1 hashes of the pieces of the files' concatenation. The main fiber reads
- * batch after batch into free buffers; each batch is hashed in its own fiber, which gives the buffer back
- * when done. A failed batch gives back an empty buffer instead (its own went to a worker that is gone), so
- * that the reader wakes, sees the failure and stops.
- */
+/** The concatenated 20-byte SHA-1 hashes of the pieces of the files' concatenation. */
 export const hashFiles = (
   files: ReadonlyArray<HashSource>,
   pieceLength: number,
@@ -285,54 +336,25 @@ export const hashFiles = (
   Effect.scoped(Effect.gen(function*() {
     const total = files.reduce((sum, f) => sum + f.length, 0)
     const onProgress = options.onProgress ?? (() => {})
-    onProgress(0, total)
-    if (total === 0) return new Uint8Array(0)
-    const batchPieces = Math.max(1, Math.floor(batchTarget / pieceLength))
-    const batchBytes = Math.min(batchPieces * pieceLength, total)
+    const batchBytes = Math.max(1, Math.floor(batchTarget / pieceLength)) * pieceLength
     const batchCount = Math.ceil(total / batchBytes)
-    const workers = Math.max(0, Math.min(Math.floor(options.workers), batchCount))
-    // A single batch gains nothing from a thread, and starting one costs tens of milliseconds.
-    const hasher = workers === 0 || batchCount === 1 ? inline : yield* workerPool(workers)
-    // Enough buffers to keep every worker busy while the next batch is read, within the memory bound.
-    const slots = Math.max(2, Math.min(workers * batchesPerWorker + 1, Math.floor(maxBufferedBytes / batchBytes)))
-
-    const read = yield* sequentialReader(files)
+    const workers = Math.max(0, Math.min(Math.floor(options.workers), batchCount, Math.floor(maxBufferedBytes / batchBytes)))
+    // A single batch gains nothing from a thread, and starting one costs tens of milliseconds. Inline,
+    // two batches at a time overlap the reading of one with the hashing of the other.
+    const useWorkers = workers > 0 && batchCount > 1
+    const hasher = useWorkers ? yield* workerPool(workers) : inlineHasher()
     const pieces = new Uint8Array(Math.ceil(total / pieceLength) * 20)
-    const free = yield* Queue.bounded<ArrayBuffer>(slots)
-    const running = yield* FiberSet.make<void>()
-    let allocated = 0
     let hashed = 0
-    let failed: HashError | undefined
-    const nextBuffer = Effect.suspend(() => {
-      if (allocated === slots) return Queue.take(free)
-      allocated++
-      return Effect.succeed(new ArrayBuffer(batchBytes))
-    })
-
-    for (let batch = 0; batch < batchCount && failed === undefined; batch++) {
-      const buffer = yield* nextBuffer
-      if (failed !== undefined) break
-      const length = Math.min(batchBytes, total - batch * batchBytes)
-      yield* read(new Uint8Array(buffer), length)
-      yield* FiberSet.run(
-        running,
-        hasher.hash(buffer, length, pieceLength).pipe(
-          Effect.matchEffect({
-            onFailure: (e) => {
-              failed ??= e
-              return Queue.offer(free, new ArrayBuffer(0))
-            },
-            onSuccess: (done) => {
-              pieces.set(done.hashes, batch * batchPieces * 20)
-              hashed += length
-              onProgress(hashed, total)
-              return Queue.offer(free, done.buffer)
-            }
-          })
-        )
-      )
-    }
-    yield* FiberSet.awaitEmpty(running)
-    if (failed !== undefined) return yield* failed
+    onProgress(0, total)
+    yield* Effect.forEach(
+      plan(files, pieceLength, batchBytes),
+      (batch) =>
+        Effect.map(hasher.hash(batch), (hashes) => {
+          pieces.set(hashes, batch.firstPiece * 20)
+          hashed += batch.length
+          onProgress(hashed, total)
+        }),
+      { concurrency: useWorkers ? workers * batchesPerWorker : 2, discard: true }
+    )
     return pieces
   }))
