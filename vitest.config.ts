@@ -5,7 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Interop tests start real programs on fixed loopback ports; one file at a time keeps them apart.
+    // Files run in parallel: interop tests pick free loopback ports, so real programs never collide.
     fileParallelism: true
   }
 })

@@ -77,6 +77,21 @@ describe("seeding through the command line", () => {
     await stop(tracker.child)
   }, 120_000)
 
+  it("keeps seeding after a download with --seed-time until the time is up", async () => {
+    const tracker = await background(["tracker", "--port", "0"], /tracker: (http:\S+)/)
+    const torrent = path.join(dir, "time.torrent")
+    expect((await runCli(["create", path.join(content, "album"), "--announce", tracker.match[1]!, "-o", torrent])).code).toBe(0)
+    const seeder = await background(["seed", torrent, "--data", content, "--port", "0"], /seeding album on port \d+/)
+    // 0.05 minutes: 3 s of seeding after the download, then exit 0.
+    const r = await runCli(["download", torrent, "--out", path.join(dir, "timed"), "--port", "0", "--seed", "--seed-time", "0.05"], {
+      timeoutMs: 60_000
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/seeded: 0\.05 min of seeding; uploaded/)
+    await stop(seeder.child)
+    await stop(tracker.child)
+  }, 90_000)
+
   it("runs the demo: a tracker, a seeder and three downloaders, checked, then cleaned up", async () => {
     const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("bt-effect-demo-"))
     const r = await runCli(["demo", "--size-mib", "16"], { timeoutMs: 90_000 })

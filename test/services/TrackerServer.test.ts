@@ -26,6 +26,7 @@ import { decodeResponse, encodeRequest, type UdpAnnounceRequest, type UdpRequest
 import * as Tracker from "../../src/services/Tracker.js"
 import * as TrackerServer from "../../src/services/TrackerServer.js"
 import * as Interop from "../support/interop.js"
+import { makePayload } from "../support/payload.js"
 
 // 0x00, space, '%', 0xff and '+': the bytes that a careless decoder mangles.
 const infoHash = InfoHash.make(new Uint8Array([0x00, 0x20, 0x25, 0xff, 0x2b, ...new Array<number>(15).fill(0x41)]))
@@ -351,7 +352,7 @@ describe("TrackerServer", () => {
   it.scopedLive("aria2c seeding announces to it over HTTP and is registered", () =>
     Effect.gen(function*() {
       const dir = yield* Effect.acquireRelease(Effect.sync(() => Interop.tempDir("bt-effect-tracker-")), (d) => Effect.sync(d.remove))
-      const payload = Interop.makePayload(dir.path, "single", { size: 512 * 1024, pieceLength: 64 * 1024 })
+      const payload = makePayload(dir.path, "single", { size: 512 * 1024, pieceLength: 64 * 1024 })
       const t = yield* server()
       const seeder = yield* Effect.acquireRelease(
         Effect.promise(() =>

@@ -394,4 +394,3 @@ export const runBtEffectDownload = async (options: {
 }
 
 // Payloads and hashing live in ./payload.ts; re-exported for the files that still import them from here.
-export * from "./payload.js"
