@@ -15,10 +15,11 @@ import * as FrameParser from "../protocol/FrameParser.js"
 import * as Handshake from "../protocol/Handshake.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
-import { limits, PeerState, type SwarmContext } from "./PeerState.js"
+import { limits, type SwarmContext } from "./PeerContext.js"
+import { PeerState } from "./PeerState.js"
 
-export type { PeerInfo, PeerLink, SwarmContext } from "./PeerState.js"
-export { limits } from "./PeerState.js"
+export type { PeerInfo, PeerLink, SwarmContext } from "./PeerContext.js"
+export { limits } from "./PeerContext.js"
 
 export interface SessionOptions {
   readonly connection: Connection

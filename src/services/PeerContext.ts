@@ -1,0 +1,94 @@
+/**
+ * The contract between a peer session and its torrent: what the torrent can ask of a session
+ * (`PeerLink`), what a session reports (`PeerInfo`), what a session may ask of the torrent
+ * (`SwarmContext`), and the limits every session keeps.
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type { PeerErrorReason, StorageError } from "../domain/Errors.js"
+import type * as InfoHash from "../domain/InfoHash.js"
+import type * as Layout from "../domain/Layout.js"
+import type { PeerId } from "../domain/PeerId.js"
+import type { BlockRequest, Picker } from "./PiecePicker.js"
+
+/** How the torrent reaches a session. */
+export interface PeerLink {
+  readonly key: string
+  readonly host: string
+  /** A piece we now have: tell the peer, and reconsider interest. */
+  readonly have: (piece: number) => void
+  /** Another peer delivered this block first (endgame): cancel our request. */
+  readonly cancel: (block: BlockRequest) => void
+  /** Blocks went back to the pool (a failed piece, a peer gone): look for work now. */
+  readonly wake: () => void
+  /** The choker's decision: choke (true) or unchoke (false) the peer. */
+  readonly choke: (choke: boolean) => void
+  /** Whether we unchoke the peer now. */
+  readonly unchoked: () => boolean
+  /** What the session reports of itself (rates at `now`), for stats and the choker. */
+  readonly info: (now: number) => PeerInfo
+}
+
+export interface PeerInfo {
+  readonly key: string
+  readonly client: string
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peerChoking: boolean
+  readonly peerInterested: boolean
+  readonly amChoking: boolean
+  readonly amInterested: boolean
+  readonly isSeed: boolean
+  readonly outstanding: number
+  /** When the connection was set up (ms). */
+  readonly connectedAt: number
+  /** We want its data and it has sent no block for a minute: it gets no regular unchoke. */
+  readonly snubbed: boolean
+}
+
+/** What a session needs from its torrent. */
+export interface SwarmContext {
+  readonly infoHash: InfoHash.InfoHash
+  readonly peerId: PeerId
+  readonly layout: Layout.Layout
+  readonly picker: Picker
+  /** Whole pieces for serving blocks, pinned while `use` copies from them (PieceReader). */
+  readonly withPieces: <A>(
+    pieces: ReadonlyArray<number>,
+    use: (piece: (index: number) => Uint8Array) => A
+  ) => Effect.Effect<A, StorageError>
+  /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
+  readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
+  readonly detach: (key: string) => void
+  /** Takes an accepted block (a completed piece goes on to be verified and stored by the torrent). */
+  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => void
+  /** True while pieces wait for verification beyond the memory bound: request nothing new. */
+  readonly backlogged: boolean
+  readonly countDownloaded: (bytes: number, now: number) => void
+  readonly countUploaded: (bytes: number, now: number) => void
+  /** The peer became interested in us (the choker may have a free slot for it). */
+  readonly interested: (key: string) => void
+}
+
+/** Timeouts and limits of a session. */
+export const limits = {
+  handshakeTimeout: Duration.seconds(10),
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  keepAliveMs: 90_000,
+  tickMs: 1_000,
+  /** Request pipeline depth: starts here and follows the peer's rate, between min and max. */
+  initialDepth: 64,
+  minDepth: 16,
+  maxDepth: 500,
+  /** Seconds of the peer's rate to keep requested. */
+  pipelineSeconds: 2,
+  /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
+  maxUploadQueue: 500,
+  /** Blocks read for the peer per batch, so that the loop stays responsive. */
+  uploadBatch: 32,
+  /** Unrequested blocks tolerated before the peer is dropped. */
+  maxUnrequested: 128,
+  /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
+  snubMs: 60_000
+}
