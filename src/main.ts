@@ -28,6 +28,9 @@ import { create } from "./services/CreateCommand.js"
 import { demo } from "./services/Demo.js"
 import { download } from "./services/Download.js"
 import { seed } from "./services/Seed.js"
+import * as ResumeStore from "./services/ResumeStore.js"
+import { defaultStateDir } from "./services/ResumeStore.js"
+import { verify } from "./services/Verify.js"
 import { layerFile } from "./services/FileStorage.js"
 import { infoJson, infoText } from "./services/InfoReport.js"
 import * as PeerNetwork from "./services/PeerNetwork.js"
@@ -76,8 +79,20 @@ const port = Options.integer("port").pipe(
   Options.withDefault(6881),
   Options.withDescription("the port to listen on for peers (0 picks one)")
 )
-const withClient = <A, E>(effect: Effect.Effect<A, E, Layer.Layer.Success<typeof clientLayer> | FileSystem.FileSystem>, debug: boolean) =>
-  effect.pipe(Effect.provide(clientLayer), Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info))
+const state = Options.directory("state").pipe(
+  Options.optional,
+  Options.withDescription(`where resume data is kept (default ${defaultStateDir()})`)
+)
+const withClient = <A, E>(
+  effect: Effect.Effect<A, E, Layer.Layer.Success<typeof clientLayer> | ResumeStore.ResumeStore | FileSystem.FileSystem>,
+  debug: boolean,
+  stateDir: Option.Option<string> = Option.none()
+) =>
+  effect.pipe(
+    Effect.provide(clientLayer),
+    Effect.provide(ResumeStore.layerFile(Option.getOrElse(stateDir, defaultStateDir))),
+    Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
+  )
 
 const seedCommand = Command.make(
   "seed",
@@ -87,11 +102,23 @@ const seedCommand = Command.make(
     port,
     maxPeers,
     uploadSlots,
+    state,
     verbose
   },
-  ({ data, maxPeers, port, torrent, uploadSlots, verbose }) =>
-    withClient(seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write } }), verbose)
+  ({ data, maxPeers, port, state, torrent, uploadSlots, verbose }) =>
+    withClient(seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write } }), verbose, state)
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
+
+const verifyCommand = Command.make(
+  "verify",
+  {
+    torrent: torrentArg,
+    data: Options.text("data").pipe(Options.withDescription("the folder that holds the torrent's content (as --out did)")),
+    state,
+    verbose
+  },
+  ({ data, state, torrent, verbose }) => withClient(verify({ torrent, data, progress: { tty, write } }), verbose, state)
+).pipe(Command.withDescription("hash a torrent's data in a folder: each file's completeness; exit 0 only when complete"))
 
 const downloadCommand = Command.make(
   "download",
@@ -117,9 +144,10 @@ const downloadCommand = Command.make(
       Options.optional,
       Options.withDescription("with --seed: stop after seeding this many minutes")
     ),
+    state,
     verbose
   },
-  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, torrent, uploadSlots, verbose }) =>
+  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose }) =>
     download({
       torrent,
       out,
@@ -136,7 +164,7 @@ const downloadCommand = Command.make(
           }
         : {}),
       progress: { tty, write }
-    }).pipe((effect) => withClient(effect, verbose))
+    }).pipe((effect) => withClient(effect, verbose, state))
 ).pipe(Command.withDescription("download a torrent into a folder, verifying every piece"))
 
 const demoCommand = Command.make(
@@ -192,7 +220,7 @@ const createCommand = Command.make(
 
 const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
-  Command.withSubcommands([info, downloadCommand, seedCommand, createCommand, trackerCommand, demoCommand])
+  Command.withSubcommands([info, downloadCommand, seedCommand, verifyCommand, createCommand, trackerCommand, demoCommand])
 )
 
 const run = Command.run(cli, { name: "bt-effect", version })

@@ -131,7 +131,7 @@ export class TrackerError extends Schema.TaggedError<TrackerError>()("TrackerErr
   }
 }
 
-export const StorageErrorReason = Schema.Literal("Open", "Read", "Write", "NoSpace", "Permission", "Outside")
+export const StorageErrorReason = Schema.Literal("Open", "Read", "Write", "NoSpace", "Permission", "Outside", "Missing")
 export type StorageErrorReason = typeof StorageErrorReason.Type
 
 /** A file of the torrent that could not be created, read or written. */
@@ -167,7 +167,7 @@ export class PeerError extends Schema.TaggedError<PeerError>()("PeerError", {
   }
 }
 
-export const DownloadErrorReason = Schema.Literal("Stalled", "Unsupported", "NoData")
+export const DownloadErrorReason = Schema.Literal("Stalled", "Unsupported", "NoData", "Incomplete")
 export type DownloadErrorReason = typeof DownloadErrorReason.Type
 
 /** A download that cannot go on. */

@@ -250,3 +250,18 @@ export const piecesOfFile = (
     last: floorDiv(f.offset + f.length - 1, layout.pieceLength)
   }
 }
+
+/** The bytes of `file` that lie in pieces for which `has` holds (a file's completeness). */
+export const fileBytesIn = (layout: Layout, file: number, has: (piece: number) => boolean): number => {
+  const range = piecesOfFile(layout, file)
+  if (range === undefined) return 0
+  const f = layout.files[file]!
+  let bytes = 0
+  for (let piece = range.first; piece <= range.last; piece++) {
+    if (!has(piece)) continue
+    const start = Math.max(f.offset, piece * layout.pieceLength)
+    const end = Math.min(f.offset + f.length, piece * layout.pieceLength + pieceSize(layout, piece))
+    bytes += end - start
+  }
+  return bytes
+}

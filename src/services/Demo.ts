@@ -16,7 +16,8 @@ import { formatBytes, formatRate } from "../domain/Units.js"
 import { createTorrent } from "./CreateTorrent.js"
 import { randomPeerId } from "./Download.js"
 import type { ProgressOptions } from "./Progress.js"
-import { checkExisting } from "./Seed.js"
+import { recoverShowing } from "./Resume.js"
+import * as ResumeStore from "./ResumeStore.js"
 import * as Torrent from "./Torrent.js"
 import * as TrackerServer from "./TrackerServer.js"
 
@@ -83,11 +84,13 @@ export const demo = (options: DemoOptions) =>
       const { metainfo } = yield* createTorrent({ path: path.join(seedDir, name), announce: [tracker.httpUrl] })
 
       // The seeder checks its data as any seeder would, then serves it.
-      const have = yield* checkExisting(metainfo, seedDir, progress)
+      // Resume data in the temporary folder too: the demo leaves nothing behind.
+      const state = ResumeStore.layerFile(path.join(dir, "state"))
+      const { have } = yield* recoverShowing(metainfo, seedDir, progress).pipe(Effect.provide(state))
       const start = (root: string, trusted?: typeof have) =>
         Effect.flatMap(randomPeerId, (peerId) =>
           Torrent.start({ metainfo, root, peerId, port: 0, listenHost: host, ...(trusted ? { trusted } : {}) })
-        )
+        ).pipe(Effect.provide(state))
       const seeder = yield* start(seedDir, have)
       const started = yield* Clock.currentTimeMillis
       const downloaders = yield* Effect.forEach(Array.from({ length: options.downloaders }, (_, i) => i + 1), (n) =>

@@ -1,7 +1,7 @@
 /**
  * `bt-effect download`: one torrent from its trackers' peers into a folder, with progress, until every
- * piece is verified; then a summary. Stopping (Ctrl-C) closes the scope: a `stopped` announce, files
- * closed.
+ * piece is verified; then a summary. Data already in the folder is kept (Resume.ts). Stopping (Ctrl-C)
+ * closes the scope: a last checkpoint, a `stopped` announce, files closed.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -11,6 +11,7 @@ import * as PeerId from "../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../domain/Units.js"
 import * as Progress from "./Progress.js"
 import * as Torrent from "./Torrent.js"
+import { recoverShowing } from "./Resume.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
 
 export interface DownloadOptions {
@@ -73,8 +74,11 @@ export const download = (options: DownloadOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
       const metainfo = yield* loadTorrent(options.torrent).pipe(Effect.flatMap(ensureDownloadable))
+      const recovered = yield* recoverShowing(metainfo, options.out, options.progress)
       const started = yield* Clock.currentTimeMillis
       const handle = yield* Torrent.start({
+        trusted: recovered.have,
+        ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
         metainfo,
         root: options.out,
         peerId: yield* randomPeerId,

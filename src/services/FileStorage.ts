@@ -18,111 +18,38 @@ import * as FiberId from "effect/FiberId"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { StorageError, type StorageErrorReason } from "../domain/Errors.js"
+import { StorageError } from "../domain/Errors.js"
+import {
+  type Action,
+  closedError,
+  closeQuietly,
+  createFlags,
+  existingFlags,
+  failure,
+  node,
+  readAll,
+  readOnlyFlags,
+  symlinkRefused,
+  unit,
+  writeAll
+} from "./FileIo.js"
 import * as Layout from "../domain/Layout.js"
 import { layoutOf, type Metainfo } from "../domain/Metainfo.js"
-import { type PlannedFile, plan, Storage, type StoragePlan, type StorageService, type TorrentStorage } from "./Storage.js"
+import {
+  type FileStamp,
+  type OpenOptions,
+  type PlannedFile,
+  plan,
+  Storage,
+  type StoragePlan,
+  type StorageService,
+  type TorrentStorage
+} from "./Storage.js"
 
 export interface FileStorageOptions {
   /** The most descriptors kept open per torrent, least recently used closed first; default 256. */
   readonly maxOpenFiles?: number
 }
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors
-
-type Action = "create folder" | "write in folder" | "inspect" | "open" | "resize" | "read" | "write" | "sync"
-
-const causes: Readonly<Record<string, string>> = {
-  ENOSPC: "no space left on device",
-  EDQUOT: "disk quota exceeded",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EROFS: "read-only file system",
-  ENOENT: "no such file or folder",
-  ENOTDIR: "a component of the path is not a folder",
-  EISDIR: "is a folder",
-  EEXIST: "already exists",
-  ELOOP: "is a symbolic link",
-  EMFILE: "too many open files",
-  ENFILE: "too many open files in the system",
-  EIO: "input/output error",
-  EFBIG: "file too large for the file system",
-  ENAMETOOLONG: "name too long",
-  EBUSY: "resource busy"
-}
-
-const reasonOf = (action: Action, code: string): StorageErrorReason => {
-  if (code === "ENOSPC" || code === "EDQUOT") return "NoSpace"
-  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "Permission"
-  return action === "read" ? "Read" : action === "write" || action === "sync" ? "Write" : "Open"
-}
-
-const failure = (action: Action, at: string) => (error: NodeJS.ErrnoException): StorageError => {
-  const code = error.code ?? ""
-  const cause = causes[code] ?? error.message.replace(/\s+/g, " ")
-  return new StorageError({ reason: reasonOf(action, code), path: at, detail: `cannot ${action}: ${cause}` })
-}
-
-const symlinkRefused = (file: string, link: string): StorageError =>
-  new StorageError({
-    reason: "Outside",
-    path: file,
-    detail: `${link} is a symbolic link; refusing to follow it out of the download folder`
-  })
-
-const closedError = (file: string, action: Action): StorageError =>
-  new StorageError({ reason: reasonOf(action, ""), path: file, detail: `cannot ${action}: the torrent's storage is closed` })
-
-// ---------------------------------------------------------------------------------------------------------
-// Node's callback API as effects (failing with the raw errno error, mapped by the caller)
-
-const node = <A>(run: (done: (error: NodeJS.ErrnoException | null, value: A) => void) => void) =>
-  Effect.async<A, NodeJS.ErrnoException>((resume) => {
-    run((error, value) => resume(error === null ? Effect.succeed(value) : Effect.fail(error)))
-  })
-
-const unit = (run: (done: (error: NodeJS.ErrnoException | null) => void) => void) =>
-  node<void>((done) => run((error) => done(error, undefined)))
-
-const noFollow = fs.constants.O_NOFOLLOW ?? 0
-const createFlags = fs.constants.O_RDWR | fs.constants.O_CREAT | noFollow
-const existingFlags = fs.constants.O_RDWR | noFollow
-
-const closeQuietly = (fd: number): void => fs.close(fd, () => {})
-
-const shortIo = (what: string): NodeJS.ErrnoException => Object.assign(new Error(what), { code: "EIO" })
-
-/** Writes all of `data` at `position`, continuing after short writes. */
-const writeAll = (fd: number, data: Uint8Array, position: number) =>
-  Effect.async<void, NodeJS.ErrnoException>((resume) => {
-    let done = 0
-    const step = (): void =>
-      fs.write(fd, data, done, data.length - done, position + done, (error, written) => {
-        if (error !== null) return resume(Effect.fail(error))
-        if (written === 0) return resume(Effect.fail(shortIo("the file system accepted no bytes")))
-        done += written
-        if (done < data.length) step()
-        else resume(Effect.void)
-      })
-    step()
-  })
-
-/** Fills `into` from `position`; bytes past the end of the file read as zeros (a shortened file reads as a hole). */
-const readAll = (fd: number, into: Uint8Array, position: number) =>
-  Effect.async<void, NodeJS.ErrnoException>((resume) => {
-    let done = 0
-    const step = (): void =>
-      fs.read(fd, into, done, into.length - done, position + done, (error, read) => {
-        if (error !== null) return resume(Effect.fail(error))
-        done += read
-        if (read > 0 && done < into.length) return step()
-        // `into` may be a reused buffer: what the file did not give must not keep old bytes.
-        if (done < into.length) into.fill(0, done)
-        resume(Effect.void)
-      })
-    step()
-  })
 
 // ---------------------------------------------------------------------------------------------------------
 // Creating and opening files
@@ -184,31 +111,47 @@ const walk = (root: string, file: PlannedFile, create: boolean, checked: Set<str
     }
   })
 
-/** A descriptor on the file: created (and grown, sparse, to its length) when `create`, else reopened. */
+type OpenMode = "create" | "existing" | "read"
+
+const flagsOf: Readonly<Record<OpenMode, number>> = { create: createFlags, existing: existingFlags, read: readOnlyFlags }
+
+const bigStat = (at: string) => node<fs.BigIntStats>((done) => fs.lstat(at, { bigint: true }, done))
+
+/** A descriptor on the file (created, and grown sparse to its length, in mode `create`), and its inode. */
 const openFile = (
   root: string,
   file: PlannedFile,
-  create: boolean,
+  mode: OpenMode,
   checked: Set<string> | undefined
-): Effect.Effect<number, StorageError> =>
+): Effect.Effect<{ readonly fd: number; readonly ino: bigint }, StorageError> =>
   Effect.gen(function*() {
-    yield* walk(root, file, create, checked)
-    const fd = yield* node<number>((done) => fs.open(file.path, create ? createFlags : existingFlags, 0o666, done)).pipe(
+    yield* walk(root, file, mode === "create", checked)
+    const fd = yield* node<number>((done) => fs.open(file.path, flagsOf[mode], 0o666, done)).pipe(
       Effect.mapError((e) => (e.code === "ELOOP" ? symlinkRefused(file.path, file.path) : failure("open", file.path)(e)))
     )
-    const prepare = node<fs.Stats>((done) => fs.fstat(fd, done)).pipe(
+    const prepare = node<fs.BigIntStats>((done) => fs.fstat(fd, { bigint: true }, done)).pipe(
       Effect.mapError(failure("inspect", file.path)),
-      Effect.flatMap((stats) =>
+      Effect.tap((stats) =>
         !stats.isFile()
           ? Effect.fail(new StorageError({ reason: "Open", path: file.path, detail: "not a regular file" }))
-          : create && stats.size < file.length
+          : mode === "create" && stats.size < BigInt(file.length)
           ? unit((done) => fs.ftruncate(fd, file.length, done)).pipe(Effect.mapError(failure("resize", file.path)))
           : Effect.void
       )
     )
-    yield* Effect.onError(prepare, () => Effect.sync(() => closeQuietly(fd)))
-    return fd
+    const stats = yield* Effect.onError(prepare, () => Effect.sync(() => closeQuietly(fd)))
+    return { fd, ino: stats.ino }
   })
+
+/** The file's stamp by its path (undefined when missing or not a regular file). */
+const stampOf = (file: PlannedFile): Effect.Effect<(FileStamp & { readonly ino: bigint }) | undefined, StorageError> =>
+  bigStat(file.path).pipe(
+    Effect.map((stats) =>
+      stats.isFile() ? { size: Number(stats.size), mtimeNs: stats.mtimeNs, ino: stats.ino } : undefined
+    ),
+    Effect.catchIf((e) => e.code === "ENOENT" || e.code === "ENOTDIR", () => Effect.succeed(undefined)),
+    Effect.mapError((e) => (e instanceof StorageError ? e : failure("inspect", file.path)(e)))
+  )
 
 // ---------------------------------------------------------------------------------------------------------
 // One open torrent
@@ -221,9 +164,14 @@ interface Handle {
   retired: boolean
 }
 
-const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: number) =>
+const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: number, readOnly: boolean) =>
   Effect.gen(function*() {
     const files = planned.files
+    /** The inode each file had when this storage first opened it: the file it writes to. */
+    const inodes = new Map<number, bigint>()
+    /** Stamps taken by `stamps`, reused for files not written since (a file is stamped after its writes). */
+    const stamped = new Map<number, FileStamp | undefined>()
+    const written = new Set<number>()
     // Least recently used first (a Map iterates in insertion order; a hit moves the entry to the end).
     const handles = new Map<number, Handle>()
     const opening = new Map<number, Deferred.Deferred<void, StorageError>>()
@@ -240,18 +188,19 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
     }
 
     const openHandle = (index: number, ready: Deferred.Deferred<void, StorageError>, checked: Set<string> | undefined) =>
-      openFile(planned.root, files[index]!, checked !== undefined, checked).pipe(
+      openFile(planned.root, files[index]!, readOnly ? "read" : checked !== undefined ? "create" : "existing", checked).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           opening.delete(index)
           Deferred.unsafeDone(ready, Exit.asVoid(exit))
           return exit
         }),
-        Effect.flatMap((fd) => {
+        Effect.flatMap(({ fd, ino }) => {
           if (closed) {
             closeQuietly(fd)
             return Effect.fail(closedError(files[index]!.path, "open"))
           }
+          if (!inodes.has(index)) inodes.set(index, ino)
           const handle: Handle = { fd, users: 1, retired: false }
           handles.set(index, handle)
           evict()
@@ -308,15 +257,18 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
       })
     )
 
-    // Folders first, in order (parents before children), then the files, several at once.
+    // Folders first, in order (parents before children), then the files, several at once. Read-only,
+    // files are opened when read.
     const stored = files.filter((f) => f.stored)
-    const checked = new Set<string>()
-    for (const file of stored) yield* walk(planned.root, file, true, checked)
-    yield* Effect.forEach(
-      stored,
-      (file) => Effect.uninterruptible(Effect.flatMap(acquire(file.index, "open", checked), release)),
-      { concurrency: 16, discard: true }
-    )
+    if (!readOnly) {
+      const checked = new Set<string>()
+      for (const file of stored) yield* walk(planned.root, file, true, checked)
+      yield* Effect.forEach(
+        stored,
+        (file) => Effect.uninterruptible(Effect.flatMap(acquire(file.index, "open", checked), release)),
+        { concurrency: 16, discard: true }
+      )
+    }
 
     // A span is written, or read, by one positional call. Spans of one call go in sequence: a block
     // crosses at most a few file boundaries, the parallelism comes from the many blocks in flight, and
@@ -325,10 +277,14 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
       if (!files[span.file]!.stored) return Effect.void
       const start = span.pieceOffset - offset
       const chunk = data.subarray(start, start + span.length)
+      if (readOnly) return Effect.fail(new StorageError({ reason: "Write", path: files[span.file]!.path, detail: "cannot write: opened to read only" }))
       return withFile(span.file, "write", (fd) => writeAll(fd, chunk, span.fileOffset)).pipe(
-        Effect.map(() => {
-          dirty.add(span.file)
-        })
+        Effect.ensuring(
+          Effect.sync(() => {
+            dirty.add(span.file)
+            written.add(span.file)
+          })
+        )
       )
     }
 
@@ -370,7 +326,45 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
           // Not flushed after all: the next sync tries them again.
           Effect.onError(() => Effect.sync(() => written.forEach((index) => dirty.add(index))))
         )
-      }).pipe(Effect.withSpan("Storage.sync"))
+      }).pipe(Effect.withSpan("Storage.sync")),
+      syncAll: Effect.suspend(() => {
+        dirty.clear()
+        return Effect.forEach(
+          stored,
+          (file) =>
+            Effect.flatMap(stampOf(file), (stamp) =>
+              stamp === undefined ? Effect.void : withFile(file.index, "sync", (fd) => unit((done) => fs.fsync(fd, done)))
+            ),
+          { concurrency: 8, discard: true }
+        )
+      }).pipe(Effect.withSpan("Storage.syncAll")),
+      stamps: Effect.suspend(() => {
+        const fresh = stored.filter((file) => written.has(file.index) || !stamped.has(file.index))
+        written.clear()
+        return Effect.forEach(
+          fresh,
+          (file) =>
+            Effect.flatMap(stampOf(file), (stamp) => {
+              const ino = inodes.get(file.index)
+              if (ino !== undefined && stamp?.ino !== ino) {
+                return Effect.fail(
+                  new StorageError({
+                    reason: "Missing",
+                    path: file.path,
+                    detail: `${stamp === undefined ? "deleted" : "replaced"} while the torrent was using it`
+                  })
+                )
+              }
+              stamped.set(file.index, stamp === undefined ? undefined : { size: stamp.size, mtimeNs: stamp.mtimeNs })
+              return Effect.void
+            }),
+          { concurrency: 16, discard: true }
+        ).pipe(
+          // What was written before a failed look must be looked at again.
+          Effect.onError(() => Effect.sync(() => fresh.forEach((file) => written.add(file.index)))),
+          Effect.map(() => files.map((file) => (file.stored ? stamped.get(file.index) : undefined)))
+        )
+      }).pipe(Effect.withSpan("Storage.stamps"))
     }
     return storage
   })
@@ -379,10 +373,22 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
 export const makeFile = (options: FileStorageOptions = {}): StorageService => {
   const maxOpenFiles = Math.max(1, Math.floor(options.maxOpenFiles ?? 256))
   return {
-    open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string) {
+    open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string, options?: OpenOptions) {
       const planned = yield* plan(metainfo, root)
-      yield* ensureRoot(planned.root)
-      return yield* openTorrent(planned, layoutOf(metainfo), maxOpenFiles)
+      const readOnly = options?.readOnly === true
+      if (!readOnly) yield* ensureRoot(planned.root)
+      return yield* openTorrent(planned, layoutOf(metainfo), maxOpenFiles, readOnly)
+    }),
+    stamps: Effect.fn("Storage.stamps")(function*(metainfo: Metainfo, root: string) {
+      const planned = yield* plan(metainfo, root)
+      return yield* Effect.forEach(
+        planned.files,
+        (file) =>
+          file.stored
+            ? Effect.map(stampOf(file), (stamp) => (stamp === undefined ? undefined : { size: stamp.size, mtimeNs: stamp.mtimeNs }))
+            : Effect.succeed(undefined),
+        { concurrency: 16 }
+      )
     })
   }
 }

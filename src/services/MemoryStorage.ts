@@ -1,7 +1,10 @@
 /**
  * Storage in memory, for tests: each opened torrent is one Uint8Array of its whole byte space, kept in a
  * `MemoryStore` under (root, info hash) so that a test can inspect what was written, pre-fill a seeder's
- * data, and make a later write fail.
+ * data, damage it, delete a file, and make a later write fail.
+ *
+ * Files have stamps as on disk: a size (their length, once they exist) and a modification time taken from
+ * a counter that every write to the file advances, so that resume data can be tested against changes.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -9,7 +12,7 @@ import { StorageError } from "../domain/Errors.js"
 import { toHex } from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
 import { layoutOf, type Metainfo } from "../domain/Metainfo.js"
-import { plan, Storage, type StorageService, type TorrentStorage } from "./Storage.js"
+import { type FileStamp, type OpenOptions, plan, Storage, type StorageService, type TorrentStorage } from "./Storage.js"
 
 /** The key of a torrent in a store: the v1 info hash as hex, or the v2 one for a v2-only torrent. */
 export const infoHashHex = (metainfo: Metainfo): string => {
@@ -19,15 +22,26 @@ export const infoHashHex = (metainfo: Metainfo): string => {
 
 const keyOf = (root: string, hex: string): string => `${root}\u0000${hex.toLowerCase()}`
 
+const isStored = (metainfo: Metainfo, i: number): boolean => {
+  const file = metainfo.files[i]!
+  return !file.pad && !file.attr.includes("l")
+}
+
 /** Zeroes the bytes of files that are never stored (pad files, symlinks). */
 const clearUnstored = (metainfo: Metainfo, bytes: Uint8Array): void => {
   const layout = layoutOf(metainfo)
   metainfo.files.forEach((file, i) => {
-    if (file.pad || file.attr.includes("l")) {
+    if (!isStored(metainfo, i)) {
       const at = layout.files[i]!.offset
       bytes.fill(0, at, at + file.length)
     }
   })
+}
+
+/** One torrent's files: its bytes, and each file's modification time (undefined: the file does not exist). */
+interface Entry {
+  readonly bytes: Uint8Array
+  readonly mtimes: Array<bigint | undefined>
 }
 
 /** The bytes of every torrent opened or seeded, by (root as given to `open`, info hash hex). */
@@ -39,14 +53,15 @@ export class MemoryStore {
 
   private constructor() {}
 
-  readonly #torrents = new Map<string, Uint8Array>()
+  readonly #torrents = new Map<string, Entry>()
   readonly #failAt = new Set<number>()
   #writes = 0
   #syncs = 0
+  #clock = 0n
 
   /** The live bytes of a torrent opened or seeded under `root` (its whole byte space; pad spans zero). */
   readonly contents = (root: string, infoHashHex: string): Uint8Array | undefined =>
-    this.#torrents.get(keyOf(root, infoHashHex))
+    this.#torrents.get(keyOf(root, infoHashHex))?.bytes
 
   /** Pre-fills a torrent's bytes (a seeder's data); `payload` is its whole byte space. */
   readonly seed = (root: string, metainfo: Metainfo, payload: Uint8Array): void => {
@@ -55,7 +70,28 @@ export class MemoryStore {
     }
     const bytes = new Uint8Array(payload)
     clearUnstored(metainfo, bytes)
-    this.#torrents.set(keyOf(root, infoHashHex(metainfo)), bytes)
+    const mtimes = metainfo.files.map((_, i) => (isStored(metainfo, i) ? this.tick() : undefined))
+    this.#torrents.set(keyOf(root, infoHashHex(metainfo)), { bytes, mtimes })
+  }
+
+  /** Flips the byte at `at` (of the torrent's byte space); `touch` also changes its file's modification
+   *  time, as an editor would (without it, the damage is invisible to the stamps, as bit rot is). */
+  readonly corrupt = (root: string, metainfo: Metainfo, at: number, options: { readonly touch: boolean }): void => {
+    const entry = this.#torrents.get(keyOf(root, infoHashHex(metainfo)))
+    if (entry === undefined || at < 0 || at >= entry.bytes.length) throw new RangeError(`no byte ${at} to corrupt`)
+    entry.bytes[at] = entry.bytes[at]! ^ 0xff
+    if (options.touch) {
+      entry.mtimes[Layout.locate(layoutOf(metainfo), at).file] = this.tick()
+    }
+  }
+
+  /** Deletes file `index` of a torrent: its bytes read as zeros and it has no stamp until created again. */
+  readonly deleteFile = (root: string, metainfo: Metainfo, index: number): void => {
+    const entry = this.#torrents.get(keyOf(root, infoHashHex(metainfo)))
+    if (entry === undefined) return
+    const file = layoutOf(metainfo).files[index]!
+    entry.bytes.fill(0, file.offset, file.offset + file.length)
+    entry.mtimes[index] = undefined
   }
 
   /** Makes the `n`-th write from now (1 = the next one), across all torrents, fail with NoSpace. */
@@ -73,14 +109,29 @@ export class MemoryStore {
     return this.#syncs
   }
 
-  /** The bytes of a torrent being opened: what is there (seeded or written before), else zeros. */
-  bytesFor(root: string, metainfo: Metainfo): Uint8Array {
+  /** The next modification time. */
+  tick(): bigint {
+    this.#clock += 1n
+    return this.#clock
+  }
+
+  entry(root: string, metainfo: Metainfo): Entry | undefined {
+    return this.#torrents.get(keyOf(root, infoHashHex(metainfo)))
+  }
+
+  /** The files of a torrent being opened to write: what is there (seeded or written before), missing
+   *  files created. */
+  entryFor(root: string, metainfo: Metainfo): Entry {
     const key = keyOf(root, infoHashHex(metainfo))
     const existing = this.#torrents.get(key)
-    if (existing !== undefined && existing.length === metainfo.totalLength) return existing
-    const bytes = new Uint8Array(metainfo.totalLength)
-    this.#torrents.set(key, bytes)
-    return bytes
+    const entry = existing !== undefined && existing.bytes.length === metainfo.totalLength
+      ? existing
+      : { bytes: new Uint8Array(metainfo.totalLength), mtimes: metainfo.files.map(() => undefined) }
+    metainfo.files.forEach((_, i) => {
+      if (isStored(metainfo, i) && entry.mtimes[i] === undefined) entry.mtimes[i] = this.tick()
+    })
+    this.#torrents.set(key, entry)
+    return entry
   }
 
   /** Counts a write; true when it is one that `failWrites` asked to fail. */
@@ -94,13 +145,23 @@ export class MemoryStore {
   }
 }
 
+const stampsOf = (metainfo: Metainfo, entry: Entry | undefined): ReadonlyArray<FileStamp | undefined> =>
+  metainfo.files.map((file, i) => {
+    const mtimeNs = entry?.mtimes[i]
+    return mtimeNs === undefined || !isStored(metainfo, i) ? undefined : { size: file.length, mtimeNs }
+  })
+
 /** The memory Storage service over `store`. */
 export const makeMemory = (store: MemoryStore): StorageService => {
   return {
-    open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string) {
+    stamps: (metainfo, root) => Effect.sync(() => stampsOf(metainfo, store.entry(root, metainfo))),
+    open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string, options?: OpenOptions) {
       const planned = yield* plan(metainfo, root)
       const layout = layoutOf(metainfo)
-      const bytes = store.bytesFor(root, metainfo)
+      const readOnly = options?.readOnly === true
+      const entry = readOnly ? store.entry(root, metainfo) : store.entryFor(root, metainfo)
+      /** Files that existed when opened: one gone since was deleted under the torrent. */
+      const existed = metainfo.files.map((_, i) => entry?.mtimes[i] !== undefined)
       let closed = false
       yield* Effect.addFinalizer(() => Effect.sync(() => (closed = true)))
 
@@ -118,8 +179,12 @@ export const makeMemory = (store: MemoryStore): StorageService => {
               into.fill(0, start, start + span.length)
               continue
             }
+            if (entry?.mtimes[span.file] === undefined) {
+              const at = planned.files[span.file]!.path
+              return Effect.fail(new StorageError({ reason: "Read", path: at, detail: "cannot read: no such file or folder" }))
+            }
             const at = base + span.pieceOffset
-            into.set(bytes.subarray(at, at + span.length), start)
+            into.set(entry.bytes.subarray(at, at + span.length), start)
           }
           return Effect.void
         })
@@ -129,16 +194,21 @@ export const makeMemory = (store: MemoryStore): StorageService => {
           Effect.suspend(() => {
             const spans = Layout.spans(layout, piece, offset, data.length)
             if (closed) return Effect.fail(closedError("Write"))
+            const first = spans.find((s) => planned.files[s.file]!.stored) ?? spans[0]
+            const at = first === undefined ? planned.root : planned.files[first.file]!.path
+            if (entry === undefined || readOnly) {
+              return Effect.fail(new StorageError({ reason: "Write", path: at, detail: "cannot write: opened to read only" }))
+            }
             if (store.takeWrite()) {
-              const first = spans.find((s) => planned.files[s.file]!.stored) ?? spans[0]
-              const at = first === undefined ? planned.root : planned.files[first.file]!.path
               return Effect.fail(new StorageError({ reason: "NoSpace", path: at, detail: "cannot write: no space left on device" }))
             }
             const base = Layout.pieceOffset(layout, piece)
             for (const span of spans) {
               if (!planned.files[span.file]!.stored) continue
               const start = span.pieceOffset - offset
-              bytes.set(data.subarray(start, start + span.length), base + span.pieceOffset)
+              entry.bytes.set(data.subarray(start, start + span.length), base + span.pieceOffset)
+              // A write to a deleted file goes nowhere visible, as on a real file system.
+              if (entry.mtimes[span.file] !== undefined) entry.mtimes[span.file] = store.tick()
             }
             return Effect.void
           }),
@@ -151,6 +221,20 @@ export const makeMemory = (store: MemoryStore): StorageService => {
           if (closed) return Effect.fail(closedError("Write"))
           store.countSync()
           return Effect.void
+        }),
+        syncAll: Effect.suspend(() => {
+          if (closed) return Effect.fail(closedError("Write"))
+          store.countSync()
+          return Effect.void
+        }),
+        stamps: Effect.suspend(() => {
+          const gone = existed.findIndex((was, i) => was && entry?.mtimes[i] === undefined)
+          if (gone >= 0) {
+            return Effect.fail(
+              new StorageError({ reason: "Missing", path: planned.files[gone]!.path, detail: "deleted while the torrent was using it" })
+            )
+          }
+          return Effect.succeed(stampsOf(metainfo, entry))
         })
       }
       return storage

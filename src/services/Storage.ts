@@ -23,13 +23,44 @@ export interface TorrentStorage {
   readonly readInto: (piece: number, offset: number, into: Uint8Array) => Effect.Effect<void, StorageError>
   /** Flushes to disk (fsync the files written since the last sync). */
   readonly sync: Effect.Effect<void, StorageError>
+  /** Flushes every stored file of the torrent, written by us or not: before data found on disk (perhaps
+   *  still only in the page cache after a crash of ours) is recorded as verified. */
+  readonly syncAll: Effect.Effect<void, StorageError>
+  /**
+   * Each file's stamp as it is on disk now, by torrent file index (undefined: not stored, or missing).
+   * Fails with reason `Missing`, naming the file, when a file this storage opened has been deleted or
+   * replaced since: writes would go to a file nobody can see any more.
+   */
+  readonly stamps: Effect.Effect<ReadonlyArray<FileStamp | undefined>, StorageError>
+}
+
+/**
+ * A file as found on disk: what resume data records, and what must be unchanged for the pieces it recorded
+ * to be trusted without hashing. Nanoseconds, as the file system keeps them.
+ */
+export interface FileStamp {
+  readonly size: number
+  readonly mtimeNs: bigint
+}
+
+export interface OpenOptions {
+  /** Read existing files only: nothing is created, grown or written (`write` fails); a missing file fails
+   *  when read. For checking data that may not be there. */
+  readonly readOnly?: boolean
 }
 
 export interface StorageService {
   /** Opens the torrent's files under `root` (the --out folder): creates folders and files (zero-length
    *  files too; never symlinks; pad files never), never truncates existing data, never writes outside
    *  `root` (check each resolved path, beside the sanitised names Metainfo gives). Closed with the scope. */
-  readonly open: (metainfo: Metainfo, root: string) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
+  readonly open: (
+    metainfo: Metainfo,
+    root: string,
+    options?: OpenOptions
+  ) => Effect.Effect<TorrentStorage, StorageError, Scope.Scope>
+  /** Each file's stamp as on disk, without creating or opening anything (undefined: not stored, missing,
+   *  or not a regular file). */
+  readonly stamps: (metainfo: Metainfo, root: string) => Effect.Effect<ReadonlyArray<FileStamp | undefined>, StorageError>
 }
 
 export class Storage extends Context.Tag("bt-effect/Storage")<Storage, StorageService>() {}

@@ -32,6 +32,7 @@ import { PieceAssembly } from "./PieceAssembly.js"
 import * as PieceReader from "./PieceReader.js"
 import { Storage } from "./Storage.js"
 import { Choker } from "./Choker.js"
+import * as Checkpoint from "./Checkpoint.js"
 import type { TrackerStatus } from "./Announcer.js"
 
 export interface TorrentOptions {
@@ -53,6 +54,10 @@ export interface TorrentOptions {
   readonly trusted?: Bitfield
   /** Regular unchoke slots of the choker (one more goes to the optimistic unchoke). */
   readonly uploadSlots?: number
+  /** Between checkpoints of the resume data (Checkpoint.ts); default 30 s. */
+  readonly checkpointIntervalMs?: number
+  /** Bytes downloaded and uploaded in earlier runs (from the resume data), carried into its totals. */
+  readonly previous?: { readonly downloaded: number; readonly uploaded: number }
 }
 
 export interface TorrentStats {
@@ -120,6 +125,23 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const storage = yield* (yield* Storage).open(m, options.root)
   const have = options.trusted?.copy() ?? Bitfield.empty(m.pieceCount)
   const picker = yield* (yield* PiecePicker).make(layout, have)
+  const down = new RateMeter()
+  const up = new RateMeter()
+  const previous = options.previous ?? { downloaded: 0, uploaded: 0 }
+  // Added after the storage, so that the last checkpoint is taken on stop before the files close.
+  const checkpoint = yield* Checkpoint.make({
+    metainfo: m,
+    root: options.root,
+    storage,
+    have: () => picker.have,
+    totals: () => ({ downloaded: previous.downloaded + down.total, uploaded: previous.uploaded + up.total })
+  })
+  yield* checkpoint.save({ strict: true })
+  yield* Effect.addFinalizer(() =>
+    Effect.if(checkpoint.changed, { onTrue: () => checkpoint.save(), onFalse: () => Effect.void }).pipe(
+      Effect.catchAll((e) => Effect.logWarning(`last checkpoint not saved: ${e.message}`))
+    )
+  )
   const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i))
   const reader = PieceReader.make(layout, storage, readCacheBytes)
   const done = yield* Deferred.make<void, StorageError>()
@@ -131,8 +153,6 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const strikes = new Map<string, number>()
   const candidates = new Map<string, Candidate>()
   const connecting = new Set<string>()
-  const down = new RateMeter()
-  const up = new RateMeter()
   let verifiedBytes = 0
   let hashFailures = 0
   for (let i = 0; i < m.pieceCount; i++) if (have.has(i)) verifiedBytes += Layout.pieceSize(layout, i)
@@ -230,8 +250,9 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       }
       yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
       for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
-      // No fsync here: as aria2c, Transmission and libtorrent, completion leaves flushing to the system.
+      // Complete means complete on disk: flushed, and recorded so that a restart needs no hashing.
       if (picker.isComplete) {
+        yield* checkpoint.save()
         yield* PubSub.publish(events, { _tag: "Completed" })
         yield* Deferred.succeed(done, undefined)
       }
@@ -241,6 +262,16 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     Effect.forever(Effect.flatMap(Queue.take(toVerify), finishPiece)).pipe(
       Effect.catchAll((error) => Deferred.fail(done, error))
     )
+  )
+
+  // Checkpoints at an interval; a disk error or a file deleted under the torrent ends it.
+  yield* Effect.forkScoped(
+    Effect.gen(function* () {
+      while (true) {
+        yield* Effect.sleep(options.checkpointIntervalMs ?? 30_000)
+        if (yield* checkpoint.changed) yield* checkpoint.save()
+      }
+    }).pipe(Effect.catchAll((error) => Deferred.fail(done, error)))
   )
 
   const endedWith = (key: string, error: PeerError | NetworkError | StorageError) =>

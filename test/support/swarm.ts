@@ -15,6 +15,9 @@ import * as MemoryNetwork from "../../src/services/MemoryNetwork.js"
 import { MemoryStore, layerMemory as storageMemory } from "../../src/services/MemoryStorage.js"
 import * as PeerNetwork from "../../src/services/PeerNetwork.js"
 import * as PiecePicker from "../../src/services/PiecePicker.js"
+import * as Resume from "../../src/services/Resume.js"
+import { MemoryResume } from "../../src/services/ResumeStore.js"
+import * as ResumeStore from "../../src/services/ResumeStore.js"
 import * as Torrent from "../../src/services/Torrent.js"
 import { MemoryTracker, layerMemory as trackerMemory } from "../../src/services/Tracker.js"
 import { makeTorrent, randomBytes, type TestFile, type TestTorrent } from "./torrents.js"
@@ -31,12 +34,18 @@ export interface MemberOptions {
   readonly link?: MemoryNetwork.LinkOptions
   readonly peers?: ReadonlyArray<PeerAddress>
   readonly uploadSlots?: number
+  /** Start on what storage and resume data hold (Resume.recover), as `download` does; `pieces` then only
+   *  pre-fills the store. */
+  readonly recover?: boolean
+  readonly checkpointIntervalMs?: number
 }
 
 export interface Swarm {
   readonly network: MemoryNetwork.MemoryNetwork
   readonly tracker: MemoryTracker
   readonly store: MemoryStore
+  /** A member's resume data (its own state folder). */
+  readonly resume: (host: string) => MemoryResume
   readonly torrent: TestTorrent
   readonly root: (host: string) => string
   /** Starts a member on `host`. */
@@ -55,6 +64,14 @@ export const makeSwarm = (options: {
     const network = yield* MemoryNetwork.make()
     const tracker = new MemoryTracker()
     const store = MemoryStore.make()
+    const states = new Map<string, MemoryResume>()
+    const resume = (host: string) => {
+      const existing = states.get(host)
+      if (existing !== undefined) return existing
+      const made = new MemoryResume()
+      states.set(host, made)
+      return made
+    }
     const files = options.files ?? [{ path: ["payload.bin"], data: randomBytes(options.size ?? 1024 * 1024, options.seed ?? 1) }]
     const torrent = makeTorrent({ name: "swarm", pieceLength: options.pieceLength ?? 32768, files, announce: announceUrl })
     const m = torrent.metainfo
@@ -81,26 +98,32 @@ export const makeSwarm = (options: {
           PeerNetwork.layerMemory(network, { host, ...memberOptions.link }),
           storageMemory(store),
           trackerMemory(tracker),
-          PiecePicker.layer
+          PiecePicker.layer,
+          ResumeStore.layerMemory(resume(host))
         )
-        return yield* Torrent.start({
+        const start = memberOptions.recover === true
+          ? Effect.map(Resume.recover(m, root(host)), (r) => r.have)
+          : Effect.succeed(trusted)
+        return yield* Effect.flatMap(start, (have) => Torrent.start({
           metainfo: m,
           root: root(host),
           peerId: PeerId.make(Buffer.from(host.padEnd(12, "#"))),
           port,
           listenHost: host,
           announceIp: host,
-          trusted,
+          trusted: have,
+          ...(memberOptions.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: memberOptions.checkpointIntervalMs } : {}),
           ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
           ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),
           ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {})
-        }).pipe(Effect.provide(layers))
+        })).pipe(Effect.provide(layers))
       })
 
     return {
       network,
       tracker,
       store,
+      resume,
       torrent,
       root,
       member,
