@@ -1,3 +1,5 @@
+import * as os from "node:os"
+import * as path from "node:path"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
@@ -6,6 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Files run in parallel: interop tests pick free loopback ports, so real programs never collide.
-    fileParallelism: true
+    fileParallelism: true,
+    // Commands run without --state keep resume data here, not in the user's state folder.
+    env: { XDG_STATE_HOME: path.join(os.tmpdir(), "bt-effect-test-state") }
   }
 })

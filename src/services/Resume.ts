@@ -99,12 +99,13 @@ export const recoverShowing = (metainfo: Metainfo, root: string, progress: Progr
 
 /** One line on what the data on disk gave (none when there was nothing to look at). */
 export const describe = (metainfo: Metainfo, root: string, r: Recovered): string | undefined => {
-  const percent = ((100 * r.have.count) / Math.max(1, metainfo.pieceCount)).toFixed(1)
-  const found = `${r.have.count} of ${metainfo.pieceCount} pieces (${percent}%)`
-  const checked = r.check === undefined
-    ? ""
-    : `; checked ${formatBytes(r.check.checkedBytes)} in ${r.check.seconds.toFixed(1)} s (${formatRate(r.check.rate)})` +
-      `${r.why === undefined ? "" : ` because of ${r.why}`}`
   if (r.have.isEmpty && r.check === undefined) return undefined
-  return `${root}: ${found} verified, ${r.trusted} from resume data${checked}`
+  const percent = ((100 * r.have.count) / Math.max(1, metainfo.pieceCount)).toFixed(1)
+  const found = `${r.have.count} of ${metainfo.pieceCount} pieces verified (${percent}%)`
+  if (r.check === undefined) return `resumed ${root}: ${found} from resume data, nothing hashed`
+  const hashed = `hashed ${formatBytes(r.check.checkedBytes)} in ${r.check.seconds.toFixed(1)} s ` +
+    `(${formatRate(r.check.rate)}${r.why === undefined ? "" : `; ${r.why}`})`
+  return r.trusted === 0
+    ? `checked ${root}: ${found}; ${hashed}`
+    : `resumed ${root}: ${found}, ${r.trusted} from resume data; ${hashed}`
 }

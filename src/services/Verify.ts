@@ -1,15 +1,19 @@
 /**
  * `bt-effect verify`: hash everything a folder holds for a torrent, whatever resume data says, and report
  * each file's completeness and the total. Succeeds only when the data is complete. What it finds becomes
- * the torrent's resume data, so that a download or seed started next needs no hashing.
+ * the torrent's resume data (unless that names another folder), so that a download or seed started next
+ * needs no hashing.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as path from "node:path"
 import { DownloadError } from "../domain/Errors.js"
 import * as Layout from "../domain/Layout.js"
-import { layoutOf } from "../domain/Metainfo.js"
+import { layoutOf, relativePath } from "../domain/Metainfo.js"
 import { formatBytes, formatRate } from "../domain/Units.js"
 import * as Progress from "./Progress.js"
 import { record, recover } from "./Resume.js"
+import { ResumeStore } from "./ResumeStore.js"
 import { Storage } from "./Storage.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
 
@@ -39,7 +43,7 @@ export const verify = (options: VerifyOptions) =>
       const bytes = Layout.fileBytesIn(layout, i, (piece) => have.has(piece))
       const state = stamps[i] === undefined ? "missing" : bytes === file.length ? "complete" : "incomplete"
       yield* progress.write(
-        `${percent(stamps[i] === undefined ? 0 : bytes, file.length)}%  ${state.padEnd(10)}  ${file.displayPath} (${formatBytes(file.length)})\n`
+        `${percent(stamps[i] === undefined ? 0 : bytes, file.length)}%  ${state.padEnd(10)}  ${relativePath(metainfo, file).join("/")} (${formatBytes(file.length)})\n`
       )
     }
     let verifiedBytes = 0
@@ -51,9 +55,13 @@ export const verify = (options: VerifyOptions) =>
       `total: ${have.count} of ${metainfo.pieceCount} pieces verified (${percent(have.count, metainfo.pieceCount).trim()}%), ` +
         `${formatBytes(verifiedBytes)} of ${formatBytes(metainfo.totalLength)}; ${hashed}\n`
     )
-    yield* record(metainfo, options.data, recovered).pipe(
-      Effect.catchAll((e) => Effect.logWarning(`resume data not updated: ${e.message}`))
-    )
+    // The torrent's resume data, unless it belongs to another folder (the one it downloads to, say).
+    const existing = yield* (yield* ResumeStore).load(metainfo.infoHash!)
+    if (Option.isNone(existing) || existing.value.root === path.resolve(options.data)) {
+      yield* record(metainfo, options.data, recovered).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`resume data not updated: ${e.message}`))
+      )
+    }
     if (!have.isComplete) {
       return yield* new DownloadError({
         reason: "Incomplete",
