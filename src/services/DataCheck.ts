@@ -29,8 +29,9 @@ export interface CheckResult {
   readonly rate: number
 }
 
-/** Reads in flight ahead of the hashing. */
-const readAhead = 4
+/** Pieces read or hashed at once: reads ahead of the hashing, so that the disk and the CPU work at once;
+ *  fewer for big pieces, to bound memory (one buffer each). */
+const inFlight = (pieceLength: number) => Math.max(2, Math.min(8, Math.floor((64 * 1024 * 1024) / pieceLength)))
 
 /** Hashes `pieces` (default: all) and says which verify. */
 export const checkData = (
@@ -53,20 +54,31 @@ export const checkData = (
         verifiedPieces: have.count,
         rate: now > started ? (checked * 1000) / (now - started) : 0
       })
+    // One buffer per read in flight, reused: a fresh piece-sized buffer per piece cost more (zeroing and
+    // garbage collection) than the hashing itself.
+    const concurrency = Math.min(inFlight(layout.pieceLength), Math.max(1, pieces.length))
+    const free = Array.from({ length: concurrency }, () => new Uint8Array(layout.pieceLength))
     yield* Effect.forEach(
       pieces,
       (piece) =>
         Effect.gen(function* () {
-          const data = yield* storage.read(piece, 0, Layout.pieceSize(layout, piece))
-          if (createHash("sha1").update(data).digest().equals(pieceHash(metainfo, piece))) have.set(piece)
-          checked += data.length
+          const size = Layout.pieceSize(layout, piece)
+          yield* Effect.acquireUseRelease(
+            Effect.sync(() => free.pop()!.subarray(0, size)),
+            (data) =>
+              Effect.map(storage.readInto(piece, 0, data), () => {
+                if (createHash("sha1").update(data).digest().equals(pieceHash(metainfo, piece))) have.set(piece)
+              }),
+            (data) => Effect.sync(() => free.push(new Uint8Array(data.buffer, data.byteOffset, layout.pieceLength)))
+          )
+          checked += size
           const now = yield* Clock.currentTimeMillis
           if (now - lastReport >= 250) {
             lastReport = now
             yield* report(now)
           }
         }),
-      { concurrency: readAhead, discard: true }
+      { concurrency, discard: true }
     )
     const now = yield* Clock.currentTimeMillis
     yield* report(now)
