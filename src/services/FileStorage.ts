@@ -328,6 +328,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
         )
       }).pipe(Effect.withSpan("Storage.sync")),
       syncAll: Effect.suspend(() => {
+        const pending = [...dirty]
         dirty.clear()
         return Effect.forEach(
           stored,
@@ -336,10 +337,12 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
               stamp === undefined ? Effect.void : withFile(file.index, "sync", (fd) => unit((done) => fs.fsync(fd, done)))
             ),
           { concurrency: 8, discard: true }
-        )
+        ).pipe(Effect.onError(() => Effect.sync(() => pending.forEach((index) => dirty.add(index)))))
       }).pipe(Effect.withSpan("Storage.syncAll")),
       stamps: Effect.suspend(() => {
-        const fresh = stored.filter((file) => written.has(file.index) || !stamped.has(file.index))
+        // Files held open or written since are looked at again (a deleted one would swallow writes unseen);
+        // a closed file cannot be written without reopening it, which fails once it is gone.
+        const fresh = stored.filter((file) => written.has(file.index) || handles.has(file.index) || !stamped.has(file.index))
         written.clear()
         return Effect.forEach(
           fresh,

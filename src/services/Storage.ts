@@ -28,8 +28,9 @@ export interface TorrentStorage {
   readonly syncAll: Effect.Effect<void, StorageError>
   /**
    * Each file's stamp as it is on disk now, by torrent file index (undefined: not stored, or missing).
-   * Fails with reason `Missing`, naming the file, when a file this storage opened has been deleted or
-   * replaced since: writes would go to a file nobody can see any more.
+   * Fails with reason `Missing`, naming the file, when a file this storage holds open, or wrote since the
+   * last call, has been deleted or replaced: writes would go to a file nobody can see any more. (A file
+   * closed since cannot be written unnoticed: reopening it fails.)
    */
   readonly stamps: Effect.Effect<ReadonlyArray<FileStamp | undefined>, StorageError>
 }

@@ -10,7 +10,7 @@ import * as Layout from "../../src/domain/Layout.js"
 import { layoutOf, type Metainfo, relativePath } from "../../src/domain/Metainfo.js"
 import { layerFile, layerFileWith } from "../../src/services/FileStorage.js"
 import { infoHashHex, layerMemory, MemoryStore } from "../../src/services/MemoryStorage.js"
-import { Storage, type TorrentStorage } from "../../src/services/Storage.js"
+import { type FileStamp, Storage, type TorrentStorage } from "../../src/services/Storage.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
 const tempDir = Effect.acquireRelease(
@@ -37,6 +37,23 @@ const withStorage = <A, E>(
 
 const openError = (layer: Layer.Layer<Storage>, metainfo: Metainfo, root: string) =>
   Effect.flip(Effect.scoped(openWith(layer, metainfo, root)))
+
+/** The files' stamps as the service finds them, without opening the torrent. */
+const stampsWith = (layer: Layer.Layer<Storage>, metainfo: Metainfo, root: string) =>
+  Effect.flatMap(Storage, (storage) => storage.stamps(metainfo, root)).pipe(Effect.provide(layer))
+
+const withReadOnly = <A, E>(
+  layer: Layer.Layer<Storage>,
+  metainfo: Metainfo,
+  root: string,
+  use: (storage: TorrentStorage) => Effect.Effect<A, E>
+) =>
+  Effect.scoped(
+    Effect.flatMap(
+      Effect.flatMap(Storage, (storage) => storage.open(metainfo, root, { readOnly: true })).pipe(Effect.provide(layer)),
+      use
+    )
+  )
 
 const zeros = (n: number) => new Uint8Array(n)
 const padName = (n: number) => `_____padding_file_${n}`
@@ -361,5 +378,337 @@ describe("MemoryStorage", () => {
       const failed = Either.getLeft(results[1]!)
       expect(failed._tag === "Some" && failed.value.reason).toBe("NoSpace")
       expect(failed._tag === "Some" && failed.value.path).toBe(path.resolve("/out", "multi", "a", "b", "one.bin"))
+    }))
+})
+
+/** Where file `index` of the multi-file torrent goes under `root`. */
+const multiPath = (root: string, index: number) =>
+  path.join(path.resolve(root), ...relativePath(multi.metainfo, multi.metainfo.files[index]!))
+
+/** Indexes of the files of the multi-file torrent that are stored (not the pad file, not the symlink). */
+const storedMulti = multi.metainfo.files.flatMap((f, i) => (f.pad || f.attr === "l" ? [] : [i]))
+
+/** The stamp of a file as the file system gives it. */
+const statStamp = (at: string): FileStamp => {
+  const stats = fs.statSync(at, { bigint: true })
+  return { size: Number(stats.size), mtimeNs: stats.mtimeNs }
+}
+
+/** Sets a file's modification time back to 2001, so that a later write certainly changes it. */
+const age = (at: string) => fs.utimesSync(at, new Date(2001, 1, 1), new Date(2001, 1, 1))
+
+describe("FileStorage: stamps and read-only opening", () => {
+  it.scopedLive("stamps before anything exists: all undefined, and nothing is created", () =>
+    Effect.gen(function*() {
+      const base = yield* tempDir
+      const root = path.join(base, "out")
+      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      expect(stamps).toEqual(multi.metainfo.files.map(() => undefined))
+      expect(fs.readdirSync(base)).toEqual([])
+      // An existing but empty root stays empty.
+      fs.mkdirSync(root)
+      expect(yield* stampsWith(layerFile, multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
+      expect(fs.readdirSync(root)).toEqual([])
+    }))
+
+  it.scopedLive("stamps after an open to write: each stored file's length and mtime, none for pad or symlink", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const opened = yield* withStorage(layerFile, multi.metainfo, root, (s) => s.stamps)
+      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      multi.metainfo.files.forEach((file, i) => {
+        if (storedMulti.includes(i)) {
+          expect(stamps[i]).toEqual(statStamp(multiPath(root, i)))
+          expect(stamps[i]?.size).toBe(file.length)
+        } else {
+          expect(stamps[i]).toBeUndefined()
+        }
+      })
+      // The open torrent's stamps agree with the service's.
+      expect(opened).toEqual(stamps)
+      expect(stamps[1]).toEqual({ size: 0, mtimeNs: statStamp(multiPath(root, 1)).mtimeNs })
+    }))
+
+  it.scopedLive("stamps: a folder in place of a file, or a file in place of a folder, has no stamp", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      fs.mkdirSync(multiPath(root, 0), { recursive: true })
+      fs.writeFileSync(path.join(root, "multi", "d"), "not a folder")
+      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      expect(stamps[0]).toBeUndefined()
+      expect(stamps[5]).toBeUndefined()
+      expect(stamps[6]).toBeUndefined()
+    }))
+
+  it.scopedLive("open read-only on a missing folder creates nothing; reads name the missing file; writes fail", () =>
+    Effect.gen(function*() {
+      const base = yield* tempDir
+      const root = path.join(base, "out")
+      yield* withReadOnly(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          const read = yield* Effect.flip(s.read(0, 0, 100))
+          expect(read._tag).toBe("StorageError")
+          expect(read.path).toBe(multiPath(root, 0))
+          expect(read.message).toContain(multiPath(root, 0))
+          expect(read.detail).toContain("no such file or folder")
+          const write = yield* Effect.flip(s.write(0, 0, multi.payload.subarray(0, 100)))
+          expect(write.reason).toBe("Write")
+          expect(write.path).toBe(multiPath(root, 0))
+          expect(write.detail).toContain("read only")
+          expect(yield* s.stamps).toEqual(multi.metainfo.files.map(() => undefined))
+          yield* s.syncAll
+          yield* s.sync
+        }))
+      expect(fs.readdirSync(base)).toEqual([])
+    }))
+
+  it.scopedLive("open read-only over existing data reads it, fails on the one missing file, and never writes", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      yield* withStorage(layerFile, multi.metainfo, root, (s) => roundTrip(s, multi.payload, layoutMulti))
+      const three = multiPath(root, 3)
+      fs.rmSync(three)
+      storedMulti.filter((i) => i !== 3).forEach((i) => age(multiPath(root, i)))
+      const before = yield* stampsWith(layerFile, multi.metainfo, root)
+      yield* withReadOnly(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          // Piece 3 lies in four.bin alone; piece 1 is three.bin's end, the pad file and four.bin's start.
+          const size = Layout.pieceSize(layoutMulti, 3)
+          expect(Buffer.from(yield* s.read(3, 0, size)).equals(slice(multi.payload, layoutMulti, 3, 0, size))).toBe(true)
+          // Piece 0 reaches three.bin, which is gone.
+          const error = yield* Effect.flip(s.read(0, 0, 32768))
+          expect(error.path).toBe(three)
+          expect(error.message).toContain(three)
+          // The part of piece 0 in one.bin is still there.
+          expect(Buffer.from(yield* s.read(0, 0, 1000)).equals(multi.payload.subarray(0, 1000))).toBe(true)
+          const write = yield* Effect.flip(s.write(3, 0, new Uint8Array(100)))
+          expect(write.reason).toBe("Write")
+          expect(write.path).toBe(multiPath(root, 5))
+          yield* s.syncAll
+        }))
+      expect(fs.existsSync(three)).toBe(false)
+      expect(yield* stampsWith(layerFile, multi.metainfo, root)).toEqual(before)
+      expect(fs.readFileSync(multiPath(root, 5)).equals(multi.payload.subarray(65536, 105536))).toBe(true)
+    }))
+
+  it.scopedLive("syncAll on read-only storage over existing files succeeds", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      yield* withStorage(layerFile, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 32768)))
+      yield* withReadOnly(layerFileWith({ maxOpenFiles: 1 }), multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          yield* s.syncAll
+          yield* s.read(3, 0, 100)
+          yield* s.syncAll
+        }))
+    }))
+
+  it.scopedLive("TorrentStorage.stamps after a write shows the written file's new mtime, the others' as before", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          storedMulti.forEach((i) => age(multiPath(root, i)))
+          const before = yield* s.stamps
+          expect(before[0]).toEqual(statStamp(multiPath(root, 0)))
+          // 100 bytes into one.bin only.
+          yield* s.write(0, 100, multi.payload.subarray(100, 200))
+          const after = yield* s.stamps
+          expect(after[0]).toEqual(statStamp(multiPath(root, 0)))
+          expect(after[0]?.mtimeNs).not.toBe(before[0]?.mtimeNs)
+          expect(after[0]?.size).toBe(30000)
+          expect(after.slice(1)).toEqual(before.slice(1))
+          // Across one.bin, the empty file and two.bin: both written files move on.
+          storedMulti.forEach((i) => age(multiPath(root, i)))
+          yield* s.write(0, 29990, multi.payload.subarray(29990, 30010))
+          const across = yield* s.stamps
+          expect(across[0]).toEqual(statStamp(multiPath(root, 0)))
+          expect(across[2]).toEqual(statStamp(multiPath(root, 2)))
+        }))
+    }))
+
+  it.scopedLive("TorrentStorage.stamps fails with Missing naming a file deleted after it was written", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const two = multiPath(root, 2)
+      const error = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          yield* s.write(0, 30000, multi.payload.subarray(30000, 31000))
+          fs.unlinkSync(two)
+          return yield* Effect.flip(s.stamps)
+        }))
+      expect(error.reason).toBe("Missing")
+      expect(error.path).toBe(two)
+      expect(error.message).toContain(two)
+      expect(error.detail).toContain("deleted")
+    }))
+
+  it.scopedLive("TorrentStorage.stamps fails with Missing when a written file is replaced by a new one at its path", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const four = multiPath(root, 5)
+      const errors = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          yield* s.write(3, 0, slice(multi.payload, layoutMulti, 3, 0, 100))
+          fs.unlinkSync(four)
+          fs.writeFileSync(four, new Uint8Array(40000))
+          const first = yield* Effect.flip(s.stamps)
+          // Still so on the next look: the storage writes to the old file.
+          const second = yield* Effect.flip(s.stamps)
+          return [first, second]
+        }))
+      for (const error of errors) {
+        expect(error.reason).toBe("Missing")
+        expect(error.path).toBe(four)
+        expect(error.detail).toContain("replaced")
+      }
+    }))
+
+  it.scopedLive("TorrentStorage.stamps: deleting a file after the storage opened it fails, even before any write to it", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const one = multiPath(root, 0)
+      const error = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          fs.unlinkSync(one)
+          return yield* Effect.flip(s.stamps)
+        }))
+      expect(error.reason).toBe("Missing")
+      expect(error.path).toBe(one)
+    }))
+
+  // A file held open (all are, below the descriptor limit) is looked at again by every `stamps`, written
+  // since or not: writes to it would otherwise go to a deleted file unseen.
+  it.scopedLive("TorrentStorage.stamps: deleting an open file not written since the last stamps fails too", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const one = multiPath(root, 0)
+      const result = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          yield* s.write(0, 0, multi.payload.subarray(0, 100))
+          yield* s.stamps
+          fs.unlinkSync(one)
+          return yield* Effect.either(s.stamps)
+        }))
+      const error = Either.getLeft(result)
+      expect(error._tag === "Some" && error.value.reason).toBe("Missing")
+      expect(error._tag === "Some" && error.value.path).toBe(one)
+    }))
+})
+
+describe("MemoryStorage: stamps and read-only opening", () => {
+  const root = "/out"
+
+  it.scopedLive("stamps before anything exists: all undefined, and nothing is created", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      expect(yield* stampsWith(layerMemory(store), multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
+      expect(store.contents(root, infoHashHex(multi.metainfo))).toBeUndefined()
+    }))
+
+  it.scopedLive("stamps after an open to write: each stored file's length, none for pad or symlink", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      const layer = layerMemory(store)
+      const opened = yield* withStorage(layer, multi.metainfo, root, (s) => s.stamps)
+      const stamps = yield* stampsWith(layer, multi.metainfo, root)
+      expect(opened).toEqual(stamps)
+      multi.metainfo.files.forEach((file, i) => {
+        if (storedMulti.includes(i)) expect(stamps[i]?.size).toBe(file.length)
+        else expect(stamps[i]).toBeUndefined()
+      })
+      // Distinct mtimes, one per file created.
+      const mtimes = storedMulti.map((i) => stamps[i]?.mtimeNs)
+      expect(new Set(mtimes).size).toBe(storedMulti.length)
+    }))
+
+  it.scopedLive("open read-only on nothing creates nothing; reads name the missing file; writes fail", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      yield* withReadOnly(layerMemory(store), multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          const read = yield* Effect.flip(s.read(0, 0, 100))
+          expect(read._tag).toBe("StorageError")
+          expect(read.path).toBe(multiPath(root, 0))
+          expect(read.message).toContain(multiPath(root, 0))
+          const write = yield* Effect.flip(s.write(0, 0, multi.payload.subarray(0, 100)))
+          expect(write.reason).toBe("Write")
+          expect(write.path).toBe(multiPath(root, 0))
+          expect(write.detail).toContain("read only")
+          expect(yield* s.stamps).toEqual(multi.metainfo.files.map(() => undefined))
+        }))
+      expect(store.contents(root, infoHashHex(multi.metainfo))).toBeUndefined()
+      expect(store.writes).toBe(0)
+    }))
+
+  it.scopedLive("open read-only over seeded data reads it, fails on a deleted file, never writes; syncAll succeeds", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      store.seed(root, multi.metainfo, multi.payload)
+      store.deleteFile(root, multi.metainfo, 3)
+      const before = yield* stampsWith(layerMemory(store), multi.metainfo, root)
+      expect(before[3]).toBeUndefined()
+      yield* withReadOnly(layerMemory(store), multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          const size = Layout.pieceSize(layoutMulti, 3)
+          expect(Buffer.from(yield* s.read(3, 0, size)).equals(slice(multi.payload, layoutMulti, 3, 0, size))).toBe(true)
+          const error = yield* Effect.flip(s.read(0, 0, 32768))
+          expect(error.path).toBe(multiPath(root, 3))
+          const write = yield* Effect.flip(s.write(3, 0, new Uint8Array(100)))
+          expect(write.reason).toBe("Write")
+          yield* s.syncAll
+        }))
+      expect(store.syncs).toBe(1)
+      expect(store.writes).toBe(0)
+      expect(yield* stampsWith(layerMemory(store), multi.metainfo, root)).toEqual(before)
+    }))
+
+  it.scopedLive("TorrentStorage.stamps after a write shows the written file's new mtime, the others' as before", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      yield* withStorage(layerMemory(store), multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          const before = yield* s.stamps
+          yield* s.write(0, 100, multi.payload.subarray(100, 200))
+          const after = yield* s.stamps
+          expect(after[0]?.size).toBe(30000)
+          expect(after[0]!.mtimeNs > before[0]!.mtimeNs).toBe(true)
+          expect(after.slice(1)).toEqual(before.slice(1))
+        }))
+    }))
+
+  it.scopedLive("corrupt with touch changes the file's stamp; without touch the stamp stays as it was", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      const layer = layerMemory(store)
+      store.seed(root, multi.metainfo, multi.payload)
+      const seeded = yield* stampsWith(layer, multi.metainfo, root)
+      // A byte of four.bin (file 5), invisible to the stamps.
+      store.corrupt(root, multi.metainfo, 70000, { touch: false })
+      expect(yield* stampsWith(layer, multi.metainfo, root)).toEqual(seeded)
+      expect(store.contents(root, infoHashHex(multi.metainfo))![70000]).toBe(multi.payload[70000]! ^ 0xff)
+      // A byte of two.bin (file 2), as an editor would change it.
+      store.corrupt(root, multi.metainfo, 30500, { touch: true })
+      const touched = yield* stampsWith(layer, multi.metainfo, root)
+      expect(touched[2]?.size).toBe(seeded[2]?.size)
+      expect(touched[2]?.mtimeNs).not.toBe(seeded[2]?.mtimeNs)
+      expect(touched.filter((_, i) => i !== 2)).toEqual(seeded.filter((_, i) => i !== 2))
+    }))
+
+  it.scopedLive("deleteFile makes TorrentStorage.stamps fail with Missing naming the file", () =>
+    Effect.gen(function*() {
+      const store = MemoryStore.make()
+      const error = yield* withStorage(layerMemory(store), multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          yield* s.write(0, 30000, multi.payload.subarray(30000, 31000))
+          yield* s.stamps
+          store.deleteFile(root, multi.metainfo, 2)
+          return yield* Effect.flip(s.stamps)
+        }))
+      expect(error.reason).toBe("Missing")
+      expect(error.path).toBe(multiPath(root, 2))
+      expect(error.message).toContain(multiPath(root, 2))
+      // The service, which opens nothing, says the file is not there.
+      expect((yield* stampsWith(layerMemory(store), multi.metainfo, root))[2]).toBeUndefined()
     }))
 })
