@@ -49,7 +49,10 @@ export const summary = (s: TorrentStats, elapsedMs: number): string => {
   const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
   const failures = s.hashFailures > 0 ? `, ${s.hashFailures} piece(s) failed their hash check and were fetched again` : ""
   const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
-  return `done: ${s.name}: ${formatBytes(s.totalLength)} in ${took}, average ${formatRate(rate)}${failures}`
+  if (s.downloadedBytes === 0) return `done: ${s.name}: ${formatBytes(s.totalLength)}, already complete`
+  // Resumed: what this run fetched is less than the whole.
+  const part = s.downloadedBytes < s.totalLength ? ` (${formatBytes(s.downloadedBytes)} downloaded)` : ""
+  return `done: ${s.name}: ${formatBytes(s.totalLength)}${part} in ${took}, average ${formatRate(rate)}${failures}`
 }
 
 const trackerNotes = (s: TorrentStats, seen: Map<string, string>): ReadonlyArray<string> => {

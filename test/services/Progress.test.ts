@@ -37,6 +37,11 @@ describe("Progress", () => {
     expect(Progress.summary(stats({ complete: true, downloadedBytes: 100 * 1024 * 1024 }), 20_000)).toBe(
       "done: ubuntu.iso: 100 MiB in 20.0 s, average 5.00 MiB/s"
     )
+    // Resumed: only part of it came in this run; or nothing at all.
+    expect(Progress.summary(stats({ complete: true, downloadedBytes: 40 * 1024 * 1024 }), 8_000)).toBe(
+      "done: ubuntu.iso: 100 MiB (40.0 MiB downloaded) in 8.0 s, average 5.00 MiB/s"
+    )
+    expect(Progress.summary(stats({ complete: true, downloadedBytes: 0 }), 5)).toBe("done: ubuntu.iso: 100 MiB, already complete")
   })
 
   it.effect("off a terminal: a plain line every 5 s, and tracker trouble once as it happens", () =>
