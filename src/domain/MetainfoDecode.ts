@@ -26,6 +26,14 @@ function invalid(reason: MetainfoErrorReason, detail: string): never {
 
 const padPrefix = "_____padding_file_"
 
+/** At most this many pieces (libtorrent's limit): bitfields, the picker and the hash list scale with it. */
+export const maxPieces = 2 ** 21
+/** At most this many files: each is a file on disk, a descriptor, a stamp in the resume data. */
+export const maxFiles = 2 ** 20
+/** At most this many components in a file's path: deeper nesting serves no torrent and only strains the
+ *  file system (each component is a folder created and checked below the download folder). */
+export const maxPathDepth = 64
+
 interface RawFile {
   readonly rawPath: ReadonlyArray<Uint8Array>
   readonly length: number
@@ -56,6 +64,7 @@ const v1Files = (info: BencodeDict, name: Uint8Array, warnings: Array<string>): 
   }
   if (!isList(list)) return invalid("InvalidField", "'files' is not a list")
   if (list.length === 0) invalid("InvalidField", "'files' is empty")
+  if (list.length > maxFiles) invalid("TooLarge", `${list.length} files; at most ${maxFiles}`)
   return list.map((entry, i): RawFile => {
     if (!isDict(entry)) return invalid("InvalidField", `files[${i}] is not a dict`)
     const length = entry.get("length")
@@ -77,6 +86,7 @@ const v1Files = (info: BencodeDict, name: Uint8Array, warnings: Array<string>): 
     if (!isList(path) || !path.every(isBytes)) {
       return invalid("InvalidField", `files[${i}].path is not a list of byte strings`)
     }
+    if (path.length > maxPathDepth) invalid("TooLarge", `files[${i}].path has ${path.length} components; at most ${maxPathDepth}`)
     return { rawPath: path.filter(isBytes), length, attr, symlinkPath, piecesRoot: undefined }
   })
 }
@@ -197,6 +207,9 @@ const decodeOrThrow = (
   const v2Files = hasV2 ? v2Info(info, pieceLength) : undefined
   const multiFile = hasV1 ? info.has("files") : v2Files!.length !== 1 || v2Files![0]!.rawPath.length !== 1
   const raw: ReadonlyArray<RawFile> = hasV1 ? v1Files(info, rawName, warnings) : v2Files!
+  if (raw.length > maxFiles) invalid("TooLarge", `${raw.length} files; at most ${maxFiles}`)
+  const deep = raw.findIndex((f) => f.rawPath.length > maxPathDepth)
+  if (deep >= 0) invalid("TooLarge", `file ${deep}'s path has ${raw[deep]!.rawPath.length} components; at most ${maxPathDepth}`)
   const totalLength = raw.reduce((n, f) => n + f.length, 0)
   if (totalLength === 0) invalid("InvalidField", "total length is zero")
   if (!Number.isSafeInteger(totalLength)) invalid("TooLarge", "total length is beyond 2^53 bytes")
@@ -216,6 +229,7 @@ const decodeOrThrow = (
   } else {
     pieceCount = v2PieceCount(v2Files!, pieceLength)
   }
+  if (pieceCount > maxPieces) invalid("TooLarge", `${pieceCount} pieces; at most ${maxPieces}`)
   if (version === "hybrid") checkHybrid(raw, v2Files!, pieceLength)
   if (hasV2 && top.has("piece layers")) {
     const check = Either.getOrElse(checkPieceLayers(top.get("piece layers")!, v2Files!, pieceLength), (e) =>

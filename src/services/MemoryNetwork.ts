@@ -35,6 +35,11 @@ export interface MemoryNetwork {
   readonly disconnect: (host: string) => Effect.Effect<void>
   /** The number of open connections of a host. */
   readonly connections: (host: string) => Effect.Effect<number>
+  /** Makes connecting to a host hang until the caller's timeout (a host that drops SYNs), as the many
+   *  unreachable addresses trackers hand out do. */
+  readonly blackhole: (host: string) => void
+  /** Connection attempts in progress now, from any host (hanging on blackholed hosts). */
+  readonly connecting: () => number
 }
 
 interface Link {
@@ -259,6 +264,8 @@ export const make = (options?: LinkOptions): Effect.Effect<MemoryNetwork> =>
   Effect.sync(() => {
     const defaults = toLink(options, { latency: 0, bandwidth: undefined })
     const hosts = new Map<string, Host>()
+    const blackholes = new Set<string>()
+    let connecting = 0
     const hostState = (name: string): Host => {
       let host = hosts.get(name)
       if (host === undefined) {
@@ -281,8 +288,13 @@ export const make = (options?: LinkOptions): Effect.Effect<MemoryNetwork> =>
 
       const connect = Effect.fn("PeerNetwork.connect")(function*(
         address: PeerAddress,
-        _options?: { readonly timeout?: Duration.DurationInput }
+        options?: { readonly timeout?: Duration.DurationInput }
       ) {
+        if (blackholes.has(address.host)) {
+          connecting++
+          yield* Effect.sleep(options?.timeout ?? "75 seconds").pipe(Effect.ensuring(Effect.sync(() => connecting--)))
+          return yield* new NetworkError({ reason: "Timeout", address: format(address), detail: "connection timed out" })
+        }
         const target = hosts.get(address.host)
         const accept = target?.listeners.get(address.port)
         if (target === undefined || accept === undefined) {
@@ -353,6 +365,8 @@ export const make = (options?: LinkOptions): Effect.Effect<MemoryNetwork> =>
           const host = hosts.get(name)
           if (host !== undefined) for (const endpoint of [...host.endpoints]) endpoint.abort()
         }),
-      connections: (name) => Effect.sync(() => hosts.get(name)?.endpoints.size ?? 0)
+      connections: (name) => Effect.sync(() => hosts.get(name)?.endpoints.size ?? 0),
+      blackhole: (name) => void blackholes.add(name),
+      connecting: () => connecting
     }
   })

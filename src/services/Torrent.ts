@@ -296,9 +296,11 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
 
   // Inbound peers.
   const listener = yield* network.listen({ port: options.port, host: options.listenHost ?? "0.0.0.0" }, (connection) =>
-    banned.has(connection.address.host) || links.size >= maxPeers
-      ? connection.close
-      : FiberMap.run(fibers, connection.remote, runSession(connection, true)).pipe(Effect.flatMap((f) => f.await), Effect.asVoid)
+    Effect.flatMap(FiberMap.size(fibers), (sessions) =>
+      banned.has(connection.address.host) || sessions >= maxPeers
+        ? connection.close
+        : FiberMap.run(fibers, connection.remote, runSession(connection, true)).pipe(Effect.flatMap((f) => f.await), Effect.asVoid)
+    )
   )
 
   const addCandidates = (peers: ReadonlyArray<PeerAddress>) =>
@@ -331,7 +333,9 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       yield* Queue.take(wake).pipe(Effect.timeoutOption("1 second"))
       const now = yield* Clock.currentTimeMillis
       for (const [key, c] of candidates) {
-        if (links.size + connecting.size >= maxPeers || connecting.size >= halfOpen) break
+        // Every session counts, from dialling through the handshake (not only attached peers): counting
+        // attached ones let a dialler woken during handshakes open far more than maxPeers.
+        if ((yield* FiberMap.size(fibers)) >= maxPeers || connecting.size >= halfOpen) break
         if (c.dead || c.nextAttemptMs > now || links.has(key) || connecting.has(key) || banned.has(c.address.host)) continue
         if (yield* FiberMap.has(fibers, key)) continue
         connecting.add(key)

@@ -4,6 +4,9 @@ import { createHash } from "node:crypto"
 import { toHex } from "../../src/domain/InfoHash.js"
 import * as Layout from "../../src/domain/Layout.js"
 import { layoutOf, pieceHash, relativePath, trackerTiers } from "../../src/domain/Metainfo.js"
+import { type Bencode, type BencodeDict, bytes, dict } from "../../src/domain/Bencode.js"
+import { decodeMetainfo, maxFiles, maxPathDepth, maxPieces } from "../../src/domain/MetainfoDecode.js"
+import { encode } from "../../src/protocol/Bencode.js"
 import { decodeTorrent, encodeTorrent } from "../../src/protocol/TorrentFile.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
@@ -130,5 +133,33 @@ describe("Metainfo", () => {
     const list = Either.getOrThrow(decodeTorrent(latin1(`d4:info${info}8:url-listl4:http3:ftpi1eee`)))
     expect(list.urlList).toEqual(["http", "ftp"])
     expect(list.warnings).toContain("url-list has non-string entries (dropped)")
+  })
+})
+
+describe("Metainfo limits", () => {
+  const info = (fields: ReadonlyArray<readonly [string, Bencode]>) => dict([["name", bytes("t")], ["piece length", 16384], ...fields])
+  const decodeInfo = (infoValue: BencodeDict) => decodeMetainfo(dict([["info", infoValue]]), encode(infoValue), [])
+  const reasonOf = (r: ReturnType<typeof decodeInfo>) => Either.match(r, { onLeft: (e) => `${e.reason}: ${e.detail}`, onRight: () => "ok" })
+
+  it(`refuses more than ${maxPieces} pieces (a v2 file of 2^21 pieces and one byte)`, () => {
+    const tree = (length: number) => dict([["big.bin", dict([["", dict([["length", length], ["pieces root", new Uint8Array(32).fill(7)]])]])]])
+    const at = (length: number) => reasonOf(decodeInfo(info([["meta version", 2], ["file tree", tree(length)]])))
+    expect(at(maxPieces * 16384)).toBe("ok")
+    expect(at(maxPieces * 16384 + 1)).toBe(`TooLarge: ${maxPieces + 1} pieces; at most ${maxPieces}`)
+  })
+
+  it(`refuses more than ${maxFiles} files before looking at any of them`, () => {
+    // One shared entry: the list is big, the memory is not.
+    const entry = dict([["length", 1], ["path", [bytes("f")]]])
+    const files = Array.from({ length: maxFiles + 1 }, () => entry)
+    const r = decodeMetainfo(dict([["info", info([["files", files], ["pieces", new Uint8Array(20)]])]]), new Uint8Array(1), [])
+    expect(reasonOf(r)).toBe(`TooLarge: ${maxFiles + 1} files; at most ${maxFiles}`)
+  })
+
+  it(`refuses a path of more than ${maxPathDepth} components`, () => {
+    const file = (depth: number) => dict([["length", 1], ["path", Array.from({ length: depth }, (_, i) => bytes(`d${i}`))]])
+    const at = (depth: number) => reasonOf(decodeInfo(info([["files", [file(depth)]], ["pieces", new Uint8Array(20)]])))
+    expect(at(maxPathDepth)).toBe("ok")
+    expect(at(maxPathDepth + 1)).toBe(`TooLarge: files[0].path has ${maxPathDepth + 1} components; at most ${maxPathDepth}`)
   })
 })
