@@ -7,7 +7,7 @@ import { layoutOf, pieceHash, relativePath, trackerTiers } from "../../src/domai
 import { type Bencode, type BencodeDict, bytes, dict } from "../../src/domain/Bencode.js"
 import { decodeMetainfo, maxFiles, maxPathDepth, maxPieces } from "../../src/domain/MetainfoDecode.js"
 import { encode } from "../../src/protocol/Bencode.js"
-import { decodeTorrent, encodeTorrent } from "../../src/protocol/TorrentFile.js"
+import { decodeTorrent, encodeTorrent, maxTorrentBytes } from "../../src/protocol/TorrentFile.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
 const latin1 = (s: string) => Buffer.from(s, "latin1")
@@ -161,5 +161,12 @@ describe("Metainfo limits", () => {
     const at = (depth: number) => reasonOf(decodeInfo(info([["files", [file(depth)]], ["pieces", new Uint8Array(20)]])))
     expect(at(maxPathDepth)).toBe("ok")
     expect(at(maxPathDepth + 1)).toBe(`TooLarge: files[0].path has ${maxPathDepth + 1} components; at most ${maxPathDepth}`)
+  })
+})
+
+describe("Metainfo: the .torrent size limit", () => {
+  it(`refuses a .torrent over ${maxTorrentBytes} bytes before decoding it`, () => {
+    const r = decodeTorrent(new Uint8Array(maxTorrentBytes + 1))
+    expect(Either.isLeft(r) && `${r.left.reason}: ${r.left.detail}`).toBe(`TooLarge: torrent file larger than ${maxTorrentBytes} bytes`)
   })
 })
