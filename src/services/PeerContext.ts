@@ -85,6 +85,13 @@ export const limits = {
   pipelineSeconds: 2,
   /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
   maxUploadQueue: 500,
+  /**
+   * Requests refused since we last unchoked the peer (choked, queue full, invalid, a piece we lack) before
+   * it is dropped: an honest peer has at most its pipeline in flight when we choke it, a flood has no end.
+   */
+  maxRefusedRequests: 1000,
+  /** Keep-alives within one tick before the peer is dropped: honest peers send one every minute or two. */
+  maxKeepAlivesPerTick: 100,
   /** Blocks read for the peer per batch, so that the loop stays responsive. */
   uploadBatch: 32,
   /** Unrequested blocks tolerated before the peer is dropped. */

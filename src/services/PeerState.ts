@@ -47,6 +47,9 @@ export class PeerState {
   private lastSentMs = 0
   private lastBlockMs = 0
   private unrequested = 0
+  /** Requests refused since we last unchoked the peer, and keep-alives since the last tick (floods). */
+  private refused = 0
+  private keepAlives = 0
   private connectedAt = 0
   /** The pieces this peer may fetch while choked (BEP 6), and those we told it of. */
   private readonly allowedFast: ReadonlySet<number>
@@ -87,6 +90,7 @@ export class PeerState {
       choke: (choke) => {
         if (choke === this.amChoking) return
         this.amChoking = choke
+        if (!choke) this.refused = 0
         this.queue(Message.encode(choke ? Message.choke : Message.unchoke))
         if (choke) this.dropUploads()
         this.wake()
@@ -235,6 +239,9 @@ export class PeerState {
     if (m._tag !== "KeepAlive") this.gotFirstMessage = true
     switch (m._tag) {
       case "KeepAlive":
+        if (++this.keepAlives > limits.maxKeepAlivesPerTick) {
+          this.end("Protocol", `keep-alive flood: more than ${limits.maxKeepAlivesPerTick} within a second`)
+        }
         return
       case "Bitfield":
       case "HaveAll":
@@ -344,6 +351,11 @@ export class PeerState {
     const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
     const mayServe = !this.amChoking || this.allowedFastSent.has(m.index)
     if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+      // Each refusal costs a reject in the outbox (which grows while a peer that does not read blocks our
+      // writes) and the parsing: a peer that goes on requesting regardless is dropped.
+      if (++this.refused > limits.maxRefusedRequests) {
+        return this.end("Protocol", `request flood: more than ${limits.maxRefusedRequests} requests refused since the last unchoke`)
+      }
       if (this.fast) {
         this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
         this.tally("sent", "Reject")
@@ -354,6 +366,7 @@ export class PeerState {
   }
 
   tick(now: number): void {
+    this.keepAlives = 0
     if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
     if (this.outstanding.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
       return this.end("Timeout", "no block for 60 s")
