@@ -52,6 +52,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     const { connection, context: ctx } = options
     const key = connection.remote
     const clock = yield* Effect.clock
+    const maxEarlyBytes = 2 * 1024 * 1024
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
     const wakeup = yield* Queue.sliding<void>(1)
     const wake = () => void wakeup.unsafeOffer(undefined)
@@ -75,8 +76,14 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     }
 
     // The reader: chunks in, frames handled, synchronously and in order.
+    let earlyBytes = 0
     yield* connection
       .run((chunk) => {
+        // What arrives before the session exists is kept: bounded, or a peer could fill memory in the
+        // moment between its handshake and ours.
+        if (session === undefined && (earlyBytes += chunk.length) > maxEarlyBytes) {
+          return end(fail("Protocol", `more than ${maxEarlyBytes} bytes before the handshake was answered`))
+        }
         const error = parser.push(chunk, onFrame)
         if (error !== undefined) end(fail("Protocol", error.message))
         wake()

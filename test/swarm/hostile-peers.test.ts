@@ -290,6 +290,21 @@ describe("hostile peers (in-memory swarm)", () => {
         expect(dialling.receivedBytes()).toBe(0)
       })))
 
+  it.scoped("drops an inbound peer that sends more than 2 MiB with its handshake, before answering it", () =>
+    hostile("data flood with the handshake", ({ completes, log, swarm }) =>
+      Effect.gen(function* () {
+        const leecher = yield* swarm.member(leecherHost)
+        // A valid handshake and 3 MiB of keep-alives in one write: all of it would wait for the session.
+        const dialling = yield* dialAttacker({
+          network: swarm.network, host: "10.0.2.2", target: address(leecherHost),
+          script: (c) => c.send(handshake(infoHashOf(swarm), "10.0.2.2"), new Uint8Array(3 * MiB))
+        })
+        yield* virtually(Effect.all([completes(leecher), dialling.ended]))
+        expect(dialling.ending()?.by).toBe("bt-effect")
+        expect(dropped(log, "10.0.2.2")).toEqual([`more than ${2 * MiB} bytes before the handshake was answered`])
+        expect(dialling.receivedBytes()).toBe(0)
+      })))
+
   it.scoped("times out a handshake sent one byte every 3 seconds after 10 s, both ways", () =>
     hostile("slow handshake", ({ completes, log, swarm }) =>
       Effect.gen(function* () {
