@@ -97,6 +97,11 @@ export interface AnnounceDecodeOptions {
 
 export const defaultMaxPeers = 10_000
 export const defaultMaxBytes = 8 * 1024 * 1024
+/**
+ * Most bencode values in a response: room for 10,000 dictionary peers (about 6 values each). Within 8 MiB a
+ * tracker could send 330,000 of them, whose decoding holds the event loop for a second.
+ */
+export const maxResponseValues = 100_000
 
 class Malformed {
   constructor(readonly detail: string) {}
@@ -110,6 +115,19 @@ const lenientUtf8 = new TextDecoder("utf-8")
 
 /** Tracker messages are shown to people: bad UTF-8 becomes U+FFFD rather than an error. */
 const message = (b: Uint8Array): string => lenientUtf8.decode(b)
+
+/** Longest text from a tracker kept for display: a failure reason may be megabytes. */
+const maxDisplayLength = 200
+
+/**
+ * Text from a tracker (a failure reason, a warning, an error packet), made fit to show: one line, its
+ * control characters (newlines, terminal escapes) as spaces, and cut at 200 characters.
+ */
+export const displayText = (s: string): string => {
+  const line = s.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim()
+  if (line.length <= maxDisplayLength) return line
+  return `${line.slice(0, maxDisplayLength - 1).replace(/[\ud800-\udbff]$/, "")}…`
+}
 
 const count = (d: BencodeDict, key: string): number | undefined => {
   const v = d.get(key)
@@ -209,7 +227,7 @@ export const decodeAnnounce = (
     )
   }
   return Either.flatMap(
-    Either.mapLeft(decode(body, { allowTrailing: true, maxBytes }), (e) =>
+    Either.mapLeft(decode(body, { allowTrailing: true, maxBytes, maxTokens: maxResponseValues }), (e) =>
       new TrackerCodecError({ reason: "Bencode", detail: e.message })),
     (decoded) => announceFromBencode(decoded.value, options)
   )

@@ -15,6 +15,7 @@ import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from "../domain/Announce.js"
 import type { PeerAddress } from "../domain/PeerAddress.js"
+import { displayText } from "../protocol/TrackerHttp.js"
 import { Tracker, type TrackerService } from "./Tracker.js"
 
 export interface TrackerStatus {
@@ -114,8 +115,8 @@ export const backoff = (failures: number): number =>
 const withTrackerId = (request: AnnounceRequest, e: Entry): AnnounceRequest =>
   e.trackerId === undefined ? request : { ...request, trackerId: e.trackerId }
 
-/** One line, for a status display. */
-const oneLine = (s: string): string => s.replace(/\s+/g, " ").trim()
+/** One line, for a status display: what a tracker sent is not trusted to be printable. */
+const oneLine = displayText
 
 /** Tiers without duplicate URLs (a URL keeps its first place) and without empty tiers. */
 const distinctTiers = (tiers: ReadonlyArray<ReadonlyArray<string>>): Array<Array<string>> => {

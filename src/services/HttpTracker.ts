@@ -1,7 +1,9 @@
 /**
  * Announcing to an HTTP(S) tracker (BEP 3): one GET of the hand-built announce URL, a bounded body, the
- * bencoded response decoded by the protocol codec.
+ * bencoded response decoded by the protocol codec. Redirects are followed here, whatever the HttpClient
+ * (at most 5, to HTTP(S) URLs only); the tracker's text in an error is made one printable line.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -12,7 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AnnounceRequest, AnnounceResponse } from "../domain/Announce.js"
 import { TrackerError } from "../domain/Errors.js"
-import { announceUrl, decodeAnnounce } from "../protocol/TrackerHttp.js"
+import { announceUrl, decodeAnnounce, displayText } from "../protocol/TrackerHttp.js"
 
 export interface HttpTrackerOptions {
   /** The whole exchange: connect, request, headers and body. */
@@ -42,6 +44,17 @@ const causeText = (e: HttpClientError.HttpClientError): string => {
 }
 
 const isRedirect = (status: number) => status === 301 || status === 302 || status === 303 || status === 307 || status === 308
+
+/** Where a redirect leads, if that is an HTTP(S) URL (a tracker's `Location` is not trusted to parse). */
+const redirectTarget = (location: string, base: string): string | undefined => {
+  try {
+    const next = new URL(location, base)
+    // `href` keeps the percent-escapes of the binary ids as they are.
+    return next.protocol === "http:" || next.protocol === "https:" ? next.href : undefined
+  } catch {
+    return undefined
+  }
+}
 
 const readLimited = (
   response: HttpClientResponse.HttpClientResponse,
@@ -76,14 +89,22 @@ export const make = (options: HttpTrackerOptions): Effect.Effect<Announce, never
       hops: number
     ): Effect.Effect<HttpClientResponse.HttpClientResponse, TrackerError, Scope.Scope> =>
       client.get(target, { headers: { "user-agent": userAgent } }).pipe(
+        // Node's fetch would follow up to 20 redirects by itself: they are followed here, within our bound.
+        // Other clients do not read this.
+        Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" }),
         Effect.mapError((e) => new TrackerError({ reason: "Unreachable", url, detail: causeText(e) })),
         Effect.flatMap((response) => {
           const location = response.headers["location"]
-          if (!isRedirect(response.status) || location === undefined || hops >= maxRedirects) {
-            return Effect.succeed(response)
+          if (!isRedirect(response.status) || location === undefined) return Effect.succeed(response)
+          if (hops >= maxRedirects) {
+            return Effect.fail(new TrackerError({ reason: "Http", url, detail: `more than ${maxRedirects} redirects` }))
           }
-          // `href` keeps the percent-escapes of the binary ids as they are.
-          return Effect.suspend(() => get(url, new URL(location, target).href, hops + 1))
+          const next = redirectTarget(location, target)
+          if (next === undefined) {
+            const detail = "redirect to something that is not an HTTP(S) URL"
+            return Effect.fail(new TrackerError({ reason: "Http", url, detail }))
+          }
+          return Effect.suspend(() => get(url, next, hops + 1))
         })
       )
 
@@ -95,10 +116,13 @@ export const make = (options: HttpTrackerOptions): Effect.Effect<Announce, never
         }
         const body = yield* readLimited(response, url, options.maxBytes)
         return yield* Either.match(decodeAnnounce(body, { maxBytes: options.maxBytes }), {
-          onLeft: (e) =>
-            Effect.fail(
-              new TrackerError({ reason: e.reason === "Failure" ? "Failure" : "Malformed", url, detail: e.detail })
-            ),
+          onLeft: (e) => {
+            // The tracker's own text, or a byte of its body quoted by the decoder: not trusted to be printable.
+            const detail = displayText(e.detail)
+            if (e.reason !== "Failure") return Effect.fail(new TrackerError({ reason: "Malformed", url, detail }))
+            const text = detail === "" ? "a failure reason without text" : detail
+            return Effect.fail(new TrackerError({ reason: "Failure", url, detail: text }))
+          },
           onRight: (res): Effect.Effect<AnnounceResponse, TrackerError> => Effect.succeed(res)
         })
       }).pipe(

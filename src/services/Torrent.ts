@@ -20,7 +20,7 @@ import type { NetworkError, PeerError, StorageError } from "../domain/Errors.js"
 import * as InfoHash from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
 import { layoutOf, type Metainfo, pieceHash, trackerTiers } from "../domain/Metainfo.js"
-import { type PeerAddress, format as formatAddress } from "../domain/PeerAddress.js"
+import type { PeerAddress } from "../domain/PeerAddress.js"
 import type { PeerId } from "../domain/PeerId.js"
 import * as Prng from "../domain/Prng.js"
 import { RateMeter } from "../domain/Rate.js"
@@ -32,6 +32,7 @@ import { PieceAssembly } from "./PieceAssembly.js"
 import * as PieceReader from "./PieceReader.js"
 import { Storage } from "./Storage.js"
 import { Choker } from "./Choker.js"
+import { type Candidate, PeerCandidates } from "./PeerCandidates.js"
 import * as Checkpoint from "./Checkpoint.js"
 import type { TrackerStatus } from "./Announcer.js"
 
@@ -96,14 +97,6 @@ export interface TorrentHandle {
   readonly peers: Effect.Effect<ReadonlyArray<PeerSession.PeerInfo>>
 }
 
-interface Candidate {
-  readonly address: PeerAddress
-  failures: number
-  nextAttemptMs: number
-  /** Never dial again (ourselves, banned, a protocol violation). */
-  dead: boolean
-}
-
 const strikesToBan = 2
 /** Pieces kept in memory after a read for peers (whole pieces read once, served as many blocks). */
 const readCacheBytes = 16 * 1024 * 1024
@@ -111,7 +104,6 @@ const readCacheBytes = 16 * 1024 * 1024
 const maxBufferedBytes = 8 * 1024 * 1024
 const maxCandidates = 2000
 
-const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
 
 const hostOf = (key: string) => (key.startsWith("[") ? key.slice(1, key.indexOf("]")) : key.slice(0, key.lastIndexOf(":")))
 
@@ -151,7 +143,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const peerIds = new Map<string, string>()
   const banned = new Set<string>()
   const strikes = new Map<string, number>()
-  const candidates = new Map<string, Candidate>()
+  const candidates = new PeerCandidates(maxCandidates)
   const connecting = new Set<string>()
   let verifiedBytes = 0
   let hashFailures = 0
@@ -277,15 +269,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const endedWith = (key: string, error: PeerError | NetworkError | StorageError) =>
     Effect.gen(function* () {
       if (error._tag === "StorageError") return yield* Deferred.fail(done, error)
-      const candidate = candidates.get(key)
-      if (candidate !== undefined) {
-        const now = yield* Clock.currentTimeMillis
-        candidate.failures++
-        candidate.nextAttemptMs = now + retryDelayMs(candidate.failures)
-        if (error._tag === "PeerError" && ["Self", "Banned", "Protocol", "Handshake"].includes(error.reason)) {
-          candidate.dead = true
-        }
-      }
+      const dead = error._tag === "PeerError" && ["Self", "Banned", "Protocol", "Handshake"].includes(error.reason)
+      candidates.failed(key, yield* Clock.currentTimeMillis, dead)
       yield* Effect.logDebug(`${error.message} (disconnected)`)
     })
 
@@ -306,17 +291,15 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const addCandidates = (peers: ReadonlyArray<PeerAddress>) =>
     Effect.sync(() => {
       for (const address of peers) {
-        const key = formatAddress(address)
-        if (candidates.has(key) || candidates.size >= maxCandidates) continue
         if (address.port === listener.port && (address.host === options.announceIp || address.host === "127.0.0.1")) continue
-        candidates.set(key, { address, failures: 0, nextAttemptMs: 0, dead: false })
+        candidates.add(address, (key) => links.has(key) || connecting.has(key))
       }
       void wake.unsafeOffer(undefined)
     })
 
   // Outbound peers: keep up to maxPeers connected, halfOpen connecting at once.
   const dial = (candidate: Candidate) => {
-    const key = formatAddress(candidate.address)
+    const key = candidate.key
     return Effect.scoped(
       Effect.gen(function* () {
         const connection = yield* network.connect(candidate.address, { timeout: "10 seconds" }).pipe(
@@ -332,11 +315,12 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     while (true) {
       yield* Queue.take(wake).pipe(Effect.timeoutOption("1 second"))
       const now = yield* Clock.currentTimeMillis
-      for (const [key, c] of candidates) {
+      const due = candidates.due(now, (c) => links.has(c.key) || connecting.has(c.key) || banned.has(c.address.host))
+      for (const c of due) {
+        const key = c.key
         // Every session counts, from dialling through the handshake (not only attached peers): counting
         // attached ones let a dialler woken during handshakes open far more than maxPeers.
         if ((yield* FiberMap.size(fibers)) >= maxPeers || connecting.size >= halfOpen) break
-        if (c.dead || c.nextAttemptMs > now || links.has(key) || connecting.has(key) || banned.has(c.address.host)) continue
         if (yield* FiberMap.has(fibers, key)) continue
         connecting.add(key)
         yield* FiberMap.run(fibers, key, dial(c))

@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import type { AnnounceRequest, AnnounceResponse } from "../domain/Announce.js"
 import { TrackerError } from "../domain/Errors.js"
 import type { Family } from "../protocol/CompactPeers.js"
+import { displayText } from "../protocol/TrackerHttp.js"
 import {
   decodeResponse,
   encodeAnnounceRequest,
@@ -190,10 +191,12 @@ export const make = (options: UdpTrackerOptions): Effect.Effect<Announce, never,
         return reply.connectionId
       })
 
-    const rejected = (reply: UdpResponse, url: string): Effect.Effect<never, TrackerError> =>
-      reply._tag === "Error"
-        ? Effect.fail(failure("Failure", url, reply.message))
-        : Effect.fail(failure("Malformed", url, `unexpected ${reply._tag} reply`))
+    const rejected = (reply: UdpResponse, url: string): Effect.Effect<never, TrackerError> => {
+      if (reply._tag !== "Error") return Effect.fail(failure("Malformed", url, `unexpected ${reply._tag} reply`))
+      // The tracker's text is not trusted to be printable.
+      const message = displayText(reply.message)
+      return Effect.fail(failure("Failure", url, message === "" ? "an error without a message" : message))
+    }
 
     return (url, request) =>
       Effect.gen(function*() {
