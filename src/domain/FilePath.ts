@@ -89,26 +89,50 @@ const withSuffix = (name: string, n: number): string => {
 /**
  * Makes every path unique, case-insensitively (so that the result is also safe on case-insensitive file
  * systems), and keeps a file from sharing its path with a folder that another file needs. Later paths are
- * renamed `name.1.ext`, `name.2.ext`, ...; an empty path becomes `_`.
+ * renamed `name.1.ext`, `name.2.ext`, ...; an empty path becomes `_`. Components are sanitised ones (no
+ * separators).
+ *
+ * Linear in the number of components: a folder is known by its parent's number and its own folded name,
+ * never by its whole path, and each name remembers the next suffix to try. A torrent of thousands of
+ * files of one name, or of one path thousands of components deep, must not take minutes to open.
  */
 export const deduplicate = (
   paths: ReadonlyArray<ReadonlyArray<string>>
 ): ReadonlyArray<ReadonlyArray<string>> => {
-  const fold = (p: ReadonlyArray<string>) => p.join("/").toLowerCase()
-  const folders = new Set<string>()
-  for (const p of paths) {
-    for (let i = 1; i < p.length; i++) folders.add(fold(p.slice(0, i)))
+  // `${parent folder's number}/${folded name}` -> the folder's number (0 is the torrent's root).
+  const folders = new Map<string, number>()
+  const folderOf = (dir: ReadonlyArray<string>): number => {
+    let id = 0
+    for (const component of dir) {
+      const key = `${id}/${component.toLowerCase()}`
+      let next = folders.get(key)
+      if (next === undefined) {
+        next = folders.size + 1
+        folders.set(key, next)
+      }
+      id = next
+    }
+    return id
   }
+  for (const p of paths) folderOf(p.slice(0, -1))
   const files = new Set<string>()
+  const nextSuffix = new Map<string, number>()
+  const taken = (key: string) => files.has(key) || folders.has(key)
   return paths.map((p0) => {
     const p = p0.length === 0 ? ["_"] : p0
     const dir = p.slice(0, -1)
     const name = p[p.length - 1]!
-    let candidate = p
-    for (let n = 1; files.has(fold(candidate)) || folders.has(fold(candidate)); n++) {
-      candidate = [...dir, withSuffix(name, n)]
+    const at = `${folderOf(dir)}/`
+    const key = at + name.toLowerCase()
+    if (!taken(key)) {
+      files.add(key)
+      return p
     }
-    files.add(fold(candidate))
-    return candidate
+    // Suffixes below the remembered one were all taken, and names are never released.
+    let n = nextSuffix.get(key) ?? 1
+    while (taken(at + withSuffix(name, n).toLowerCase())) n++
+    nextSuffix.set(key, n + 1)
+    files.add(at + withSuffix(name, n).toLowerCase())
+    return [...dir, withSuffix(name, n)]
   })
 }
