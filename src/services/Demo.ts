@@ -83,7 +83,7 @@ export const demo = (options: DemoOptions) =>
       yield* progress.write(`demo: tracker at ${tracker.httpUrl} and ${tracker.udpUrl}\n`)
       const { metainfo } = yield* createTorrent({ path: path.join(seedDir, name), announce: [tracker.httpUrl] })
 
-      // The seeder checks its data as any seeder would, then serves it.
+      // The seeder checks its data, as every seeder does, then serves it.
       // Resume data in the temporary folder too: the demo leaves nothing behind.
       const state = ResumeStore.layerFile(path.join(dir, "state"))
       const { have } = yield* recoverShowing(metainfo, seedDir, progress).pipe(Effect.provide(state))

@@ -36,6 +36,7 @@ import {
   type Tracker
 } from "../support/interop.js"
 import { makePayload, type Payload, sha256File, writeTorrent } from "../support/payload.js"
+import * as Prng from "../../src/domain/Prng.js"
 
 /**
  * A kill loses what was in flight: requested blocks not yet read (bt-effect keeps up to 500 outstanding,
@@ -58,18 +59,6 @@ const testTimeoutMs = 100_000
 /** The whole loop of runs must end by then, leaving time for the checks and the cleanup. */
 const runsBudgetMs = 80_000
 const runTimeoutMs = 30_000
-
-/** Deterministic generator in [0, 1) (mulberry32), so that a failing set of kill points can be replayed. */
-const mulberry32 = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // A static HTTP tracker: every announce is answered with the proxy's address only
@@ -223,7 +212,7 @@ describe("interop: bt-effect resumes after kill -9", () => {
 
   it(`kill -9 at ${kills} random moments, restarted each time: sha256 right, seeder bytes < ${maxRatio}× payload`, async () => {
     const seed = Number(process.env["BT_EFFECT_RESUME_SEED"] ?? Math.floor(Math.random() * 2 ** 32))
-    const random = mulberry32(seed)
+    const random = Prng.make(seed).next
     const targets = Array.from({ length: kills }, () =>
       Math.floor(payload.totalLength * (killWindow.from + (killWindow.to - killWindow.from) * random()))
     ).sort((a, b) => a - b)

@@ -11,6 +11,7 @@ import { type Bencode, bytes } from "../../src/domain/Bencode.js"
 import type { Metainfo } from "../../src/domain/Metainfo.js"
 import { encode } from "../../src/protocol/Bencode.js"
 import { makeTorrent, randomBytes, type TestFile } from "./torrents.js"
+import * as Prng from "../../src/domain/Prng.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Payloads and torrents
@@ -50,18 +51,6 @@ export interface PayloadOptions {
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
-/** Deterministic 32-bit generator (mulberry32) for the layout. */
-const generator = (seed: number) => {
-  let a = seed >>> 0
-  return (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const folders = [[], [], ["docs"], ["docs", "guides"], ["docs", "guides", "deep", "er", "still"], ["media"],
   ["media", "ünïcødé"], ["src", "a", "b"], ["src", "a", "c"], ["with space"], ["x"], ["x", "y", "z"]]
 const specialNames = ["README", "name with spaces.txt", "ñandú.bin", "UPPER.DAT", "dots.in.name.tar.gz"]
@@ -71,7 +60,7 @@ const specialNames = ["README", "name with spaces.txt", "ñandú.bin", "UPPER.DA
  * block (16 KiB) and piece boundaries, files larger than a piece; pieces then span many files.
  */
 const multiLayout = (count: number, pieceLength: number, seed: number) => {
-  const random = generator(seed)
+  const random = Prng.make(seed).next
   const special = [0, 1, 2, 3, 7, 13, 100, 999, 16383, 16384, 16385, pieceLength - 1, pieceLength,
     pieceLength + 1, 3 * pieceLength + 12345, 0, 0]
   const sizes: Array<number> = []
