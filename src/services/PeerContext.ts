@@ -7,7 +7,7 @@ import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type { PeerErrorReason, StorageError } from "../domain/Errors.js"
 import type * as InfoHash from "../domain/InfoHash.js"
-import type * as Layout from "../domain/Layout.js"
+import * as Layout from "../domain/Layout.js"
 import type { PeerId } from "../domain/PeerId.js"
 import type { BlockRequest, Picker } from "./PiecePicker.js"
 
@@ -98,4 +98,13 @@ export const limits = {
   maxUnrequested: 128,
   /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
   snubMs: 60_000
+}
+
+/**
+ * Requests to keep outstanding to a peer after a tick: `pipelineSeconds` of its rate, within
+ * [minDepth, maxDepth]; it grows at once and shrinks by 8 per tick, so that a pause does not empty it.
+ */
+export const nextDepth = (depth: number, bytesPerSecond: number): number => {
+  const target = Math.ceil((bytesPerSecond * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
+  return Math.min(limits.maxDepth, Math.max(limits.minDepth, target, depth > target ? depth - 8 : target))
 }

@@ -22,7 +22,7 @@ import { RateMeter } from "../domain/Rate.js"
 import type * as FrameParser from "../protocol/FrameParser.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
-import { limits, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import { limits, nextDepth, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import type { BlockRequest } from "./PiecePicker.js"
 
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
@@ -372,8 +372,7 @@ export class PeerState {
       return this.end("Timeout", "no block for 60 s")
     }
     if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
-    const target = Math.ceil((this.down.rate(now) * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
-    this.depth = Math.min(limits.maxDepth, Math.max(limits.minDepth, target, this.depth > target ? this.depth - 8 : target))
+    this.depth = nextDepth(this.depth, this.down.rate(now))
   }
 
   private fillRequests(now: number): void {

@@ -57,4 +57,24 @@ describe("swarm: connection limits", () => {
       expect(most).toBe(12)
       expect(Buffer.compare(swarm.contents("10.0.0.2")!, swarm.torrent.payload)).toBe(0)
     }))
+
+  it.scoped("asks a peer that never answers for 64 blocks and no more, then drops it after 60 s", () =>
+    Effect.gen(function* () {
+      const swarm = yield* makeSwarm({ size: 4 * 1024 * 1024, pieceLength: 16384 })
+      const m = swarm.torrent.metainfo
+      const staller = yield* fakePeer({
+        network: swarm.network, host: "10.0.4.1", port: 6881, infoHash: m.infoHash!, layout: layoutOf(m),
+        has: Bitfield.full(m.pieceCount), behaviour: { _tag: "Stall" }
+      })
+      const leecher = yield* swarm.member("10.0.0.2", { peers: [address("10.0.4.1")] })
+      let connectedAt30s = 0
+      for (let step = 0; step < 130; step++) {
+        for (let turn = 0; turn < 3; turn++) yield* realTurn
+        if (step === 60) connectedAt30s = (yield* leecher.peers).length
+        yield* TestClock.adjust("500 millis")
+      }
+      expect(staller.requests.length).toBe(64)
+      expect(connectedAt30s).toBe(1)
+      expect((yield* leecher.peers).length).toBe(0)
+    }))
 })
