@@ -15,7 +15,7 @@ import { formatBytes, formatRate } from "../domain/Units.js"
 import { type CheckProgress, checkData, type CheckResult } from "./DataCheck.js"
 import * as Progress from "./Progress.js"
 import { ResumeStore } from "./ResumeStore.js"
-import { plan, Storage } from "./Storage.js"
+import { type FileStamp, plan, Storage } from "./Storage.js"
 
 export interface Recovered {
   /** The pieces known good: trusted from the checkpoint, or verified now. */
@@ -28,6 +28,8 @@ export interface Recovered {
   readonly why: string | undefined
   /** The checkpoint used, if any (its totals carry over). */
   readonly saved: ResumeData | undefined
+  /** The files as found on disk at start, by file index (undefined: missing or not stored). */
+  readonly stamps: ReadonlyArray<FileStamp | undefined>
 }
 
 export interface RecoverOptions {
@@ -62,7 +64,7 @@ export const recover = Effect.fn("Resume.recover")(function*(metainfo: Metainfo,
     )
     check.have.forEachSet((piece) => have.set(piece))
   }
-  const recovered: Recovered = { have, trusted, check, why: decision.why, saved }
+  const recovered: Recovered = { have, trusted, check, why: decision.why, saved, stamps }
   return recovered
 })
 

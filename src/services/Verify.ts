@@ -14,7 +14,6 @@ import { formatBytes, formatRate } from "../domain/Units.js"
 import * as Progress from "./Progress.js"
 import { record, recover } from "./Resume.js"
 import { ResumeStore } from "./ResumeStore.js"
-import { Storage } from "./Storage.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
 
 export interface VerifyOptions {
@@ -31,12 +30,11 @@ export const verify = (options: VerifyOptions) =>
     const metainfo = yield* loadTorrent(options.torrent).pipe(Effect.flatMap(ensureDownloadable))
     const layout = layoutOf(metainfo)
     yield* progress.write(`verifying ${metainfo.name} (${formatBytes(metainfo.totalLength)}) in ${options.data}\n`)
-    const stamps = yield* (yield* Storage).stamps(metainfo, options.data)
     const recovered = yield* recover(metainfo, options.data, {
       onProgress: Progress.checkReporter(progress),
       ignoreCheckpoint: true
     }).pipe(Effect.ensuring(Progress.finish(progress)))
-    const have = recovered.have
+    const { have, stamps } = recovered
 
     for (const [i, file] of metainfo.files.entries()) {
       if (file.pad || file.attr.includes("l")) continue

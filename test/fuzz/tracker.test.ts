@@ -15,9 +15,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import { AnnounceResponse } from "../../src/domain/Announce.js"
 import { TrackerCodecError, TrackerCodecErrorReason } from "../../src/domain/Errors.js"
-import { InfoHash } from "../../src/domain/InfoHash.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
-import { PeerId } from "../../src/domain/PeerId.js"
 import { encode } from "../../src/protocol/Bencode.js"
 import { canonicalHost, decodeCompact, type Family, formatIPv4, formatIPv6, parseIp } from "../../src/protocol/CompactPeers.js"
 import {
@@ -36,6 +34,7 @@ import {
   UdpRequest,
   UdpResponse
 } from "../../src/protocol/TrackerUdp.js"
+import { udpRequest, udpResponse } from "../support/trackerArbitraries.js"
 import { mutated } from "./mutations.js"
 import { anyBytes, bencodeTokens, bencodeValue, fuzz, runDecoder, tokenSoup } from "./support.js"
 
@@ -65,9 +64,6 @@ const expectConnectable = (peers: ReadonlyArray<PeerAddress>, limit: number) => 
 const ipv4 = FastCheck.uint8Array({ minLength: 4, maxLength: 4 }).map((b) => formatIPv4(b))
 const ipv6 = FastCheck.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => formatIPv6(b))
 const port = FastCheck.oneof(FastCheck.integer({ min: 1, max: 65535 }), FastCheck.constantFrom(1, 6881, 65535))
-const u32 = FastCheck.nat({ max: 0xffffffff })
-const u64 = FastCheck.bigInt({ min: 0n, max: 0xffffffffffffffffn })
-const bytes20 = FastCheck.uint8Array({ minLength: 20, maxLength: 20 })
 
 const peersOf = (hosts: FastCheck.Arbitrary<string>) =>
   FastCheck.array(FastCheck.tuple(hosts, port).map(([host, p]) => new PeerAddress({ host, port: p })), { maxLength: 20 })
@@ -106,48 +102,9 @@ const announceOptions: FastCheck.Arbitrary<AnnounceDecodeOptions | undefined> = 
 )
 
 const udpResponses = (family: Family): FastCheck.Arbitrary<Uint8Array> =>
-  FastCheck.oneof(
-    FastCheck.record({ _tag: FastCheck.constant("Connect" as const), transactionId: u32, connectionId: u64 }),
-    FastCheck.record({
-      _tag: FastCheck.constant("Announce" as const),
-      transactionId: u32,
-      interval: u32,
-      leechers: u32,
-      seeders: u32,
-      peers: peersOf(family === 4 ? ipv4 : ipv6)
-    }),
-    FastCheck.record({
-      _tag: FastCheck.constant("Scrape" as const),
-      transactionId: u32,
-      files: FastCheck.array(FastCheck.record({ complete: u32, downloaded: u32, incomplete: u32 }), { maxLength: 10 })
-    }),
-    FastCheck.record({ _tag: FastCheck.constant("Error" as const), transactionId: u32, message: FastCheck.string({ maxLength: 40 }) })
-  ).map((res) => encodeResponse(res, family))
+  udpResponse(family).map((res) => encodeResponse(res, family))
 
-const udpRequests: FastCheck.Arbitrary<Uint8Array> = FastCheck.oneof(
-  FastCheck.record({ _tag: FastCheck.constant("Connect" as const), transactionId: u32 }),
-  FastCheck.record({
-    _tag: FastCheck.constant("Announce" as const),
-    connectionId: u64,
-    transactionId: u32,
-    infoHash: bytes20.map((b) => InfoHash.make(b)),
-    peerId: bytes20.map((b) => PeerId.make(b)),
-    downloaded: u64,
-    left: u64,
-    uploaded: u64,
-    event: FastCheck.constantFrom("started" as const, "completed" as const, "stopped" as const, "none" as const),
-    ip: u32,
-    key: u32,
-    numWant: FastCheck.integer({ min: -0x80000000, max: 0x7fffffff }),
-    port: FastCheck.integer({ min: 0, max: 65535 })
-  }),
-  FastCheck.record({
-    _tag: FastCheck.constant("Scrape" as const),
-    connectionId: u64,
-    transactionId: u32,
-    infoHashes: FastCheck.array(bytes20.map((b) => InfoHash.make(b)), { minLength: 1, maxLength: 80 })
-  })
-).map(encodeRequest)
+const udpRequests: FastCheck.Arbitrary<Uint8Array> = udpRequest.map(encodeRequest)
 
 // ---------------------------------------------------------------------------------------------------------
 // Checks

@@ -9,7 +9,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 
-const realTurn = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
+/** One real turn of the event loop (where in-memory data moves), as opposed to virtual time. */
+export const realTurn = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
 
 export const withClock = <A, E, R>(
   effect: Effect.Effect<A, E, R>,

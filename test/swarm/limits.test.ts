@@ -8,11 +8,10 @@ import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
-import { withClock } from "../support/clock.js"
+import { realTurn, withClock } from "../support/clock.js"
 import { fakePeer } from "../support/fakePeer.js"
 import { address, all, makeSwarm } from "../support/swarm.js"
 
-const realTurn = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
 
 describe("swarm: connection limits", () => {
   it.scoped("keeps at most maxPeers connections among 20 willing peers", () =>

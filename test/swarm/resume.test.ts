@@ -15,11 +15,10 @@ import { layerMemory as storageMemory } from "../../src/services/MemoryStorage.j
 import * as Resume from "../../src/services/Resume.js"
 import * as ResumeStore from "../../src/services/ResumeStore.js"
 import type { TorrentHandle } from "../../src/services/Torrent.js"
-import { withClock } from "../support/clock.js"
+import { realTurn, withClock } from "../support/clock.js"
 import { fakePeer } from "../support/fakePeer.js"
 import { address, all, makeSwarm, type Swarm } from "../support/swarm.js"
 
-const realTurn = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 1)))
 
 const waitFor = (handle: TorrentHandle, pieces: number) =>
   Effect.gen(function* () {
