@@ -100,6 +100,23 @@ export class TrackerCodecError extends Schema.TaggedError<TrackerCodecError>()("
   }
 }
 
+export const KrpcErrorReason = Schema.Literal("Bencode", "Malformed", "TooLarge")
+export type KrpcErrorReason = typeof KrpcErrorReason.Type
+
+/**
+ * A DHT datagram (BEP 5 KRPC) that cannot be understood. `transactionId` is set when the message's `t`
+ * could be read, so that a malformed query can still be answered with error 203.
+ */
+export class KrpcError extends Schema.TaggedError<KrpcError>()("KrpcError", {
+  reason: KrpcErrorReason,
+  detail: Schema.String,
+  transactionId: Schema.optional(Schema.Uint8ArrayFromSelf)
+}) {
+  override get message(): string {
+    return `bad DHT message: ${this.detail}`
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Service boundaries
 
@@ -152,6 +169,8 @@ export const PeerErrorReason = Schema.Literal(
   "Self",
   "Duplicate",
   "Banned",
+  "Unsupported",
+  "Corrupt",
   "Closed"
 )
 export type PeerErrorReason = typeof PeerErrorReason.Type
@@ -173,6 +192,19 @@ export type DownloadErrorReason = typeof DownloadErrorReason.Type
 /** A download that cannot go on. */
 export class DownloadError extends Schema.TaggedError<DownloadError>()("DownloadError", {
   reason: DownloadErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+export const UsageErrorReason = Schema.Literal("Option")
+export type UsageErrorReason = typeof UsageErrorReason.Type
+
+/** A command-line value that @effect/cli accepted as text but that does not mean anything. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  reason: UsageErrorReason,
   detail: Schema.String
 }) {
   override get message(): string {
