@@ -10,6 +10,7 @@ export default defineConfig({
     // Files run in parallel: interop tests pick free loopback ports, so real programs never collide.
     fileParallelism: true,
     // Commands run without --state keep resume data here, not in the user's state folder.
-    env: { XDG_STATE_HOME: path.join(os.tmpdir(), "bt-effect-test-state") }
+    // and the DHT starts from no node unless a test names local ones: never the public routers.
+    env: { XDG_STATE_HOME: path.join(os.tmpdir(), "bt-effect-test-state"), BT_EFFECT_DHT_BOOTSTRAP: "" }
   }
 })

@@ -132,7 +132,7 @@ const startAria2Seeder = async (tracker, torrent, payload) => {
  */
 const startBtEffectSeeder = async (tracker, torrent, info, payload) => {
   const port = await freePort("0.0.0.0")
-  return startSeeder("bt-effect-seeder", mainJs, ["seed", torrent, "--data", payload.dataDir, "--port", String(port), "--state", path.join(workDir, "state")],
+  return startSeeder("bt-effect-seeder", mainJs, ["seed", torrent, "--data", payload.dataDir, "--port", String(port), "--state", path.join(workDir, "state"), "--no-dht"],
     tracker, { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: config.timeoutMs })
 }
 
@@ -207,7 +207,7 @@ const runJob = async (job, run, payload, tracker, seeders) => {
     // The program as users start it (`npx bt-effect`): the executable itself, with its shebang's flags.
     await measure(mainJs, [
       "download", torrent(payload.info, config.udp ? tracker.udpUrl : tracker.httpUrl), "--out", outDir, "--port", String(port),
-      "--state", path.join(workDir, "state")
+      "--state", path.join(workDir, "state"), "--no-dht"
     ], logPath, seeders.aria2c)
   const file = path.join(outDir, payload.name)
   let verified = "missing"

@@ -17,6 +17,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Exit from "effect/Exit"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -24,7 +25,10 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import { UsageError } from "./domain/Errors.js"
 import { create } from "./services/CreateCommand.js"
+import * as Datagram from "./services/Datagram.js"
+import { bootstrapEnv, dhtOptions, publicRouters } from "./services/DhtSettings.js"
 import { demo } from "./services/Demo.js"
 import { download } from "./services/Download.js"
 import { seed } from "./services/Seed.js"
@@ -66,7 +70,8 @@ const clientLayer = Layer.mergeAll(
   layerFile,
   // Node's built-in fetch: lighter to load than the undici package (0.1 s and 7 MB at startup).
   Tracker.layer.pipe(Layer.provide(FetchHttpClient.layer)),
-  PiecePicker.layer
+  PiecePicker.layer,
+  Datagram.layerNode
 )
 
 const maxPeers = Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most"))
@@ -94,6 +99,35 @@ const withClient = <A, E>(
     Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
   )
 
+const noDht = Options.boolean("no-dht").pipe(Options.withDescription("do not use the DHT (never used for private torrents)"))
+const dhtPort = Options.integer("dht-port").pipe(
+  Options.optional,
+  Options.withDescription("the DHT's UDP port (default: the number of --port)")
+)
+const dhtBootstrap = Options.text("dht-bootstrap").pipe(
+  Options.optional,
+  Options.withDescription(`HOST:PORT,... to join the DHT through (default: $${bootstrapEnv}, else ${publicRouters.join(", ")})`)
+)
+const dhtFlags = { noDht, dhtPort, dhtBootstrap }
+
+/** The DHT's options from its flags, or a usage error. */
+const dhtFrom = (
+  flags: { readonly noDht: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string> },
+  peerPort: number,
+  stateDir: Option.Option<string>
+) =>
+  Either.match(
+    dhtOptions(
+      { enabled: !flags.noDht, port: Option.getOrUndefined(flags.dhtPort), bootstrap: Option.getOrUndefined(flags.dhtBootstrap) },
+      peerPort,
+      Option.getOrElse(stateDir, defaultStateDir)
+    ),
+    {
+      onLeft: (detail) => Effect.fail(new UsageError({ reason: "Option", detail })),
+      onRight: (options) => Effect.succeed(options)
+    }
+  )
+
 const seedCommand = Command.make(
   "seed",
   {
@@ -103,10 +137,13 @@ const seedCommand = Command.make(
     maxPeers,
     uploadSlots,
     state,
-    verbose
+    verbose,
+    ...dhtFlags
   },
-  ({ data, maxPeers, port, state, torrent, uploadSlots, verbose }) =>
-    withClient(seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write } }), verbose, state)
+  ({ data, maxPeers, port, state, torrent, uploadSlots, verbose, ...flags }) =>
+    Effect.flatMap(dhtFrom(flags, port, state), (dht) =>
+      seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write }, ...(dht !== undefined ? { dht } : {}) })
+    ).pipe((effect) => withClient(effect, verbose, state))
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
 
 const verifyCommand = Command.make(
@@ -123,7 +160,8 @@ const verifyCommand = Command.make(
 const downloadCommand = Command.make(
   "download",
   {
-    torrent: torrentArg,
+    torrent: Args.text({ name: "FILE.torrent|MAGNET" }).pipe(Args.withDescription("a .torrent file or a magnet link")),
+    ...dhtFlags,
     out: Options.text("out").pipe(
       Options.withDefault("./downloads"),
       Options.withDescription("the folder to download into (created when missing)")
@@ -147,8 +185,9 @@ const downloadCommand = Command.make(
     state,
     verbose
   },
-  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose }) =>
-    download({
+  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose, ...flags }) =>
+    Effect.flatMap(dhtFrom(flags, port, state), (dht) => download({
+      ...(dht !== undefined ? { dht } : {}),
       torrent,
       out,
       port,
@@ -164,8 +203,8 @@ const downloadCommand = Command.make(
           }
         : {}),
       progress: { tty, write }
-    }).pipe((effect) => withClient(effect, verbose, state))
-).pipe(Command.withDescription("download a torrent into a folder, verifying every piece"))
+    })).pipe((effect) => withClient(effect, verbose, state))
+).pipe(Command.withDescription("download a torrent (a .torrent file or a magnet link) into a folder, verifying every piece"))
 
 const demoCommand = Command.make(
   "demo",
@@ -233,6 +272,7 @@ const exitCode = (error: unknown): number => {
       case "MetainfoError":
       case "MagnetError":
       case "CreateError":
+      case "UsageError":
         return 2
     }
   }

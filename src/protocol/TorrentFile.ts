@@ -61,6 +61,20 @@ export const encodeTorrent = (m: Metainfo): Uint8Array => {
   ])
 }
 
+/**
+ * The .torrent of an info dictionary fetched for a magnet link: the raw info bytes, unchanged (so the
+ * info hash holds), and the magnet's trackers, each its own tier as the magnet lists them.
+ */
+export const torrentFromInfo = (infoBytes: Uint8Array, trackers: ReadonlyArray<string>): Uint8Array => {
+  const top = new Map<string, Bencode>()
+  if (trackers.length > 0) {
+    top.set("announce", utf8Bytes(trackers[0]!))
+    top.set("announce-list", trackers.map((t) => [utf8Bytes(t)]))
+  }
+  const head = encode(top)
+  return Buffer.concat([head.subarray(0, head.length - 1), Buffer.from("4:info"), infoBytes, Buffer.from("e")])
+}
+
 /** .torrent bytes <-> Metainfo. */
 export const MetainfoFromBytes: Schema.Schema<Metainfo, Uint8Array> = Schema.transformOrFail(
   Schema.Uint8ArrayFromSelf,

@@ -13,8 +13,13 @@ import * as Progress from "./Progress.js"
 import * as Torrent from "./Torrent.js"
 import { recoverShowing } from "./Resume.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
+import type * as Dht from "./Dht.js"
+import { startDht } from "./DhtSettings.js"
+import * as MagnetSource from "./MagnetSource.js"
+import * as Magnet from "../domain/Magnet.js"
 
 export interface DownloadOptions {
+  /** A .torrent file, or a magnet link. */
   readonly torrent: string
   readonly out: string
   readonly port: number
@@ -25,6 +30,8 @@ export interface DownloadOptions {
   /** Keep seeding after completion, until a limit is reached (none given: until stopped). */
   readonly seed?: { readonly ratio?: number; readonly minutes?: number }
   readonly progress: Progress.ProgressOptions
+  /** Our DHT node's settings; absent: no DHT (--no-dht). */
+  readonly dht?: Dht.DhtOptions
 }
 
 /** Seeds until uploaded/size reaches `ratio` or `minutes` pass (whichever comes first), or forever. */
@@ -73,15 +80,32 @@ const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =
 export const download = (options: DownloadOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const metainfo = yield* loadTorrent(options.torrent).pipe(Effect.flatMap(ensureDownloadable))
+      const peerId = yield* randomPeerId
+      const dht = yield* startDht(options.dht)
+      const source = options.torrent.startsWith("magnet:")
+        ? yield* MagnetSource.resolve(yield* Magnet.parse(options.torrent), {
+            peerId,
+            port: options.port,
+            dht,
+            stallTimeoutSeconds: options.stallTimeoutSeconds,
+            progress: options.progress
+          })
+        : { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [] }
+      const metainfo = yield* ensureDownloadable(source.metainfo)
+      if (source.fetched !== undefined) {
+        const file = yield* MagnetSource.saveBeside(options.out, metainfo, source.fetched)
+        yield* options.progress.write(`saved ${file}\n`)
+      }
       const recovered = yield* recoverShowing(metainfo, options.out, options.progress)
       const started = yield* Clock.currentTimeMillis
       const handle = yield* Torrent.start({
         trusted: recovered.have,
         ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
+        ...(dht !== undefined ? { dht } : {}),
+        peers: source.peers,
         metainfo,
         root: options.out,
-        peerId: yield* randomPeerId,
+        peerId,
         port: options.port,
         maxPeers: options.maxPeers,
         uploadSlots: options.uploadSlots

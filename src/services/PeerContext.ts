@@ -8,7 +8,9 @@ import type * as Effect from "effect/Effect"
 import type { PeerErrorReason, StorageError } from "../domain/Errors.js"
 import type * as InfoHash from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
+import type { PeerAddress } from "../domain/PeerAddress.js"
 import type { PeerId } from "../domain/PeerId.js"
+import type { ExtensionContext, PeerExtensions } from "./PeerExtensions.js"
 import type { BlockRequest, Picker } from "./PiecePicker.js"
 
 /** How the torrent reaches a session. */
@@ -27,6 +29,8 @@ export interface PeerLink {
   readonly unchoked: () => boolean
   /** What the session reports of itself (rates at `now`), for stats and the choker. */
   readonly info: (now: number) => PeerInfo
+  /** Where the peer accepts connections, when known (for PEX). */
+  readonly listenAddress: () => PeerAddress | undefined
 }
 
 export interface PeerInfo {
@@ -44,6 +48,19 @@ export interface PeerInfo {
   readonly connectedAt: number
   /** We want its data and it has sent no block for a minute: it gets no regular unchoke. */
   readonly snubbed: boolean
+}
+
+/** What the handshake told of the peer. */
+export interface PeerFeatures {
+  readonly peerId: Uint8Array
+  /** Both sides speak BEP 6. */
+  readonly fast: boolean
+  /** Both sides speak BEP 10: its extensions. */
+  readonly extensions: PeerExtensions | undefined
+  /** The peer runs a DHT node (BEP 5): it gets our DHT port. */
+  readonly dht: boolean
+  /** Where it accepts connections if it does not say through BEP 10: where we dialled it. */
+  readonly dialled: PeerAddress | undefined
 }
 
 /** What a session needs from its torrent. */
@@ -68,6 +85,10 @@ export interface SwarmContext {
   readonly countUploaded: (bytes: number, now: number) => void
   /** The peer became interested in us (the choker may have a free slot for it). */
   readonly interested: (key: string) => void
+  /** The extension protocol: metadata to serve, PEX. */
+  readonly extensions: ExtensionContext
+  /** Our DHT node, when it runs: its port goes to peers (PORT), their nodes come to it. */
+  readonly dht?: { readonly port: number; readonly addNode: (host: string, port: number) => void }
 }
 
 /** Timeouts and limits of a session. */

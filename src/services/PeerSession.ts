@@ -16,6 +16,7 @@ import * as Handshake from "../protocol/Handshake.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
 import { limits, type SwarmContext } from "./PeerContext.js"
+import { PeerExtensions } from "./PeerExtensions.js"
 import { PeerState } from "./PeerState.js"
 
 export type { PeerInfo, PeerLink, SwarmContext } from "./PeerContext.js"
@@ -28,7 +29,8 @@ export interface SessionOptions {
   readonly inbound: boolean
 }
 
-const ourReserved = Handshake.reserved({ fast: true })
+/** We speak BEP 6 and BEP 10 always, BEP 5 when our DHT node runs. */
+const reservedFor = (ctx: SwarmContext) => Handshake.reserved({ fast: true, extensions: true, dht: ctx.dht !== undefined })
 
 const copy = (bytes: Uint8Array) => Uint8Array.prototype.slice.call(bytes)
 
@@ -96,7 +98,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
         Effect.forkScoped
       )
 
-    const ours = Handshake.encode({ reserved: ourReserved, infoHash: ctx.infoHash, peerId: ctx.peerId })
+    const ours = Handshake.encode({ reserved: reservedFor(ctx), infoHash: ctx.infoHash, peerId: ctx.peerId })
     if (!options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
 
     // The handshake: the first frame, within the timeout.
@@ -118,7 +120,18 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     if (!InfoHash.equals(handshake.infoHash, ctx.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
     if (options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
 
-    const state = new PeerState(key, connection.address.host, ctx, Handshake.supportsFast(handshake.reserved), handshake.peerId, wake)
+    const queue = (bytes: Uint8Array) => state.queueBytes(bytes)
+    const endWith = (reason: PeerErrorReason, detail: string) => state.stop(fail(reason, detail))
+    const extensions = Handshake.supportsExtensions(handshake.reserved)
+      ? new PeerExtensions(connection.address, options.inbound, ctx.extensions, queue, endWith)
+      : undefined
+    const state: PeerState = new PeerState(key, connection.address.host, ctx, {
+      peerId: handshake.peerId,
+      fast: Handshake.supportsFast(handshake.reserved),
+      extensions,
+      dht: Handshake.supportsDht(handshake.reserved),
+      dialled: options.inbound ? undefined : connection.address
+    }, wake)
     const refused = ctx.attach(state.link(), handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
     yield* Effect.logDebug(`peer ${key} connected (${options.inbound ? "inbound" : "outbound"}, ${state.client})`)

@@ -22,7 +22,7 @@ import { RateMeter } from "../domain/Rate.js"
 import type * as FrameParser from "../protocol/FrameParser.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
-import { limits, nextDepth, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import { limits, nextDepth, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import type { BlockRequest } from "./PiecePicker.js"
 
 const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
@@ -61,18 +61,20 @@ export class PeerState {
   private sendBuffer: Uint8Array | undefined
   private ended: PeerError | undefined
   readonly client: string
+  private readonly fast: boolean
 
   constructor(
     private readonly key: string,
     private readonly host: string,
     private readonly ctx: SwarmContext,
-    private readonly fast: boolean,
-    peerId: Uint8Array,
+    private readonly features: PeerFeatures,
     /** Wakes the loop to do what the synchronous handlers left for it. */
     private readonly wake: () => void
   ) {
+    this.fast = features.fast
+    const fast = features.fast
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
-    this.client = clientName(peerId)
+    this.client = clientName(features.peerId)
     this.allowedFast = new Set(fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
   }
 
@@ -102,7 +104,8 @@ export class PeerState {
         }
       },
       wake: () => this.wake(),
-      info: (now) => this.info(now)
+      info: (now) => this.info(now),
+      listenAddress: () => this.features.extensions?.listenAddress() ?? this.features.dialled
     }
   }
 
@@ -122,6 +125,8 @@ export class PeerState {
     }
     else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
     for (const piece of this.allowedFast) this.offerAllowedFast(piece)
+    this.features.extensions?.start()
+    if (this.features.dht && this.ctx.dht !== undefined) this.queue(Message.encode(Message.port(this.ctx.dht.port)))
   }
 
   /** Tells the peer of an allowed fast piece once we have it. */
@@ -212,13 +217,20 @@ export class PeerState {
   /** One line on the session: the Fast extension, and its messages each way. */
   summary(): string {
     const show = (m: Map<string, number>) => (m.size === 0 ? "none" : [...m].map(([k, n]) => `${n} ${k}`).join(", "))
-    return this.fast
+    const fast = this.fast
       ? `fast extension on; sent ${show(this.fastTally.sent)}; received ${show(this.fastTally.received)}`
       : "fast extension off"
+    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}`
   }
 
   private queue(bytes: Uint8Array): void {
     this.outbox.push(bytes)
+  }
+
+  /** For the extensions: bytes to send, and the loop woken to send them. */
+  queueBytes(bytes: Uint8Array): void {
+    this.outbox.push(bytes)
+    this.wake()
   }
 
   private end(reason: PeerErrorReason, detail: string): void {
@@ -311,10 +323,13 @@ export class PeerState {
         }
         return
       }
+      case "Extended":
+        return this.features.extensions?.onMessage(m.extendedId, m.payload, now)
       case "Port":
+        if (m.port > 0) this.ctx.dht?.addNode(this.host, m.port)
+        return
       case "Suggest":
       case "AllowedFast":
-      case "Extended":
         return
     }
   }
@@ -373,6 +388,7 @@ export class PeerState {
     }
     if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
     this.depth = nextDepth(this.depth, this.down.rate(now))
+    this.features.extensions?.tick(now)
   }
 
   private fillRequests(now: number): void {

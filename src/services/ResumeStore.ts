@@ -28,6 +28,9 @@ export interface ResumeStoreService {
   readonly load: (infoHash: InfoHash) => Effect.Effect<Option.Option<ResumeData>>
   /** Replaces the torrent's resume data, atomically. */
   readonly save: (data: ResumeData) => Effect.Effect<void, StorageError>
+  /** The .torrent fetched for a magnet link earlier, so that a restart needs no peer to give it again. */
+  readonly loadTorrent: (infoHash: InfoHash) => Effect.Effect<Option.Option<Uint8Array>>
+  readonly saveTorrent: (infoHash: InfoHash, torrent: Uint8Array) => Effect.Effect<void, StorageError>
 }
 
 export class ResumeStore extends Context.Tag("bt-effect/ResumeStore")<ResumeStore, ResumeStoreService>() {}
@@ -56,6 +59,7 @@ let tmpSequence = 0
 export const makeFile = (dir: string): ResumeStoreService => {
   const folder = path.join(path.resolve(dir), "torrents")
   const fileOf = (infoHash: InfoHash) => path.join(folder, `${toHex(infoHash)}.resume`)
+  const torrentOf = (infoHash: InfoHash) => path.join(folder, `${toHex(infoHash)}.torrent`)
   return {
     location: folder,
     load: (infoHash) => {
@@ -72,39 +76,47 @@ export const makeFile = (dir: string): ResumeStoreService => {
         Effect.withSpan("ResumeStore.load")
       )
     },
-    save: Effect.fn("ResumeStore.save")(function*(data: ResumeData) {
-      const file = fileOf(data.infoHash)
-      const tmp = `${file}.${process.pid}.${++tmpSequence}.tmp`
-      yield* unit((done) => fs.mkdir(folder, { recursive: true }, (e) => done(e))).pipe(
-        Effect.mapError(failure("create folder", folder))
-      )
-      const bytes = encodeResume(data)
-      const written = Effect.gen(function*() {
-        const fd = yield* node<number>((done) => fs.open(tmp, "w", 0o644, done)).pipe(Effect.mapError(failure("open", tmp)))
-        yield* Effect.ensuring(
-          writeAll(fd, bytes, 0).pipe(
-            Effect.zipRight(unit((done) => fs.fsync(fd, done))),
-            Effect.mapError(failure("write", tmp))
-          ),
-          unit((done) => fs.close(fd, done)).pipe(Effect.ignore)
-        )
-        yield* unit((done) => fs.rename(tmp, file, done)).pipe(Effect.mapError(failure("write", file)))
-      })
-      yield* Effect.uninterruptible(
-        written.pipe(Effect.tapError(() => unit((done) => fs.rm(tmp, { force: true }, done)).pipe(Effect.ignore)))
-      )
-      // The rename itself is durable once the folder is flushed (not every system can: then it is not).
-      yield* node<number>((done) => fs.open(folder, "r", done)).pipe(
-        Effect.flatMap((fd) => Effect.ensuring(unit((done) => fs.fsync(fd, done)), unit((done) => fs.close(fd, done)).pipe(Effect.ignore))),
-        Effect.ignore
-      )
-    })
+    save: (data) => atomicWrite(folder, fileOf(data.infoHash), encodeResume(data)).pipe(Effect.withSpan("ResumeStore.save")),
+    loadTorrent: (infoHash) =>
+      node<Buffer>((done) => fs.readFile(torrentOf(infoHash), done)).pipe(
+        Effect.map((raw): Option.Option<Uint8Array> => Option.some(raw)),
+        Effect.orElseSucceed(() => Option.none())
+      ),
+    saveTorrent: (infoHash, torrent) => atomicWrite(folder, torrentOf(infoHash), torrent)
   }
 }
+
+/** Replaces `file` in `folder` atomically: a temp file written and flushed, renamed over it, the folder flushed. */
+const atomicWrite = Effect.fn("ResumeStore.atomicWrite")(function*(folder: string, file: string, bytes: Uint8Array) {
+  const tmp = `${file}.${process.pid}.${++tmpSequence}.tmp`
+  yield* unit((done) => fs.mkdir(folder, { recursive: true }, (e) => done(e))).pipe(
+    Effect.mapError(failure("create folder", folder))
+  )
+  const written = Effect.gen(function*() {
+    const fd = yield* node<number>((done) => fs.open(tmp, "w", 0o644, done)).pipe(Effect.mapError(failure("open", tmp)))
+    yield* Effect.ensuring(
+      writeAll(fd, bytes, 0).pipe(
+        Effect.zipRight(unit((done) => fs.fsync(fd, done))),
+        Effect.mapError(failure("write", tmp))
+      ),
+      unit((done) => fs.close(fd, done)).pipe(Effect.ignore)
+    )
+    yield* unit((done) => fs.rename(tmp, file, done)).pipe(Effect.mapError(failure("write", file)))
+  })
+  yield* Effect.uninterruptible(
+    written.pipe(Effect.tapError(() => unit((done) => fs.rm(tmp, { force: true }, done)).pipe(Effect.ignore)))
+  )
+  // The rename itself is durable once the folder is flushed (not every system can: then it is not).
+  yield* node<number>((done) => fs.open(folder, "r", done)).pipe(
+    Effect.flatMap((fd) => Effect.ensuring(unit((done) => fs.fsync(fd, done)), unit((done) => fs.close(fd, done)).pipe(Effect.ignore))),
+    Effect.ignore
+  )
+})
 
 /** Resume data kept in memory (encoded, so that tests go through the same codec as files). */
 export class MemoryResume {
   readonly files = new Map<string, Uint8Array>()
+  readonly torrents = new Map<string, Uint8Array>()
   saves = 0
 
   get(infoHash: InfoHash): ResumeData | undefined {
@@ -124,7 +136,9 @@ export const makeMemory = (memory: MemoryResume): ResumeStoreService => ({
     Effect.sync(() => {
       memory.saves += 1
       memory.files.set(toHex(data.infoHash), encodeResume(data))
-    })
+    }),
+  loadTorrent: (infoHash) => Effect.sync(() => Option.fromNullable(memory.torrents.get(toHex(infoHash)))),
+  saveTorrent: (infoHash, torrent) => Effect.sync(() => void memory.torrents.set(toHex(infoHash), torrent))
 })
 
 export const layerFile = (dir: string): Layer.Layer<ResumeStore> => Layer.succeed(ResumeStore, makeFile(dir))

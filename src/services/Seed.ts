@@ -8,6 +8,8 @@ import { DownloadError } from "../domain/Errors.js"
 import { randomPeerId } from "./Download.js"
 import * as Progress from "./Progress.js"
 import { recoverShowing } from "./Resume.js"
+import type * as Dht from "./Dht.js"
+import { startDht } from "./DhtSettings.js"
 import * as Torrent from "./Torrent.js"
 import { ensureDownloadable, loadTorrent } from "./TorrentSource.js"
 
@@ -18,6 +20,8 @@ export interface SeedOptions {
   readonly maxPeers: number
   readonly uploadSlots: number
   readonly progress: Progress.ProgressOptions
+  /** Our DHT node's settings; absent: no DHT. */
+  readonly dht?: Dht.DhtOptions
 }
 
 export const seed = (options: SeedOptions) =>
@@ -35,7 +39,9 @@ export const seed = (options: SeedOptions) =>
       if (!have.isComplete) {
         yield* Effect.logWarning(`${metainfo.pieceCount - have.count} piece(s) missing or damaged: they will be downloaded`)
       }
+      const dht = yield* startDht(options.dht)
       const handle = yield* Torrent.start({
+        ...(dht !== undefined ? { dht } : {}),
         metainfo,
         root: options.data,
         peerId: yield* randomPeerId,

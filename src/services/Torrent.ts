@@ -35,6 +35,8 @@ import { Choker } from "./Choker.js"
 import { type Candidate, PeerCandidates } from "./PeerCandidates.js"
 import * as Checkpoint from "./Checkpoint.js"
 import type { TrackerStatus } from "./Announcer.js"
+import type { DhtService } from "./Dht.js"
+import * as PeerDiscovery from "./PeerDiscovery.js"
 
 export interface TorrentOptions {
   readonly metainfo: Metainfo
@@ -59,6 +61,8 @@ export interface TorrentOptions {
   readonly checkpointIntervalMs?: number
   /** Bytes downloaded and uploaded in earlier runs (from the resume data), carried into its totals. */
   readonly previous?: { readonly downloaded: number; readonly uploaded: number }
+  /** Our DHT node: the torrent is looked up and announced there (never for private torrents). */
+  readonly dht?: DhtService
 }
 
 export interface TorrentStats {
@@ -169,7 +173,19 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       }
     })
 
+  // Private torrents (BEP 27) find peers through their trackers only: no DHT, no PEX, no metadata served.
+  const dht = m.private ? undefined : options.dht
+  const addDhtNode = dht === undefined ? undefined : yield* PeerDiscovery.makeNodeFeed(dht)
+  const clock = yield* Effect.clock
   const context: PeerSession.SwarmContext = {
+    extensions: {
+      metadata: m.private ? undefined : m.infoBytes,
+      pex: !m.private,
+      listenPort: () => listener.port,
+      pexPeers: () => PeerDiscovery.pexPeers(links.values(), clock.unsafeCurrentTimeMillis()),
+      learnPeers: (_from, peers) => learn(peers)
+    },
+    ...(dht !== undefined && addDhtNode !== undefined ? { dht: { port: dht.port, addNode: addDhtNode } } : {}),
     infoHash,
     peerId: options.peerId,
     layout,
@@ -288,14 +304,14 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     )
   )
 
-  const addCandidates = (peers: ReadonlyArray<PeerAddress>) =>
-    Effect.sync(() => {
-      for (const address of peers) {
-        if (address.port === listener.port && (address.host === options.announceIp || address.host === "127.0.0.1")) continue
-        candidates.add(address, (key) => links.has(key) || connecting.has(key))
-      }
-      void wake.unsafeOffer(undefined)
-    })
+  const learn = (peers: ReadonlyArray<PeerAddress>) => {
+    for (const address of peers) {
+      if (address.port === listener.port && (address.host === options.announceIp || address.host === "127.0.0.1")) continue
+      candidates.add(address, (key) => links.has(key) || connecting.has(key))
+    }
+    void wake.unsafeOffer(undefined)
+  }
+  const addCandidates = (peers: ReadonlyArray<PeerAddress>) => Effect.sync(() => learn(peers))
 
   // Outbound peers: keep up to maxPeers connected, halfOpen connecting at once.
   const dial = (candidate: Candidate) => {
@@ -380,6 +396,15 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
 
   yield* addCandidates(options.peers ?? [])
   yield* Effect.forkScoped(dialer)
+  if (dht !== undefined) {
+    yield* Effect.forkScoped(PeerDiscovery.dhtLoop({
+      dht,
+      infoHash,
+      port: () => listener.port,
+      onPeers: addCandidates,
+      hungry: () => !picker.isComplete && links.size < PeerDiscovery.fewPeers
+    }))
+  }
   yield* Effect.forkScoped(Deferred.await(done).pipe(Effect.zipRight(announcer.completed), Effect.ignore))
 
   const handle: TorrentHandle = {

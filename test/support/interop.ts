@@ -394,3 +394,7 @@ export const runBtEffectDownload = async (options: {
 }
 
 // Payloads and hashing live in ./payload.ts; re-exported for the files that still import them from here.
+
+/** The quiet loopback flags every harness aria2c starts with (DHT, LPD and PEX off), for tests that start
+ *  aria2c their own way and turn one of them back on (later aria2c options override earlier ones). */
+export const aria2BaseArgs = aria2Args

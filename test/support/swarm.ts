@@ -8,6 +8,9 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
+import type * as Magnet from "../../src/domain/Magnet.js"
+import type { DhtService } from "../../src/services/Dht.js"
+import * as MagnetSource from "../../src/services/MagnetSource.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as PeerId from "../../src/domain/PeerId.js"
@@ -38,6 +41,8 @@ export interface MemberOptions {
    *  pre-fills the store. */
   readonly recover?: boolean
   readonly checkpointIntervalMs?: number
+  /** The member's DHT node: the torrent is looked up and announced there. */
+  readonly dht?: DhtService
 }
 
 export interface Swarm {
@@ -52,6 +57,12 @@ export interface Swarm {
   readonly member: (host: string, options?: MemberOptions) => Effect.Effect<Torrent.TorrentHandle, unknown, Scope.Scope>
   /** The bytes a member holds now. */
   readonly contents: (host: string) => Uint8Array | undefined
+  /** Starts a member from a magnet link, as `download 'magnet:...'` does: metadata first, then the torrent. */
+  readonly magnetMember: (
+    host: string,
+    magnet: Magnet.Magnet,
+    options?: { readonly dht?: DhtService; readonly link?: MemoryNetwork.LinkOptions }
+  ) => Effect.Effect<{ readonly handle: Torrent.TorrentHandle; readonly resolved: MagnetSource.Resolved }, unknown, Scope.Scope>
 }
 
 export const makeSwarm = (options: {
@@ -115,11 +126,46 @@ export const makeSwarm = (options: {
           ...(memberOptions.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: memberOptions.checkpointIntervalMs } : {}),
           ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
           ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),
-          ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {})
+          ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {}),
+          ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {})
         })).pipe(Effect.provide(layers))
       })
 
+    const magnetMember = (
+      host: string,
+      magnet: Magnet.Magnet,
+      magnetOptions: { readonly dht?: DhtService; readonly link?: MemoryNetwork.LinkOptions } = {}
+    ) =>
+      Effect.gen(function* () {
+        const peerId = PeerId.make(Buffer.from(host.padEnd(12, "#")))
+        const resolved = yield* MagnetSource.resolve(magnet, {
+          peerId,
+          port,
+          dht: magnetOptions.dht,
+          stallTimeoutSeconds: 0,
+          progress: { tty: false, write: () => Effect.void }
+        })
+        const handle = yield* Torrent.start({
+          metainfo: resolved.metainfo,
+          root: root(host),
+          peerId,
+          port,
+          listenHost: host,
+          announceIp: host,
+          peers: resolved.peers,
+          ...(magnetOptions.dht !== undefined ? { dht: magnetOptions.dht } : {})
+        })
+        return { handle, resolved }
+      }).pipe(Effect.provide(Layer.mergeAll(
+        PeerNetwork.layerMemory(network, { host, ...magnetOptions.link }),
+        storageMemory(store),
+        trackerMemory(tracker),
+        PiecePicker.layer,
+        ResumeStore.layerMemory(resume(host))
+      )))
+
     return {
+      magnetMember,
       network,
       tracker,
       store,
