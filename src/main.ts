@@ -108,11 +108,12 @@ const dhtBootstrap = Options.text("dht-bootstrap").pipe(
   Options.optional,
   Options.withDescription(`HOST:PORT,... to join the DHT through (default: $${bootstrapEnv}, else ${publicRouters.join(", ")})`)
 )
-const dhtFlags = { noDht, dhtPort, dhtBootstrap }
+const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
+const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex }
 
 /** The DHT's options from its flags, or a usage error. */
 const dhtFrom = (
-  flags: { readonly noDht: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string> },
+  flags: { readonly noDht: boolean; readonly noPex: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string> },
   peerPort: number,
   stateDir: Option.Option<string>
 ) =>
@@ -142,7 +143,7 @@ const seedCommand = Command.make(
   },
   ({ data, maxPeers, port, state, torrent, uploadSlots, verbose, ...flags }) =>
     Effect.flatMap(dhtFrom(flags, port, state), (dht) =>
-      seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write }, ...(dht !== undefined ? { dht } : {}) })
+      seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write }, pex: !flags.noPex, ...(dht !== undefined ? { dht } : {}) })
     ).pipe((effect) => withClient(effect, verbose, state))
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
 
@@ -188,6 +189,7 @@ const downloadCommand = Command.make(
   ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose, ...flags }) =>
     Effect.flatMap(dhtFrom(flags, port, state), (dht) => download({
       ...(dht !== undefined ? { dht } : {}),
+      pex: !flags.noPex,
       torrent,
       out,
       port,

@@ -32,6 +32,8 @@ export interface DownloadOptions {
   readonly progress: Progress.ProgressOptions
   /** Our DHT node's settings; absent: no DHT (--no-dht). */
   readonly dht?: Dht.DhtOptions
+  /** Peer exchange (BEP 11); --no-pex turns it off. */
+  readonly pex: boolean
 }
 
 /** Seeds until uploaded/size reaches `ratio` or `minutes` pass (whichever comes first), or forever. */
@@ -102,6 +104,7 @@ export const download = (options: DownloadOptions) =>
         trusted: recovered.have,
         ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
         ...(dht !== undefined ? { dht } : {}),
+        pex: options.pex,
         peers: source.peers,
         metainfo,
         root: options.out,

@@ -22,6 +22,8 @@ export interface SeedOptions {
   readonly progress: Progress.ProgressOptions
   /** Our DHT node's settings; absent: no DHT. */
   readonly dht?: Dht.DhtOptions
+  /** Peer exchange (BEP 11); --no-pex turns it off. */
+  readonly pex: boolean
 }
 
 export const seed = (options: SeedOptions) =>
@@ -42,6 +44,7 @@ export const seed = (options: SeedOptions) =>
       const dht = yield* startDht(options.dht)
       const handle = yield* Torrent.start({
         ...(dht !== undefined ? { dht } : {}),
+        pex: options.pex,
         metainfo,
         root: options.data,
         peerId: yield* randomPeerId,

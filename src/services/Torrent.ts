@@ -63,6 +63,8 @@ export interface TorrentOptions {
   readonly previous?: { readonly downloaded: number; readonly uploaded: number }
   /** Our DHT node: the torrent is looked up and announced there (never for private torrents). */
   readonly dht?: DhtService
+  /** Peer exchange (BEP 11); default on, always off for private torrents. */
+  readonly pex?: boolean
 }
 
 export interface TorrentStats {
@@ -180,7 +182,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const context: PeerSession.SwarmContext = {
     extensions: {
       metadata: m.private ? undefined : m.infoBytes,
-      pex: !m.private,
+      pex: !m.private && options.pex !== false,
       listenPort: () => listener.port,
       pexPeers: () => PeerDiscovery.pexPeers(links.values(), clock.unsafeCurrentTimeMillis()),
       learnPeers: (_from, peers) => learn(peers)

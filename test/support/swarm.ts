@@ -43,6 +43,7 @@ export interface MemberOptions {
   readonly checkpointIntervalMs?: number
   /** The member's DHT node: the torrent is looked up and announced there. */
   readonly dht?: DhtService
+  readonly pex?: boolean
 }
 
 export interface Swarm {
@@ -127,7 +128,8 @@ export const makeSwarm = (options: {
           ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
           ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),
           ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {}),
-          ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {})
+          ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {}),
+          ...(memberOptions.pex !== undefined ? { pex: memberOptions.pex } : {})
         })).pipe(Effect.provide(layers))
       })
 

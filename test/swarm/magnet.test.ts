@@ -205,6 +205,26 @@ describe("PEX", () => {
       yield* withClock(Effect.all([a.completed, b.completed]), { step: "1 second", maxVirtual: "600 seconds" })
       expect(Buffer.compare(swarm.contents("10.0.0.2")!, swarm.torrent.payload)).toBe(0)
     }))
+
+  it.scoped("with PEX off (--no-pex) on the seeder, the two leechers never meet", () =>
+    Effect.gen(function* () {
+      const swarm = yield* makeSwarm({ size: 512 * 1024 })
+      swarm.tracker.fail(announceUrl, "Unreachable")
+      yield* swarm.member("10.0.0.1", { pieces: all, link: { bandwidth: 16384 }, pex: false })
+      const b = yield* swarm.member("10.0.0.3", { peers: [address("10.0.0.1")] })
+      const a = yield* swarm.member("10.0.0.2", { peers: [address("10.0.0.1")] })
+      // Watched all along: once both are complete they would part anyway (both seeds).
+      let met = false
+      const watch = Effect.gen(function* () {
+        while (true) {
+          const keys = [...(yield* a.peers), ...(yield* b.peers)].map((p) => p.key)
+          if (keys.some((k) => k.startsWith("10.0.0.2:") || k.startsWith("10.0.0.3:"))) met = true
+          yield* Effect.sleep("500 millis")
+        }
+      })
+      yield* withClock(Effect.raceFirst(Effect.all([a.completed, b.completed]), watch), { step: "1 second", maxVirtual: "600 seconds" })
+      expect(met).toBe(false)
+    }))
 })
 
 const fetchOnce = (network: MemoryNetwork, host: string, infoHash: InfoHash) =>
