@@ -24,6 +24,8 @@
  * churn, then favour older connections, then the key, so the answer never depends on the order of the input.
  */
 
+import type { PeerLink } from "./PeerContext.js"
+
 /** What the choker needs to know of one connected peer. */
 export interface ChokerPeer {
   /** "host:port" */
@@ -79,6 +81,25 @@ export class Choker {
   }
 
   /** One round at `now`: the keys to have unchoked (regular slots + the optimistic one). */
+  /** A round over a torrent's peers: each is choked or unchoked as `round` decides. */
+  applyTo(links: ReadonlyArray<PeerLink>, now: number, seeding: boolean): void {
+    const peers = links.map((link) => ({ link, info: link.info(now) }))
+    const unchoke = this.round(
+      peers.map(({ info }) => ({
+        key: info.key,
+        interested: info.peerInterested,
+        downloadRate: info.downloadRate,
+        uploadRate: info.uploadRate,
+        connectedAt: info.connectedAt,
+        snubbed: info.snubbed,
+        isSeed: info.isSeed
+      })),
+      now,
+      seeding
+    )
+    for (const { link } of peers) link.choke(!unchoke.has(link.key))
+  }
+
   round(peers: ReadonlyArray<ChokerPeer>, now: number, seeding: boolean): ReadonlySet<string> {
     const eligible = peers.filter((peer) => peer.interested && !(seeding && peer.isSeed))
     const rate = seeding

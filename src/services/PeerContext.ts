@@ -10,6 +10,7 @@ import type * as InfoHash from "../domain/InfoHash.js"
 import * as Layout from "../domain/Layout.js"
 import type { PeerAddress } from "../domain/PeerAddress.js"
 import type { PeerId } from "../domain/PeerId.js"
+import type { Throttle } from "../domain/TokenBucket.js"
 import type { ExtensionContext, PeerExtensions } from "./PeerExtensions.js"
 import type { BlockRequest, Picker } from "./PiecePicker.js"
 
@@ -87,6 +88,8 @@ export interface SwarmContext {
   readonly interested: (key: string) => void
   /** The extension protocol: metadata to serve, PEX. */
   readonly extensions: ExtensionContext
+  /** Rate limits (the torrent's and the session's); absent: none. */
+  readonly throttle?: Throttle
   /** Our DHT node, when it runs: its port goes to peers (PORT), their nodes come to it. */
   readonly dht?: { readonly port: number; readonly addNode: (host: string, port: number) => void }
 }

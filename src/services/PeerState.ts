@@ -59,6 +59,7 @@ export class PeerState {
   private readonly outbox: Array<Uint8Array> = []
   /** Where served blocks are gathered (allocated when the peer first downloads from us). */
   private sendBuffer: Uint8Array | undefined
+  private uploadThrottled = false
   private ended: PeerError | undefined
   readonly client: string
   private readonly fast: boolean
@@ -203,7 +204,7 @@ export class PeerState {
           )
         }
         // More uploads waiting: go round again without sleeping.
-        if (self.uploads.length === 0 && self.outbox.length === 0) {
+        if ((self.uploads.length === 0 || self.uploadThrottled) && self.outbox.length === 0) {
           yield* Queue.take(wakeup)
         }
       }
@@ -393,10 +394,13 @@ export class PeerState {
 
   private fillRequests(now: number): void {
     if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return
-    const want = this.depth - this.outstanding.size
+    // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
+    const affordable = Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
+    const want = Math.min(this.depth - this.outstanding.size, affordable)
     if (want <= 0) return
     const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
     if (blocks.length === 0) return
+    this.ctx.throttle?.spend("down", blocks.length * Layout.BLOCK_SIZE)
     if (this.outstanding.size === 0) this.lastBlockMs = now
     for (const b of blocks) {
       this.outstanding.set(blockKey(b.piece, b.offset), b)
@@ -417,7 +421,12 @@ export class PeerState {
    */
   private serveUploads(now: number): Effect.Effect<void, StorageError> {
     if (this.uploads.length === 0) return Effect.void
-    const batch = this.uploads.splice(0, limits.uploadBatch)
+    const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
+    // Over the upload limit: the requests wait for the next tick's tokens.
+    this.uploadThrottled = affordable === 0
+    if (this.uploadThrottled) return Effect.void
+    const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, affordable))
+    this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
     this.sendBuffer ??= new Uint8Array(limits.uploadBatch * (Layout.BLOCK_SIZE + 13))
     const into = this.sendBuffer
     return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {

@@ -9,6 +9,7 @@ import type * as Scope from "effect/Scope"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
 import type * as Magnet from "../../src/domain/Magnet.js"
+import type { Throttle } from "../../src/domain/TokenBucket.js"
 import type { DhtService } from "../../src/services/Dht.js"
 import * as MagnetSource from "../../src/services/MagnetSource.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
@@ -44,6 +45,7 @@ export interface MemberOptions {
   /** The member's DHT node: the torrent is looked up and announced there. */
   readonly dht?: DhtService
   readonly pex?: boolean
+  readonly throttle?: Throttle
 }
 
 export interface Swarm {
@@ -129,7 +131,8 @@ export const makeSwarm = (options: {
           ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),
           ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {}),
           ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {}),
-          ...(memberOptions.pex !== undefined ? { pex: memberOptions.pex } : {})
+          ...(memberOptions.pex !== undefined ? { pex: memberOptions.pex } : {}),
+          ...(memberOptions.throttle !== undefined ? { throttle: memberOptions.throttle } : {})
         })).pipe(Effect.provide(layers))
       })
 
