@@ -23,6 +23,7 @@ import { layoutOf, type Metainfo, pieceHash, trackerTiers } from "../domain/Meta
 import type { PeerAddress } from "../domain/PeerAddress.js"
 import type { PeerId } from "../domain/PeerId.js"
 import * as Prng from "../domain/Prng.js"
+import type { Throttle } from "../domain/TokenBucket.js"
 import { RateMeter } from "../domain/Rate.js"
 import * as Announcer from "./Announcer.js"
 import { type Connection, PeerNetwork } from "./PeerNetwork.js"
@@ -37,6 +38,7 @@ import * as Checkpoint from "./Checkpoint.js"
 import type { TrackerStatus } from "./Announcer.js"
 import type { DhtService } from "./Dht.js"
 import * as PeerDiscovery from "./PeerDiscovery.js"
+import type { SharedListener } from "./PeerRouter.js"
 
 export interface TorrentOptions {
   readonly metainfo: Metainfo
@@ -65,6 +67,10 @@ export interface TorrentOptions {
   readonly dht?: DhtService
   /** Peer exchange (BEP 11); default on, always off for private torrents. */
   readonly pex?: boolean
+  /** A port shared with other torrents (the daemon's); `port` and `listenHost` are then unused. */
+  readonly listener?: SharedListener
+  /** Rate limits (the daemon's, per torrent and for the session). */
+  readonly throttle?: Throttle
 }
 
 export interface TorrentStats {
@@ -101,6 +107,8 @@ export interface TorrentHandle {
   readonly events: PubSub.PubSub<TorrentEvent>
   /** The peers connected now (keys "host:port"), for tests and display. */
   readonly peers: Effect.Effect<ReadonlyArray<PeerSession.PeerInfo>>
+  /** The verified pieces now (a copy). */
+  readonly pieces: Effect.Effect<Bitfield>
 }
 
 const strikesToBan = 2
@@ -143,7 +151,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i))
   const reader = PieceReader.make(layout, storage, readCacheBytes)
   const done = yield* Deferred.make<void, StorageError>()
-  if (picker.isComplete) yield* Deferred.succeed(done, undefined)
+  const completeAtStart = picker.isComplete
+  if (completeAtStart) yield* Deferred.succeed(done, undefined)
 
   const links = new Map<string, PeerSession.PeerLink>()
   const peerIds = new Map<string, string>()
@@ -188,6 +197,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       learnPeers: (_from, peers) => learn(peers)
     },
     ...(dht !== undefined && addDhtNode !== undefined ? { dht: { port: dht.port, addNode: addDhtNode } } : {}),
+    ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
     infoHash,
     peerId: options.peerId,
     layout,
@@ -297,14 +307,16 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       Effect.catchAll((error) => endedWith(connection.remote, error))
     )
 
-  // Inbound peers.
-  const listener = yield* network.listen({ port: options.port, host: options.listenHost ?? "0.0.0.0" }, (connection) =>
+  // Inbound peers: on our own port, or on a port shared with other torrents (PeerRouter.ts).
+  const accept = (connection: Connection) =>
     Effect.flatMap(FiberMap.size(fibers), (sessions) =>
       banned.has(connection.address.host) || sessions >= maxPeers
         ? connection.close
         : FiberMap.run(fibers, connection.remote, runSession(connection, true)).pipe(Effect.flatMap((f) => f.await), Effect.asVoid)
     )
-  )
+  const listener = options.listener === undefined
+    ? yield* network.listen({ port: options.port, host: options.listenHost ?? "0.0.0.0" }, accept)
+    : yield* Effect.as(options.listener.register(infoHash, accept), { port: options.listener.port })
 
   const learn = (peers: ReadonlyArray<PeerAddress>) => {
     for (const address of peers) {
@@ -352,24 +364,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     { slots, roundMs: 10_000, optimisticRounds: 3, newPeerMs: 60_000 },
     Prng.make(yield* Random.nextIntBetween(0, 2 ** 32)).next
   )
-  const chokeRound = Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    const peers = [...links.values()].map((link) => ({ link, info: link.info(now) }))
-    const unchoke = choker.round(
-      peers.map(({ info }) => ({
-        key: info.key,
-        interested: info.peerInterested,
-        downloadRate: info.downloadRate,
-        uploadRate: info.uploadRate,
-        connectedAt: info.connectedAt,
-        snubbed: info.snubbed,
-        isSeed: info.isSeed
-      })),
-      now,
-      picker.isComplete
-    )
-    for (const { link } of peers) link.choke(!unchoke.has(link.key))
-  })
+  const chokeRound = Effect.map(Clock.currentTimeMillis, (now) => choker.applyTo([...links.values()], now, picker.isComplete))
   yield* Effect.forkScoped(Effect.repeat(chokeRound, Schedule.spaced("10 seconds")))
 
   // One key for the whole session, so that trackers know us across address changes.
@@ -407,13 +402,15 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       hungry: () => !picker.isComplete && links.size < PeerDiscovery.fewPeers
     }))
   }
-  yield* Effect.forkScoped(Deferred.await(done).pipe(Effect.zipRight(announcer.completed), Effect.ignore))
+  // BEP 3: `completed` when a download completes, not for data that was complete at the start.
+  if (!completeAtStart) yield* Effect.forkScoped(Deferred.await(done).pipe(Effect.zipRight(announcer.completed), Effect.ignore))
 
   const handle: TorrentHandle = {
     port: listener.port,
     events,
     completed: Deferred.await(done),
     peers: Effect.map(Clock.currentTimeMillis, (now) => [...links.values()].map((l) => l.info(now))),
+    pieces: Effect.sync(() => picker.have.copy()),
     stats: Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const infos = [...links.values()].map((l) => l.info(now))
