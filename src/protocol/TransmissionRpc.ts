@@ -1,0 +1,384 @@
+/**
+ * The Transmission RPC as messages: requests parsed from either dialect, responses built for it, and
+ * the arguments of each method decoded. Pure; RpcMethods runs the calls against a session.
+ *
+ * Two dialects share one set of methods. The classic one (rpc-version 17, what transmission-remote 3.00
+ * and the 4.0 web client speak) is `{method, arguments, tag}` answered by `{result, arguments, tag}`, with
+ * kebab-case and camelCase names mixed as each method happens to use them. The JSON-RPC 2.0 one
+ * (Transmission 4.1) is `{jsonrpc: "2.0", method, params, id}` with snake_case names throughout, errors
+ * as error objects, and no answer to a notification (a request without `id`).
+ *
+ * Internally every name is snake_case: incoming method names and argument keys are normalised to it
+ * (Transmission 4.1 accepts all three spellings in both dialects), and results are built in it and
+ * renamed to the classic spelling of their method on the way out.
+ */
+import { maxTorrentBytes } from "./TorrentFile.js"
+
+export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+export type JsonObject = { readonly [key: string]: Json }
+
+export type Dialect = "classic" | "jsonrpc"
+
+/** JSON-RPC error codes: the standard ones and Transmission's own (libtransmission/rpcimpl.h). */
+export const ErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  PathNotAbsolute: 3,
+  SystemError: 5,
+  HttpError: 8,
+  CorruptTorrent: 9
+} as const
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+const errorMessages: Record<ErrorCode, string> = {
+  [-32700]: "Parse error",
+  [-32600]: "Invalid Request",
+  [-32601]: "Method not found",
+  [-32602]: "Invalid params",
+  [-32603]: "Internal error",
+  3: "path is not absolute",
+  5: "system error",
+  8: "HTTP error from backend service",
+  9: "invalid or corrupt torrent file"
+}
+
+/** What a classic client reads in `result` when the error carries no detail of its own. */
+const classicMessages: Partial<Record<ErrorCode, string>> = {
+  [-32700]: "invalid JSON",
+  [-32600]: "invalid request",
+  [-32601]: "method name not recognized"
+}
+
+/** The id of a JSON-RPC request (undefined: a notification) or the tag of a classic one. */
+export type CallId = string | number | null | undefined
+
+/** One request, whichever dialect: the method and argument keys in snake_case. */
+export interface RpcCall {
+  readonly dialect: Dialect
+  readonly method: string
+  readonly args: { readonly [key: string]: unknown }
+  readonly id: CallId
+}
+
+/** A request answered with an error before any method runs (bad JSON, no method, bad `jsonrpc`). */
+export interface RpcRejection {
+  readonly dialect: Dialect
+  readonly code: ErrorCode
+  readonly detail: string
+  readonly id: CallId
+}
+
+export type ParsedBody =
+  | { readonly _tag: "Single"; readonly item: RpcCall | RpcRejection }
+  | { readonly _tag: "Batch"; readonly items: ReadonlyArray<RpcCall | RpcRejection> }
+
+/** How a method ended: its result (snake_case keys) or an error. */
+export type Outcome =
+  | { readonly _tag: "Success"; readonly result: JsonObject }
+  | { readonly _tag: "Failure"; readonly code: ErrorCode; readonly detail: string }
+
+export const success = (result: JsonObject = {}): Outcome => ({ _tag: "Success", result })
+export const failure = (code: ErrorCode, detail: string): Outcome => ({ _tag: "Failure", code, detail })
+
+export const isCall = (item: RpcCall | RpcRejection): item is RpcCall => "method" in item
+
+// ---------------------------------------------------------------------------------------------------------
+// Names
+
+/** "peer-limit", "hashString", "isUTP" and "delete_local_data" all to snake_case. */
+export const toSnake = (name: string): string =>
+  name.replace(/-/g, "_").replace(/([a-z0-9])([A-Z]+)/g, "$1_$2").toLowerCase()
+
+const toCamel = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
+const toKebab = (snake: string): string => snake.replace(/_/g, "-")
+
+interface ClassicStyle {
+  readonly base: "camel" | "kebab"
+  readonly exceptions: { readonly [snake: string]: string }
+}
+
+/** Torrent objects nested in torrent-get results (files, peers, trackerStats...). */
+const torrentStyle: ClassicStyle = { base: "camel", exceptions: { is_utp: "isUTP" } }
+
+/** How each method's result keys were spelled before 4.1 (from rpc-spec.md of 4.0). */
+const classicStyles: { readonly [method: string]: ClassicStyle } = {
+  session_get: { base: "kebab", exceptions: { seed_ratio_limit: "seedRatioLimit", seed_ratio_limited: "seedRatioLimited" } },
+  session_stats: { base: "camel", exceptions: { current_stats: "current-stats", cumulative_stats: "cumulative-stats" } },
+  torrent_add: { base: "camel", exceptions: { torrent_added: "torrent-added", torrent_duplicate: "torrent-duplicate" } },
+  free_space: { base: "kebab", exceptions: { total_size: "total_size" } },
+  torrent_get: torrentStyle
+}
+
+const isObject = (v: unknown): v is { readonly [key: string]: unknown } =>
+  typeof v === "object" && v !== null && !Array.isArray(v)
+
+const rename = (value: Json, style: ClassicStyle): Json => {
+  if (Array.isArray(value)) return value.map((v: Json) => rename(v, style))
+  if (!isObject(value)) return value
+  const out: { [key: string]: Json } = {}
+  for (const [key, v] of Object.entries(value as JsonObject)) {
+    const name = style.exceptions[key] ?? (style.base === "camel" ? toCamel(key) : toKebab(key))
+    out[name] = rename(v, style)
+  }
+  return out
+}
+
+/** A method's result as a classic client expects it. */
+export const classicResult = (method: string, result: JsonObject): JsonObject => {
+  const style = classicStyles[method]
+  if (style === undefined) return result
+  if (method !== "torrent_get") return rename(result, style) as JsonObject
+  // torrent-get's top-level keys are the names the client asked for; only nested objects are renamed.
+  const out: { [key: string]: Json } = {}
+  for (const [key, v] of Object.entries(result)) {
+    out[key] = key === "torrents" && Array.isArray(v) ? v.map(renameTorrent) : v
+  }
+  return out
+}
+
+const renameTorrent = (torrent: Json): Json => {
+  if (!isObject(torrent)) return torrent // a row of the "table" format: values only
+  const out: { [key: string]: Json } = {}
+  for (const [key, v] of Object.entries(torrent as JsonObject)) out[key] = rename(v, torrentStyle)
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Requests
+
+const normaliseKeys = (args: { readonly [key: string]: unknown }): { readonly [key: string]: unknown } => {
+  const out: { [key: string]: unknown } = {}
+  for (const [key, v] of Object.entries(args)) {
+    const snake = toSnake(key)
+    if (!(snake in out) || snake === key) out[snake] = v // the snake_case spelling wins over an alias
+  }
+  return out
+}
+
+const validId = (v: unknown): v is string | number | null =>
+  v === null || typeof v === "string" || (typeof v === "number" && Number.isFinite(v))
+
+const parseOne = (value: unknown, inBatch: boolean): RpcCall | RpcRejection => {
+  if (!isObject(value)) {
+    return { dialect: "jsonrpc", code: ErrorCode.InvalidRequest, detail: "request must be an Object", id: null }
+  }
+  const jsonrpc = value["jsonrpc"]
+  if (jsonrpc !== undefined || inBatch) {
+    if (jsonrpc !== "2.0") {
+      return { dialect: "jsonrpc", code: ErrorCode.InvalidRequest, detail: "JSON-RPC version is not 2.0", id: null }
+    }
+    const id = value["id"]
+    if (id !== undefined && !validId(id)) {
+      return { dialect: "jsonrpc", code: ErrorCode.InvalidRequest, detail: "id type must be String, Number, or Null", id: null }
+    }
+    const method = value["method"]
+    if (typeof method !== "string") {
+      return { dialect: "jsonrpc", code: ErrorCode.InvalidRequest, detail: "method must be a String", id: id ?? null }
+    }
+    const params = value["params"]
+    return { dialect: "jsonrpc", method: toSnake(method), args: isObject(params) ? normaliseKeys(params) : {}, id }
+  }
+  const tag = value["tag"]
+  const id = typeof tag === "number" && Number.isInteger(tag) ? tag : undefined
+  const method = value["method"]
+  if (typeof method !== "string" || method === "") {
+    return { dialect: "classic", code: ErrorCode.MethodNotFound, detail: "no method name", id }
+  }
+  const args = value["arguments"]
+  return { dialect: "classic", method: toSnake(method), args: isObject(args) ? normaliseKeys(args) : {}, id }
+}
+
+/**
+ * A request body: one object, or an array of JSON-RPC requests (a batch). Bad JSON is answered in the
+ * dialect the text seems to be in, since it cannot be parsed to tell.
+ */
+export const parseBody = (text: string): ParsedBody => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    const dialect: Dialect = text.includes("\"jsonrpc\"") ? "jsonrpc" : "classic"
+    const detail = dialect === "classic" ? "invalid JSON" : e instanceof Error ? e.message : String(e)
+    return { _tag: "Single", item: { dialect, code: ErrorCode.ParseError, detail, id: null } }
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      return { _tag: "Single", item: { dialect: "jsonrpc", code: ErrorCode.InvalidRequest, detail: "empty batch", id: null } }
+    }
+    return { _tag: "Batch", items: value.map((v) => parseOne(v, true)) }
+  }
+  return { _tag: "Single", item: parseOne(value, false) }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Responses
+
+/** The answer to one call; undefined for a JSON-RPC notification. */
+export const buildResponse = (call: { readonly dialect: Dialect; readonly method?: string; readonly id: CallId }, outcome: Outcome): JsonObject | undefined => {
+  if (call.dialect === "jsonrpc") {
+    if (call.id === undefined) return undefined
+    if (outcome._tag === "Success") return { jsonrpc: "2.0", result: outcome.result, id: call.id }
+    const error: JsonObject = outcome.detail === ""
+      ? { code: outcome.code, message: errorMessages[outcome.code] }
+      : { code: outcome.code, message: errorMessages[outcome.code], data: { error_string: outcome.detail } }
+    return { jsonrpc: "2.0", error, id: call.id }
+  }
+  const result = outcome._tag === "Success"
+    ? "success"
+    : outcome.detail !== "" ? outcome.detail : classicMessages[outcome.code] ?? errorMessages[outcome.code]
+  const args = outcome._tag === "Success" && call.method !== undefined ? classicResult(call.method, outcome.result) : {}
+  return call.id === undefined || call.id === null ? { arguments: args, result } : { arguments: args, result, tag: call.id }
+}
+
+export const rejectionResponse = (r: RpcRejection): JsonObject | undefined =>
+  buildResponse({ dialect: r.dialect, id: r.dialect === "jsonrpc" && r.id === undefined ? null : r.id }, failure(r.code, r.detail))
+
+// ---------------------------------------------------------------------------------------------------------
+// Arguments
+
+/** Which torrents: all of them (no `ids`), the recently active ones, or these ids and hashes. */
+export type Ids =
+  | { readonly _tag: "All" }
+  | { readonly _tag: "RecentlyActive" }
+  | { readonly _tag: "List"; readonly ids: ReadonlyArray<number | string> }
+
+const idItem = (v: unknown): number | string | undefined =>
+  typeof v === "number" && Number.isSafeInteger(v) ? v : typeof v === "string" && /^[0-9a-fA-F]{40}$/.test(v) ? v.toLowerCase() : undefined
+
+/** As Transmission: entries of the wrong type are skipped, and an empty list names no torrent. */
+export const decodeIds = (args: { readonly [key: string]: unknown }): Ids => {
+  const ids = args["ids"]
+  if (ids === undefined) return { _tag: "All" }
+  if (ids === "recently-active" || ids === "recently_active") return { _tag: "RecentlyActive" }
+  const items = Array.isArray(ids) ? ids : [ids]
+  return { _tag: "List", ids: items.map(idItem).filter((x): x is number | string => x !== undefined) }
+}
+
+/** torrent-get's `fields`, as the client spelled them (answered under those names). */
+export const decodeFields = (args: { readonly [key: string]: unknown }): ReadonlyArray<string> => {
+  const fields = args["fields"]
+  return Array.isArray(fields) ? fields.filter((f): f is string => typeof f === "string") : []
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined)
+const bool = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : typeof v === "number" ? v !== 0 : undefined)
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+
+/** Where torrent-add's torrent comes from: `filename` is a magnet, a URL or a path on this machine. */
+export type AddFrom =
+  | { readonly _tag: "Metainfo"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Magnet"; readonly uri: string }
+  | { readonly _tag: "Url"; readonly url: string }
+  | { readonly _tag: "Path"; readonly path: string }
+
+export interface AddRequest {
+  readonly from: AddFrom
+  readonly downloadDir?: string
+  readonly paused?: boolean
+}
+
+const base64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/
+
+export const decodeAdd = (args: { readonly [key: string]: unknown }): AddRequest | string => {
+  const options = {
+    ...(str(args["download_dir"]) === undefined || args["download_dir"] === "" ? {} : { downloadDir: str(args["download_dir"])! }),
+    ...(bool(args["paused"]) === undefined ? {} : { paused: bool(args["paused"])! })
+  }
+  const metainfo = str(args["metainfo"])
+  if (metainfo !== undefined && metainfo !== "") {
+    if (!base64.test(metainfo)) return "metainfo is not base64"
+    const bytes = new Uint8Array(Buffer.from(metainfo, "base64"))
+    if (bytes.length > maxTorrentBytes) return `torrent file larger than ${maxTorrentBytes} bytes`
+    return { from: { _tag: "Metainfo", bytes }, ...options }
+  }
+  const filename = str(args["filename"])?.trim()
+  if (filename === undefined || filename === "") return "no filename or metainfo specified"
+  const lower = filename.toLowerCase()
+  const from: AddFrom = lower.startsWith("magnet:")
+    ? { _tag: "Magnet", uri: filename }
+    : lower.startsWith("http://") || lower.startsWith("https://")
+    ? { _tag: "Url", url: filename }
+    : { _tag: "Path", path: filename }
+  return { from, ...options }
+}
+
+export const decodeRemove = (args: { readonly [key: string]: unknown }): boolean => bool(args["delete_local_data"]) ?? false
+
+/** Transmission's speeds are in kB/s of 1000 bytes (its `units.speed-bytes`). */
+export const speedUnit = 1000
+export const kilobytesToBytes = (kB: number): number => Math.round(kB * speedUnit)
+export const bytesToKilobytes = (bytes: number): number => Math.round(bytes / speedUnit)
+
+/** A limit in kB/s and whether it is honoured, either or both given. */
+export interface LimitChange {
+  readonly limit?: number
+  readonly limited?: boolean
+}
+
+/**
+ * A limit after a change, where Transmission keeps a limit's value apart from whether it is on and the
+ * session holds one number (0: unlimited): `remembered` is the value (kB/s) kept while the limit is
+ * off. Undefined `bytes` means no change.
+ */
+export const applyLimit = (
+  currentBytes: number,
+  remembered: number,
+  change: LimitChange
+): { readonly bytes: number | undefined; readonly remembered: number } => {
+  const value = change.limit ?? (currentBytes > 0 ? bytesToKilobytes(currentBytes) : remembered)
+  if (change.limit === undefined && change.limited === undefined) return { bytes: undefined, remembered: value }
+  const on = change.limited ?? currentBytes > 0
+  return { bytes: on ? kilobytesToBytes(value) : 0, remembered: value }
+}
+
+const limitChange = (args: { readonly [key: string]: unknown }, limit: string, limited: string): LimitChange => ({
+  ...(num(args[limit]) === undefined ? {} : { limit: num(args[limit])! }),
+  ...(bool(args[limited]) === undefined ? {} : { limited: bool(args[limited])! })
+})
+
+export interface TorrentSetRequest {
+  readonly download: LimitChange
+  readonly upload: LimitChange
+  readonly queuePosition?: number
+}
+
+export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): TorrentSetRequest => {
+  const position = num(args["queue_position"])
+  return {
+    download: limitChange(args, "download_limit", "download_limited"),
+    upload: limitChange(args, "upload_limit", "upload_limited"),
+    ...(position === undefined ? {} : { queuePosition: Math.floor(position) })
+  }
+}
+
+export interface SessionSetRequest {
+  readonly download: LimitChange
+  readonly upload: LimitChange
+  readonly downloadDir?: string
+  readonly downloadQueueSize?: number
+  readonly seedQueueSize?: number
+  readonly dhtEnabled?: boolean
+  readonly pexEnabled?: boolean
+}
+
+export const decodeSessionSet = (args: { readonly [key: string]: unknown }): SessionSetRequest => {
+  const dir = str(args["download_dir"])
+  const downloadQueue = num(args["download_queue_size"])
+  const seedQueue = num(args["seed_queue_size"])
+  const dht = bool(args["dht_enabled"])
+  const pex = bool(args["pex_enabled"])
+  return {
+    download: limitChange(args, "speed_limit_down", "speed_limit_down_enabled"),
+    upload: limitChange(args, "speed_limit_up", "speed_limit_up_enabled"),
+    ...(dir === undefined || dir === "" ? {} : { downloadDir: dir }),
+    ...(downloadQueue === undefined ? {} : { downloadQueueSize: Math.floor(downloadQueue) }),
+    ...(seedQueue === undefined ? {} : { seedQueueSize: Math.floor(seedQueue) }),
+    ...(dht === undefined ? {} : { dhtEnabled: dht }),
+    ...(pex === undefined ? {} : { pexEnabled: pex })
+  }
+}
+
+export const decodeFreeSpace = (args: { readonly [key: string]: unknown }): string | undefined => str(args["path"])

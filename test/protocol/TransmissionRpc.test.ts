@@ -1,0 +1,260 @@
+/**
+ * The Transmission RPC as messages, without a server: both dialects parsed and answered, names in the
+ * spelling each dialect and method expects, torrent-get's field selection, the `ids` forms, kB/s and
+ * limit conversions, and errors as classic result strings and JSON-RPC error objects.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import type { SessionSettings, TorrentView } from "../../src/services/SessionControl.js"
+import { Status } from "../../src/services/SessionControl.js"
+import { sessionObject, statsObject, torrentFieldNames, torrentObject, torrentTable } from "../../src/protocol/TransmissionFields.js"
+import {
+  applyLimit,
+  buildResponse,
+  decodeAdd,
+  decodeIds,
+  decodeSessionSet,
+  decodeTorrentSet,
+  ErrorCode,
+  failure,
+  parseBody,
+  rejectionResponse,
+  type RpcCall,
+  type RpcRejection,
+  success,
+  toSnake
+} from "../../src/protocol/TransmissionRpc.js"
+
+const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
+  id: 1,
+  hashString: "0123456789abcdef0123456789abcdef01234567",
+  name: "movie",
+  status: Status.Download,
+  hasMetadata: true,
+  totalSize: 1000,
+  haveValid: 250,
+  percentDone: 0.25,
+  rateDownload: 2000,
+  rateUpload: 500,
+  downloadedEver: 300,
+  uploadedEver: 600,
+  peersConnected: 2,
+  seeds: 1,
+  eta: 12,
+  error: 0,
+  errorString: "",
+  downloadDir: "/data",
+  addedDate: 1_700_000_000,
+  doneDate: 0,
+  magnetLink: "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567",
+  isPrivate: false,
+  pieceCount: 4,
+  pieceSize: 256,
+  pieces: "gA==",
+  files: [{ name: "movie/a", length: 600, bytesCompleted: 250 }, { name: "movie/b", length: 400, bytesCompleted: 0 }],
+  peers: [
+    { address: "127.0.0.2", port: 6881, clientName: "aria2/1.36.0", rateToClient: 2000, rateToPeer: 0, progress: 1, isDownloadingFrom: true, isUploadingTo: false, isIncoming: false },
+    { address: "127.0.0.3", port: 51413, clientName: "Transmission 3.00", rateToClient: 0, rateToPeer: 500, progress: 0.1, isDownloadingFrom: false, isUploadingTo: true, isIncoming: true }
+  ],
+  trackers: [
+    { announce: "http://tracker.example.org:6969/announce", tier: 0, state: "working", lastError: "", peers: 3 },
+    { announce: "udp://backup.example.net:80", tier: 1, state: "failed", lastError: "timed out", peers: 0 }
+  ],
+  downloadLimit: 0,
+  uploadLimit: 50_000,
+  queuePosition: 3,
+  ...overrides
+})
+
+const context = { now: 1_700_000_500, rememberedDownloadLimit: 100, rememberedUploadLimit: 100 }
+
+const settings: SessionSettings = {
+  downloadDir: "/data",
+  peerPort: 6881,
+  speedLimitDown: 250_000,
+  speedLimitUp: 0,
+  downloadQueueSize: 5,
+  seedQueueSize: 10,
+  dhtEnabled: true,
+  pexEnabled: false,
+  version: "bt-effect 0.1.0 (Transmission RPC)"
+}
+
+const single = (body: string): RpcCall | RpcRejection => {
+  const parsed = parseBody(body)
+  if (parsed._tag !== "Single") throw new Error("expected one request")
+  return parsed.item
+}
+
+describe("TransmissionRpc: requests", () => {
+  it("reads a classic request: kebab and camel names become snake_case, the tag is kept", () => {
+    const call = single(JSON.stringify({ method: "torrent-remove", arguments: { ids: [1], "delete-local-data": true, downloadLimit: 5 }, tag: 7 }))
+    expect(call).toEqual({ dialect: "classic", method: "torrent_remove", args: { ids: [1], delete_local_data: true, download_limit: 5 }, id: 7 })
+  })
+
+  it("reads a JSON-RPC 2.0 request by its jsonrpc key, and one without id as a notification", () => {
+    expect(single(JSON.stringify({ jsonrpc: "2.0", method: "torrent_get", params: { fields: ["id"] }, id: "a" })))
+      .toEqual({ dialect: "jsonrpc", method: "torrent_get", args: { fields: ["id"] }, id: "a" })
+    expect(single(JSON.stringify({ jsonrpc: "2.0", method: "torrent_stop" }))).toEqual({ dialect: "jsonrpc", method: "torrent_stop", args: {}, id: undefined })
+  })
+
+  it("answers malformed JSON in the dialect the text is in", () => {
+    const classic = single("{\"method\": \"session-get\"")
+    expect(rejectionResponse(classic as RpcRejection)).toEqual({ arguments: {}, result: "invalid JSON" })
+    const jsonrpc = single("{\"jsonrpc\": \"2.0\", \"method\": ")
+    const response = rejectionResponse(jsonrpc as RpcRejection)
+    expect(response).toMatchObject({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error" }, id: null })
+  })
+
+  it("refuses a JSON-RPC version other than 2.0, a bad id type and a classic request without method", () => {
+    expect(single(JSON.stringify({ jsonrpc: "1.0", method: "session_get", id: 1 }))).toMatchObject({ code: ErrorCode.InvalidRequest, id: null })
+    expect(single(JSON.stringify({ jsonrpc: "2.0", method: "session_get", id: { x: 1 } }))).toMatchObject({ code: ErrorCode.InvalidRequest })
+    const noMethod = single(JSON.stringify({ arguments: {}, tag: 3 }))
+    expect(rejectionResponse(noMethod as RpcRejection)).toEqual({ arguments: {}, result: "no method name", tag: 3 })
+  })
+
+  it("reads a batch as JSON-RPC requests, an item without jsonrpc being invalid", () => {
+    const parsed = parseBody(JSON.stringify([{ jsonrpc: "2.0", method: "session_stats", id: 1 }, { method: "session-get" }]))
+    expect(parsed._tag).toBe("Batch")
+    expect(parsed._tag === "Batch" && parsed.items.map((i) => ("method" in i ? i.method : i.code))).toEqual(["session_stats", ErrorCode.InvalidRequest])
+  })
+
+  it("reads every form of ids", () => {
+    expect(decodeIds({})).toEqual({ _tag: "All" })
+    expect(decodeIds({ ids: 4 })).toEqual({ _tag: "List", ids: [4] })
+    expect(decodeIds({ ids: [1, "0123456789ABCDEF0123456789ABCDEF01234567", "nonsense", true, 2.5] }))
+      .toEqual({ _tag: "List", ids: [1, "0123456789abcdef0123456789abcdef01234567"] })
+    expect(decodeIds({ ids: "recently-active" })).toEqual({ _tag: "RecentlyActive" })
+    expect(decodeIds({ ids: "recently_active" })).toEqual({ _tag: "RecentlyActive" })
+    expect(decodeIds({ ids: [] })).toEqual({ _tag: "List", ids: [] })
+  })
+
+  it("reads torrent-add from base64 metainfo, a magnet, a URL or a path", () => {
+    expect(decodeAdd({ metainfo: Buffer.from("d4:infod4:name1:xee").toString("base64"), paused: true, download_dir: "/x" }))
+      .toEqual({ from: { _tag: "Metainfo", bytes: new Uint8Array(Buffer.from("d4:infod4:name1:xee")) }, paused: true, downloadDir: "/x" })
+    expect(decodeAdd({ filename: "magnet:?xt=urn:btih:00" })).toEqual({ from: { _tag: "Magnet", uri: "magnet:?xt=urn:btih:00" } })
+    expect(decodeAdd({ filename: "HTTPS://example.org/a.torrent" })).toEqual({ from: { _tag: "Url", url: "HTTPS://example.org/a.torrent" } })
+    expect(decodeAdd({ filename: "/tmp/a.torrent" })).toEqual({ from: { _tag: "Path", path: "/tmp/a.torrent" } })
+    expect(decodeAdd({ metainfo: "not base64!" })).toBe("metainfo is not base64")
+    expect(decodeAdd({})).toBe("no filename or metainfo specified")
+  })
+})
+
+describe("TransmissionRpc: units and limits", () => {
+  it("converts kB/s of 1000 bytes, and keeps a limit's value while it is off", () => {
+    expect(decodeTorrentSet({ download_limit: 100, download_limited: true, queue_position: 2 }))
+      .toEqual({ download: { limit: 100, limited: true }, upload: {}, queuePosition: 2 })
+    expect(applyLimit(0, 100, { limit: 100, limited: true })).toEqual({ bytes: 100_000, remembered: 100 })
+    expect(applyLimit(50_000, 100, { limited: false })).toEqual({ bytes: 0, remembered: 50 })
+    expect(applyLimit(0, 50, { limited: true })).toEqual({ bytes: 50_000, remembered: 50 })
+    // A new value while the limit is off is kept for later, not applied.
+    expect(applyLimit(0, 50, { limit: 250 })).toEqual({ bytes: 0, remembered: 250 })
+    expect(applyLimit(20_000, 50, {})).toEqual({ bytes: undefined, remembered: 20 })
+  })
+
+  it("reads session-set's keys in any spelling and ignores values of the wrong type", () => {
+    expect(decodeSessionSet({ speed_limit_down: 200, speed_limit_down_enabled: true, download_dir: "/y", pex_enabled: false, seed_queue_size: "9" }))
+      .toEqual({ download: { limit: 200, limited: true }, upload: {}, downloadDir: "/y", pexEnabled: false })
+  })
+})
+
+describe("TransmissionRpc: fields", () => {
+  it("answers the fields asked for under the names asked, and ignores unknown ones", () => {
+    const t = torrentObject(view(), ["id", "hashString", "percent_done", "peer-limit", "noSuchField", "uploadRatio"], context)
+    expect(t).toEqual({ id: 1, hashString: "0123456789abcdef0123456789abcdef01234567", percent_done: 0.25, "peer-limit": 50, uploadRatio: 2 })
+  })
+
+  it("maps eta, sizes, peer counts and limits to Transmission's conventions", () => {
+    const fields = ["eta", "leftUntilDone", "sizeWhenDone", "peersSendingToUs", "peersGettingFromUs", "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited"]
+    expect(torrentObject(view(), fields, context)).toEqual({
+      eta: 12, leftUntilDone: 750, sizeWhenDone: 1000, peersSendingToUs: 1, peersGettingFromUs: 1,
+      downloadLimit: 100, downloadLimited: false, uploadLimit: 50, uploadLimited: true
+    })
+    // Complete: "not available" (-1), which transmission-remote shows as Done; a magnet without metadata: unknown (-2).
+    expect(torrentObject(view({ haveValid: 1000, percentDone: 1, eta: -2 }), ["eta"], context)).toEqual({ eta: -1 })
+    expect(torrentObject(view({ hasMetadata: false, totalSize: 0, eta: -1 }), ["eta", "metadataPercentComplete"], context))
+      .toEqual({ eta: -2, metadataPercentComplete: 0 })
+    expect(torrentObject(view({ uploadedEver: 0, downloadedEver: 0, haveValid: 0 }), ["uploadRatio"], context)).toEqual({ uploadRatio: -1 })
+  })
+
+  it("spells nested objects in camelCase for classic clients and snake_case for JSON-RPC", () => {
+    const result = { torrents: [torrentObject(view(), ["files", "peers", "trackerStats"], context)] }
+    const classic = buildResponse({ dialect: "classic", method: "torrent_get", id: 1 }, success(result))
+    const torrent = (classic as { arguments: { torrents: Array<Record<string, Array<Record<string, unknown>>>> } }).arguments.torrents[0]!
+    expect(torrent["files"]![0]).toEqual({ beginPiece: 0, bytesCompleted: 250, endPiece: 3, length: 600, name: "movie/a" })
+    expect(torrent["peers"]![1]).toMatchObject({ clientName: "Transmission 3.00", isUTP: false, isIncoming: true, rateToPeer: 500, flagStr: "UI" })
+    expect(torrent["trackerStats"]![1]).toMatchObject({ host: "backup.example.net:80", lastAnnounceResult: "timed out", tier: 1 })
+    const jsonrpc = buildResponse({ dialect: "jsonrpc", method: "torrent_get", id: 1 }, success(result))
+    const snake = (jsonrpc as { result: { torrents: Array<Record<string, Array<Record<string, unknown>>>> } }).result.torrents[0]!
+    expect(snake["files"]![1]).toEqual({ begin_piece: 2, bytes_completed: 0, end_piece: 4, length: 400, name: "movie/b" })
+    expect(snake["peers"]![0]).toMatchObject({ client_name: "aria2/1.36.0", is_utp: false, rate_to_client: 2000 })
+  })
+
+  it("answers the table format as names then rows", () => {
+    expect(torrentTable([view(), view({ id: 2, name: "other" })], ["id", "name", "bogus"], context)).toEqual([["id", "name"], [1, "movie"], [2, "other"]])
+  })
+
+  it("has every field transmission-remote 3.00 asks for in -l, -i, -f and -pi", () => {
+    // The lists it sent to a logging server (see test/interop/transmission-remote.test.ts).
+    const asked = ["error", "errorString", "eta", "id", "isFinished", "leftUntilDone", "name", "peersGettingFromUs", "peersSendingToUs",
+      "rateDownload", "rateUpload", "sizeWhenDone", "status", "uploadRatio", "activityDate", "addedDate", "bandwidthPriority", "comment",
+      "corruptEver", "creator", "dateCreated", "desiredAvailable", "doneDate", "downloadDir", "downloadedEver", "downloadLimit",
+      "downloadLimited", "hashString", "haveUnchecked", "haveValid", "honorsSessionLimits", "isPrivate", "labels", "magnetLink",
+      "peersConnected", "peer-limit", "pieceCount", "pieceSize", "recheckProgress", "secondsDownloading", "secondsSeeding",
+      "seedRatioMode", "seedRatioLimit", "startDate", "totalSize", "uploadedEver", "uploadLimit", "uploadLimited", "webseeds",
+      "webseedsSendingToUs", "files", "priorities", "wanted", "peers", "trackerStats"]
+    expect(asked.filter((f) => !torrentFieldNames.includes(toSnake(f)))).toEqual([])
+  })
+})
+
+describe("TransmissionRpc: session and responses", () => {
+  const session = { settings, sessionId: "sid", rememberedDownloadLimit: 100, rememberedUploadLimit: 70 }
+
+  it("spells session-get in kebab-case (seedRatioLimit aside) for classic clients, with limits in kB/s", () => {
+    const response = buildResponse({ dialect: "classic", method: "session_get", id: 2 }, success(sessionObject(session, [])))
+    expect(response).toMatchObject({
+      result: "success",
+      tag: 2,
+      arguments: {
+        "download-dir": "/data", "peer-port": 6881, "rpc-version": 17, "rpc-version-minimum": 14, version: "bt-effect 0.1.0 (Transmission RPC)",
+        "speed-limit-down": 250, "speed-limit-down-enabled": true, "speed-limit-up": 70, "speed-limit-up-enabled": false,
+        "pex-enabled": false, "session-id": "sid", seedRatioLimited: false, units: { "speed-bytes": 1000 }
+      }
+    })
+  })
+
+  it("answers only the session fields asked for", () => {
+    expect(sessionObject(session, ["version", "rpc-version", "bogus"])).toEqual({ version: "bt-effect 0.1.0 (Transmission RPC)", rpc_version: 17 })
+  })
+
+  it("spells session-stats, torrent-add and free-space as Transmission 4.0 did", () => {
+    const stats = statsObject({ activeTorrentCount: 1, pausedTorrentCount: 2, torrentCount: 3, downloadSpeed: 4, uploadSpeed: 5, downloadedBytes: 6, uploadedBytes: 7, secondsActive: 8 })
+    expect(buildResponse({ dialect: "classic", method: "session_stats", id: undefined }, success(stats))).toEqual({
+      result: "success",
+      arguments: {
+        activeTorrentCount: 1, pausedTorrentCount: 2, torrentCount: 3, downloadSpeed: 4, uploadSpeed: 5,
+        "current-stats": { downloadedBytes: 6, uploadedBytes: 7, filesAdded: 3, sessionCount: 1, secondsActive: 8 },
+        "cumulative-stats": { downloadedBytes: 6, uploadedBytes: 7, filesAdded: 3, sessionCount: 1, secondsActive: 8 }
+      }
+    })
+    expect(buildResponse({ dialect: "classic", method: "torrent_add", id: 1 }, success({ torrent_added: { id: 1, name: "x", hash_string: "ab" } })))
+      .toEqual({ result: "success", tag: 1, arguments: { "torrent-added": { id: 1, name: "x", hashString: "ab" } } })
+    expect(buildResponse({ dialect: "classic", method: "free_space", id: 1 }, success({ path: "/d", size_bytes: 10, total_size: 20 })))
+      .toEqual({ result: "success", tag: 1, arguments: { path: "/d", "size-bytes": 10, total_size: 20 } })
+    expect(buildResponse({ dialect: "jsonrpc", method: "free_space", id: 1 }, success({ path: "/d", size_bytes: 10, total_size: 20 })))
+      .toEqual({ jsonrpc: "2.0", result: { path: "/d", size_bytes: 10, total_size: 20 }, id: 1 })
+  })
+
+  it("answers errors as a result string (classic) or an error object (JSON-RPC), and notifications not at all", () => {
+    const notFound = failure(ErrorCode.MethodNotFound, "")
+    expect(buildResponse({ dialect: "classic", method: "x", id: 5 }, notFound)).toEqual({ arguments: {}, result: "method name not recognized", tag: 5 })
+    expect(buildResponse({ dialect: "jsonrpc", method: "x", id: 5 }, notFound)).toEqual({ jsonrpc: "2.0", error: { code: -32601, message: "Method not found" }, id: 5 })
+    const corrupt = failure(ErrorCode.CorruptTorrent, "invalid or corrupt torrent file: bencode")
+    expect(buildResponse({ dialect: "classic", method: "torrent_add", id: 1 }, corrupt)).toMatchObject({ result: "invalid or corrupt torrent file: bencode" })
+    expect(buildResponse({ dialect: "jsonrpc", method: "torrent_add", id: 1 }, corrupt)).toEqual({
+      jsonrpc: "2.0",
+      error: { code: 9, message: "invalid or corrupt torrent file", data: { error_string: "invalid or corrupt torrent file: bencode" } },
+      id: 1
+    })
+    expect(buildResponse({ dialect: "jsonrpc", method: "torrent_stop", id: undefined }, success())).toBeUndefined()
+  })
+})
