@@ -29,7 +29,10 @@ import { UsageError } from "./domain/Errors.js"
 import { create } from "./services/CreateCommand.js"
 import * as Datagram from "./services/Datagram.js"
 import { bootstrapEnv, dhtOptions, publicRouters } from "./services/DhtSettings.js"
+import { daemon } from "./services/Daemon.js"
 import { demo } from "./services/Demo.js"
+import * as Remote from "./services/RemoteCommands.js"
+import { defaultRpcUrl } from "./services/RemoteCommands.js"
 import { download } from "./services/Download.js"
 import { seed } from "./services/Seed.js"
 import * as ResumeStore from "./services/ResumeStore.js"
@@ -232,6 +235,79 @@ const trackerCommand = Command.make(
   ({ host, interval, port }) => TrackerServer.run({ port, host, interval })
 ).pipe(Command.withDescription("a small HTTP and UDP tracker (BEP 3, 15, 23) for a private swarm or a test"))
 
+const rpcUrl = Options.text("rpc-url").pipe(
+  Options.withDefault(defaultRpcUrl),
+  Options.withDescription("the daemon's RPC address")
+)
+const rpcAuth = Options.text("rpc-auth").pipe(Options.optional, Options.withDescription("USER:PASSWORD for the daemon's RPC"))
+const remote = (url: string, auth: Option.Option<string>) => ({ url, ...(Option.isSome(auth) ? { auth: auth.value } : {}) })
+const ids = Args.text({ name: "ID" }).pipe(Args.atLeast(1), Args.withDescription("torrent ids or info hashes, or all"))
+const printed = <E>(effect: Effect.Effect<string, E>) => Effect.flatMap(effect, (text) => Console.log(text))
+
+const daemonCommand = Command.make(
+  "daemon",
+  {
+    rpcPort: Options.integer("rpc-port").pipe(Options.withDefault(9091), Options.withDescription("the RPC and web interface port")),
+    rpcHost: Options.text("rpc-host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address the RPC listens on")),
+    rpcAuth,
+    allowedHost: Options.text("allowed-host").pipe(Options.repeated, Options.withDescription("a host name the RPC answers besides localhost (repeat)")),
+    peerPort: Options.integer("peer-port").pipe(Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
+    downloadDir: Options.text("download-dir").pipe(Options.withDefault("./downloads"), Options.withDescription("where torrents go unless added with another folder")),
+    state,
+    verbose,
+    ...dhtFlags
+  },
+  ({ allowedHost, downloadDir, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, ...flags }) =>
+    Effect.gen(function* () {
+      const dht = yield* dhtFrom(flags, peerPort, state)
+      const auth = Option.getOrUndefined(rpcAuth)?.split(":")
+      return yield* daemon({
+        rpcHost,
+        rpcPort,
+        peerPort,
+        downloadDir,
+        stateDir: Option.getOrElse(state, defaultStateDir),
+        pex: !flags.noPex,
+        allowedHosts: allowedHost,
+        version,
+        progress: { tty, write },
+        ...(dht !== undefined ? { dht } : {}),
+        ...(auth !== undefined ? { auth: { username: auth[0] ?? "", password: auth.slice(1).join(":") } } : {})
+      })
+    }).pipe((effect) => withClient(effect, verbose, state))
+).pipe(Command.withDescription("run many torrents with a web interface and a Transmission-compatible RPC"))
+
+const addCommand = Command.make(
+  "add",
+  {
+    torrent: Args.text({ name: "FILE.torrent|MAGNET|URL" }).pipe(Args.withDescription("what to add")),
+    downloadDir: Options.text("download-dir").pipe(Options.optional, Options.withDescription("where its data goes")),
+    paused: Options.boolean("paused").pipe(Options.withDescription("add it stopped")),
+    rpcUrl,
+    rpcAuth
+  },
+  (o) =>
+    printed(Remote.add(remote(o.rpcUrl, o.rpcAuth), o.torrent, {
+      paused: o.paused,
+      ...(Option.isSome(o.downloadDir) ? { downloadDir: o.downloadDir.value } : {})
+    }))
+).pipe(Command.withDescription("add a torrent to a running daemon"))
+
+const listCommand = Command.make("list", { rpcUrl, rpcAuth }, (o) => printed(Remote.list(remote(o.rpcUrl, o.rpcAuth)))).pipe(
+  Command.withDescription("list a running daemon's torrents")
+)
+const startCommand = Command.make("start", { ids, rpcUrl, rpcAuth }, (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-start", o.ids)).pipe(
+  Command.withDescription("start torrents of a running daemon")
+)
+const stopCommand = Command.make("stop", { ids, rpcUrl, rpcAuth }, (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-stop", o.ids)).pipe(
+  Command.withDescription("stop torrents of a running daemon")
+)
+const removeCommand = Command.make(
+  "remove",
+  { ids, rpcUrl, rpcAuth, deleteData: Options.boolean("delete-data").pipe(Options.withDescription("delete their data too")) },
+  (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-remove", o.ids, o.deleteData)
+).pipe(Command.withDescription("remove torrents from a running daemon"))
+
 const createCommand = Command.make(
   "create",
   {
@@ -261,7 +337,10 @@ const createCommand = Command.make(
 
 const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
-  Command.withSubcommands([info, downloadCommand, seedCommand, verifyCommand, createCommand, trackerCommand, demoCommand])
+  Command.withSubcommands([
+    info, downloadCommand, seedCommand, verifyCommand, createCommand, trackerCommand, demoCommand,
+    daemonCommand, addCommand, listCommand, startCommand, stopCommand, removeCommand
+  ])
 )
 
 const run = Command.run(cli, { name: "bt-effect", version })

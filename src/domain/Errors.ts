@@ -211,3 +211,16 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
     return this.detail
   }
 }
+
+export const RemoteErrorReason = Schema.Literal("Unreachable", "Failed", "Input")
+export type RemoteErrorReason = typeof RemoteErrorReason.Type
+
+/** A running daemon that cannot be reached, or that refused what a remote command asked. */
+export class RemoteError extends Schema.TaggedError<RemoteError>()("RemoteError", {
+  reason: RemoteErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
