@@ -10,10 +10,10 @@
  * `TooDeep` rather than overflowing the JavaScript stack.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, BencodeValue, type BencodeDict, isBytes, isDict, isList, keyFromBytes } from "../domain/Bencode.js"
 import { BencodeError, type BencodeErrorReason } from "../domain/Errors.js"
+import { fromCodec } from "./CodecSchema.js"
 
 export interface DecodeLimits {
   /** Deepest nesting of lists and dictionaries; a top-level list is depth 1. */
@@ -335,16 +335,7 @@ export const encode = (value: Bencode): Uint8Array => {
 }
 
 /** Bencode bytes <-> bencode value, strict, with the default limits. */
-export const BencodeFromBytes: Schema.Schema<Bencode, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  BencodeValue,
-  {
-    strict: true,
-    decode: (bytes, _, ast) =>
-      Either.match(decode(bytes), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
-        onRight: (d) => ParseResult.succeed(d.value)
-      }),
-    encode: (value) => ParseResult.succeed(encode(value))
-  }
-)
+export const BencodeFromBytes: Schema.Schema<Bencode, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, BencodeValue, {
+  decode: (bytes) => Either.map(Either.mapLeft(decode(bytes), (e) => e.message), (d) => d.value),
+  encode: (value) => encode(value)
+})

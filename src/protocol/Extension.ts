@@ -11,11 +11,11 @@
  * view into the payload, which the frame parser may reuse once the message is handled.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, type BencodeDict, bytes, isBytes, isDict, keyFromBytes, keyToBytes } from "../domain/Bencode.js"
 import { WireError } from "../domain/Errors.js"
 import * as BencodeCodec from "./Bencode.js"
+import { fromCodec } from "./CodecSchema.js"
 
 /** The extended id of the handshake itself. */
 export const handshakeId = 0
@@ -155,16 +155,7 @@ export const nameBytes = (name: string): Uint8Array => keyToBytes(nameKey(name))
 // Schema
 
 /** The payload of an extended handshake <-> the handshake, built on `decodeHandshake` and `encodeHandshake`. */
-export const ExtensionHandshakeFromBytes: Schema.Schema<ExtensionHandshake, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  ExtensionHandshake,
-  {
-    strict: true,
-    decode: (payload, _, ast) =>
-      Either.match(decodeHandshake(payload), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, payload, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (h) => ParseResult.succeed(encodeHandshake(h))
-  }
-)
+export const ExtensionHandshakeFromBytes: Schema.Schema<ExtensionHandshake, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, ExtensionHandshake, {
+  decode: (payload) => Either.mapLeft(decodeHandshake(payload), (e) => e.message),
+  encode: (h) => encodeHandshake(h)
+})

@@ -12,11 +12,11 @@
  * the whole socket chunk it arrived in alive with it.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { WireError } from "../domain/Errors.js"
 import { InfoHash } from "../domain/InfoHash.js"
 import { PeerId } from "../domain/PeerId.js"
+import { fromCodec } from "./CodecSchema.js"
 
 export const PROTOCOL_NAME = "BitTorrent protocol"
 
@@ -160,16 +160,7 @@ export const decode = (bytes: Uint8Array): Either.Either<Handshake, WireError> =
 }
 
 /** The handshake as a Schema over its 68 bytes. */
-export const HandshakeFromBytes: Schema.Schema<Handshake, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  Schema.typeSchema(Handshake),
-  {
-    strict: true,
-    decode: (bytes, _, ast) =>
-      Either.match(decode(bytes), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (h) => ParseResult.succeed(encode(h))
-  }
-)
+export const HandshakeFromBytes: Schema.Schema<Handshake, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, Schema.typeSchema(Handshake), {
+  decode: (bytes) => Either.mapLeft(decode(bytes), (e) => e.message),
+  encode: (h) => encode(h)
+})

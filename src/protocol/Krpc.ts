@@ -12,7 +12,6 @@
  * trusts its input as Message.encode does, and `KrpcMessageFromBytes` is the validating Schema codec.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, type BencodeDict, isBytes, isDict, isList, keyFromBytes } from "../domain/Bencode.js"
 import { KrpcError } from "../domain/Errors.js"
@@ -20,6 +19,7 @@ import { PeerAddress } from "../domain/PeerAddress.js"
 import * as Bencoding from "./Bencode.js"
 import { Bytes20, type CompactNode, CompactNode as CompactNodeSchema } from "./KrpcNodes.js"
 import { decodeNodes, decodePeer, encodeNodes, encodePeer } from "./KrpcNodes.js"
+import { fromCodec } from "./CodecSchema.js"
 
 export { CompactNode, decodeNodes, decodePeer, encodeNodes, encodePeer, nodeEntryBytes, nodeIdBytes } from "./KrpcNodes.js"
 
@@ -425,16 +425,7 @@ export const error = (t: Uint8Array, code: number, message: string): ErrorMessag
 // Schema codec
 
 /** A datagram as a `KrpcMessage`, built on `decode` and `encode`; encoding validates the message first. */
-export const KrpcMessageFromBytes: Schema.Schema<KrpcMessage, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  KrpcMessage,
-  {
-    strict: true,
-    decode: (bytes, _, ast) =>
-      Either.match(decode(bytes), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (m) => ParseResult.succeed(encode(m))
-  }
-)
+export const KrpcMessageFromBytes: Schema.Schema<KrpcMessage, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, KrpcMessage, {
+  decode: (bytes) => Either.mapLeft(decode(bytes), (e) => e.message),
+  encode: (m) => encode(m)
+})

@@ -9,9 +9,9 @@
  * payloads come back as views into the input.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { WireError } from "../domain/Errors.js"
+import { fromCodec } from "./CodecSchema.js"
 
 /** An unsigned 32-bit integer, as every index, offset and length on the wire is. */
 export const U32 = Schema.Number.pipe(Schema.int(), Schema.between(0, 0xffff_ffff)).annotations({ identifier: "U32" })
@@ -361,16 +361,7 @@ export const extended = (extendedId: number, payload: Uint8Array): Extended => (
 // Schema
 
 /** A whole framed message (length prefix included) as a `Message`, built on `decode` and `encode`. */
-export const MessageFromBytes: Schema.Schema<Message, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  Message,
-  {
-    strict: true,
-    decode: (bytes, _, ast) =>
-      Either.match(decode(bytes), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (m) => ParseResult.succeed(encode(m))
-  }
-)
+export const MessageFromBytes: Schema.Schema<Message, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, Message, {
+  decode: (bytes) => Either.mapLeft(decode(bytes), (e) => e.message),
+  encode: (m) => encode(m)
+})

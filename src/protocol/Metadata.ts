@@ -10,12 +10,12 @@
  * into the payload (no copy); whoever keeps it copies it (`MetadataBuffer.add` does).
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, isDict } from "../domain/Bencode.js"
 import { WireError } from "../domain/Errors.js"
 import { maxMetadataSize as domainMaxSize, metadataPieceCount, metadataPieceSize } from "../domain/MetadataBuffer.js"
 import * as BencodeCodec from "./Bencode.js"
+import { fromCodec } from "./CodecSchema.js"
 
 /** Every piece of metadata is 16 KiB but the last. */
 export const pieceSize = metadataPieceSize
@@ -155,16 +155,7 @@ export const encode = (m: MetadataMessage): Uint8Array => {
 // Schema
 
 /** A ut_metadata payload <-> its message, built on `decode` and `encode`. */
-export const MetadataMessageFromBytes: Schema.Schema<MetadataMessage, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  MetadataMessage,
-  {
-    strict: true,
-    decode: (payload, _, ast) =>
-      Either.match(decode(payload), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, payload, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (m) => ParseResult.succeed(encode(m))
-  }
-)
+export const MetadataMessageFromBytes: Schema.Schema<MetadataMessage, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, MetadataMessage, {
+  decode: (payload) => Either.mapLeft(decode(payload), (e) => e.message),
+  encode: (m) => encode(m)
+})

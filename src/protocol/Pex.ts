@@ -10,13 +10,13 @@
  * `maxEntriesRead` entries of each list are read, so one message cannot flood our candidates.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, type BencodeDict, isBytes, isDict } from "../domain/Bencode.js"
 import { WireError } from "../domain/Errors.js"
 import { PeerAddress } from "../domain/PeerAddress.js"
 import * as BencodeCodec from "./Bencode.js"
 import { entryLength, type Family, formatIPv4, formatIPv6, parseIp } from "./CompactPeers.js"
+import { fromCodec } from "./CodecSchema.js"
 
 /**
  * The most peers BEP 11 lets one message add (and drop). `encode` does not enforce it: the caller picks
@@ -172,16 +172,7 @@ export const encode = (m: PexMessage): Uint8Array => {
 // Schema
 
 /** A ut_pex payload <-> its message, built on `decode` and `encode`. */
-export const PexMessageFromBytes: Schema.Schema<PexMessage, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  PexMessage,
-  {
-    strict: true,
-    decode: (payload, _, ast) =>
-      Either.match(decode(payload), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, payload, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (m) => ParseResult.succeed(encode(m))
-  }
-)
+export const PexMessageFromBytes: Schema.Schema<PexMessage, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, PexMessage, {
+  decode: (payload) => Either.mapLeft(decode(payload), (e) => e.message),
+  encode: (m) => encode(m)
+})

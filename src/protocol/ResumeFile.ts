@@ -14,6 +14,7 @@ import * as Schema from "effect/Schema"
 import { type Bencode, BencodeValue, bytes, type BencodeDict, dict, isBytes, isDict, isList, text } from "../domain/Bencode.js"
 import { ResumeData } from "../domain/ResumeData.js"
 import { decode, encode } from "./Bencode.js"
+import { fromCodec } from "./CodecSchema.js"
 
 const format = "bt-effect resume"
 const version = 1
@@ -80,19 +81,10 @@ export const resumeFromBencode = (value: Bencode): Either.Either<ResumeData, str
     Either.mapLeft(validate(fields), (e) => ParseResult.TreeFormatter.formatErrorSync(e).split("\n").join(" ")))
 
 /** Bencode value <-> resume data. */
-export const ResumeDataFromBencode: Schema.Schema<ResumeData, Bencode> = Schema.transformOrFail(
-  BencodeValue,
-  Schema.typeSchema(ResumeData),
-  {
-    strict: true,
-    decode: (value, _, ast) =>
-      Either.match(resumeFromBencode(value), {
-        onLeft: (why) => ParseResult.fail(new ParseResult.Type(ast, value, why)),
-        onRight: (data) => ParseResult.succeed(data)
-      }),
-    encode: (data) => ParseResult.succeed(resumeToBencode(data))
-  }
-)
+export const ResumeDataFromBencode: Schema.Schema<ResumeData, Bencode> = fromCodec(BencodeValue, Schema.typeSchema(ResumeData), {
+  decode: resumeFromBencode,
+  encode: resumeToBencode
+})
 
 export const encodeResume = (data: ResumeData): Uint8Array => encode(resumeToBencode(data))
 

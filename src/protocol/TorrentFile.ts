@@ -7,13 +7,13 @@
  * re-encodes with the same info hash whatever the order of its keys.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type Bencode, bytes as utf8Bytes } from "../domain/Bencode.js"
 import { MetainfoError } from "../domain/Errors.js"
 import { Metainfo } from "../domain/Metainfo.js"
 import { decodeMetainfo } from "../domain/MetainfoDecode.js"
 import { decode, encode } from "./Bencode.js"
+import { fromCodec } from "./CodecSchema.js"
 
 /** The largest .torrent accepted (libtorrent's default limit is about 10 MB; some real torrents are larger). */
 export const maxTorrentBytes = 32 * 1024 * 1024
@@ -76,16 +76,7 @@ export const torrentFromInfo = (infoBytes: Uint8Array, trackers: ReadonlyArray<s
 }
 
 /** .torrent bytes <-> Metainfo. */
-export const MetainfoFromBytes: Schema.Schema<Metainfo, Uint8Array> = Schema.transformOrFail(
-  Schema.Uint8ArrayFromSelf,
-  Schema.typeSchema(Metainfo),
-  {
-    strict: true,
-    decode: (bytes, _, ast) =>
-      Either.match(decodeTorrent(bytes), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, bytes, e.message)),
-        onRight: ParseResult.succeed
-      }),
-    encode: (m) => ParseResult.succeed(encodeTorrent(m))
-  }
-)
+export const MetainfoFromBytes: Schema.Schema<Metainfo, Uint8Array> = fromCodec(Schema.Uint8ArrayFromSelf, Schema.typeSchema(Metainfo), {
+  decode: (bytes) => Either.mapLeft(decodeTorrent(bytes), (e) => e.message),
+  encode: (m) => encodeTorrent(m)
+})

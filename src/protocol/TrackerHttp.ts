@@ -6,7 +6,6 @@
  * re-encodes them (URLSearchParams, HttpClientRequest params) would turn their bytes into UTF-8.
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { type AnnounceRequest, AnnounceResponse } from "../domain/Announce.js"
 import {
@@ -24,6 +23,7 @@ import { TrackerCodecError } from "../domain/Errors.js"
 import { PeerAddress } from "../domain/PeerAddress.js"
 import { decode, encode } from "./Bencode.js"
 import { canonicalHost, decodeCompact, encodeCompact } from "./CompactPeers.js"
+import { fromCodec } from "./CodecSchema.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // URLs
@@ -273,16 +273,7 @@ export const encodeFailure = (reason: string): Uint8Array => encode(dict([["fail
  * Bencode value <-> announce response, on the same code as `decodeAnnounce` (default limits). Encoding
  * produces compact peer lists.
  */
-export const AnnounceResponseFromBencode: Schema.Schema<AnnounceResponse, Bencode> = Schema.transformOrFail(
-  BencodeValue,
-  Schema.typeSchema(AnnounceResponse),
-  {
-    strict: true,
-    decode: (value, _, ast) =>
-      Either.match(announceFromBencode(value), {
-        onLeft: (e) => ParseResult.fail(new ParseResult.Type(ast, value, e.message)),
-        onRight: (res) => ParseResult.succeed(res)
-      }),
-    encode: (res) => ParseResult.succeed(announceToBencode(res, { compact: true }))
-  }
-)
+export const AnnounceResponseFromBencode: Schema.Schema<AnnounceResponse, Bencode> = fromCodec(BencodeValue, Schema.typeSchema(AnnounceResponse), {
+  decode: (value) => Either.mapLeft(announceFromBencode(value), (e) => e.message),
+  encode: (res) => announceToBencode(res, { compact: true })
+})
