@@ -10,6 +10,8 @@ import * as os from "node:os"
 import { chromium } from "playwright-core"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { background, runCli, stop, stopAllBackground } from "../support/cli.js"
 import { aria2cVersion, freePort, startAria2Seeder, startTracker, stopAll, type TempDir, tempDir, type Tracker } from "../support/interop.js"
@@ -110,6 +112,19 @@ describe("interop: the daemon and transmission-remote", () => {
     expect((await remote(rpcPort, "-t", "1", "--remove-and-delete")).code).toBe(0)
     await until("an empty list", async () => rowOf((await remote(rpcPort, "-l")).stdout, payload.name) === undefined, 10_000)
     await until("the data gone", async () => !fs.existsSync(path.join(downloads, payload.name)), 10_000)
+
+    // Added again from the URL of its .torrent (the daemon fetches it), stopped.
+    const server = http.createServer((_, res) => res.end(fs.readFileSync(payload.torrentPath)))
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote-one.torrent`
+      const byUrl = await runCli(["add", url, "--paused", "--rpc-url", `http://127.0.0.1:${rpcPort}/transmission/rpc`])
+      expect(byUrl.code, byUrl.stderr).toBe(0)
+      expect(byUrl.stdout.trim()).toBe(`added: 2 ${payload.name}`)
+      expect(rowOf((await remote(rpcPort, "-l")).stdout, payload.name)).toMatch(/Stopped/)
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
     expect(await stop(daemonProcess.child)).toBe(130)
   }, 150_000)
 

@@ -6,6 +6,7 @@
  * in the swarm (the store's bytes, the tracker's log, the seeders' upload counts, the file on disk).
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -95,6 +96,29 @@ describe("Session", () => {
       // The tracker heard of it from the session's port: started, then completed.
       const announces = sessionAnnounces(swarm.tracker.announces, hash)
       expect(announces.map((a) => [a.event, a.request.port])).toEqual([["started", sessionPeerPort], ["completed", sessionPeerPort]])
+    }))
+
+  it.scoped("a torrent's download limit holds it to its rate, and so does the session's", () =>
+    Effect.gen(function* () {
+      const timeToSeed = (limit: "torrent" | "session" | "none") =>
+        Effect.scoped(Effect.gen(function* () {
+          const { swarm, control } = yield* setUp({ size: 1024 * 1024 })
+          // Added stopped, so that the limit applies from the first block.
+          const { id } = yield* control.add(metainfo(swarm.torrent), { paused: true })
+          if (limit === "torrent") yield* control.set([id], { downloadLimit: 128 * 1024 })
+          if (limit === "session") yield* control.updateSettings({ speedLimitDown: 128 * 1024 })
+          const t0 = yield* Clock.currentTimeMillis
+          yield* control.start([id])
+          yield* waitView(control, id, seeding)
+          return ((yield* Clock.currentTimeMillis) - t0) / 1000
+        }))
+      // 1 MiB at 128 KiB/s: 8 s, less the first second's burst; unlimited, about the session's 1 s queue tick.
+      for (const limit of ["torrent", "session"] as const) {
+        const seconds = yield* timeToSeed(limit)
+        expect(seconds, limit).toBeGreaterThanOrEqual(6.5)
+        expect(seconds, limit).toBeLessThanOrEqual(10)
+      }
+      expect(yield* timeToSeed("none")).toBeLessThanOrEqual(3)
     }))
 
   it.scoped("runs two downloads at once through one listening port, and a seeder that dials in reaches its own torrent", () =>
