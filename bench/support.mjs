@@ -120,46 +120,98 @@ const bencode = (v) => {
   if (typeof v === "number") return Buffer.from(`i${v}e`)
   if (typeof v === "string") v = Buffer.from(v)
   if (Buffer.isBuffer(v)) return Buffer.concat([Buffer.from(`${v.length}:`), v])
+  if (Array.isArray(v)) return Buffer.concat([Buffer.from("l"), ...v.map(bencode), Buffer.from("e")])
   const keys = Object.keys(v).sort()
   return Buffer.concat([Buffer.from("d"), ...keys.flatMap((k) => [bencode(k), bencode(v[k])]), Buffer.from("e")])
 }
 
-/** The payload of `size` bytes in `pieceLength` pieces, one file, under `cache` (written once). */
-export const preparePayload = ({ cache, size, pieceLength, fresh }) => {
-  const dir = path.join(cache, `${size}-${pieceLength}`)
-  const name = `bench-${size / 1024 / 1024}MiB.bin`
-  const file = path.join(dir, "data", name)
+/** The payload's files: one file named `name`, or `count` files of (nearly) equal length in a folder `name`. */
+const fileList = (name, size, count) => {
+  if (count === 1) return [{ path: name, length: size }]
+  const base = Math.floor(size / count)
+  return Array.from({ length: count }, (_, i) => ({
+    path: path.join(name, `file-${String(i + 1).padStart(String(count).length, "0")}.bin`),
+    length: base + (i < size % count ? 1 : 0)
+  }))
+}
+
+/**
+ * The payload of `size` bytes in `pieceLength` pieces, in one file or in `files` files, under `cache`
+ * (written once, reused while every file's size and mtime match). Its bytes are the same keystream
+ * whatever the number of files: the concatenation of the files has the same sha256 as the single file.
+ */
+export const preparePayload = ({ cache, size, pieceLength, fresh, files = 1 }) => {
+  const dir = path.join(cache, files === 1 ? `${size}-${pieceLength}` : `${size}-${pieceLength}-${files}files`)
+  const name = files === 1 ? `bench-${size / 1024 / 1024}MiB.bin` : `bench-${size / 1024 / 1024}MiB-${files}files`
+  const dataDir = path.join(dir, "data")
   const metaFile = path.join(dir, "meta.json")
-  if (!fresh && fs.existsSync(metaFile) && fs.existsSync(file)) {
+  const list = fileList(name, size, files)
+  if (!fresh && fs.existsSync(metaFile)) {
     const meta = JSON.parse(fs.readFileSync(metaFile, "utf8"))
-    const stat = fs.statSync(file)
-    if (meta.format === 1 && stat.size === size && stat.mtimeMs === meta.mtimeMs) {
-      console.log(`payload: cached ${file}`)
-      return { ...meta, dataDir: path.join(dir, "data"), info: fs.readFileSync(path.join(dir, "info.bin")) }
+    const intact = meta.format === 2 && meta.files.length === list.length && meta.files.every((f) => {
+      const file = path.join(dataDir, f.path)
+      return fs.existsSync(file) && fs.statSync(file).size === f.length && fs.statSync(file).mtimeMs === f.mtimeMs
+    })
+    if (intact) {
+      console.log(`payload: cached ${path.join(dataDir, name)}`)
+      return { ...meta, dataDir, info: fs.readFileSync(path.join(dir, "info.bin")) }
     }
   }
   fs.rmSync(dir, { recursive: true, force: true })
-  fs.mkdirSync(path.dirname(file), { recursive: true })
-  console.log(`payload: writing ${size} bytes to ${file}`)
+  fs.mkdirSync(path.dirname(path.join(dataDir, list[0].path)), { recursive: true })
+  console.log(`payload: writing ${size} bytes in ${files} file(s) to ${path.join(dataDir, name)}`)
   const started = performance.now()
   const keystream = createCipheriv("aes-128-ctr", Buffer.alloc(16, 7), Buffer.alloc(16, 0))
   const zeros = Buffer.alloc(pieceLength)
   const whole = createHash("sha256")
   const pieces = []
-  const fd = fs.openSync(file, "w")
+  // A piece may span files: each piece's bytes go to the current file until it is full, then the next.
+  let fileIndex = 0
+  let leftInFile = list[0].length
+  let fd = fs.openSync(path.join(dataDir, list[0].path), "w")
   for (let at = 0; at < size; at += pieceLength) {
     const chunk = keystream.update(zeros.subarray(0, Math.min(pieceLength, size - at)))
-    fs.writeSync(fd, chunk)
     whole.update(chunk)
     pieces.push(createHash("sha1").update(chunk).digest())
+    for (let written = 0; written < chunk.length;) {
+      if (leftInFile === 0) {
+        fs.closeSync(fd)
+        fileIndex += 1
+        leftInFile = list[fileIndex].length
+        fd = fs.openSync(path.join(dataDir, list[fileIndex].path), "w")
+      }
+      const n = Math.min(leftInFile, chunk.length - written)
+      fs.writeSync(fd, chunk, written, n)
+      written += n
+      leftInFile -= n
+    }
   }
   fs.closeSync(fd)
-  const info = bencode({ length: size, name, "piece length": pieceLength, pieces: Buffer.concat(pieces) })
+  const layout = files === 1 ? { length: size } :
+    { files: list.map((f) => ({ length: f.length, path: [path.basename(f.path)] })) }
+  const info = bencode({ ...layout, name, "piece length": pieceLength, pieces: Buffer.concat(pieces) })
   fs.writeFileSync(path.join(dir, "info.bin"), info)
-  const meta = { format: 1, name, size, sha256: whole.digest("hex"), mtimeMs: fs.statSync(file).mtimeMs }
+  const meta = {
+    format: 2, name, size, sha256: whole.digest("hex"),
+    files: list.map((f) => ({ ...f, mtimeMs: fs.statSync(path.join(dataDir, f.path)).mtimeMs }))
+  }
   fs.writeFileSync(metaFile, JSON.stringify(meta))
   console.log(`payload: done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  return { ...meta, dataDir: path.join(dir, "data"), info }
+  return { ...meta, dataDir, info }
+}
+
+/** Whether `dir` holds the payload's files with their sizes and, concatenated, its sha256. */
+export const verifyPayload = async (dir, payload) => {
+  for (const f of payload.files) {
+    const file = path.join(dir, f.path)
+    if (!fs.existsSync(file)) return "missing"
+    if (fs.statSync(file).size !== f.length) return "wrong size"
+  }
+  const hash = createHash("sha256")
+  for (const f of payload.files) {
+    for await (const chunk of fs.createReadStream(path.join(dir, f.path), { highWaterMark: 1 << 20 })) hash.update(chunk)
+  }
+  return hash.digest("hex") === payload.sha256 ? "ok" : "sha256 differs"
 }
 
 /**
@@ -175,12 +227,6 @@ export const infoHash = (info) => createHash("sha1").update(info).digest("hex")
 export const writeTorrent = (file, info, announce) => {
   fs.writeFileSync(file, Buffer.concat([Buffer.from("d"), bencode("announce"), bencode(announce), bencode("info"), info, Buffer.from("e")]))
   return file
-}
-
-export const sha256File = async (file) => {
-  const hash = createHash("sha256")
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk)
-  return hash.digest("hex")
 }
 
 // ------------------------------------------------------------------------------------------------------

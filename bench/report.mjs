@@ -1,0 +1,97 @@
+// The benchmark's output: a line per download, and markdown tables of the medians over the runs that
+// succeeded: the default run's two tables (download, upload) or, with `--rows`, one table of every row.
+const GiB = 2 ** 30
+
+const median = (xs) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+export const fmt = (x, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "n/a")
+
+const summary = (results, job) => {
+  const rows = results.filter((r) => r.job === job)
+  const good = rows.filter((r) => r.ok)
+  if (rows.length === 0) return undefined
+  const med = (key) => median(good.map((r) => r[key]))
+  return {
+    runs: `${good.length}/${rows.length}`, size: rows[0].size, files: rows[0].files,
+    seconds: med("seconds"), mbps: med("mbps"), cpu: med("cpu"), rssMB: med("rssMB"),
+    seederCpu: med("seederCpu"), seederRssMB: med("seederRssMB")
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------
+// The default run's tables
+
+/** A markdown table: one row per [label, job] (or a "skipped" row), ratios against the aria2c job. */
+const table = (results, skipped, header, rows, cells) => {
+  const aria = summary(results, "aria2c")
+  const lines = [`| ${header.join(" | ")} | time ratio | MB/s ratio |`, `|${"---|".repeat(header.length + 2)}`]
+  for (const [label, job] of rows) {
+    if (skipped.has(job)) {
+      lines.push(`| ${label} | skipped: ${skipped.get(job)} |${" |".repeat(header.length)}`)
+      continue
+    }
+    const s = summary(results, job)
+    if (s === undefined) continue
+    const ratio = (a, b) => (aria === undefined ? "n/a" : fmt(a / b))
+    lines.push(`| ${label} | ${s.runs} | ${cells(s).join(" | ")} | ${ratio(s.seconds, aria?.seconds)} | ${ratio(s.mbps, aria?.mbps)} |`)
+  }
+  return lines.join("\n")
+}
+
+export const downloadTable = (results, skipped) =>
+  table(results, skipped,
+    ["client", "ok runs", "seconds", "MB/s", "CPU s (user+sys)", "peak RSS MB", "seeder CPU s"],
+    [["bt-effect", "bt-effect"], ["aria2c", "aria2c"]],
+    (s) => [fmt(s.seconds), fmt(s.mbps, 1), fmt(s.cpu), fmt(s.rssMB, 1), fmt(s.seederCpu)])
+
+export const uploadTable = (results, skipped) =>
+  table(results, skipped,
+    ["seeder (aria2c downloads)", "ok runs", "seconds", "MB/s", "downloader CPU s", "seeder CPU s", "seeder peak RSS MB"],
+    [["bt-effect", "bt-effect seeder"], ["aria2c", "aria2c"]],
+    (s) => [fmt(s.seconds), fmt(s.mbps, 1), fmt(s.cpu), fmt(s.seederCpu), fmt(s.seederRssMB, 1)])
+
+/** The default run's line per download. */
+export const legacyLine = (r) => {
+  const label = r.job === "bt-effect seeder" ? "aria2c <- bt-effect seeder" : r.job
+  return `${label} run ${r.run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s, ` +
+    `peak RSS ${fmt(r.rssMB, 1)} MB, seeder CPU ${fmt(r.seederCpu)} s, seeder peak RSS ${fmt(r.seederRssMB, 1)} MB, ` +
+    `exit ${r.code}${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`
+}
+
+// ------------------------------------------------------------------------------------------------------
+// `--rows`: one table
+
+const payloadText = (size, files) =>
+  `${size % GiB === 0 ? `${size / GiB} GiB` : `${fmt(size / 2 ** 20, 0)} MiB`}, ${files} file${files === 1 ? "" : "s"}`
+
+/** The `--rows` line per download: the downloader's figures, then each seeder's. */
+export const rowLine = (spec, r) => {
+  const gib = r.size / GiB
+  const seeders = r.seeders.map((s) => `${s.name} ${fmt(s.cpu)} s ${fmt(s.rssMB, 1)} MB`).join(", ")
+  return `${spec.label} run ${r.run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s (${fmt(r.cpu / gib)} s/GiB), ` +
+    `peak RSS ${fmt(r.rssMB, 1)} MB; seeders (CPU, peak RSS): ${seeders}; ` +
+    `exit ${r.code}${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`
+}
+
+/** Every selected job's row; "MB/s ÷ aria2c" divides by its baseline aria2c job's MB/s. */
+export const rowsTable = (results, skipped, specs) => {
+  const header = ["row (downloader ← seeders)", "payload", "ok runs", "seconds", "MB/s", "MB/s ÷ aria2c",
+    "CPU s/GiB", "peak RSS MB", "seeders' CPU s/GiB", "seeder peak RSS MB"]
+  const lines = [`| ${header.join(" | ")} |`, `|${"---|".repeat(header.length)}`]
+  for (const spec of specs) {
+    if (skipped.has(spec.job)) {
+      lines.push(`| ${spec.label} | | skipped: ${skipped.get(spec.job)} |${" |".repeat(header.length - 3)}`)
+      continue
+    }
+    const s = summary(results, spec.job)
+    if (s === undefined) continue
+    const base = summary(results, spec.baseline)
+    const gib = s.size / GiB
+    lines.push(`| ${[spec.label, payloadText(s.size, s.files), s.runs, fmt(s.seconds), fmt(s.mbps, 1),
+      base === undefined ? "n/a" : fmt(s.mbps / base.mbps), fmt(s.cpu / gib), fmt(s.rssMB, 1),
+      fmt(s.seederCpu / gib), fmt(s.seederRssMB, 1)].join(" | ")} |`)
+  }
+  return lines.join("\n")
+}

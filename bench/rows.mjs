@@ -1,0 +1,159 @@
+// What the benchmark can measure: its jobs (one download each, by one client from one swarm), grouped in
+// the rows that `--rows` names, and the swarms they download from (each a set of seeders of one torrent,
+// started before the first job that needs it and stopped after the last). A job that cannot run (a
+// command missing, a seeder that did not start, no disk space) is skipped with its reason.
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { aria2Download, btEffectDownload, startAria2Seeder, startBtEffectSeeder } from "./clients.mjs"
+import { installQbittorrent, qbittorrentDownload, qbittorrentVersion, startQbittorrent, stopQbittorrent } from "./qbittorrent.mjs"
+import { logTail, preparePayload, stopTree, verifyPayload, withSource, writeTorrent } from "./support.mjs"
+
+/** `--rows` names: a row or a group of rows. "big" is in no group: it writes and downloads `--big-gib`. */
+export const rowGroups = {
+  default: ["download", "aria2c", "upload"],
+  all: ["download", "aria2c", "upload", "btbt", "qbt", "multi", "files"]
+}
+export const rowNames = ["download", "aria2c", "upload", "btbt", "qbt", "multi", "files", "big"]
+
+/**
+ * Every job, in the order they run. `job` is its id (also the legacy tables'), `row` the `--rows` name
+ * that selects it, `payload` which payload, `swarm` whom it downloads from, `client` the downloader,
+ * `baseline` the aria2c job its MB/s is compared with (the same payload from comparable seeders).
+ */
+export const jobSpecs = (config) => [
+  { job: "bt-effect", row: "download", label: "bt-effect ← aria2c", payload: "single", swarm: "aria2c", client: "bt-effect", baseline: "aria2c" },
+  { job: "aria2c", row: "aria2c", label: "aria2c ← aria2c", payload: "single", swarm: "aria2c", client: "aria2c", baseline: "aria2c" },
+  { job: "qbt", row: "qbt", label: "qBittorrent ← aria2c", payload: "single", swarm: "aria2c", client: "qbittorrent", baseline: "aria2c" },
+  { job: "bt-effect seeder", row: "upload", label: "aria2c ← bt-effect", payload: "single", swarm: "bt-effect", client: "aria2c", baseline: "aria2c" },
+  { job: "btbt", row: "btbt", label: "bt-effect ← bt-effect", payload: "single", swarm: "bt-effect", client: "bt-effect", baseline: "aria2c" },
+  { job: "multi", row: "multi", label: "bt-effect ← 5 seeders (3 bt-effect, 2 aria2c)", payload: "single", swarm: "five", client: "bt-effect", baseline: "multi aria2c" },
+  { job: "multi aria2c", row: "multi", label: "aria2c ← the same 5 seeders", payload: "single", swarm: "five", client: "aria2c", baseline: "multi aria2c" },
+  { job: "files", row: "files", label: `bt-effect ← aria2c, ${config.files} files`, payload: "files", swarm: "files", client: "bt-effect", baseline: "files aria2c" },
+  { job: "files aria2c", row: "files", label: `aria2c ← aria2c, ${config.files} files`, payload: "files", swarm: "files", client: "aria2c", baseline: "files aria2c" },
+  { job: "big", row: "big", label: "bt-effect ← aria2c, big file", payload: "big", swarm: "big", client: "bt-effect", baseline: "big aria2c" },
+  { job: "big aria2c", row: "big", label: "aria2c ← aria2c, big file", payload: "big", swarm: "big", client: "aria2c", baseline: "big aria2c" }
+]
+
+/** The jobs `--rows` selects, with the aria2c jobs their ratios need. */
+export const selectJobs = (config, rows) => {
+  const specs = jobSpecs(config)
+  const wanted = new Set(specs.filter((s) => rows.includes(s.row)).map((s) => s.job))
+  for (const s of specs) if (wanted.has(s.job)) wanted.add(s.baseline)
+  return specs.filter((s) => wanted.has(s.job))
+}
+
+/**
+ * The swarms. A swarm other than "aria2c" on the single payload has an info dictionary with a `source`
+ * key (bench/support.mjs withSource): another info hash, so that its downloaders only ever see its own
+ * seeders. aria2c seeders bind a loopback address each; bt-effect seeders listen on every address and
+ * announce from 127.0.0.1.
+ */
+const swarmSpecs = {
+  aria2c: { payload: "single", seeders: [{ client: "aria2c", host: "127.0.0.2" }] },
+  "bt-effect": { payload: "single", source: "bt-effect bench: bt-effect seeds", seeders: [{ client: "bt-effect" }] },
+  five: {
+    payload: "single", source: "bt-effect bench: five seeders",
+    seeders: [{ client: "bt-effect" }, { client: "aria2c", host: "127.0.0.3" }, { client: "bt-effect" }, { client: "aria2c", host: "127.0.0.4" }, { client: "bt-effect" }]
+  },
+  files: { payload: "files", seeders: [{ client: "aria2c", host: "127.0.0.5" }] },
+  big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] }
+}
+
+const freeBytes = () => {
+  const free = fs.statfsSync(os.tmpdir())
+  return free.bavail * free.bsize
+}
+
+/** The payload named `which`, written (or found in the cache) on first use. */
+const payload = (ctx, which) => {
+  const { config } = ctx
+  if (ctx.payloads[which] === undefined) {
+    const size = which === "big" ? config.bigSize : config.size
+    if (freeBytes() < size * 1.1) throw new Error(`not enough space in ${os.tmpdir()} for ${size} bytes`)
+    ctx.payloads[which] = preparePayload({ ...config, size, files: which === "files" ? config.files : 1 })
+  }
+  return ctx.payloads[which]
+}
+
+const startSwarm = async (ctx, name) => {
+  const spec = swarmSpecs[name]
+  const data = payload(ctx, spec.payload)
+  const info = spec.source === undefined ? data.info : withSource(data.info, spec.source)
+  const torrent = writeTorrent(path.join(ctx.workDir, `swarm-${name}.torrent`), info, ctx.tracker.httpUrl)
+  const swarm = { name, payload: data, info, seeders: [] }
+  ctx.swarms.set(name, swarm)
+  const started = performance.now()
+  for (const [i, seeder] of spec.seeders.entries()) {
+    const options = { name: `${name}-seeder-${i + 1}-${seeder.client}`, torrent, info, dataDir: data.dataDir }
+    swarm.seeders.push(seeder.client === "aria2c" ?
+      await startAria2Seeder(ctx, { ...options, host: seeder.host }) :
+      await startBtEffectSeeder(ctx, options))
+  }
+  const who = swarm.seeders.map((s) => `${s.name.replace(/^.*-seeder-\d+-/, "")} on ${s.address}`).join(", ")
+  const checks = spec.seeders.some((s) => s.client === "bt-effect") ? " (bt-effect seeders check the data first)" : ""
+  console.log(`bench: swarm "${name}" ready in ${((performance.now() - started) / 1000).toFixed(1)} s${checks}: ${who}`)
+  return swarm
+}
+
+export const stopSwarm = async (ctx, name) => {
+  const swarm = ctx.swarms.get(name)
+  ctx.swarms.delete(name)
+  if (swarm !== undefined) await Promise.all(swarm.seeders.map((s) => stopTree(s.child)))
+}
+
+/** The swarm a job needs, started on first use; a failure is kept, so that the swarm's other jobs skip. */
+export const ensureSwarm = async (ctx, name) => {
+  if (ctx.swarms.has(name)) return ctx.swarms.get(name)
+  if (ctx.failedSwarms.has(name)) throw ctx.failedSwarms.get(name)
+  try {
+    return await startSwarm(ctx, name)
+  } catch (error) {
+    await stopSwarm(ctx, name)
+    const failure = new Error(`swarm "${name}" did not start: ${error instanceof Error ? error.message : String(error)}`)
+    ctx.failedSwarms.set(name, failure)
+    throw failure
+  }
+}
+
+/** qbittorrent-nox, started on first use (installed first with `--install-qbt`). */
+const ensureQbittorrent = async (ctx) => {
+  if (ctx.qbittorrent !== undefined) return ctx.qbittorrent
+  if (qbittorrentVersion(ctx.workDir) === undefined) {
+    if (!ctx.config.installQbt) throw new Error("qbittorrent-nox is not installed (apt-get install -y qbittorrent-nox, or --install-qbt)")
+    const failure = installQbittorrent()
+    if (failure !== undefined) throw new Error(failure)
+  }
+  ctx.qbittorrent = await startQbittorrent(ctx)
+  console.log(`bench: ${qbittorrentVersion(ctx.workDir)} (Web API ${ctx.qbittorrent.version}) ready, profile in the bench's temp folder`)
+  return ctx.qbittorrent
+}
+export const stopQbittorrentIfStarted = async (ctx) => {
+  if (ctx.qbittorrent !== undefined) await stopQbittorrent(ctx.qbittorrent)
+  ctx.qbittorrent = undefined
+}
+
+/** One download of `spec` in run `run`, into a fresh folder, verified against the payload's sha256. */
+export const runJob = async (ctx, spec, run) => {
+  const swarm = await ensureSwarm(ctx, spec.swarm)
+  const data = swarm.payload
+  if (freeBytes() < data.size * 1.05) throw new Error(`not enough space in ${os.tmpdir()} for ${data.size} bytes`)
+  const qbt = spec.client === "qbittorrent" ? await ensureQbittorrent(ctx) : undefined
+  const slug = spec.job.replace(/ /g, "-")
+  const outDir = fs.mkdtempSync(path.join(ctx.workDir, `${slug}-${run}-`))
+  const logPath = `${outDir}.log`
+  const announce = spec.client === "bt-effect" && ctx.config.udp ? ctx.tracker.udpUrl : ctx.tracker.httpUrl
+  const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce)
+  const job = { name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info }
+  const result = spec.client === "aria2c" ? await aria2Download(ctx, job, swarm.seeders) :
+    spec.client === "bt-effect" ? await btEffectDownload(ctx, job, swarm.seeders) :
+    await qbittorrentDownload(ctx, qbt, job, swarm.seeders)
+  const verified = await verifyPayload(outDir, data)
+  const ok = result.code === 0 && !result.timedOut && verified === "ok"
+  if (!ok) {
+    const log = qbt === undefined ? logTail(logPath) : `${result.failure ?? ""}\n${logTail(qbt.logPath)}`
+    console.log(`  ${spec.job} log (last lines):\n${log}`)
+  }
+  fs.rmSync(outDir, { recursive: true, force: true })
+  return { job: spec.job, run, size: data.size, files: data.files.length, ...result, mbps: ok ? data.size / 1e6 / result.seconds : Number.NaN, verified, ok }
+}
