@@ -1,5 +1,5 @@
 /**
- * An in-process datagram network, for whole DHTs in one test: any number of sockets bound at host:port
+ * An in-process datagram network, for whole DHTs in one test: as many sockets as a test binds, at host:port
  * (hosts are arbitrary strings, e.g. "10.0.3.7"; a wildcard or absent host binds 127.0.0.1) exchange
  * datagrams through one delivery queue.
  *

@@ -6,7 +6,6 @@
  * aria2c options override earlier ones); magnet links; a hand-made tracker announce; and polling with a
  * deadline.
  */
-import { createHash } from "node:crypto"
 import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -17,7 +16,7 @@ import * as Prng from "../../src/domain/Prng.js"
 import * as Datagram from "../../src/services/Datagram.js"
 import * as Dht from "../../src/services/Dht.js"
 import { aria2BaseArgs, freePort, type Process, spawnLogged } from "./interop.js"
-import type { Payload } from "./payload.js"
+import { type Payload, writePayload } from "./payload.js"
 import { makeTorrent, randomBytes } from "./torrents.js"
 
 /** BEP 9 metadata piece size. */
@@ -40,25 +39,7 @@ export const manyFilesPayload = (dir: string, options: { readonly fileCount: num
     data: randomBytes(i % 41 === 0 ? 0 : 1 + random.below(14 * 1024), seed * 10_000 + i + 1)
   }))
   const torrent = makeTorrent({ name, pieceLength, files, multiFile: true })
-  const dataDir = path.join(dir, "data")
-  const written = files.map((f) => {
-    const target = path.join(dataDir, name, ...f.path)
-    fs.mkdirSync(path.dirname(target), { recursive: true })
-    fs.writeFileSync(target, f.data)
-    return { path: [name, ...f.path].join("/"), length: f.data.length, sha256: createHash("sha256").update(f.data).digest("hex") }
-  })
-  const torrentPath = path.join(dir, `${name}.torrent`)
-  fs.writeFileSync(torrentPath, torrent.bytes)
-  return {
-    torrentPath,
-    dataDir,
-    name,
-    infoHash: createHash("sha1").update(torrent.metainfo.infoBytes).digest("hex"),
-    pieceLength,
-    totalLength: torrent.payload.length,
-    files: written,
-    metainfo: torrent.metainfo
-  }
+  return writePayload(dir, name, pieceLength, files, torrent)
 }
 
 /** `magnet:?xt=urn:btih:HEX` with optional `dn`, `x.pe` (host:port) and `tr` parameters. */

@@ -10,7 +10,7 @@ import * as path from "node:path"
 import { type Bencode, bytes } from "../../src/domain/Bencode.js"
 import type { Metainfo } from "../../src/domain/Metainfo.js"
 import { encode } from "../../src/protocol/Bencode.js"
-import { makeTorrent, randomBytes, type TestFile } from "./torrents.js"
+import { makeTorrent, randomBytes, type TestFile, type TestTorrent } from "./torrents.js"
 import * as Prng from "../../src/domain/Prng.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -104,6 +104,11 @@ export const makePayload = (dir: string, kind: "single" | "multi", options: Payl
     ...(options.announce === undefined ? {} : { announce: options.announce }),
     ...(options.announceList === undefined ? {} : { announceList: options.announceList })
   })
+  return writePayload(dir, name, pieceLength, files, torrent)
+}
+
+/** Writes `files` under `<dir>/data/<name>` and `torrent` at `<dir>/<name>.torrent`; the Payload describing them. */
+export const writePayload = (dir: string, name: string, pieceLength: number, files: ReadonlyArray<TestFile>, torrent: TestTorrent): Payload => {
   const dataDir = path.join(dir, "data")
   const written = files.map((f) => {
     const relative = [name, ...f.path].join("/")
