@@ -24,6 +24,7 @@ import {
   type SessionSettings,
   SessionControl,
   Status,
+  statsOf,
   type TorrentSettings,
   type TorrentView
 } from "./SessionControl.js"
@@ -265,19 +266,7 @@ export const makeMemory = (options: MemoryControlOptions = {}): Effect.Effect<Me
           record({ _tag: "updateSettings", settings: patch }),
           Effect.sync(() => void (settings = { ...settings, ...patch }))
         ),
-      stats: Effect.sync(() => {
-        const all = [...torrents.values()]
-        return {
-          activeTorrentCount: all.filter((t) => t.status !== Status.Stopped).length,
-          pausedTorrentCount: all.filter((t) => t.status === Status.Stopped).length,
-          torrentCount: all.length,
-          downloadSpeed: all.reduce((sum, t) => sum + t.rateDownload, 0),
-          uploadSpeed: all.reduce((sum, t) => sum + t.rateUpload, 0),
-          downloadedBytes: all.reduce((sum, t) => sum + t.downloadedEver, 0),
-          uploadedBytes: all.reduce((sum, t) => sum + t.uploadedEver, 0),
-          secondsActive: now() - started
-        }
-      }),
+      stats: Effect.sync(() => statsOf([...torrents.values()], now() - started)),
       freeSpace: (path) =>
         Effect.zipRight(
           record({ _tag: "freeSpace", path }),

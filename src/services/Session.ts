@@ -38,7 +38,7 @@ import {
   type Selection,
   type SessionControlService,
   type SessionSettings,
-  Status
+  statsOf
 } from "./SessionControl.js"
 import * as Torrent from "./Torrent.js"
 
@@ -336,17 +336,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
       }),
     stats: Effect.gen(function* () {
       const views = yield* Effect.forEach([...entries.values()], viewOf)
-      const now = yield* Clock.currentTimeMillis
-      return {
-        activeTorrentCount: views.filter((v) => v.status !== Status.Stopped).length,
-        pausedTorrentCount: views.filter((v) => v.status === Status.Stopped).length,
-        torrentCount: views.length,
-        downloadSpeed: views.reduce((s, v) => s + v.rateDownload, 0),
-        uploadSpeed: views.reduce((s, v) => s + v.rateUpload, 0),
-        downloadedBytes: views.reduce((s, v) => s + v.downloadedEver, 0),
-        uploadedBytes: views.reduce((s, v) => s + v.uploadedEver, 0),
-        secondsActive: Math.floor((now - startedAt) / 1000)
-      }
+      return statsOf(views, Math.floor(((yield* Clock.currentTimeMillis) - startedAt) / 1000))
     }),
     freeSpace: (target) =>
       Effect.tryPromise({

@@ -114,11 +114,23 @@ export interface SessionStats {
   readonly torrentCount: number
   readonly downloadSpeed: number
   readonly uploadSpeed: number
-  /** This run of the daemon. */
+  /** Summed over the torrents in the session now, every run of each (their lifetime totals). */
   readonly downloadedBytes: number
   readonly uploadedBytes: number
   readonly secondsActive: number
 }
+
+/** The session's figures from the views of its torrents (one rule for the real session and the memory one). */
+export const statsOf = (views: ReadonlyArray<TorrentView>, secondsActive: number): SessionStats => ({
+  activeTorrentCount: views.filter((v) => v.status !== Status.Stopped).length,
+  pausedTorrentCount: views.filter((v) => v.status === Status.Stopped).length,
+  torrentCount: views.length,
+  downloadSpeed: views.reduce((sum, v) => sum + v.rateDownload, 0),
+  uploadSpeed: views.reduce((sum, v) => sum + v.rateUpload, 0),
+  downloadedBytes: views.reduce((sum, v) => sum + v.downloadedEver, 0),
+  uploadedBytes: views.reduce((sum, v) => sum + v.uploadedEver, 0),
+  secondsActive
+})
 
 export const ControlErrorReason = Schema.Literal("NotFound", "Invalid", "Duplicate", "Io")
 export type ControlErrorReason = typeof ControlErrorReason.Type
