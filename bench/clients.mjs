@@ -11,6 +11,15 @@ const timeBin = "/usr/bin/time"
 export const hasTime = fs.existsSync(timeBin)
 const env = { ...process.env, NO_COLOR: "1" }
 
+/** How bt-effect is started: the executable itself, with its shebang's flags; with `--profile DIR`, node
+ *  with those flags plus --cpu-prof (which NODE_OPTIONS refuses), writing a CPU profile into DIR. */
+const btEffectCommand = (ctx, args) => {
+  if (ctx.config.profileDir === undefined) return [ctx.mainJs, args]
+  const shebang = fs.readFileSync(ctx.mainJs, "utf8").split("\n", 1)[0]
+  const nodeFlags = shebang.split(/\s+/).filter((word) => word.startsWith("--"))
+  return [process.execPath, [...nodeFlags, "--cpu-prof", `--cpu-prof-dir=${ctx.config.profileDir}`, ctx.mainJs, ...args]]
+}
+
 /** bt-effect never looks for peers beyond the bench's tracker, and keeps its state in the bench's folder
  *  (one folder per process, so that no two share resume data). */
 const btEffectArgs = (ctx, name) => ["--no-dht", "--no-pex", "--state", path.join(ctx.workDir, `state-${name}`)]
@@ -60,8 +69,8 @@ export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir
  */
 export const startBtEffectSeeder = async (ctx, { name, torrent, info, dataDir }) => {
   const port = await freePort("0.0.0.0")
-  return startSeeder(ctx, name, ctx.mainJs, ["seed", torrent, "--data", dataDir, "--port", String(port), ...btEffectArgs(ctx, name)],
-    { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: ctx.timeoutMs })
+  const [command, args] = btEffectCommand(ctx, ["seed", torrent, "--data", dataDir, "--port", String(port), ...btEffectArgs(ctx, name)])
+  return startSeeder(ctx, name, command, args, { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: ctx.timeoutMs })
 }
 
 // ------------------------------------------------------------------------------------------------------
@@ -120,7 +129,9 @@ export const aria2Download = async (ctx, { outDir, torrent, logPath }, seeders) 
 
 /** `bt-effect download` into `outDir`: the program as users start it (`npx bt-effect`), the executable
  *  itself with its shebang's flags. */
-export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath }, seeders) =>
-  measure(ctx, ctx.mainJs, [
+export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath }, seeders) => {
+  const [command, args] = btEffectCommand(ctx, [
     "download", torrent, "--out", outDir, "--port", String(await freePort("0.0.0.0")), ...btEffectArgs(ctx, name)
-  ], logPath, seeders)
+  ])
+  return measure(ctx, command, args, logPath, seeders)
+}

@@ -2,6 +2,7 @@
 //                   --direction both|download|upload --udp --fresh]
 // npm run bench -- --rows all|default|download,aria2c,upload,btbt,qbt,multi,files,big
 //                  [--files 200 --big-gib 4 --install-qbt] (and the flags above but --only and --direction)
+// npm run bench -- ... --profile DIR   (every bt-effect process writes a V8 CPU profile into DIR)
 //
 // Loopback benchmark, each download into a fresh folder and verified by sha256. The default run measures
 // both directions against aria2c, one after the other in each run:
@@ -50,6 +51,7 @@ const { values: flags } = parseArgs({
     "install-qbt": { type: "boolean", default: false }, // apt-get install qbittorrent-nox when missing
     udp: { type: "boolean", default: false }, // bt-effect's torrents name the UDP tracker URL
     fresh: { type: "boolean", default: false }, // rebuild the cached payloads
+    profile: { type: "string" }, // a folder: every bt-effect process writes a --cpu-prof profile there
     cache: { type: "string", default: path.join(os.tmpdir(), "bt-effect-bench-cache") }
   }
 })
@@ -76,7 +78,8 @@ const config = {
   installQbt: flags["install-qbt"],
   udp: flags.udp,
   fresh: flags.fresh,
-  cache: flags.cache
+  cache: flags.cache,
+  profileDir: flags.profile === undefined ? undefined : path.resolve(flags.profile)
 }
 const clients = flags.only === undefined ? ["bt-effect", "aria2c"] : flags.only.split(",")
 const specs = rows !== undefined ? selectJobs(config, rows) : jobSpecs(config).filter((s) =>
