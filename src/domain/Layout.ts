@@ -235,6 +235,35 @@ export const spans = (
   return out
 }
 
+/** A stretch of one file covered by consecutive pieces: where it starts and, in order, which bytes of which
+ *  piece (counted from the first of them) fill it. */
+export interface FileRun {
+  readonly file: number
+  readonly fileOffset: number
+  readonly parts: ReadonlyArray<{ readonly piece: number; readonly pieceOffset: number; readonly length: number }>
+}
+
+/**
+ * The file runs of `count` whole pieces from `first`: the spans of each piece, joined where one continues
+ * the last in the same file, so that each run can be written by one call. Files `keep` refuses (pad files,
+ * say) are left out.
+ */
+export const pieceRuns = (layout: Layout, first: number, count: number, keep: (file: number) => boolean): ReadonlyArray<FileRun> => {
+  const runs: Array<{ file: number; fileOffset: number; end: number; parts: Array<FileRun["parts"][number]> }> = []
+  for (let i = 0; i < count; i++) {
+    for (const span of spans(layout, first + i, 0, pieceSize(layout, first + i))) {
+      if (!keep(span.file)) continue
+      const part = { piece: i, pieceOffset: span.pieceOffset, length: span.length }
+      const last = runs[runs.length - 1]
+      if (last !== undefined && last.file === span.file && last.end === span.fileOffset) {
+        last.parts.push(part)
+        last.end += span.length
+      } else runs.push({ file: span.file, fileOffset: span.fileOffset, end: span.fileOffset + span.length, parts: [part] })
+    }
+  }
+  return runs
+}
+
 /** The first and last piece a file touches, or undefined for a zero-length file. */
 export const piecesOfFile = (
   layout: Layout,

@@ -86,6 +86,32 @@ export const writeAll = (fd: number, data: Uint8Array, position: number) =>
     step()
   })
 
+/** Writes `chunks` one after the other from `position` (a pwritev), continuing after short writes. */
+export const writevAll = (fd: number, chunks: ReadonlyArray<Uint8Array>, position: number) =>
+  Effect.async<void, NodeJS.ErrnoException>((resume) => {
+    let rest = chunks
+    let at = position
+    const step = (): void =>
+      fs.writev(fd, rest, at, (error, written) => {
+        if (error !== null) return resume(Effect.fail(error))
+        if (written === 0) return resume(Effect.fail(shortIo("the file system accepted no bytes")))
+        at += written
+        // What a short write left: the chunks not (wholly) written, the first of them cut.
+        const next: Array<Uint8Array> = []
+        for (const chunk of rest) {
+          if (written >= chunk.length) written -= chunk.length
+          else {
+            next.push(written > 0 ? chunk.subarray(written) : chunk)
+            written = 0
+          }
+        }
+        if (next.length === 0) return resume(Effect.void)
+        rest = next
+        step()
+      })
+    step()
+  })
+
 /** Fills `into` from `position`; bytes past the end of the file read as zeros (a shortened file reads as a hole). */
 export const readAll = (fd: number, into: Uint8Array, position: number) =>
   Effect.async<void, NodeJS.ErrnoException>((resume) => {

@@ -34,6 +34,7 @@ import {
   writeAll
 } from "./FileIo.js"
 import * as Layout from "../domain/Layout.js"
+import * as DirectIo from "./DirectIo.js"
 import { layoutOf, type Metainfo } from "../domain/Metainfo.js"
 import {
   type FileStamp,
@@ -156,12 +157,16 @@ const stampOf = (file: PlannedFile): Effect.Effect<(FileStamp & { readonly ino: 
 // ---------------------------------------------------------------------------------------------------------
 // One open torrent
 
-interface Handle {
-  readonly fd: number
+interface Handle extends DirectIo.WriteTarget {
   /** Reads and writes running on the descriptor. */
   users: number
   /** Out of the cache: closed when the last user is done. */
   retired: boolean
+}
+
+const closeHandle = (handle: Handle): void => {
+  closeQuietly(handle.fd)
+  if (typeof handle.direct === "number") closeQuietly(handle.direct)
 }
 
 const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: number, readOnly: boolean) =>
@@ -183,7 +188,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
         if (handles.size <= maxOpenFiles) break
         handles.delete(index)
         handle.retired = true
-        if (handle.users === 0) closeQuietly(handle.fd)
+        if (handle.users === 0) closeHandle(handle)
       }
     }
 
@@ -201,7 +206,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
             return Effect.fail(closedError(files[index]!.path, "open"))
           }
           if (!inodes.has(index)) inodes.set(index, ino)
-          const handle: Handle = { fd, users: 1, retired: false }
+          const handle: Handle = { fd, users: 1, retired: false, direct: undefined }
           handles.set(index, handle)
           evict()
           return Effect.succeed(handle)
@@ -229,14 +234,14 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
     const release = (handle: Handle) =>
       Effect.sync(() => {
         handle.users -= 1
-        if (handle.retired && handle.users === 0) closeQuietly(handle.fd)
+        if (handle.retired && handle.users === 0) closeHandle(handle)
       })
 
-    const withFile = <A>(index: number, action: Action, use: (fd: number) => Effect.Effect<A, NodeJS.ErrnoException>) =>
+    const withFile = <A>(index: number, action: Action, use: (fd: number, handle: Handle) => Effect.Effect<A, NodeJS.ErrnoException>) =>
       Effect.uninterruptible(
         Effect.acquireUseRelease(
           acquire(index, action),
-          (handle) => Effect.mapError(use(handle.fd), failure(action, files[index]!.path)),
+          (handle) => Effect.mapError(use(handle.fd, handle), failure(action, files[index]!.path)),
           release
         )
       )
@@ -248,6 +253,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
         for (const handle of handles.values()) {
           handle.retired = true
           if (handle.users === 0) idle.push(handle.fd)
+          if (handle.users === 0 && typeof handle.direct === "number") idle.push(handle.direct)
         }
         handles.clear()
         return Effect.forEach(idle, (fd) => Effect.ignore(unit((done) => fs.close(fd, done))), {
@@ -309,6 +315,23 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
           return spans.length === 1
             ? writeSpan(spans[0]!, offset, data)
             : Effect.forEach(spans, (span) => writeSpan(span, offset, data), { discard: true })
+        }),
+      writePieces: (first, pieces) =>
+        Effect.suspend(() => {
+          const runs = Layout.pieceRuns(layout, first, pieces.length, (file) => files[file]!.stored)
+          if (readOnly && runs.length > 0) {
+            return Effect.fail(new StorageError({ reason: "Write", path: files[runs[0]!.file]!.path, detail: "cannot write: opened to read only" }))
+          }
+          return Effect.forEach(runs, (run) =>
+            withFile(run.file, "write", (_, handle) => {
+              const chunks = run.parts.map((p) => pieces[p.piece]!.subarray(p.pieceOffset, p.pieceOffset + p.length))
+              return DirectIo.writeRun(handle, chunks, run.fileOffset)
+            }).pipe(
+              Effect.ensuring(Effect.sync(() => {
+                dirty.add(run.file)
+                written.add(run.file)
+              }))
+            ), { discard: true })
         }),
       read: (piece, offset, length) => {
         const out = new Uint8Array(length)

@@ -212,6 +212,9 @@ export const makeMemory = (store: MemoryStore): StorageService => {
             }
             return Effect.void
           }),
+        // Piece by piece: each counts as a write (`failWrites`).
+        writePieces: (first, pieces) =>
+          Effect.forEach(pieces, (data, i) => storage.write(first + i, 0, data), { discard: true }),
         read: (piece, offset, length) => {
           const out = new Uint8Array(length)
           return Effect.as(readInto(piece, offset, out), out)

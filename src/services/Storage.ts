@@ -17,6 +17,12 @@ import { type Metainfo, relativePath } from "../domain/Metainfo.js"
 export interface TorrentStorage {
   /** Writes bytes at (piece, offset) across file spans (Layout.spans); pad-file spans are skipped. */
   readonly write: (piece: number, offset: number, data: Uint8Array) => Effect.Effect<void, StorageError>
+  /**
+   * Writes whole consecutive pieces, `first` and those after it: one positional write (a writev of the
+   * pieces' buffers) per file they cover, rather than one per piece, for the system calls and wake-ups of
+   * the I/O threads. Pad-file spans are skipped.
+   */
+  readonly writePieces: (first: number, pieces: ReadonlyArray<Uint8Array>) => Effect.Effect<void, StorageError>
   /** Reads bytes at (piece, offset); pad-file spans read as zeros; missing bytes of sparse files read as zeros. */
   readonly read: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
   /** As `read`, into `into` (its length is the length read): for callers that reuse their buffers. */
