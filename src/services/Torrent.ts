@@ -31,6 +31,7 @@ import * as PeerSession from "./PeerSession.js"
 import { PiecePicker } from "./PiecePicker.js"
 import { PieceAssembly } from "./PieceAssembly.js"
 import * as PieceReader from "./PieceReader.js"
+import * as PieceWriter from "./PieceWriter.js"
 import { Storage } from "./Storage.js"
 import { Choker } from "./Choker.js"
 import { type Candidate, PeerCandidates } from "./PeerCandidates.js"
@@ -114,10 +115,10 @@ export interface TorrentHandle {
 const strikesToBan = 2
 /** Pieces kept in memory after a read for peers (whole pieces read once, served as many blocks). */
 const readCacheBytes = 16 * 1024 * 1024
-/** Piece data held in pieces in progress or waiting to be verified; past it nothing new is requested. */
+/** Piece data held in pieces in progress, waiting to be checked or being written; past it nothing new is
+ *  requested (raised to two pieces where pieces are larger). */
 const maxBufferedBytes = 8 * 1024 * 1024
 const maxCandidates = 2000
-
 
 const hostOf = (key: string) => (key.startsWith("[") ? key.slice(1, key.indexOf("]")) : key.slice(0, key.lastIndexOf(":")))
 
@@ -148,7 +149,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       Effect.catchAll((e) => Effect.logWarning(`last checkpoint not saved: ${e.message}`))
     )
   )
-  const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i))
+  const bufferBudget = Math.max(maxBufferedBytes, 2 * layout.pieceLength)
+  const assembly = new PieceAssembly(layout, (i) => pieceHash(m, i), 2 * bufferBudget) // and what comes past it
   const reader = PieceReader.make(layout, storage, readCacheBytes)
   const done = yield* Deferred.make<void, StorageError>()
   const completeAtStart = picker.isComplete
@@ -162,6 +164,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const connecting = new Set<string>()
   let verifiedBytes = 0
   let hashFailures = 0
+  let completing = false
   for (let i = 0; i < m.pieceCount; i++) if (have.has(i)) verifiedBytes += Layout.pieceSize(layout, i)
 
   const events = yield* PubSub.unbounded<TorrentEvent>()
@@ -232,36 +235,41 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       if (r.pieceComplete) void toVerify.unsafeOffer(block.piece)
     },
     get backlogged() {
-      return assembly.bufferedBytes > maxBufferedBytes
+      return assembly.bufferedBytes > bufferBudget
     },
     countDownloaded: (bytes, now) => down.add(bytes, now),
     countUploaded: (bytes, now) => up.add(bytes, now)
   }
 
   /**
-   * Verifies and stores completed pieces, one at a time, apart from any peer: a piece completed by a
-   * peer that then goes away is still checked. A storage error ends the torrent.
+   * Checks completed pieces in order, apart from any peer (a piece completed by a peer that then goes
+   * away is still checked), and hands the good ones to the writer; checking goes on while it writes.
+   * A storage error ends the torrent.
    */
-  const finishPiece = (piece: number) =>
+  const checkPiece = (piece: number) =>
     Effect.gen(function* () {
       const verdict = assembly.verify(piece)
-      if (!verdict.ok) {
-        hashFailures++
-        picker.pieceFailed(piece)
-        for (const link of links.values()) link.wake()
-        yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${verdict.senders.join(", ")})`)
-        yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders: verdict.senders })
-        if (verdict.senders.length === 1) {
-          const host = hostOf(verdict.senders[0]!)
-          const n = (strikes.get(host) ?? 0) + 1
-          strikes.set(host, n)
-          if (n >= strikesToBan) yield* ban(verdict.senders[0]!, `${n} pieces that failed their hash check`)
-        }
-        return
+      if (verdict.ok) {
+        for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
+        return writer.enqueue(piece, verdict.data)
       }
-      yield* storage.write(piece, 0, verdict.data)
-      verifiedBytes += verdict.data.length
-      assembly.release(verdict.data)
+      hashFailures++
+      picker.pieceFailed(piece)
+      for (const link of links.values()) link.wake()
+      yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${verdict.senders.join(", ")})`)
+      yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders: verdict.senders })
+      if (verdict.senders.length === 1) {
+        const host = hostOf(verdict.senders[0]!)
+        const n = (strikes.get(host) ?? 0) + 1
+        strikes.set(host, n)
+        if (n >= strikesToBan) yield* ban(verdict.senders[0]!, `${n} pieces that failed their hash check`)
+      }
+    })
+
+  const pieceStored = (piece: number, data: Uint8Array) =>
+    Effect.gen(function* () {
+      verifiedBytes += data.length
+      assembly.release(data)
       picker.pieceVerified(piece)
       // Every peer hears of it; those that stopped requesting while we were behind start again.
       for (const link of links.values()) {
@@ -269,17 +277,19 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
         link.wake()
       }
       yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
-      for (const liar of verdict.liars) yield* ban(liar, `sent corrupt data for piece ${piece}`)
-      // Complete means complete on disk: flushed, and recorded so that a restart needs no hashing.
-      if (picker.isComplete) {
+      // Complete means complete on disk: flushed, and recorded so that a restart needs no hashing. (Once:
+      // the writer's two fibers may both find the picker complete.)
+      if (picker.isComplete && !completing) {
+        completing = true
         yield* checkpoint.save()
         yield* PubSub.publish(events, { _tag: "Completed" })
         yield* Deferred.succeed(done, undefined)
       }
     })
 
+  const writer = yield* PieceWriter.make(storage, pieceStored, (error) => Deferred.fail(done, error))
   yield* Effect.forkScoped(
-    Effect.forever(Effect.flatMap(Queue.take(toVerify), finishPiece)).pipe(
+    Effect.forever(Effect.flatMap(Queue.take(toVerify), checkPiece)).pipe(
       Effect.catchAll((error) => Deferred.fail(done, error))
     )
   )

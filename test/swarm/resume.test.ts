@@ -133,10 +133,12 @@ describe("swarm: resume", () => {
       expect(error.message).toBe("/swarm/10.0.0.2/swarm: cannot write: no space left on device")
       yield* Scope.close(run, Exit.fail(error))
 
-      // The stop's checkpoint: the ten pieces written, each of them good on "disk".
+      // The stop's checkpoint: the pieces written (the ten before the failure, and those whose writes were
+      // under way beside it), each of them good on "disk"; not the one that failed.
       const recorded = swarm.resume("10.0.0.2").get(m.infoHash!)!
       const have = Bitfield.fromBytes(recorded.pieces, m.pieceCount).pipe((e) => (e._tag === "Right" ? e.right : undefined))!
-      expect(have.count).toBe(10)
+      expect(have.count).toBeGreaterThanOrEqual(10)
+      expect(have.count).toBeLessThan(m.pieceCount)
       const onDisk = piecesOf(swarm, swarm.contents("10.0.0.2"))
       have.forEachSet((p) => expect(onDisk).toContain(p))
 
@@ -144,12 +146,13 @@ describe("swarm: resume", () => {
       const again = yield* swarm.member("10.0.0.2", { recover: true })
       yield* again.completed
       expect(Buffer.compare(swarm.contents("10.0.0.2")!, swarm.torrent.payload)).toBe(0)
-      expect((yield* again.stats).downloadedBytes).toBe((m.pieceCount - 10) * 32768)
+      expect((yield* again.stats).downloadedBytes).toBe((m.pieceCount - have.count) * 32768)
     }))
 
   it.scoped("a file deleted while downloading stops the torrent at the next checkpoint, naming the file", () =>
     Effect.gen(function* () {
-      const swarm = yield* makeSwarm({ size: 1024 * 1024, pieceLength: 32768 })
+      // 4 MiB at 256 KiB/s: the seeder's writes (a megabyte each) arrive one by one, 4 s apart.
+      const swarm = yield* makeSwarm({ size: 4 * 1024 * 1024, pieceLength: 32768 })
       const m = swarm.torrent.metainfo
       yield* swarm.member("10.0.0.1", { pieces: all, link: { bandwidth: 256 * 1024 } })
       const leecher = yield* swarm.member("10.0.0.2", { recover: true, checkpointIntervalMs: 1000 })
