@@ -333,6 +333,23 @@ export const writePieceHeader = (out: Uint8Array, at: number, index: number, beg
   putU32(out, at + 9, begin)
 }
 
+/** Request messages for `blocks`, one after the other in one allocation: a pipeline is topped up many
+ *  requests at a time, and one buffer each would be as many objects to collect. */
+export const encodeRequests = (
+  blocks: ReadonlyArray<{ readonly piece: number; readonly offset: number; readonly length: number }>
+): Uint8Array => {
+  const out = new Uint8Array(17 * blocks.length)
+  blocks.forEach((b, i) => {
+    const at = 17 * i
+    putU32(out, at, 13)
+    out[at + 4] = MessageId.Request
+    putU32(out, at + 5, b.piece)
+    putU32(out, at + 9, b.offset)
+    putU32(out, at + 13, b.length)
+  })
+  return out
+}
+
 /**
  * The 13 bytes that precede a block of `blockLength` bytes in a piece message, so that a sender can write
  * the header and the block (read from storage) one after the other without joining them.

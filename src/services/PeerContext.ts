@@ -70,11 +70,11 @@ export interface SwarmContext {
   readonly peerId: PeerId
   readonly layout: Layout.Layout
   readonly picker: Picker
-  /** Whole pieces for serving blocks, pinned while `use` copies from them (PieceReader). */
-  readonly withPieces: <A>(
+  /** Whole pieces for serving blocks, pinned until the effect `use` makes has run (PieceReader). */
+  readonly withPieces: <A, E>(
     pieces: ReadonlyArray<number>,
-    use: (piece: (index: number) => Uint8Array) => A
-  ) => Effect.Effect<A, StorageError>
+    use: (piece: (index: number) => Uint8Array) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | StorageError>
   /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
   readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
   readonly detach: (key: string) => void
@@ -116,8 +116,11 @@ export const limits = {
   maxRefusedRequests: 1000,
   /** Keep-alives within one tick before the peer is dropped: honest peers send one every minute or two. */
   maxKeepAlivesPerTick: 100,
-  /** Blocks read for the peer per batch, so that the loop stays responsive. */
-  uploadBatch: 32,
+  /** Blocks served to the peer per write (one writev of views into the pieces), so that the loop stays
+   *  responsive. */
+  uploadBatch: 64,
+  /** Requests are topped up once this many can go (or the pipeline is empty): one write for many. */
+  requestBatch: 32,
   /** Unrequested blocks tolerated before the peer is dropped. */
   maxUnrequested: 128,
   /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */

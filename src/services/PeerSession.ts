@@ -88,7 +88,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
         }
         const error = parser.push(chunk, onFrame)
         if (error !== undefined) end(fail("Protocol", error.message))
-        wake()
+        if (session === undefined || session.wantsTurn()) wake()
       })
       .pipe(
         Effect.matchEffect({

@@ -22,10 +22,10 @@ import { RateMeter } from "../domain/Rate.js"
 import type * as FrameParser from "../protocol/FrameParser.js"
 import * as Message from "../protocol/Message.js"
 import type { Connection } from "./PeerNetwork.js"
-import { limits, nextDepth, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import type { BlockRequest } from "./PiecePicker.js"
+import { RequestPipeline } from "./RequestPipeline.js"
 
-const blockKey = (piece: number, offset: number) => `${piece}:${offset}`
 
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 
@@ -38,8 +38,7 @@ export class PeerState {
   private readonly theirs: Bitfield
   private gotFirstMessage = false
   private attachedToPicker = false
-  private readonly outstanding = new Map<string, BlockRequest>()
-  private depth = limits.initialDepth
+  private readonly requests = new RequestPipeline()
   private readonly uploads: Array<BlockRequest> = []
   private readonly down = new RateMeter()
   private readonly up = new RateMeter()
@@ -57,8 +56,6 @@ export class PeerState {
   /** BEP 6 traffic, both ways, for the debug log. */
   private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
   private readonly outbox: Array<Uint8Array> = []
-  /** Where served blocks are gathered (allocated when the peer first downloads from us). */
-  private sendBuffer: Uint8Array | undefined
   private uploadThrottled = false
   private ended: PeerError | undefined
   readonly client: string
@@ -99,7 +96,7 @@ export class PeerState {
         this.wake()
       },
       cancel: (block) => {
-        if (this.outstanding.delete(blockKey(block.piece, block.offset))) {
+        if (this.requests.take(block.piece, block.offset, block.length) !== undefined) {
           this.queue(Message.encode(Message.cancel(block.piece, block.offset, block.length)))
           this.wake()
         }
@@ -168,7 +165,7 @@ export class PeerState {
       amChoking: this.amChoking,
       amInterested: this.amInterested,
       isSeed: this.theirs.isComplete,
-      outstanding: this.outstanding.size,
+      outstanding: this.requests.size,
       connectedAt: this.connectedAt,
       snubbed: this.amInterested && !this.peerChoking && now - this.lastBlockMs > limits.snubMs
     }
@@ -191,18 +188,13 @@ export class PeerState {
           { schedule: Schedule.spaced(limits.tickMs) }
         )
       )
+      const clock = yield* Effect.clock
       while (true) {
         if (self.ended !== undefined) return yield* self.ended
-        const now = yield* Clock.currentTimeMillis
+        const now = clock.unsafeCurrentTimeMillis()
         self.fillRequests(now)
-        yield* self.serveUploads(now)
-        if (self.outbox.length > 0) {
-          const chunks = self.outbox.splice(0)
-          self.lastSentMs = now
-          yield* connection.write(chunks).pipe(
-            Effect.mapError((e) => new PeerError({ reason: "Closed", address: self.key, detail: e.message }))
-          )
-        }
+        if (self.uploads.length > 0) yield* self.serveUploads(now, connection)
+        if (self.outbox.length > 0) yield* self.send(self.outbox.splice(0), now, connection)
         // More uploads waiting: go round again without sleeping.
         if ((self.uploads.length === 0 || self.uploadThrottled) && self.outbox.length === 0) {
           yield* Queue.take(wakeup)
@@ -316,12 +308,8 @@ export class PeerState {
         return
       }
       case "Reject": {
-        const k = blockKey(m.index, m.begin)
-        const block = this.outstanding.get(k)
-        if (block !== undefined) {
-          this.outstanding.delete(k)
-          this.ctx.picker.release(this.key, [block])
-        }
+        const block = this.requests.take(m.index, m.begin, m.length)
+        if (block !== undefined) this.ctx.picker.release(this.key, [block])
         return
       }
       case "Extended":
@@ -350,13 +338,12 @@ export class PeerState {
   }
 
   private onPiece(m: Message.Piece, now: number): void {
-    const k = blockKey(m.index, m.begin)
-    const block = this.outstanding.get(k)
-    if (block === undefined || block.length !== m.block.length) {
+    const block = this.requests.take(m.index, m.begin, m.block.length)
+    if (block === undefined) {
       if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
       return
     }
-    this.outstanding.delete(k)
+    this.requests.received()
     this.lastBlockMs = now
     this.down.add(block.length, now)
     this.ctx.countDownloaded(block.length, now)
@@ -384,42 +371,51 @@ export class PeerState {
   tick(now: number): void {
     this.keepAlives = 0
     if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
-    if (this.outstanding.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
+    if (this.requests.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
       return this.end("Timeout", "no block for 60 s")
     }
     if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
-    this.depth = nextDepth(this.depth, this.down.rate(now))
+    this.requests.tick(now, this.connectedAt, this.down.rate(now))
     this.features.extensions?.tick(now)
   }
 
+  /** Requests to make now (RequestPipeline.room), when we may ask at all. */
+  private requestRoom(): number {
+    return this.peerChoking || !this.amInterested || this.ctx.backlogged ? 0 : this.requests.room()
+  }
+
+  /** Whether the loop has something to do: the reader wakes it only then, not for every chunk. */
+  wantsTurn(): boolean {
+    return this.ended !== undefined || this.outbox.length > 0 || (this.uploads.length > 0 && !this.uploadThrottled) ||
+      this.requestRoom() > 0
+  }
+
   private fillRequests(now: number): void {
-    if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return
+    const room = this.requestRoom()
+    if (room === 0) return
     // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
     const affordable = Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
-    const want = Math.min(this.depth - this.outstanding.size, affordable)
+    const want = Math.min(room, affordable)
     if (want <= 0) return
     const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
     if (blocks.length === 0) return
     this.ctx.throttle?.spend("down", blocks.length * Layout.BLOCK_SIZE)
-    if (this.outstanding.size === 0) this.lastBlockMs = now
-    for (const b of blocks) {
-      this.outstanding.set(blockKey(b.piece, b.offset), b)
-      this.queue(Message.encode(Message.request(b.piece, b.offset, b.length)))
-    }
+    if (this.requests.size === 0) this.lastBlockMs = now
+    this.requests.add(blocks)
+    this.queue(Message.encodeRequests(blocks))
   }
 
   private releaseAll(): void {
-    if (this.outstanding.size === 0) return
-    this.ctx.picker.release(this.key, [...this.outstanding.values()])
-    this.outstanding.clear()
+    if (this.requests.size === 0) return
+    this.ctx.picker.release(this.key, this.requests.takeAll())
   }
 
   /**
-   * Serves a batch of the peer's requests: the blocks are copied, each after its header, into this peer's
-   * send buffer, which goes out as one chunk; the loop writes it and waits for the write before the next
-   * batch, so the buffer is reused safely.
+   * Serves a batch of the peer's requests with what waits in the outbox, in one write: each block a view
+   * into its piece after its 13-byte header, no copy. The pieces stay pinned until the transport has
+   * taken the bytes.
    */
-  private serveUploads(now: number): Effect.Effect<void, StorageError> {
+  private serveUploads(now: number, connection: Connection): Effect.Effect<void, StorageError | PeerError> {
     if (this.uploads.length === 0) return Effect.void
     const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
     // Over the upload limit: the requests wait for the next tick's tokens.
@@ -427,19 +423,23 @@ export class PeerState {
     if (this.uploadThrottled) return Effect.void
     const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, affordable))
     this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
-    this.sendBuffer ??= new Uint8Array(limits.uploadBatch * (Layout.BLOCK_SIZE + 13))
-    const into = this.sendBuffer
     return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {
-      let at = 0
-      for (const r of batch) {
-        Message.writePieceHeader(into, at, r.piece, r.offset, r.length)
-        into.set(piece(r.piece).subarray(r.offset, r.offset + r.length), at + 13)
-        at += 13 + r.length
+      const headers = new Uint8Array(13 * batch.length)
+      const chunks = this.outbox.splice(0)
+      batch.forEach((r, i) => {
+        Message.writePieceHeader(headers, 13 * i, r.piece, r.offset, r.length)
+        chunks.push(headers.subarray(13 * i, 13 * i + 13), piece(r.piece).subarray(r.offset, r.offset + r.length))
         this.up.add(r.length, now)
         this.ctx.countUploaded(r.length, now)
-      }
-      this.queue(into.subarray(0, at))
+      })
+      return this.send(chunks, now, connection)
     })
   }
 
+  private send(chunks: ReadonlyArray<Uint8Array>, now: number, connection: Connection): Effect.Effect<void, PeerError> {
+    this.lastSentMs = now
+    return connection.write(chunks).pipe(
+      Effect.mapError((e) => new PeerError({ reason: "Closed", address: this.key, detail: e.message }))
+    )
+  }
 }

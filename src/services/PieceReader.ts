@@ -5,8 +5,8 @@
  *
  * The buffers of pieces that leave are reused for the next reads: fresh memory costs page faults, which
  * on a seeder reading every piece were a large part of its work. That is safe because nothing keeps a
- * piece's bytes: `withPieces` pins the pieces while its callback copies from them (a pinned piece is never
- * recycled), and the callback must not keep them.
+ * piece's bytes beyond `withPieces`: it pins the pieces until the effect its callback makes has run (a
+ * pinned piece is never recycled), typically the socket write of views into them.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -15,11 +15,12 @@ import * as Layout from "../domain/Layout.js"
 import type { TorrentStorage } from "./Storage.js"
 
 export interface PieceReader {
-  /** Runs `use` with the bytes of every piece in `pieces`, read when not kept, pinned while it runs. */
-  readonly withPieces: <A>(
+  /** Runs the effect `use` makes with the bytes of every piece in `pieces` (read when not kept, several at
+   *  once), pinned until it ends. */
+  readonly withPieces: <A, E>(
     pieces: ReadonlyArray<number>,
-    use: (piece: (index: number) => Uint8Array) => A
-  ) => Effect.Effect<A, StorageError>
+    use: (piece: (index: number) => Uint8Array) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | StorageError>
 }
 
 interface Entry {
@@ -95,9 +96,10 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
           evict()
         })
         return Effect.forEach(new Set(pieces), (index) => Effect.map(load(index), (entry) => void pinned.set(index, entry)), {
-          discard: true
+          discard: true,
+          concurrency: "unbounded"
         }).pipe(
-          Effect.map(() => use((index) => pinned.get(index)!.data)),
+          Effect.flatMap(() => use((index) => pinned.get(index)!.data)),
           Effect.ensuring(unpin)
         )
       })

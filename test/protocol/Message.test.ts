@@ -22,6 +22,13 @@ const fixed: ReadonlyArray<readonly [number, number]> = [
 ]
 
 describe("Message", () => {
+  it("encodeRequests: the request messages of many blocks, one after the other in one buffer", () => {
+    const blocks = [{ piece: 0, offset: 0, length: 16384 }, { piece: 7, offset: 16384, length: 100 }, { piece: 2 ** 31, offset: 2 ** 32 - 1, length: 1 }]
+    const each = blocks.map((b) => hex(Message.encode(Message.request(b.piece, b.offset, b.length)))).join("")
+    expect(hex(Message.encodeRequests(blocks))).toBe(each)
+    expect(Message.encodeRequests([]).length).toBe(0)
+  })
+
   it.prop("decode(encode(m)) = m for every kind", [messageArb], ([m]) => {
     const frame = Message.encode(m)
     expect(Message.decode(frame)).toEqual(Either.right(m))
