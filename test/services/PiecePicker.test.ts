@@ -95,9 +95,31 @@ describe("PiecePicker", () => {
       const picker = yield* seeded(make(layoutOf(BLOCK, 20), Bitfield.empty(20)))
       const order = drain(picker, "p0", fivePeers(picker))
       // The order for seed 42: 4 random pieces, then by availability, random among ties.
-      expect(order).toEqual([18, 8, 15, 0, 17, 19, 16, 14, 12, 13, 9, 10, 11, 4, 5, 7, 6, 1, 3, 2])
+      // Among ties, the piece after the one last started goes first (extent affinity): 12 13, 10 11, 6 7...
+      expect(order).toEqual([18, 8, 15, 0, 17, 19, 16, 14, 12, 13, 10, 11, 9, 6, 7, 4, 5, 1, 2, 3])
       expect(order.slice(4).map(availabilityOf)).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5])
       expect(picker.isComplete).toBe(true)
+    }))
+
+  it.effect("extent affinity: after the random start, pieces follow each other within 4 MiB extents", () =>
+    Effect.gen(function* () {
+      // 64 pieces of 1 MiB: 16 extents of 4 pieces, one seed.
+      const pieceLength = 64 * BLOCK
+      const picker = yield* seeded(make(layoutOf(pieceLength, 64, pieceLength), Bitfield.empty(64)))
+      const order = drain(picker, "seed", Bitfield.full(64))
+      expect([...order].sort((a, b) => a - b)).toEqual(range(0, 64))
+      // Past the first 4 random pieces, a piece whose successor in its extent is still to come is
+      // followed by that successor.
+      const seen = new Set(order.slice(0, 5))
+      for (let i = 5; i < order.length; i++) {
+        const before = order[i - 1]!
+        const sameExtent = (before + 1) % 4 !== 0
+        if (sameExtent && !seen.has(before + 1)) expect(order[i]).toBe(before + 1)
+        seen.add(order[i]!)
+      }
+      // The extents themselves are not taken in order.
+      const extents = order.slice(4).map((p) => Math.floor(p / 4)).filter((e, i, all) => e !== all[i - 1])
+      expect(extents).not.toEqual([...extents].sort((a, b) => a - b))
     }))
 
   it.effect("the first 4 pieces are random, not rarest", () =>
