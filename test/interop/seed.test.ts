@@ -70,9 +70,11 @@ describe("interop: real clients download from bt-effect", () => {
       outDir: out,
       timeoutMs: 90_000,
       onStart: () => {
-        // Once Transmission has announced, the seeder starts and finds it through the tracker.
+        // Once Transmission has announced, the seeder starts and finds it through the tracker. Its
+        // `start`, not the `stop` Transmission 3 sends first (for a session it never had): a seeder
+        // that starts quickly would otherwise announce in between and learn no peer.
         void tracker
-          .waitForAnnounce((a) => a.addr.startsWith("127.0.0.1:") && a.infoHash === infoHash, 30_000)
+          .waitForAnnounce((a) => a.addr.startsWith("127.0.0.1:") && a.infoHash === infoHash && a.event === "start", 30_000)
           .then(() => background(["seed", torrent, "--data", payload.dataDir, "--port", "0", "--verbose"], /seeding .* on port \d+/))
           .then((s) => (seeder = s))
       }
