@@ -26,7 +26,6 @@ import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmCont
 import type { BlockRequest } from "./PiecePicker.js"
 import { RequestPipeline } from "./RequestPipeline.js"
 
-
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 
 
