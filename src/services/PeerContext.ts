@@ -32,6 +32,8 @@ export interface PeerLink {
   readonly info: (now: number) => PeerInfo
   /** Where the peer accepts connections, when known (for PEX). */
   readonly listenAddress: () => PeerAddress | undefined
+  /** Our requests to the peer not yet answered. */
+  readonly outstanding: () => number
 }
 
 export interface PeerInfo {
@@ -82,6 +84,9 @@ export interface SwarmContext {
   readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => void
   /** True while pieces wait for verification beyond the memory bound: request nothing new. */
   readonly backlogged: boolean
+  /** Blocks that may still be requested across all peers: what is in flight is bounded by the memory
+   *  budget too, or five fast peers at their full depth would start more pieces than the budget holds. */
+  readonly requestAllowance: number
   readonly countDownloaded: (bytes: number, now: number) => void
   readonly countUploaded: (bytes: number, now: number) => void
   /** The peer became interested in us (the choker may have a free slot for it). */
@@ -116,8 +121,10 @@ export const limits = {
   maxRefusedRequests: 1000,
   /** Keep-alives within one tick before the peer is dropped: honest peers send one every minute or two. */
   maxKeepAlivesPerTick: 100,
-  /** Blocks served to the peer per write (one writev of views into the pieces), so that the loop stays
-   *  responsive. */
+  /** Blocks served to the peer per write (one writev of views into the pieces): a tenth of a second of
+   *  its rate, between these bounds, so that a slow peer's control messages never wait long behind
+   *  blocks while a fast one gets few large writes. */
+  minUploadBatch: 8,
   uploadBatch: 64,
   /** Requests are topped up once this many can go (or the pipeline is empty): one write for many. */
   requestBatch: 32,

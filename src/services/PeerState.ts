@@ -102,7 +102,8 @@ export class PeerState {
       },
       wake: () => this.wake(),
       info: (now) => this.info(now),
-      listenAddress: () => this.features.extensions?.listenAddress() ?? this.features.dialled
+      listenAddress: () => this.features.extensions?.listenAddress() ?? this.features.dialled,
+      outstanding: () => this.requests.size
     }
   }
 
@@ -380,7 +381,9 @@ export class PeerState {
 
   /** Requests to make now (RequestPipeline.room), when we may ask at all. */
   private requestRoom(): number {
-    return this.peerChoking || !this.amInterested || this.ctx.backlogged ? 0 : this.requests.room()
+    if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return 0
+    const room = this.requests.room()
+    return room === 0 ? 0 : Math.min(room, this.ctx.requestAllowance)
   }
 
   /** Whether the loop has something to do: the reader wakes it only then, not for every chunk. */
@@ -420,7 +423,8 @@ export class PeerState {
     // Over the upload limit: the requests wait for the next tick's tokens.
     this.uploadThrottled = affordable === 0
     if (this.uploadThrottled) return Effect.void
-    const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, affordable))
+    const paced = Math.max(limits.minUploadBatch, Math.ceil(this.up.rate(now) / 10 / Layout.BLOCK_SIZE))
+    const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, paced, affordable))
     this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
     return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {
       const headers = new Uint8Array(13 * batch.length)

@@ -237,6 +237,10 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     get backlogged() {
       return assembly.bufferedBytes > bufferBudget
     },
+    get requestAllowance() {
+      const inFlight = [...links.values()].reduce((n, link) => n + link.outstanding(), 0)
+      return Math.max(0, Math.floor(bufferBudget / Layout.BLOCK_SIZE) - inFlight)
+    },
     countDownloaded: (bytes, now) => down.add(bytes, now),
     countUploaded: (bytes, now) => up.add(bytes, now)
   }
@@ -271,11 +275,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       verifiedBytes += data.length
       assembly.release(data)
       picker.pieceVerified(piece)
-      // Every peer hears of it; those that stopped requesting while we were behind start again.
-      for (const link of links.values()) {
-        link.have(piece)
-        link.wake()
-      }
+      // Every peer hears of it (and wakes: those that stopped requesting while we were behind start again).
+      for (const link of links.values()) link.have(piece)
       yield* PubSub.publish(events, { _tag: "PieceVerified", piece })
       // Complete means complete on disk: flushed, and recorded so that a restart needs no hashing. (Once:
       // the writer's two fibers may both find the picker complete.)
@@ -288,11 +289,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     })
 
   const writer = yield* PieceWriter.make(storage, pieceStored, (error) => Deferred.fail(done, error))
-  yield* Effect.forkScoped(
-    Effect.forever(Effect.flatMap(Queue.take(toVerify), checkPiece)).pipe(
-      Effect.catchAll((error) => Deferred.fail(done, error))
-    )
-  )
+  yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toVerify), checkPiece)))
 
   // Checkpoints at an interval; a disk error or a file deleted under the torrent ends it.
   yield* Effect.forkScoped(
