@@ -259,11 +259,18 @@ const withIndex = (id: number, index: number): Uint8Array => {
   return out
 }
 
+/** Writes a 17-byte message of three numbers (request, cancel, reject) into `out` at `at`. */
+const writeTriple = (out: Uint8Array, at: number, id: number, index: number, begin: number, length: number): void => {
+  putU32(out, at, 13)
+  out[at + 4] = id
+  putU32(out, at + 5, index)
+  putU32(out, at + 9, begin)
+  putU32(out, at + 13, length)
+}
+
 const withTriple = (id: number, index: number, begin: number, length: number): Uint8Array => {
-  const out = frame(id, 12)
-  putU32(out, 5, index)
-  putU32(out, 9, begin)
-  putU32(out, 13, length)
+  const out = new Uint8Array(17)
+  writeTriple(out, 0, id, index, begin, length)
   return out
 }
 
@@ -339,14 +346,7 @@ export const encodeRequests = (
   blocks: ReadonlyArray<{ readonly piece: number; readonly offset: number; readonly length: number }>
 ): Uint8Array => {
   const out = new Uint8Array(17 * blocks.length)
-  blocks.forEach((b, i) => {
-    const at = 17 * i
-    putU32(out, at, 13)
-    out[at + 4] = MessageId.Request
-    putU32(out, at + 5, b.piece)
-    putU32(out, at + 9, b.offset)
-    putU32(out, at + 13, b.length)
-  })
+  blocks.forEach((b, i) => writeTriple(out, 17 * i, MessageId.Request, b.piece, b.offset, b.length))
   return out
 }
 

@@ -15,8 +15,8 @@ import * as Layout from "../domain/Layout.js"
 import type { TorrentStorage } from "./Storage.js"
 
 export interface PieceReader {
-  /** Runs the effect `use` makes with the bytes of every piece in `pieces` (read when not kept, several at
-   *  once), pinned until it ends. */
+  /** Runs the effect `use` makes with the bytes of every piece in `pieces` (read when not kept), pinned
+   *  until it ends. */
   readonly withPieces: <A, E>(
     pieces: ReadonlyArray<number>,
     use: (piece: (index: number) => Uint8Array) => Effect.Effect<A, E>
@@ -68,7 +68,9 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
         pending.waiters++
         return Deferred.await(pending.done)
       }
-      return Effect.gen(function* () {
+      // Uninterruptible: a read abandoned between `reading.set` and its end would leave later callers
+      // waiting on it for ever.
+      return Effect.uninterruptible(Effect.gen(function* () {
         const size = Layout.pieceSize(layout, index)
         const data = (size === layout.pieceLength ? free.pop() : undefined) ?? new Uint8Array(size)
         const read: Reading = { done: yield* Deferred.make<Entry, StorageError>(), waiters: 0 }
@@ -84,7 +86,7 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
         evict()
         yield* Deferred.succeed(read.done, entry)
         return entry
-      })
+      }))
     })
 
   return {
@@ -96,8 +98,7 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
           evict()
         })
         return Effect.forEach(new Set(pieces), (index) => Effect.map(load(index), (entry) => void pinned.set(index, entry)), {
-          discard: true,
-          concurrency: "unbounded"
+          discard: true
         }).pipe(
           Effect.flatMap(() => use((index) => pinned.get(index)!.data)),
           Effect.ensuring(unpin)
