@@ -181,6 +181,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
     const handles = new Map<number, Handle>()
     const opening = new Map<number, Deferred.Deferred<void, StorageError>>()
     const dirty = new Set<number>()
+    const syncLock = yield* Effect.makeSemaphore(1)
     let closed = false
 
     const evict = (): void => {
@@ -338,7 +339,9 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
         return Effect.as(readInto(piece, offset, out), out)
       },
       readInto,
-      sync: Effect.suspend(() => {
+      // One at a time: a sync that found nothing dirty while another was still flushing would return
+      // before the writes that one took were on disk.
+      sync: syncLock.withPermits(1)(Effect.suspend(() => {
         const written = [...dirty]
         dirty.clear()
         return Effect.forEach(
@@ -349,7 +352,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
           // Not flushed after all: the next sync tries them again.
           Effect.onError(() => Effect.sync(() => written.forEach((index) => dirty.add(index))))
         )
-      }).pipe(Effect.withSpan("Storage.sync")),
+      })).pipe(Effect.withSpan("Storage.sync")),
       syncAll: Effect.suspend(() => {
         const pending = [...dirty]
         dirty.clear()

@@ -7,6 +7,11 @@
  * spin, measured), and two keep the disk busy while the main thread gets round to the completion of one.
  * Checking and requesting go on meanwhile; the torrent's memory budget, which counts the pieces waiting
  * here, is what stops requests when the disk cannot keep up.
+ *
+ * Flushing as it goes: after every `flushEvery` bytes written, the files are flushed in the background
+ * (one flush at a time; writing goes on). The flush at completion, which makes "complete" true on disk,
+ * then has only the last stretch left: on the machine measured, flushing a whole GiB at the end took
+ * 0.4-0.8 s, a tenth or more of a loopback download, with the disk idle before it.
  */
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -20,6 +25,8 @@ export interface PieceWriter {
   readonly enqueue: (piece: number, data: Uint8Array) => void
 }
 
+/** Bytes written between background flushes. */
+export const flushEveryBytes = 64 * 1024 * 1024
 /** Bytes written by one call at most. */
 const maxRunBytes = 16 * 1024 * 1024
 /** Writes under way at once: the next is already with the kernel when one completes, so the disk never
@@ -38,7 +45,8 @@ interface Run {
 export const make = (
   storage: TorrentStorage,
   stored: (piece: number, data: Uint8Array) => Effect.Effect<void, StorageError>,
-  failed: (error: StorageError) => Effect.Effect<void>
+  failed: (error: StorageError) => Effect.Effect<void>,
+  flushEvery: number = flushEveryBytes
 ): Effect.Effect<PieceWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
     const waiting = new Map<number, Uint8Array>()
@@ -59,9 +67,22 @@ export const make = (
       return { first, pieces }
     }
 
+    // A failed background flush leaves its files dirty: the next flush, at the latest the checkpoint's,
+    // tries them again and reports the error.
+    let unflushed = 0
+    let flushing = false
+    const flushInBackground = Effect.suspend(() => {
+      if (unflushed < flushEvery || flushing) return Effect.void
+      unflushed = 0
+      flushing = true
+      return Effect.forkScoped(storage.sync.pipe(Effect.ignore, Effect.ensuring(Effect.sync(() => (flushing = false)))))
+    })
+
     const write = (run: Run) =>
       Effect.gen(function* () {
         yield* storage.writePieces(run.first, run.pieces)
+        for (const piece of run.pieces) unflushed += piece.length
+        yield* flushInBackground
         for (let i = 0; i < run.pieces.length; i++) yield* stored(run.first + i, run.pieces[i]!)
       })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import { StorageError } from "../../src/domain/Errors.js"
 import * as PieceWriter from "../../src/services/PieceWriter.js"
@@ -55,5 +56,31 @@ describe("PieceWriter", () => {
       yield* settle
       expect(failures).toEqual(["NoSpace"])
       expect(calls).toEqual([[1, 1]])
+    }))
+
+  it.scoped("flushes in the background after every so many bytes, one flush at a time, while it goes on writing", () =>
+    Effect.gen(function* () {
+      const { storage, calls } = recording()
+      let syncs = 0
+      const release = yield* Deferred.make<void>()
+      const slowSync: TorrentStorage = { ...storage, sync: Effect.zipRight(Effect.sync(() => void syncs++), Deferred.await(release)) }
+      const stored: Array<number> = []
+      const writer = yield* PieceWriter.make(slowSync, (p) => Effect.sync(() => void stored.push(p)), () => Effect.void, 3)
+      const write = (p: number) =>
+        Effect.zipRight(Effect.sync(() => writer.enqueue(p, new Uint8Array(2))), settle)
+      yield* write(0)
+      expect(syncs).toBe(0) // 2 bytes: below the 3
+      yield* write(1)
+      expect(syncs).toBe(1)
+      // The flush has not returned: writing goes on, and no second flush starts.
+      yield* write(2)
+      yield* write(3)
+      expect(stored).toEqual([0, 1, 2, 3])
+      expect(calls.length).toBe(4)
+      expect(syncs).toBe(1)
+      yield* Deferred.succeed(release, undefined)
+      yield* settle
+      yield* write(4)
+      expect(syncs).toBe(2)
     }))
 })
