@@ -1,12 +1,6 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
 /**
  * The bt-effect command line: commands, their options, and the runtime. Everything else lives below.
- *
- * The shebang keeps V8's heap small. A download makes much short-lived garbage: with Node's default
- * (16 MiB semi-spaces) peak RSS on a 1 GiB download was 217-238 MB; with 2 MiB, 170-183 MB at the same
- * speed and slightly less CPU (measured with aria2c seeding on loopback). `--optimize-for-size` lets the
- * old generation grow less between collections: 124-125 MB peak instead of 133-150 MB on a 1 GiB download
- * from bt-effect, for about 0.2 CPU seconds more per GiB (issue 9).
+ * It runs as one bundle started by dist/main.js, which sets node's flags (scripts/build.mjs says why).
  *
  * Exit codes: 0 done, 1 failed at run time, 2 bad input or usage, 130 interrupted.
  */
