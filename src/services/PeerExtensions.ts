@@ -88,6 +88,11 @@ export class PeerExtensions {
     return p === undefined ? undefined : new PeerAddress({ host: this.remote.host, port: p })
   }
 
+  /** Requests the peer queues without dropping any (its `reqq`), when it said. */
+  requestLimit(): number | undefined {
+    return this.theirs?.reqq
+  }
+
   private send(theirId: number, payload: Uint8Array): void {
     this.queue(Message.encode(Message.extended(theirId, payload)))
   }

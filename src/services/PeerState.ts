@@ -382,7 +382,7 @@ export class PeerState {
   /** Requests to make now (RequestPipeline.room), when we may ask at all. */
   private requestRoom(): number {
     if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return 0
-    const room = this.requests.room()
+    const room = this.requests.room(this.features.extensions?.requestLimit())
     return room === 0 ? 0 : Math.min(room, this.ctx.requestAllowance)
   }
 

@@ -24,10 +24,14 @@ export class RequestPipeline {
     return this.outstanding.size
   }
 
-  /** How many requests to make now: the free depth once it is worth a write, or all of it when empty. */
-  room(): number {
-    const room = this.depth - this.outstanding.size
-    return this.outstanding.size > 0 && room < Math.min(limits.requestBatch, this.depth / 4) ? 0 : room
+  /**
+   * How many requests to make now: the free depth once it is worth a write, or all of it when empty.
+   * `limit` is what the peer said it queues without dropping (BEP 10's `reqq`), when it said.
+   */
+  room(limit: number = Infinity): number {
+    const depth = Math.min(this.depth, limit)
+    const room = depth - this.outstanding.size
+    return this.outstanding.size > 0 && room < Math.min(limits.requestBatch, depth / 4) ? 0 : room
   }
 
   add(blocks: ReadonlyArray<BlockRequest>): void {

@@ -19,6 +19,21 @@ describe("RequestPipeline", () => {
     expect(p.room()).toBe(limits.initialDepth / 4)
   })
 
+  it("keeps within what the peer said it queues (reqq), topping up by a quarter of that", () => {
+    const p = new RequestPipeline()
+    expect(p.room(10)).toBe(10)
+    p.add(blocks(0, 10))
+    expect(p.room(10)).toBe(0)
+    p.take(0, 0, 16384)
+    expect(p.room(10)).toBe(0)
+    p.take(0, 16384, 16384)
+    p.take(0, 2 * 16384, 16384)
+    // 3 free of 10: more than a quarter of the peer's limit, though far below a quarter of our depth.
+    expect(p.room(10)).toBe(3)
+    // A limit above our depth changes nothing.
+    expect(p.room(10_000)).toBe(p.room())
+  })
+
   it("takes a request only for its exact piece, offset and length", () => {
     const p = new RequestPipeline()
     p.add(blocks(3, 2))

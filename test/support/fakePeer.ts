@@ -10,6 +10,7 @@ import type { Bitfield } from "../../src/domain/Bitfield.js"
 import type { InfoHash } from "../../src/domain/InfoHash.js"
 import * as Layout from "../../src/domain/Layout.js"
 import * as PeerId from "../../src/domain/PeerId.js"
+import * as Extension from "../../src/protocol/Extension.js"
 import * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Handshake from "../../src/protocol/Handshake.js"
 import * as Message from "../../src/protocol/Message.js"
@@ -38,6 +39,8 @@ export const fakePeer = (options: {
   readonly layout: Layout.Layout
   readonly has: Bitfield
   readonly behaviour: Behaviour
+  /** Speaks BEP 10 and says it queues this many requests (`reqq`). */
+  readonly reqq?: number
 }): Effect.Effect<FakePeerLog, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const log: FakePeerLog = { requests: [], connections: 0, keepAlives: 0 }
@@ -45,7 +48,7 @@ export const fakePeer = (options: {
     const runFork = yield* FiberSet.makeRuntime<never, unknown, unknown>()
     const net = options.network.host(options.host)
     const ours = Handshake.encode({
-      reserved: Handshake.reserved({}),
+      reserved: Handshake.reserved({ extensions: options.reqq !== undefined }),
       infoHash: options.infoHash,
       peerId: PeerId.make(Buffer.from(options.host.padEnd(12, "f")))
     })
@@ -59,6 +62,10 @@ export const fakePeer = (options: {
           parser.push(chunk, (frame) => {
             if (frame._tag === "Handshake") {
               out.push(ours, Message.encode(Message.bitfield(options.has.toBytes())))
+              if (options.reqq !== undefined) {
+                const handshake = Extension.encodeHandshake({ m: new Map(), reqq: options.reqq })
+                out.push(Message.encode(Message.extended(Extension.handshakeId, handshake)))
+              }
               if (options.behaviour._tag !== "Advertise") out.push(Message.encode(Message.unchoke))
             } else if (frame._tag === "KeepAlive") {
               log.keepAlives++

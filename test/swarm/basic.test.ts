@@ -112,6 +112,28 @@ describe("swarm", () => {
       expect(Buffer.compare(swarm.contents("10.0.0.2")!, swarm.torrent.payload)).toBe(0)
     }))
 
+  it.scoped("keeps no more requests outstanding at a peer than the queue it announced (BEP 10 reqq)", () =>
+    Effect.gen(function* () {
+      const swarm = yield* makeSwarm({ size: 1024 * 1024, pieceLength: 262144 })
+      const m = swarm.torrent.metainfo
+      const peer = (host: string, reqq?: number) =>
+        fakePeer({
+          network: swarm.network, host, port: 6881, infoHash: m.infoHash!, layout: layoutOf(m),
+          has: Bitfield.full(m.pieceCount), behaviour: { _tag: "Stall" }, ...(reqq !== undefined ? { reqq } : {})
+        })
+      const small = yield* peer("10.0.1.1", 5)
+      const unsaid = yield* peer("10.0.1.2")
+      yield* swarm.member("10.0.0.2", { peers: [address("10.0.1.1"), address("10.0.1.2")] })
+      const asked = Effect.gen(function* () {
+        while (small.requests.length === 0 || unsaid.requests.length === 0) yield* Effect.sleep("1 second")
+        yield* Effect.sleep("5 seconds")
+      })
+      yield* withClock(asked, { step: "1 second", maxVirtual: "20 seconds" })
+      expect(small.requests.length).toBe(5)
+      // Without a reqq, our own depth bounds it (64 blocks at first).
+      expect(unsaid.requests.length).toBeGreaterThan(5)
+    }))
+
   it.scoped("keeps a quiet connection alive with keep-alives, and drops a peer silent for 120 s", () =>
     Effect.gen(function* () {
       const swarm = yield* makeSwarm({ size: 64 * 1024, pieceLength: 16384 })
