@@ -16,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Exit from "effect/Exit"
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -67,8 +67,10 @@ const cliLogger = Logger.make(({ logLevel, message }) => {
 const clientLayer = Layer.mergeAll(
   PeerNetwork.layerNode,
   layerFile,
-  // Node's built-in fetch: lighter to load than the undici package (0.1 s and 7 MB at startup).
-  Tracker.layer.pipe(Layer.provide(FetchHttpClient.layer)),
+  // node:http: the first announce costs about 15 ms, against 70 ms with Node's fetch (which loads its own
+  // undici on first use) and 0.1 s and 7 MB at startup with the undici package. The first announce is
+  // on the way to the first peer.
+  Tracker.layer.pipe(Layer.provide(NodeHttpClient.layer)),
   PiecePicker.layer,
   Datagram.layerNode
 )

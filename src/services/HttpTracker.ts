@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"
+import * as zlib from "node:zlib"
 import * as Stream from "effect/Stream"
 import type { AnnounceRequest, AnnounceResponse } from "../domain/Announce.js"
 import { TrackerError } from "../domain/Errors.js"
@@ -78,6 +79,21 @@ const readLimited = (
   )
 }
 
+/**
+ * A body some tracker sent gzipped (unasked: we send no Accept-Encoding), inflated within the same bound:
+ * node:http hands it over as it came (fetch inflates it itself, and then this finds no gzip header).
+ */
+const inflated = (body: Uint8Array, url: string, maxBytes: number): Effect.Effect<Uint8Array, TrackerError> =>
+  body[0] !== 0x1f || body[1] !== 0x8b
+    ? Effect.succeed(body)
+    : Effect.async<Uint8Array, TrackerError>((resume) =>
+      zlib.gunzip(body, { maxOutputLength: maxBytes }, (error, out) => {
+        if (error === null) return resume(Effect.succeed(out))
+        const detail = Reflect.get(error, "code") === "ERR_BUFFER_TOO_LARGE" ? `response larger than ${maxBytes} bytes` : `bad gzip body: ${error.message}`
+        resume(Effect.fail(new TrackerError({ reason: "Malformed", url, detail })))
+      })
+    )
+
 /** The announce function of the HTTP transport, on the HttpClient of the context. */
 export const make = (options: HttpTrackerOptions): Effect.Effect<Announce, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (unscoped) => {
@@ -114,7 +130,7 @@ export const make = (options: HttpTrackerOptions): Effect.Effect<Announce, never
         if (response.status < 200 || response.status > 299) {
           return yield* new TrackerError({ reason: "Http", url, detail: `HTTP status ${response.status}` })
         }
-        const body = yield* readLimited(response, url, options.maxBytes)
+        const body = yield* Effect.flatMap(readLimited(response, url, options.maxBytes), (raw) => inflated(raw, url, options.maxBytes))
         return yield* Either.match(decodeAnnounce(body, { maxBytes: options.maxBytes }), {
           onLeft: (e) => {
             // The tracker's own text, or a byte of its body quoted by the decoder: not trusted to be printable.

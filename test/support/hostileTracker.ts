@@ -3,7 +3,7 @@
  * server whose every answer is scripted (node:http), a UDP server whose replies are scripted per datagram
  * (node:dgram), and a driver of virtual time that lets real I/O land between the steps of TestClock.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,9 +19,9 @@ import { PeerId } from "../../src/domain/PeerId.js"
 import { decodeRequest, encodeResponse, type UdpRequest } from "../../src/protocol/TrackerUdp.js"
 import * as Tracker from "../../src/services/Tracker.js"
 
-/** The client of the CLI (src/main.ts): the real Tracker layer on Node's fetch. */
+/** The client of the CLI (src/main.ts): the real Tracker layer on node:http. */
 export const realTracker = (options: Tracker.TrackerOptions = {}): Layer.Layer<Tracker.Tracker> =>
-  Tracker.layerWith(options).pipe(Layer.provide(FetchHttpClient.layer))
+  Tracker.layerWith(options).pipe(Layer.provide(NodeHttpClient.layer))
 
 export const announce = (url: string, request: AnnounceRequest) =>
   Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, request))
