@@ -85,25 +85,101 @@ export interface WriteTarget {
   refused?: boolean
 }
 
+/** A direct write of `chunks` at `position`; where the file refuses it (EINVAL), through the page cache,
+ *  and no direct write to this file again. */
+const writeDirect = (target: WriteTarget, chunks: ReadonlyArray<Uint8Array>, position: number) =>
+  typeof target.direct !== "number" || target.refused === true
+    ? writevAll(target.fd, chunks, position)
+    : writevAll(target.direct, chunks, position).pipe(
+      Effect.catchIf(refusedDirect, () => {
+        target.refused = true
+        return writevAll(target.fd, chunks, position)
+      })
+    )
+
+/** Bytes `from` to `from + length` of the chunks one after the other, as views (no copy). */
+const sliceOf = (chunks: ReadonlyArray<Uint8Array>, from: number, length: number): Array<Uint8Array> => {
+  const out: Array<Uint8Array> = []
+  let skip = from
+  let left = length
+  for (const chunk of chunks) {
+    if (left === 0) break
+    if (skip >= chunk.byteLength) {
+      skip -= chunk.byteLength
+      continue
+    }
+    const n = Math.min(chunk.byteLength - skip, left)
+    out.push(chunk.subarray(skip, skip + n))
+    left -= n
+    skip = 0
+  }
+  return out
+}
+
+/**
+ * Scratch memory for stretches that are aligned in the file but not in memory: in a torrent of many files,
+ * a file that does not start on a page boundary of the torrent has none of its bytes at an aligned address
+ * of the piece buffers. Copied to scratch memory a megabyte at a time (about 0.1 s per GiB), they still go
+ * direct rather than through the page cache (about 2 s per GiB on the machines measured). A buffer per
+ * write under way, kept for the next.
+ */
+const scratchBytes = 1024 * 1024
+const spareScratch: Array<Uint8Array> = []
+const maxSpareScratch = 4
+
+/** The file-aligned middle of `chunks` direct through scratch memory, the unaligned head and tail
+ *  (less than a page each) through the page cache. */
+const writeThroughScratch = (
+  target: WriteTarget,
+  chunks: ReadonlyArray<Uint8Array>,
+  position: number
+): Effect.Effect<void, NodeJS.ErrnoException> => {
+  const total = chunks.reduce((n, chunk) => n + chunk.byteLength, 0)
+  const headLength = Math.min(total, (alignment - (position % alignment)) % alignment)
+  const bodyLength = Math.floor((total - headLength) / alignment) * alignment
+  if (bodyLength === 0) return writevAll(target.fd, chunks, position)
+  target.direct ??= openDirect(target.fd) ?? "none"
+  const scratch = target.direct === "none" ? undefined : spareScratch.pop() ?? alignedMemory(scratchBytes)
+  if (scratch === undefined) return writevAll(target.fd, chunks, position)
+  const step = (done: number): Effect.Effect<void, NodeJS.ErrnoException> => {
+    if (done === bodyLength) return Effect.void
+    const length = Math.min(scratchBytes, bodyLength - done)
+    let at = 0
+    for (const part of sliceOf(chunks, headLength + done, length)) {
+      scratch.set(part, at)
+      at += part.byteLength
+    }
+    return Effect.flatMap(writeDirect(target, [scratch.subarray(0, length)], position + headLength + done), () => step(done + length))
+  }
+  const tailFrom = headLength + bodyLength
+  return Effect.all([
+    headLength > 0 ? writevAll(target.fd, sliceOf(chunks, 0, headLength), position) : Effect.void,
+    step(0),
+    tailFrom < total ? writevAll(target.fd, sliceOf(chunks, tailFrom, total - tailFrom), position + tailFrom) : Effect.void
+  ], { discard: true }).pipe(
+    Effect.ensuring(Effect.sync(() => {
+      if (spareScratch.length < maxSpareScratch) spareScratch.push(scratch)
+    }))
+  )
+}
+
 /** Writes `chunks` one after the other at `position`: the aligned stretch from the first directly where
- *  the file allows, the rest (and everything, where it does not) through the page cache. */
+ *  the file allows, then the rest through scratch memory (`writeThroughScratch`), and everything through
+ *  the page cache where the file takes no direct writes. */
 export const writeRun = (
   target: WriteTarget,
   chunks: ReadonlyArray<Uint8Array>,
   position: number
 ): Effect.Effect<void, NodeJS.ErrnoException> => {
-  const aligned = target.direct === "none" || target.refused === true ? 0 : alignedPrefix(chunks, position)
-  if (aligned === 0) return writevAll(target.fd, chunks, position)
+  if (target.direct === "none" || target.refused === true) return writevAll(target.fd, chunks, position)
+  const aligned = alignedPrefix(chunks, position)
+  if (aligned === 0) return writeThroughScratch(target, chunks, position)
   target.direct ??= openDirect(target.fd) ?? "none"
   if (target.direct === "none") return writevAll(target.fd, chunks, position)
   const head = chunks.slice(0, aligned)
   const rest = chunks.slice(aligned)
   const restAt = head.reduce((at, chunk) => at + chunk.byteLength, position)
-  return writevAll(target.direct, head, position).pipe(
-    Effect.catchIf(refusedDirect, () => {
-      target.refused = true
-      return writevAll(target.fd, head, position)
-    }),
-    Effect.zipRight(rest.length > 0 ? writevAll(target.fd, rest, restAt) : Effect.void)
+  return writeDirect(target, head, position).pipe(
+    Effect.zipRight(rest.length > 0 ? Effect.suspend(() => writeRun(target, rest, restAt)) : Effect.void)
   )
 }

@@ -69,6 +69,22 @@ describe("DirectIo", () => {
       if (typeof target.direct === "number") fs.closeSync(target.direct)
     }))
 
+  it.scopedLive("writes a run from unaligned memory at an unaligned position direct through scratch memory, head and tail through the page cache", () =>
+    Effect.gen(function* () {
+      const { file, fd, direct } = yield* tempFile
+      // Ordinary memory, more than the scratch megabyte, starting 1000 bytes into a page of the file: as
+      // the pieces of a file that starts mid-page of a torrent of many files.
+      const data = randomBytes(2 * 1024 * 1024 + 3 * 65536 + 777, 13)
+      const chunks = [data.subarray(0, 100_000), data.subarray(100_000, 1_500_000), data.subarray(1_500_000)]
+      const target: DirectIo.WriteTarget = { fd, direct: undefined }
+      yield* DirectIo.writeRun(target, chunks, 1000)
+      const written = fs.readFileSync(file)
+      expect(written.length).toBe(1000 + data.length)
+      expect(written.subarray(1000).equals(data)).toBe(true)
+      expect(typeof target.direct).toBe(direct ? "number" : "string")
+      if (typeof target.direct === "number") fs.closeSync(target.direct)
+    }))
+
   it.scopedLive("writes everything through the page cache where the file has no direct descriptor", () =>
     Effect.gen(function* () {
       const { file, fd } = yield* tempFile
