@@ -13,8 +13,9 @@
  * remembers it, so that `isAligned` can tell a view into it. The direct descriptor is the file already
  * opened (and checked to lie inside the download folder), opened again through `/proc/self/fd`: the very
  * same inode, whatever its path has become since. Where that fails (no /proc, a file system without
- * O_DIRECT) or a direct write is refused (EINVAL), writes stay buffered. Only whole aligned
- * stretches go direct; a file's short last piece is written as before.
+ * O_DIRECT) or a direct write is refused (EINVAL), writes stay buffered. Stretches aligned in the file
+ * but not in memory go direct through scratch memory (`writeThroughScratch`); the bytes before a file's
+ * first page boundary and after its last (a file's short end) go through the page cache.
  */
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
