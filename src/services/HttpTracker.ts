@@ -57,21 +57,23 @@ const redirectTarget = (location: string, base: string): string | undefined => {
   }
 }
 
+const tooLarge = (url: string, maxBytes: number) =>
+  new TrackerError({ reason: "Malformed", url, detail: `response larger than ${maxBytes} bytes` })
+
 const readLimited = (
   response: HttpClientResponse.HttpClientResponse,
   url: string,
   maxBytes: number
 ): Effect.Effect<Uint8Array, TrackerError> => {
-  const tooLarge = new TrackerError({ reason: "Malformed", url, detail: `response larger than ${maxBytes} bytes` })
   const declared = Number(response.headers["content-length"])
-  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge)
+  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge(url, maxBytes))
   const chunks: Array<Uint8Array> = []
   let size = 0
   return response.stream.pipe(
     Stream.mapError((e) => new TrackerError({ reason: "Unreachable", url, detail: causeText(e) })),
     Stream.runForEach((chunk) => {
       size += chunk.length
-      if (size > maxBytes) return Effect.fail(tooLarge)
+      if (size > maxBytes) return Effect.fail(tooLarge(url, maxBytes))
       chunks.push(chunk)
       return Effect.void
     }),
@@ -89,8 +91,8 @@ const inflated = (body: Uint8Array, url: string, maxBytes: number): Effect.Effec
     : Effect.async<Uint8Array, TrackerError>((resume) =>
       zlib.gunzip(body, { maxOutputLength: maxBytes }, (error, out) => {
         if (error === null) return resume(Effect.succeed(out))
-        const detail = Reflect.get(error, "code") === "ERR_BUFFER_TOO_LARGE" ? `response larger than ${maxBytes} bytes` : `bad gzip body: ${error.message}`
-        resume(Effect.fail(new TrackerError({ reason: "Malformed", url, detail })))
+        if (Reflect.get(error, "code") === "ERR_BUFFER_TOO_LARGE") return resume(Effect.fail(tooLarge(url, maxBytes)))
+        resume(Effect.fail(new TrackerError({ reason: "Malformed", url, detail: `bad gzip body: ${error.message}` })))
       })
     )
 

@@ -54,36 +54,32 @@ describe("DirectIo", () => {
     expect(DirectIo.alignedPrefix(chunks, 100)).toBe(0)
   })
 
-  it.scopedLive("writes a run whose aligned part goes direct and whose tail goes through the page cache", () =>
+  /** Writes `chunks` (the bytes of `data`) at `position` of a new file with no direct descriptor yet:
+   *  the file holds them there, and a direct descriptor was opened wherever the file system takes one. */
+  const writesDirect = (data: Uint8Array, chunks: ReadonlyArray<Uint8Array>, position: number) =>
     Effect.gen(function* () {
       const { file, fd, direct } = yield* tempFile
-      const data = randomBytes(3 * 65536 + 1234, 9)
-      const chunks = [alignedCopy(data.subarray(0, 65536)), alignedCopy(data.subarray(65536, 3 * 65536)), data.subarray(3 * 65536)]
       const target: DirectIo.WriteTarget = { fd, direct: undefined }
-      yield* DirectIo.writeRun(target, chunks, 4096)
+      yield* DirectIo.writeRun(target, chunks, position)
       const written = fs.readFileSync(file)
-      expect(written.length).toBe(4096 + data.length)
-      expect(written.subarray(4096).equals(data)).toBe(true)
+      expect(written.length).toBe(position + data.length)
+      expect(written.subarray(position).equals(data)).toBe(true)
       // Direct where the file system takes it (ext4, xfs...), buffered where it does not.
       expect(typeof target.direct).toBe(direct ? "number" : "string")
       if (typeof target.direct === "number") fs.closeSync(target.direct)
-    }))
+    })
 
-  it.scopedLive("writes a run from unaligned memory at an unaligned position direct through scratch memory, head and tail through the page cache", () =>
-    Effect.gen(function* () {
-      const { file, fd, direct } = yield* tempFile
-      // Ordinary memory, more than the scratch megabyte, starting 1000 bytes into a page of the file: as
-      // the pieces of a file that starts mid-page of a torrent of many files.
-      const data = randomBytes(2 * 1024 * 1024 + 3 * 65536 + 777, 13)
-      const chunks = [data.subarray(0, 100_000), data.subarray(100_000, 1_500_000), data.subarray(1_500_000)]
-      const target: DirectIo.WriteTarget = { fd, direct: undefined }
-      yield* DirectIo.writeRun(target, chunks, 1000)
-      const written = fs.readFileSync(file)
-      expect(written.length).toBe(1000 + data.length)
-      expect(written.subarray(1000).equals(data)).toBe(true)
-      expect(typeof target.direct).toBe(direct ? "number" : "string")
-      if (typeof target.direct === "number") fs.closeSync(target.direct)
-    }))
+  it.scopedLive("writes a run whose aligned part goes direct and whose tail goes through the page cache", () => {
+    const data = randomBytes(3 * 65536 + 1234, 9)
+    return writesDirect(data, [alignedCopy(data.subarray(0, 65536)), alignedCopy(data.subarray(65536, 3 * 65536)), data.subarray(3 * 65536)], 4096)
+  })
+
+  it.scopedLive("writes a run from unaligned memory at an unaligned position direct through scratch memory, head and tail through the page cache", () => {
+    // Ordinary memory, more than the scratch megabyte, starting 1000 bytes into a page of the file: as the
+    // pieces of a file that starts mid-page of a torrent of many files.
+    const data = randomBytes(2 * 1024 * 1024 + 3 * 65536 + 777, 13)
+    return writesDirect(data, [data.subarray(0, 100_000), data.subarray(100_000, 1_500_000), data.subarray(1_500_000)], 1000)
+  })
 
   it.scopedLive("writes everything through the page cache where the file has no direct descriptor", () =>
     Effect.gen(function* () {
