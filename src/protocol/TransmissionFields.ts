@@ -7,8 +7,8 @@
  * as off or empty (alt speeds, blocklist, scripts, seeding goals, file priorities) rather than left out:
  * a missing key breaks some front ends, and "off" is the truth.
  */
-import type { FileView, PeerView, SessionSettings, SessionStats, TorrentView, TrackerView } from "../services/SessionControl.js"
-import { Status } from "../services/SessionControl.js"
+import type { FileView, PeerView, SessionSettings, SessionStats, TorrentView, TrackerView } from "../services/session/SessionControl.js"
+import { Status } from "../services/session/SessionControl.js"
 import { bytesToKilobytes, type Json, type JsonObject, speedUnit, toSnake } from "./TransmissionRpc.js"
 
 export const rpcVersion = 17

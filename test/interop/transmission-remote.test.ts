@@ -11,9 +11,9 @@ import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type ControlCall, makeMemory } from "../../src/services/MemoryControl.js"
-import * as RpcServer from "../../src/services/RpcServer.js"
-import { SessionControl } from "../../src/services/SessionControl.js"
+import { type ControlCall, makeMemory } from "../../src/services/session/MemoryControl.js"
+import * as RpcServer from "../../src/services/session/RpcServer.js"
+import { SessionControl } from "../../src/services/session/SessionControl.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
 const remoteVersion = (): string | undefined => {

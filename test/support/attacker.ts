@@ -25,8 +25,8 @@ import type { PeerAddress } from "../../src/domain/PeerAddress.js"
 import { PeerId } from "../../src/domain/PeerId.js"
 import * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Handshake from "../../src/protocol/Handshake.js"
-import type { MemoryNetwork } from "../../src/services/MemoryNetwork.js"
-import type { Connection } from "../../src/services/PeerNetwork.js"
+import type { MemoryNetwork } from "../../src/services/wire/MemoryNetwork.js"
+import type { Connection } from "../../src/services/wire/PeerNetwork.js"
 
 /** How an attacker's connection ended. */
 export interface Ending {

@@ -14,7 +14,7 @@ import * as Extension from "../../src/protocol/Extension.js"
 import * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Handshake from "../../src/protocol/Handshake.js"
 import * as Message from "../../src/protocol/Message.js"
-import type { MemoryNetwork } from "../../src/services/MemoryNetwork.js"
+import type { MemoryNetwork } from "../../src/services/wire/MemoryNetwork.js"
 
 export type Behaviour =
   /** Advertises its pieces, never unchokes: it only adds to availability. */

@@ -17,7 +17,7 @@ import type { AnnounceRequest } from "../../src/domain/Announce.js"
 import { InfoHash } from "../../src/domain/InfoHash.js"
 import { PeerId } from "../../src/domain/PeerId.js"
 import { decodeRequest, encodeResponse, type UdpRequest } from "../../src/protocol/TrackerUdp.js"
-import * as Tracker from "../../src/services/Tracker.js"
+import * as Tracker from "../../src/services/tracker/Tracker.js"
 
 /** The client of the CLI (src/main.ts): the real Tracker layer on node:http. */
 export const realTracker = (options: Tracker.TrackerOptions = {}): Layer.Layer<Tracker.Tracker> =>

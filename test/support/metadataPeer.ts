@@ -14,7 +14,7 @@ import * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Handshake from "../../src/protocol/Handshake.js"
 import * as Message from "../../src/protocol/Message.js"
 import * as Metadata from "../../src/protocol/Metadata.js"
-import type { MemoryNetwork } from "../../src/services/MemoryNetwork.js"
+import type { MemoryNetwork } from "../../src/services/wire/MemoryNetwork.js"
 
 export type MetadataBehaviour =
   /** Serves `info` (which may be a forgery of the right size). */

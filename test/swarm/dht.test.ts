@@ -23,9 +23,9 @@ import * as path from "node:path"
 import * as NodeId from "../../src/domain/NodeId.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as Prng from "../../src/domain/Prng.js"
-import { DatagramNetwork } from "../../src/services/Datagram.js"
-import * as DhtNode from "../../src/services/DhtNode.js"
-import * as MemoryDatagram from "../../src/services/MemoryDatagram.js"
+import { DatagramNetwork } from "../../src/services/wire/Datagram.js"
+import * as DhtNode from "../../src/services/dht/DhtNode.js"
+import * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
 import { realTurn } from "../support/clock.js"
 
 const size = 300

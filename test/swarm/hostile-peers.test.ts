@@ -24,7 +24,7 @@ import * as Layout from "../../src/domain/Layout.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
 import type * as FrameParser from "../../src/protocol/FrameParser.js"
 import * as Message from "../../src/protocol/Message.js"
-import type { TorrentHandle } from "../../src/services/Torrent.js"
+import type { TorrentHandle } from "../../src/services/torrent/Torrent.js"
 import {
   dialAttacker,
   handshake,

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { Magnet } from "../../src/domain/Magnet.js"
-import { DatagramNetwork } from "../../src/services/Datagram.js"
-import * as Dht from "../../src/services/Dht.js"
-import * as MemoryDatagram from "../../src/services/MemoryDatagram.js"
+import { DatagramNetwork } from "../../src/services/wire/Datagram.js"
+import * as Dht from "../../src/services/dht/Dht.js"
+import * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
 import { withClock } from "../support/clock.js"
 import { all, announceUrl, makeSwarm } from "../support/swarm.js"
 

@@ -1,0 +1,55 @@
+/**
+ * `bt-effect create`: make a .torrent from a file or a folder, showing the hashing as it goes, and write it.
+ */
+import * as fs from "node:fs"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { toHex } from "../../domain/InfoHash.js"
+import { formatBytes, formatRate } from "../../domain/Units.js"
+import { CreateError, type CreateOptions, createTorrent } from "../create/CreateTorrent.js"
+import type { ProgressOptions } from "./Progress.js"
+
+export interface CreateCommandOptions extends Omit<CreateOptions, "onProgress"> {
+  readonly output: string
+  readonly progress: ProgressOptions
+}
+
+export const create = (options: CreateCommandOptions) =>
+  Effect.gen(function* () {
+    const { output, progress, ...createOptions } = options
+    let hashed = 0
+    let total = 0
+    const started = yield* Clock.currentTimeMillis
+    const line = (now: number) =>
+      `hashing ${total === 0 ? "  0.0" : ((100 * hashed) / total).toFixed(1).padStart(5)}%  ` +
+      `${formatBytes(hashed)} / ${formatBytes(total)}  ${formatRate(now > started ? (hashed * 1000) / (now - started) : 0)}`
+    const show = Effect.gen(function* () {
+      while (true) {
+        yield* Effect.sleep(progress.tty ? "250 millis" : "5 seconds")
+        const now = yield* Clock.currentTimeMillis
+        yield* progress.write(progress.tty ? `\r\x1b[2K${line(now)}` : `${line(now)}\n`)
+      }
+    })
+    const shower = yield* Effect.fork(show)
+    const created = yield* createTorrent({
+      ...createOptions,
+      onProgress: (h, t) => {
+        hashed = h
+        total = t
+      }
+    }).pipe(Effect.ensuring(Fiber.interrupt(shower)))
+    if (progress.tty) yield* progress.write("\r\x1b[2K")
+    yield* Effect.try({
+      try: () => fs.writeFileSync(output, created.bytes),
+      catch: (e) => new CreateError({ reason: "Unreadable", detail: `cannot write ${output}: ${e instanceof Error ? e.message : String(e)}` })
+    })
+    const m = created.metainfo
+    const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+    for (const w of created.warnings) yield* Effect.logWarning(w)
+    yield* progress.write(
+      `created ${output}: ${m.name}, ${m.files.length} file(s), ${formatBytes(m.totalLength)}, ` +
+        `${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}, hashed in ${seconds.toFixed(2)} s ` +
+        `(${formatRate(seconds > 0 ? m.totalLength / seconds : 0)})\ninfo hash ${toHex(m.infoHash!)}\n`
+    )
+  })

@@ -1,0 +1,54 @@
+/**
+ * `bt-effect daemon`: a session of many torrents (Session.ts) behind the Transmission RPC and the web
+ * interface (RpcServer.ts, WebUi.ts), until stopped. Stopping (Ctrl-C, SIGTERM) closes every torrent as
+ * `download` does: a last checkpoint each, `stopped` announces, files closed; the session list is on disk.
+ */
+import * as Effect from "effect/Effect"
+import type { DhtOptions } from "../dht/Dht.js"
+import type * as Progress from "./Progress.js"
+import * as RpcServer from "../session/RpcServer.js"
+import * as Session from "../session/Session.js"
+import { SessionControl } from "../session/SessionControl.js"
+import { webFiles } from "../session/WebUi.js"
+
+export interface DaemonOptions {
+  readonly rpcHost: string
+  readonly rpcPort: number
+  readonly peerPort: number
+  readonly downloadDir: string
+  readonly stateDir: string
+  readonly dht?: DhtOptions
+  readonly pex: boolean
+  readonly auth?: { readonly username: string; readonly password: string }
+  readonly allowedHosts: ReadonlyArray<string>
+  readonly version: string
+  readonly progress: Progress.ProgressOptions
+}
+
+export const daemon = (options: DaemonOptions) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const control = yield* Session.make({
+        stateDir: options.stateDir,
+        downloadDir: options.downloadDir,
+        peerPort: options.peerPort,
+        pex: options.pex,
+        version: options.version,
+        ...(options.dht !== undefined ? { dht: options.dht } : {})
+      })
+      const server = yield* RpcServer.make({
+        host: options.rpcHost,
+        port: options.rpcPort,
+        allowedHosts: options.allowedHosts,
+        staticFiles: webFiles,
+        ...(options.auth !== undefined ? { auth: options.auth } : {})
+      }).pipe(Effect.provideService(SessionControl, control))
+      const settings = yield* control.settings
+      const host = options.rpcHost.includes(":") ? `[${options.rpcHost}]` : options.rpcHost
+      yield* options.progress.write(
+        `daemon: web interface http://${host}:${server.port}/ , RPC http://${host}:${server.port}/transmission/rpc ; ` +
+          `peers on port ${settings.peerPort}; downloads into ${settings.downloadDir} (Ctrl-C stops)\n`
+      )
+      return yield* Effect.never
+    })
+  )

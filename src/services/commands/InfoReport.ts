@@ -1,0 +1,67 @@
+/**
+ * What `bt-effect info` shows of a torrent: a text report for people and a JSON document for programs.
+ */
+import { toHex } from "../../domain/InfoHash.js"
+import { type Metainfo, trackerTiers } from "../../domain/Metainfo.js"
+import { formatBytes } from "../../domain/Units.js"
+
+const sizeWithBytes = (n: number) => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`)
+
+const versionText = (m: Metainfo) =>
+  m.version === "v1" ? "v1" : m.version === "hybrid" ? "hybrid v1 + v2 (downloads as v1)" : "v2 only (cannot be downloaded yet)"
+
+/** The path as written on disk, relative to the download folder. */
+const diskPath = (m: Metainfo, path: ReadonlyArray<string>) => (m.multiFile ? [m.safeName, ...path] : path).join("/")
+
+export const infoJson = (m: Metainfo) => ({
+  name: m.name,
+  infoHash: m.infoHash === undefined ? null : toHex(m.infoHash),
+  infoHashV2: m.infoHashV2 === undefined ? null : toHex(m.infoHashV2),
+  version: m.version,
+  pieceLength: m.pieceLength,
+  pieceCount: m.pieceCount,
+  totalLength: m.totalLength,
+  private: m.private,
+  files: m.files.map((f) => ({
+    path: diskPath(m, f.path),
+    originalPath: f.displayPath,
+    length: f.length,
+    ...(f.pad ? { pad: true } : {}),
+    ...(f.attr !== "" ? { attr: f.attr } : {})
+  })),
+  trackers: trackerTiers(m),
+  webSeeds: m.urlList,
+  comment: m.comment ?? null,
+  createdBy: m.createdBy ?? null,
+  creationDate: m.creationDate ?? null,
+  warnings: m.warnings
+})
+
+export const infoText = (m: Metainfo): string => {
+  const lines: Array<string> = []
+  const row = (label: string, value: string) => lines.push(`${(label === "" ? "" : label + ":").padEnd(14)}${value}`)
+  row("name", m.name)
+  if (m.infoHash !== undefined) row("info hash", toHex(m.infoHash))
+  if (m.infoHashV2 !== undefined) row("info hash v2", toHex(m.infoHashV2))
+  row("version", versionText(m))
+  row("piece length", sizeWithBytes(m.pieceLength))
+  row("pieces", String(m.pieceCount))
+  row("total size", sizeWithBytes(m.totalLength))
+  row("private", m.private ? "yes" : "no")
+  const tiers = trackerTiers(m)
+  if (tiers.length === 0) row("trackers", "none")
+  tiers.forEach((tier, i) => row(i === 0 ? "trackers" : "", `tier ${i + 1}: ${tier.join(", ")}`))
+  if (m.urlList.length > 0) row("web seeds", m.urlList.join(", "))
+  if (m.comment !== undefined) row("comment", m.comment)
+  if (m.createdBy !== undefined) row("created by", m.createdBy)
+  if (m.creationDate !== undefined) row("created", new Date(m.creationDate * 1000).toISOString())
+  const real = m.files.filter((f) => !f.pad)
+  lines.push(`files (${real.length}${real.length < m.files.length ? `, plus ${m.files.length - real.length} pad` : ""}):`)
+  for (const f of real) {
+    const path = diskPath(m, f.path)
+    const renamed = path !== (m.multiFile ? `${m.name}/${f.displayPath}` : m.name) ? `  (named '${f.displayPath}' in the torrent)` : ""
+    lines.push(`  ${formatBytes(f.length).padStart(10)}  ${path}${renamed}`)
+  }
+  for (const w of m.warnings) lines.push(`warning: ${w}`)
+  return lines.join("\n")
+}

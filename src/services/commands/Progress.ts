@@ -1,0 +1,111 @@
+/**
+ * Progress of a torrent for people: on a terminal a live line redrawn every second, elsewhere a plain
+ * line every few seconds; tracker trouble as it changes; a summary at the end.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { formatBytes, formatDuration, formatRate } from "../../domain/Units.js"
+import type { CheckProgress } from "../storage/DataCheck.js"
+import type { TorrentStats } from "../torrent/Torrent.js"
+
+export interface ProgressOptions {
+  /** A live, redrawn line (a terminal) or plain lines (a log or a pipe). */
+  readonly tty: boolean
+  /** Writes text as is (no newline added). */
+  readonly write: (text: string) => Effect.Effect<void>
+  /** Between plain lines; the live line is redrawn every second. */
+  readonly plainIntervalMs?: number
+}
+
+const percent = (s: TorrentStats) => (s.totalLength === 0 ? 100 : (100 * s.verifiedBytes) / s.totalLength)
+
+/** While seeding: what we give. */
+const seedingLine = (s: TorrentStats): string =>
+  [
+    "seeding",
+    formatBytes(s.totalLength),
+    `up ${formatRate(s.uploadRate)}`,
+    `uploaded ${formatBytes(s.uploadedBytes)} (ratio ${(s.uploadedBytes / Math.max(1, s.totalLength)).toFixed(2)})`,
+    `peers ${s.peers}`
+  ].join("  ")
+
+export const line = (s: TorrentStats): string => {
+  if (s.complete) return seedingLine(s)
+  const left = s.totalLength - s.verifiedBytes
+  const eta = s.complete ? "done" : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : "--"
+  const seeds = s.seeds > 0 ? ` (${s.seeds} seed${s.seeds === 1 ? "" : "s"})` : ""
+  return [
+    `${percent(s).toFixed(1).padStart(5)}%`,
+    `${formatBytes(s.verifiedBytes)} / ${formatBytes(s.totalLength)}`,
+    `down ${formatRate(s.downloadRate)}`,
+    `up ${formatRate(s.uploadRate)}`,
+    `peers ${s.peers}${seeds}`,
+    `ETA ${eta}`
+  ].join("  ")
+}
+
+export const summary = (s: TorrentStats, elapsedMs: number): string => {
+  const seconds = elapsedMs / 1000
+  const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
+  const failures = s.hashFailures > 0 ? `, ${s.hashFailures} piece(s) failed their hash check and were fetched again` : ""
+  const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
+  if (s.downloadedBytes === 0) return `done: ${s.name}: ${formatBytes(s.totalLength)}, already complete`
+  // Resumed: what this run fetched is less than the whole.
+  const part = s.downloadedBytes < s.totalLength ? ` (${formatBytes(s.downloadedBytes)} downloaded)` : ""
+  return `done: ${s.name}: ${formatBytes(s.totalLength)}${part} in ${took}, average ${formatRate(rate)}${failures}`
+}
+
+const trackerNotes = (s: TorrentStats, seen: Map<string, string>): ReadonlyArray<string> => {
+  const notes: Array<string> = []
+  for (const t of s.trackers) {
+    const note = t.state === "failed" ? `tracker ${t.url} failed: ${t.error ?? "no answer"}` : t.warning !== undefined ? `tracker ${t.url} warns: ${t.warning}` : t.state === "working" ? `tracker ${t.url} ok: ${t.peers} peer(s)` : ""
+    if (note !== "" && seen.get(t.url) !== note) {
+      seen.set(t.url, note)
+      notes.push(note)
+    }
+  }
+  return notes
+}
+
+/** Shows progress until interrupted. */
+export const run = (stats: Effect.Effect<TorrentStats>, options: ProgressOptions): Effect.Effect<never> =>
+  Effect.gen(function* () {
+    const seen = new Map<string, string>()
+    const interval = options.tty ? 1000 : (options.plainIntervalMs ?? 5000)
+    let lastPlain = Number.NEGATIVE_INFINITY
+    while (true) {
+      const s = yield* stats
+      const now = yield* Clock.currentTimeMillis
+      const notes = trackerNotes(s, seen)
+      if (options.tty) {
+        const text = notes.map((n) => `\r\x1b[2K${n}\n`).join("") + `\r\x1b[2K${line(s)}`
+        yield* options.write(text)
+      } else {
+        for (const n of notes) yield* options.write(`${n}\n`)
+        if (now - lastPlain >= interval) {
+          lastPlain = now
+          yield* options.write(`${line(s)}\n`)
+        }
+      }
+      yield* Effect.sleep(1000)
+    }
+  })
+
+/** The line of a data check in progress. */
+export const checkLine = (c: CheckProgress): string =>
+  `checking ${(c.totalBytes === 0 ? 100 : (100 * c.checkedBytes) / c.totalBytes).toFixed(1).padStart(5)}%  ${formatBytes(c.checkedBytes)} / ${formatBytes(c.totalBytes)}  ${formatRate(c.rate)}`
+
+/** Shows a data check's progress: redrawn on a terminal, every few seconds elsewhere. */
+export const checkReporter = (options: ProgressOptions) => {
+  let lastPlain = Number.NEGATIVE_INFINITY
+  return (c: CheckProgress): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (options.tty) return options.write(`\r\x1b[2K${checkLine(c)}`)
+      if (now - lastPlain < (options.plainIntervalMs ?? 5000) && c.checkedBytes < c.totalBytes) return Effect.void
+      lastPlain = now
+      return options.write(`${checkLine(c)}\n`)
+    })
+}
+
+/** Ends the live line so that what follows starts on its own line. */
+export const finish = (options: ProgressOptions): Effect.Effect<void> => (options.tty ? options.write("\r\x1b[2K") : Effect.void)

@@ -1,0 +1,144 @@
+/**
+ * The contract between a peer session and its torrent: what the torrent can ask of a session
+ * (`PeerLink`), what a session reports (`PeerInfo`), what a session may ask of the torrent
+ * (`SwarmContext`), and the limits every session keeps.
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type { PeerErrorReason, StorageError } from "../../domain/Errors.js"
+import type * as InfoHash from "../../domain/InfoHash.js"
+import * as Layout from "../../domain/Layout.js"
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import type { PeerId } from "../../domain/PeerId.js"
+import type { Throttle } from "../../domain/TokenBucket.js"
+import type { ExtensionContext, PeerExtensions } from "./PeerExtensions.js"
+import type { BlockRequest, Picker } from "../pieces/PiecePicker.js"
+
+/** How the torrent reaches a session. */
+export interface PeerLink {
+  readonly key: string
+  readonly host: string
+  /** A piece we now have: tell the peer, and reconsider interest. */
+  readonly have: (piece: number) => void
+  /** Another peer delivered this block first (endgame): cancel our request. */
+  readonly cancel: (block: BlockRequest) => void
+  /** Blocks went back to the pool (a failed piece, a peer gone): look for work now. */
+  readonly wake: () => void
+  /** The choker's decision: choke (true) or unchoke (false) the peer. */
+  readonly choke: (choke: boolean) => void
+  /** Whether we unchoke the peer now. */
+  readonly unchoked: () => boolean
+  /** What the session reports of itself (rates at `now`), for stats and the choker. */
+  readonly info: (now: number) => PeerInfo
+  /** Where the peer accepts connections, when known (for PEX). */
+  readonly listenAddress: () => PeerAddress | undefined
+  /** Our requests to the peer not yet answered. */
+  readonly outstanding: () => number
+}
+
+export interface PeerInfo {
+  readonly key: string
+  readonly client: string
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peerChoking: boolean
+  readonly peerInterested: boolean
+  readonly amChoking: boolean
+  readonly amInterested: boolean
+  readonly isSeed: boolean
+  readonly outstanding: number
+  /** When the connection was set up (ms). */
+  readonly connectedAt: number
+  /** We want its data and it has sent no block for a minute: it gets no regular unchoke. */
+  readonly snubbed: boolean
+}
+
+/** What the handshake told of the peer. */
+export interface PeerFeatures {
+  readonly peerId: Uint8Array
+  /** Both sides speak BEP 6. */
+  readonly fast: boolean
+  /** Both sides speak BEP 10: its extensions. */
+  readonly extensions: PeerExtensions | undefined
+  /** The peer runs a DHT node (BEP 5): it gets our DHT port. */
+  readonly dht: boolean
+  /** Where it accepts connections if it does not say through BEP 10: where we dialled it. */
+  readonly dialled: PeerAddress | undefined
+}
+
+/** What a session needs from its torrent. */
+export interface SwarmContext {
+  readonly infoHash: InfoHash.InfoHash
+  readonly peerId: PeerId
+  readonly layout: Layout.Layout
+  readonly picker: Picker
+  /** Whole pieces for serving blocks, pinned until the effect `use` makes has run (PieceReader). */
+  readonly withPieces: <A, E>(
+    pieces: ReadonlyArray<number>,
+    use: (piece: (index: number) => Uint8Array) => Effect.Effect<A, E>
+  ) => Effect.Effect<A, E | StorageError>
+  /** Admits a peer after its handshake, or says why not (ourselves, a duplicate, banned). */
+  readonly attach: (link: PeerLink, peerId: Uint8Array) => { readonly reason: PeerErrorReason; readonly detail: string } | undefined
+  readonly detach: (key: string) => void
+  /** Takes an accepted block (a completed piece goes on to be verified and stored by the torrent). */
+  readonly addBlock: (key: string, block: BlockRequest, data: Uint8Array) => void
+  /** True while pieces wait for verification beyond the memory bound: request nothing new. */
+  readonly backlogged: boolean
+  /** Blocks that may still be requested across all peers: what is in flight is bounded by the memory
+   *  budget too, or five fast peers at their full depth would start more pieces than the budget holds. */
+  readonly requestAllowance: number
+  readonly countDownloaded: (bytes: number, now: number) => void
+  readonly countUploaded: (bytes: number, now: number) => void
+  /** The peer became interested in us (the choker may have a free slot for it). */
+  readonly interested: (key: string) => void
+  /** The extension protocol: metadata to serve, PEX. */
+  readonly extensions: ExtensionContext
+  /** Rate limits (the torrent's and the session's); absent: none. */
+  readonly throttle?: Throttle
+  /** Our DHT node, when it runs: its port goes to peers (PORT), their nodes come to it. */
+  readonly dht?: { readonly port: number; readonly addNode: (host: string, port: number) => void }
+}
+
+/** Timeouts and limits of a session. */
+export const limits = {
+  handshakeTimeout: Duration.seconds(10),
+  requestTimeoutMs: 60_000,
+  idleTimeoutMs: 120_000,
+  keepAliveMs: 90_000,
+  tickMs: 1_000,
+  /** Request pipeline depth: starts here and follows the peer's rate, between min and max. */
+  initialDepth: 64,
+  minDepth: 16,
+  maxDepth: 500,
+  /** Seconds of the peer's rate to keep requested. */
+  pipelineSeconds: 2,
+  /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
+  maxUploadQueue: 500,
+  /**
+   * Requests refused since we last unchoked the peer (choked, queue full, invalid, a piece we lack) before
+   * it is dropped: an honest peer has at most its pipeline in flight when we choke it, a flood has no end.
+   */
+  maxRefusedRequests: 1000,
+  /** Keep-alives within one tick before the peer is dropped: honest peers send one every minute or two. */
+  maxKeepAlivesPerTick: 100,
+  /** Blocks served to the peer per write (one writev of views into the pieces): a tenth of a second of
+   *  its rate, between these bounds, so that a slow peer's control messages never wait long behind
+   *  blocks while a fast one gets few large writes. */
+  minUploadBatch: 8,
+  uploadBatch: 64,
+  /** Requests are topped up once this many can go (or the pipeline is empty): one write for many. */
+  requestBatch: 32,
+  /** Unrequested blocks tolerated before the peer is dropped. */
+  maxUnrequested: 128,
+  /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
+  snubMs: 60_000
+}
+
+/**
+ * Requests to keep outstanding to a peer after a tick: `pipelineSeconds` of its rate, within
+ * [minDepth, maxDepth]; it grows at once and shrinks by 8 per tick, so that a pause does not empty it.
+ */
+export const nextDepth = (depth: number, bytesPerSecond: number): number => {
+  const target = Math.ceil((bytesPerSecond * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
+  return Math.min(limits.maxDepth, Math.max(limits.minDepth, target, depth > target ? depth - 8 : target))
+}

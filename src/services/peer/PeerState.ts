@@ -1,0 +1,448 @@
+/**
+ * The state of one peer connection after its handshake: choke and interest both ways, the peer's pieces,
+ * our requests to it (an adaptive pipeline), its requests to us, timeouts. Frames are handled
+ * synchronously as they are parsed (`onFrame`); what needs effects (requests to make, blocks to read for
+ * the peer, bytes to write) is done by `loop`, which `wake` rouses. The torrent is reached only through
+ * `SwarmContext`; the torrent reaches the state only through the `PeerLink` it hands out.
+ *
+ * Whom we unchoke is the torrent's choker's decision (`PeerLink.choke`). While we choke a peer, its
+ * requests are rejected (BEP 6) or dropped, except for its allowed fast pieces, which it may fetch anyway.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import { Bitfield } from "../../domain/Bitfield.js"
+import { PeerError, type PeerErrorReason, type StorageError } from "../../domain/Errors.js"
+import * as Layout from "../../domain/Layout.js"
+import { clientName } from "../../domain/PeerId.js"
+import { allowedFastSet } from "../../domain/AllowedFast.js"
+import { RateMeter } from "../../domain/Rate.js"
+import type * as FrameParser from "../../protocol/FrameParser.js"
+import * as Message from "../../protocol/Message.js"
+import type { Connection } from "../wire/PeerNetwork.js"
+import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import type { BlockRequest } from "../pieces/PiecePicker.js"
+import { RequestPipeline } from "./RequestPipeline.js"
+
+const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
+
+
+export class PeerState {
+  private amChoking = true
+  private amInterested = false
+  private peerChoking = true
+  private peerInterested = false
+  private readonly theirs: Bitfield
+  private gotFirstMessage = false
+  private attachedToPicker = false
+  private readonly requests = new RequestPipeline()
+  private readonly uploads: Array<BlockRequest> = []
+  private readonly down = new RateMeter()
+  private readonly up = new RateMeter()
+  private lastReceivedMs = 0
+  private lastSentMs = 0
+  private lastBlockMs = 0
+  private unrequested = 0
+  /** Requests refused since we last unchoked the peer, and keep-alives since the last tick (floods). */
+  private refused = 0
+  private keepAlives = 0
+  private connectedAt = 0
+  /** The pieces this peer may fetch while choked (BEP 6), and those we told it of. */
+  private readonly allowedFast: ReadonlySet<number>
+  private readonly allowedFastSent = new Set<number>()
+  /** BEP 6 traffic, both ways, for the debug log. */
+  private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
+  private readonly outbox: Array<Uint8Array> = []
+  private uploadThrottled = false
+  private ended: PeerError | undefined
+  readonly client: string
+  private readonly fast: boolean
+
+  constructor(
+    private readonly key: string,
+    private readonly host: string,
+    private readonly ctx: SwarmContext,
+    private readonly features: PeerFeatures,
+    /** Wakes the loop to do what the synchronous handlers left for it. */
+    private readonly wake: () => void
+  ) {
+    this.fast = features.fast
+    const fast = features.fast
+    this.theirs = Bitfield.empty(ctx.layout.pieceCount)
+    this.client = clientName(features.peerId)
+    this.allowedFast = new Set(fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
+  }
+
+  link(): PeerLink {
+    return {
+      key: this.key,
+      host: this.host,
+      have: (piece) => {
+        this.queue(Message.encode(Message.have(piece)))
+        this.offerAllowedFast(piece)
+        this.updateInterest()
+        this.wake()
+      },
+      unchoked: () => !this.amChoking,
+      choke: (choke) => {
+        if (choke === this.amChoking) return
+        this.amChoking = choke
+        if (!choke) this.refused = 0
+        this.queue(Message.encode(choke ? Message.choke : Message.unchoke))
+        if (choke) this.dropUploads()
+        this.wake()
+      },
+      cancel: (block) => {
+        if (this.requests.take(block.piece, block.offset, block.length) !== undefined) {
+          this.queue(Message.encode(Message.cancel(block.piece, block.offset, block.length)))
+          this.wake()
+        }
+      },
+      wake: () => this.wake(),
+      info: (now) => this.info(now),
+      listenAddress: () => this.features.extensions?.listenAddress() ?? this.features.dialled,
+      outstanding: () => this.requests.size
+    }
+  }
+
+  /** What we have goes first: a bitfield, or BEP 6's short forms; then the allowed fast pieces we have. */
+  start(now: number): void {
+    this.lastReceivedMs = now
+    this.lastSentMs = now
+    this.lastBlockMs = now
+    this.connectedAt = now
+    const have = this.ctx.picker.have
+    if (have.isComplete && this.fast) {
+      this.queue(Message.encode(Message.haveAll))
+      this.tally("sent", "HaveAll")
+    } else if (have.isEmpty && this.fast) {
+      this.queue(Message.encode(Message.haveNone))
+      this.tally("sent", "HaveNone")
+    }
+    else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
+    for (const piece of this.allowedFast) this.offerAllowedFast(piece)
+    this.features.extensions?.start()
+    if (this.features.dht && this.ctx.dht !== undefined) this.queue(Message.encode(Message.port(this.ctx.dht.port)))
+  }
+
+  /** Tells the peer of an allowed fast piece once we have it. */
+  private offerAllowedFast(piece: number): void {
+    if (!this.allowedFast.has(piece) || this.allowedFastSent.has(piece) || !this.ctx.picker.have.has(piece)) return
+    this.allowedFastSent.add(piece)
+    this.queue(Message.encode(Message.allowedFast(piece)))
+    this.tally("sent", "AllowedFast")
+  }
+
+  /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
+  private dropUploads(): void {
+    const kept = this.uploads.filter((r) => this.allowedFastSent.has(r.piece))
+    if (this.fast) {
+      for (const r of this.uploads) {
+        if (!this.allowedFastSent.has(r.piece)) {
+          this.queue(Message.encode(Message.reject(r.piece, r.offset, r.length)))
+          this.tally("sent", "Reject")
+        }
+      }
+    }
+    this.uploads.splice(0, this.uploads.length, ...kept)
+  }
+
+  /** Ends the session at the loop's next turn. */
+  stop(error: PeerError): void {
+    this.ended ??= error
+  }
+
+  private info(now: number): PeerInfo {
+    return {
+      key: this.key,
+      client: this.client,
+      downloadRate: this.down.rate(now),
+      uploadRate: this.up.rate(now),
+      peerChoking: this.peerChoking,
+      peerInterested: this.peerInterested,
+      amChoking: this.amChoking,
+      amInterested: this.amInterested,
+      isSeed: this.theirs.isComplete,
+      outstanding: this.requests.size,
+      connectedAt: this.connectedAt,
+      snubbed: this.amInterested && !this.peerChoking && now - this.lastBlockMs > limits.snubMs
+    }
+  }
+
+  detach(): void {
+    if (this.attachedToPicker) this.ctx.picker.removePeer(this.key)
+    this.ctx.detach(this.key)
+  }
+
+  loop(wakeup: Queue.Queue<void>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
+    const self = this
+    return Effect.gen(function* () {
+      yield* Effect.forkScoped(
+        Effect.repeat(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+            self.tick(now)
+            self.wake()
+          })),
+          { schedule: Schedule.spaced(limits.tickMs) }
+        )
+      )
+      const clock = yield* Effect.clock
+      while (true) {
+        if (self.ended !== undefined) return yield* self.ended
+        const now = clock.unsafeCurrentTimeMillis()
+        self.fillRequests(now)
+        if (self.uploads.length > 0) yield* self.serveUploads(now, connection)
+        if (self.outbox.length > 0) yield* self.send(self.outbox.splice(0), now, connection)
+        // More uploads waiting: go round again without sleeping.
+        if ((self.uploads.length === 0 || self.uploadThrottled) && self.outbox.length === 0) {
+          yield* Queue.take(wakeup)
+        }
+      }
+    }).pipe(Effect.scoped)
+  }
+
+  private tally(way: "sent" | "received", tag: string): void {
+    this.fastTally[way].set(tag, (this.fastTally[way].get(tag) ?? 0) + 1)
+  }
+
+  /** One line on the session: the Fast extension, and its messages each way. */
+  summary(): string {
+    const show = (m: Map<string, number>) => (m.size === 0 ? "none" : [...m].map(([k, n]) => `${n} ${k}`).join(", "))
+    const fast = this.fast
+      ? `fast extension on; sent ${show(this.fastTally.sent)}; received ${show(this.fastTally.received)}`
+      : "fast extension off"
+    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}`
+  }
+
+  private queue(bytes: Uint8Array): void {
+    this.outbox.push(bytes)
+  }
+
+  /** For the extensions: bytes to send, and the loop woken to send them. */
+  queueBytes(bytes: Uint8Array): void {
+    this.outbox.push(bytes)
+    this.wake()
+  }
+
+  private end(reason: PeerErrorReason, detail: string): void {
+    this.ended ??= new PeerError({ reason, address: this.key, detail })
+  }
+
+  /** A frame from the peer, handled synchronously as it is parsed. */
+  onFrame(frame: FrameParser.Frame, now: number): void {
+    if (this.ended !== undefined) return
+    if (frame._tag === "Handshake" || frame._tag === "HandshakePrefix") return this.end("Protocol", "a second handshake")
+    this.lastReceivedMs = now
+    this.onMessage(frame, now)
+  }
+
+  private onMessage(m: Message.Message, now: number): void {
+    if (fastMessages.has(m._tag)) this.tally("received", m._tag)
+    const first = !this.gotFirstMessage
+    if (m._tag !== "KeepAlive") this.gotFirstMessage = true
+    switch (m._tag) {
+      case "KeepAlive":
+        if (++this.keepAlives > limits.maxKeepAlivesPerTick) {
+          this.end("Protocol", `keep-alive flood: more than ${limits.maxKeepAlivesPerTick} within a second`)
+        }
+        return
+      case "Bitfield":
+      case "HaveAll":
+      case "HaveNone": {
+        if ((m._tag === "HaveAll" || m._tag === "HaveNone") && !this.fast) {
+          return this.end("Protocol", `${m._tag} without the Fast extension`)
+        }
+        let bits: Bitfield | undefined
+        if (m._tag === "Bitfield") {
+          const parsed = Bitfield.fromBytes(m.bits, this.ctx.layout.pieceCount)
+          if (Either.isLeft(parsed)) return this.end("Protocol", `bad bitfield: ${parsed.left}`)
+          bits = parsed.right
+        } else if (m._tag === "HaveAll") {
+          bits = Bitfield.full(this.ctx.layout.pieceCount)
+        }
+        if (first) {
+          bits?.forEachSet((i) => this.theirs.set(i))
+          this.attachPicker()
+        } else {
+          // Later, as HAVEs: aria2 sends a whole bitfield when it is shorter than the HAVE messages it
+          // replaces. Pieces are never taken back.
+          this.attachPicker()
+          bits?.forEachSet((i) => {
+            if (this.theirs.set(i)) this.ctx.picker.peerHas(this.key, i)
+          })
+        }
+        if (this.theirs.isComplete && this.ctx.picker.isComplete) return this.end("Closed", "both sides are seeds")
+        return this.updateInterest()
+      }
+      case "Have": {
+        if (m.index >= this.ctx.layout.pieceCount) return this.end("Protocol", `have ${m.index} beyond the last piece`)
+        this.attachPicker()
+        if (this.theirs.set(m.index)) this.ctx.picker.peerHas(this.key, m.index)
+        return this.updateInterest()
+      }
+      case "Choke":
+        this.peerChoking = true
+        return this.releaseAll()
+      case "Unchoke":
+        if (this.peerChoking) this.lastBlockMs = now
+        this.peerChoking = false
+        return
+      case "Interested":
+        if (!this.peerInterested) {
+          this.peerInterested = true
+          this.ctx.interested(this.key)
+        }
+        return
+      case "NotInterested":
+        this.peerInterested = false
+        return
+      case "Piece":
+        return this.onPiece(m, now)
+      case "Request":
+        return this.onRequest(m)
+      case "Cancel": {
+        const at = this.uploads.findIndex((r) => r.piece === m.index && r.offset === m.begin && r.length === m.length)
+        if (at >= 0) this.uploads.splice(at, 1)
+        return
+      }
+      case "Reject": {
+        const block = this.requests.take(m.index, m.begin, m.length)
+        if (block !== undefined) this.ctx.picker.release(this.key, [block])
+        return
+      }
+      case "Extended":
+        return this.features.extensions?.onMessage(m.extendedId, m.payload, now)
+      case "Port":
+        if (m.port > 0) this.ctx.dht?.addNode(this.host, m.port)
+        return
+      case "Suggest":
+      case "AllowedFast":
+        return
+    }
+  }
+
+  private attachPicker(): void {
+    if (this.attachedToPicker) return
+    this.attachedToPicker = true
+    this.ctx.picker.addPeer(this.key, this.theirs)
+  }
+
+  private updateInterest(): void {
+    const interesting = this.ctx.picker.isInteresting(this.theirs)
+    if (interesting !== this.amInterested) {
+      this.amInterested = interesting
+      this.queue(Message.encode(interesting ? Message.interested : Message.notInterested))
+    }
+  }
+
+  private onPiece(m: Message.Piece, now: number): void {
+    const block = this.requests.take(m.index, m.begin, m.block.length)
+    if (block === undefined) {
+      if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
+      return
+    }
+    this.requests.received()
+    this.lastBlockMs = now
+    this.down.add(block.length, now)
+    this.ctx.countDownloaded(block.length, now)
+    this.ctx.addBlock(this.key, block, m.block)
+  }
+
+  private onRequest(m: Message.Request): void {
+    const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
+    const mayServe = !this.amChoking || this.allowedFastSent.has(m.index)
+    if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+      // Each refusal costs a reject in the outbox (which grows while a peer that does not read blocks our
+      // writes) and the parsing: a peer that goes on requesting regardless is dropped.
+      if (++this.refused > limits.maxRefusedRequests) {
+        return this.end("Protocol", `request flood: more than ${limits.maxRefusedRequests} requests refused since the last unchoke`)
+      }
+      if (this.fast) {
+        this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
+        this.tally("sent", "Reject")
+      }
+      return
+    }
+    this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
+  }
+
+  tick(now: number): void {
+    this.keepAlives = 0
+    if (now - this.lastReceivedMs > limits.idleTimeoutMs) return this.end("Timeout", "nothing received for 120 s")
+    if (this.requests.size > 0 && now - this.lastBlockMs > limits.requestTimeoutMs) {
+      return this.end("Timeout", "no block for 60 s")
+    }
+    if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
+    this.requests.tick(now, this.connectedAt, this.down.rate(now))
+    this.features.extensions?.tick(now)
+  }
+
+  /** Requests to make now (RequestPipeline.room), when we may ask at all. */
+  private requestRoom(): number {
+    if (this.peerChoking || !this.amInterested || this.ctx.backlogged) return 0
+    const room = this.requests.room(this.features.extensions?.requestLimit())
+    return room === 0 ? 0 : Math.min(room, this.ctx.requestAllowance)
+  }
+
+  /** Whether the loop has something to do: the reader wakes it only then, not for every chunk. */
+  wantsTurn(): boolean {
+    return this.ended !== undefined || this.outbox.length > 0 || (this.uploads.length > 0 && !this.uploadThrottled) ||
+      this.requestRoom() > 0
+  }
+
+  private fillRequests(now: number): void {
+    const room = this.requestRoom()
+    if (room === 0) return
+    // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
+    const affordable = Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
+    const want = Math.min(room, affordable)
+    if (want <= 0) return
+    const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
+    if (blocks.length === 0) return
+    this.ctx.throttle?.spend("down", blocks.length * Layout.BLOCK_SIZE)
+    if (this.requests.size === 0) this.lastBlockMs = now
+    this.requests.add(blocks)
+    this.queue(Message.encodeRequests(blocks))
+  }
+
+  private releaseAll(): void {
+    if (this.requests.size === 0) return
+    this.ctx.picker.release(this.key, this.requests.takeAll())
+  }
+
+  /**
+   * Serves a batch of the peer's requests with what waits in the outbox, in one write: each block a view
+   * into its piece after its 13-byte header, no copy. The pieces stay pinned until the transport has
+   * taken the bytes.
+   */
+  private serveUploads(now: number, connection: Connection): Effect.Effect<void, StorageError | PeerError> {
+    if (this.uploads.length === 0) return Effect.void
+    const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
+    // Over the upload limit: the requests wait for the next tick's tokens.
+    this.uploadThrottled = affordable === 0
+    if (this.uploadThrottled) return Effect.void
+    const paced = Math.max(limits.minUploadBatch, Math.ceil(this.up.rate(now) / 10 / Layout.BLOCK_SIZE))
+    const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, paced, affordable))
+    this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
+    return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {
+      const headers = new Uint8Array(13 * batch.length)
+      const chunks = this.outbox.splice(0)
+      batch.forEach((r, i) => {
+        Message.writePieceHeader(headers, 13 * i, r.piece, r.offset, r.length)
+        chunks.push(headers.subarray(13 * i, 13 * i + 13), piece(r.piece).subarray(r.offset, r.offset + r.length))
+        this.up.add(r.length, now)
+        this.ctx.countUploaded(r.length, now)
+      })
+      return this.send(chunks, now, connection)
+    })
+  }
+
+  private send(chunks: ReadonlyArray<Uint8Array>, now: number, connection: Connection): Effect.Effect<void, PeerError> {
+    this.lastSentMs = now
+    return connection.write(chunks).pipe(
+      Effect.mapError((e) => new PeerError({ reason: "Closed", address: this.key, detail: e.message }))
+    )
+  }
+}

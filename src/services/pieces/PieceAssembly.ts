@@ -1,0 +1,168 @@
+/**
+ * Pieces being downloaded: their blocks gathered into one buffer per piece, SHA-1 as the blocks come,
+ * and the evidence that tells a lying peer from an honest one.
+ *
+ * Hashing follows the blocks: whenever the blocks from the piece's start that are in reach `hashStep`
+ * bytes past what is hashed, they go into the piece's running SHA-1 while still in the cache, so the
+ * check of a complete piece is a digest (plus whatever came out of order) rather than a second pass over
+ * a megabyte that has left the cache. Hashing in steps, not per block, keeps the calls into the hash few.
+ *
+ * Smart ban (as libtorrent): when a piece fails its hash, the hash and sender of each of its blocks are
+ * kept. When the piece later passes, every kept block whose bytes differ from the good piece was sent
+ * by a liar, however many honest peers shared the piece with it. A peer that alone sent a failing piece
+ * takes a strike as well, so a liar that never shares pieces is caught too.
+ *
+ * Synchronous and owned by one torrent. Memory: a buffer per piece in progress, verified and not yet
+ * stored; `bufferedBytes` counts them all until `release`, and the torrent requests nothing new above
+ * its budget. Buffers are reused up to that budget: touching fresh memory costs page faults (on the
+ * machines this was measured on, a fresh megabyte cost more than hashing it), so a piece's buffer goes
+ * back to a free list once the piece is stored or dropped. They are cut from one page-aligned block, so
+ * that storage can write them past the page cache (DirectIo.ts); beyond it, ordinary buffers serve.
+ */
+import { createHash, type Hash } from "node:crypto"
+import * as Layout from "../../domain/Layout.js"
+import * as DirectIo from "../storage/DirectIo.js"
+
+interface InProgress {
+  readonly buffer: Buffer
+  /** Sender of each block, by block index (undefined: not in yet). */
+  readonly senders: Array<string | undefined>
+  readonly hash: Hash
+  /** Bytes from the start already in the hash. */
+  hashed: number
+  /** Bytes from the start whose blocks are all in (at least `hashed`). */
+  contiguous: number
+}
+
+interface FailedBlock {
+  readonly offset: number
+  readonly length: number
+  readonly sender: string
+  readonly hash: string
+}
+
+export type Verdict =
+  | { readonly ok: true; readonly data: Uint8Array; readonly liars: ReadonlyArray<string> }
+  | { readonly ok: false; readonly senders: ReadonlyArray<string> }
+
+/** Contiguous bytes gathered before they are hashed (the last step of a piece may be shorter). */
+const hashStep = 128 * 1024
+
+const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest()
+
+export class PieceAssembly {
+  private readonly pieces = new Map<number, InProgress>()
+  private readonly free: Array<Buffer> = []
+  private readonly maxFree: number
+  /** The aligned block buffers are cut from (made at the first piece), and the buffers cut so far. */
+  private aligned: Uint8Array | undefined
+  private readonly cut = new Set<Buffer>()
+  private readonly failed = new Map<number, Array<FailedBlock>>()
+  private buffered = 0
+
+  constructor(
+    private readonly layout: Layout.Layout,
+    private readonly expectedHash: (piece: number) => Uint8Array,
+    /** Bytes of spare piece buffers kept for reuse (at least one buffer). */
+    spareBytes: number = 2 * layout.pieceLength
+  ) {
+    this.maxFree = Math.max(1, Math.floor(spareBytes / layout.pieceLength))
+  }
+
+  /** Bytes held in buffers of pieces in progress, and of verified pieces not yet released. */
+  get bufferedBytes(): number {
+    return this.buffered
+  }
+
+  /** Copies a block (already accepted by the picker) into its piece, and hashes what became contiguous. */
+  addBlock(piece: number, offset: number, data: Uint8Array, sender: string): void {
+    let p = this.pieces.get(piece)
+    if (p === undefined) {
+      const size = Layout.pieceSize(this.layout, piece)
+      const reused = size === this.layout.pieceLength ? this.free.pop() ?? this.cutBuffer() : undefined
+      p = {
+        buffer: reused ?? Buffer.allocUnsafe(size),
+        senders: new Array(Layout.blockCount(this.layout, piece)),
+        hash: createHash("sha1"),
+        hashed: 0,
+        contiguous: 0
+      }
+      this.pieces.set(piece, p)
+      this.buffered += size
+    }
+    p.buffer.set(data, offset)
+    p.senders[offset / Layout.BLOCK_SIZE] = sender
+    if (offset !== p.contiguous) return
+    const size = p.buffer.length
+    let end = offset + data.length
+    while (end < size && p.senders[end / Layout.BLOCK_SIZE] !== undefined) {
+      end = Math.min(end + Layout.BLOCK_SIZE, size)
+    }
+    p.contiguous = end
+    if (end - p.hashed >= hashStep || end === size) {
+      p.hash.update(p.buffer.subarray(p.hashed, end))
+      p.hashed = end
+    }
+  }
+
+  /**
+   * Checks a complete piece. A verified piece's buffer stays counted, and its data valid, until `release`
+   * is called with it (after it is stored); a failed one is let go of at once.
+   */
+  verify(piece: number): Verdict {
+    const p = this.pieces.get(piece)
+    if (p === undefined) return { ok: false, senders: [] }
+    this.pieces.delete(piece)
+    if (p.hashed < p.buffer.length) p.hash.update(p.buffer.subarray(p.hashed))
+    if (p.hash.digest().equals(this.expectedHash(piece))) {
+      return { ok: true, data: p.buffer, liars: this.liarsOf(piece, p.buffer) }
+    }
+    const record = this.failed.get(piece) ?? []
+    p.senders.forEach((sender, block) => {
+      if (sender === undefined) return
+      const offset = block * Layout.BLOCK_SIZE
+      const length = Layout.blockSize(this.layout, piece, block)
+      record.push({ offset, length, sender, hash: sha1(p.buffer.subarray(offset, offset + length)).toString("hex") })
+    })
+    this.failed.set(piece, record)
+    this.release(p.buffer)
+    return { ok: false, senders: [...new Set(p.senders.filter((s): s is string => s !== undefined))] }
+  }
+
+  /** Forgets a piece in progress (its blocks will be fetched again). */
+  drop(piece: number): void {
+    const p = this.pieces.get(piece)
+    if (p === undefined) return
+    this.pieces.delete(piece)
+    this.release(p.buffer)
+  }
+
+  /** Lets go of a piece's buffer (stored, failed or dropped), kept for reuse once nothing refers to it. */
+  release(buffer: Uint8Array): void {
+    this.buffered -= buffer.length
+    if (!(buffer instanceof Buffer) || buffer.length !== this.layout.pieceLength) return
+    if (this.cut.has(buffer) || this.free.length < this.maxFree) this.free.push(buffer)
+  }
+
+  /** A piece buffer from the aligned block, while it has room (one slot per spare buffer). */
+  private cutBuffer(): Buffer | undefined {
+    const slot = Math.ceil(this.layout.pieceLength / DirectIo.alignment) * DirectIo.alignment
+    if (this.cut.size >= this.maxFree) return undefined
+    this.aligned ??= DirectIo.alignedMemory(slot * this.maxFree)
+    if (this.aligned === undefined) return undefined
+    const buffer = Buffer.from(this.aligned.buffer, this.aligned.byteOffset + slot * this.cut.size, this.layout.pieceLength)
+    this.cut.add(buffer)
+    return buffer
+  }
+
+  private liarsOf(piece: number, good: Uint8Array): ReadonlyArray<string> {
+    const record = this.failed.get(piece)
+    if (record === undefined) return []
+    this.failed.delete(piece)
+    const liars = new Set<string>()
+    for (const b of record) {
+      if (sha1(good.subarray(b.offset, b.offset + b.length)).toString("hex") !== b.hash) liars.add(b.sender)
+    }
+    return [...liars]
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The Transmission RPC over HTTP (POST /transmission/rpc), and the web interface's files beside it.
+ *
+ * Every request passes, in Transmission's order: the Host check (against DNS rebinding: a page on
+ * evil.example whose name is made to resolve to 127.0.0.1 must not drive the daemon; 421), then Basic
+ * authentication when configured (401), then, for the RPC, the CSRF token: a request without this run's
+ * X-Transmission-Session-Id gets 409 with the id in that header, and clients resend with it. Bodies are
+ * limited to a 32 MiB .torrent in base64 (413), and to two such at once across requests (503).
+ *
+ * `node:http` rather than @effect/platform's HttpServer: the 409/421/401 answers need exact headers and
+ * bodies and nothing else, and a request is one body to one handler. Handlers run as Effects against
+ * SessionControl on a FiberSet runtime, so that closing the scope interrupts the requests in flight.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import * as http from "node:http"
+import { isIPv4, isIPv6 } from "node:net"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import type * as Scope from "effect/Scope"
+import { NetworkError } from "../../domain/Errors.js"
+import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
+import { makeHandler } from "./RpcMethods.js"
+import type { SessionControl } from "./SessionControl.js"
+
+export interface StaticFile {
+  readonly contentType: string
+  readonly body: string | Uint8Array
+}
+
+export interface RpcServerOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string
+  /** 0 picks a free port. */
+  readonly port: number
+  readonly auth?: { readonly username: string; readonly password: string }
+  /** Host names allowed besides localhost, IP literals and the bound address (Transmission's rpc-host-whitelist); "*.example.org" allowed. */
+  readonly allowedHosts?: ReadonlyArray<string>
+  /** Served for GET by exact path ("/" the web page...). */
+  readonly staticFiles?: ReadonlyMap<string, StaticFile>
+}
+
+export const limits = {
+  /** A 32 MiB .torrent in base64, with room for the rest of the request. */
+  maxBodyBytes: Math.ceil(maxTorrentBytes / 3) * 4 + 64 * 1024,
+  /** All bodies being read or handled at once: two of the largest. */
+  maxBodyBytesInFlight: 2 * (Math.ceil(maxTorrentBytes / 3) * 4 + 64 * 1024),
+  maxHeaderBytes: 16 * 1024,
+  maxConnections: 64
+}
+
+export const rpcPaths = new Set(["/transmission/rpc", "/transmission/rpc/"])
+const webRedirects = new Set(["/transmission/web", "/transmission/web/", "/transmission", "/transmission/"])
+
+interface Reply {
+  readonly status: number
+  readonly headers?: { readonly [name: string]: string }
+  readonly body: string | Uint8Array
+}
+
+const text = (status: number, body: string, headers: { readonly [name: string]: string } = {}): Reply => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8", ...headers },
+  body: `<h1>${status}: ${http.STATUS_CODES[status] ?? ""}</h1><p>${body}</p>\n`
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks
+
+const isIpLiteral = (host: string): boolean =>
+  isIPv4(host) || (host.startsWith("[") && host.endsWith("]") && isIPv6(host.slice(1, -1)))
+
+/** The Host header's name, without the port; undefined when malformed. */
+export const hostName = (header: string): string | undefined => {
+  const h = header.trim().toLowerCase()
+  if (h.startsWith("[")) {
+    const end = h.indexOf("]")
+    return end < 0 ? undefined : h.slice(0, end + 1)
+  }
+  const colon = h.indexOf(":")
+  return colon < 0 ? h : h.slice(0, colon)
+}
+
+/**
+ * Whether a Host header names this server in a way DNS rebinding cannot fake: localhost, an IP literal
+ * (no DNS is involved; Transmission allows them all too), the bound address, or an allowed name.
+ */
+export const hostAllowed = (header: string | undefined, boundHost: string, allowed: ReadonlyArray<string>): boolean => {
+  if (header === undefined) return false
+  const name = hostName(header)
+  if (name === undefined || name === "") return false
+  const bare = name.endsWith(".") ? name.slice(0, -1) : name
+  if (bare === "localhost" || isIpLiteral(bare) || bare === boundHost.toLowerCase()) return true
+  return allowed.some((pattern) => {
+    const p = pattern.toLowerCase()
+    return p.startsWith("*.") ? bare.endsWith(p.slice(1)) : p === bare
+  })
+}
+
+const digest = (s: string) => createHash("sha256").update(s).digest()
+
+/** Basic credentials compared in constant time (over hashes, so that lengths leak nothing either). */
+export const authorized = (header: string | undefined, auth: { readonly username: string; readonly password: string }): boolean => {
+  const match = header === undefined ? null : /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)
+  if (match === null) return false
+  const given = Buffer.from(match[1]!, "base64").toString("utf8")
+  return timingSafeEqual(digest(given), digest(`${auth.username}:${auth.password}`))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Sockets
+
+const listenError = (address: string, e: unknown): NetworkError => {
+  const code = e instanceof Error ? Reflect.get(e, "code") : undefined
+  return new NetworkError({
+    reason: "Listen",
+    address,
+    detail: code === "EADDRINUSE" ? "address already in use" : `cannot listen: ${e instanceof Error ? e.message : String(e)}`
+  })
+}
+
+const send = (res: http.ServerResponse, reply: Reply) => {
+  if (res.headersSent || res.destroyed) return
+  const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body
+  // A 204 carries no Content-Length (RFC 9110 8.6).
+  res.writeHead(reply.status, reply.status === 204 ? { ...reply.headers } : { ...reply.headers, "content-length": String(body.length) })
+  res.end(body)
+}
+
+/** Bytes of request bodies held at once, across requests, so that many large uploads cannot exhaust memory. */
+interface BodyBudget {
+  used: number
+}
+
+type Body = { readonly _tag: "Text"; readonly text: string } | { readonly _tag: "TooLarge" } | { readonly _tag: "Busy" }
+
+/**
+ * Reads a body of at most `limits.maxBodyBytes`, counted against the shared budget until the scope
+ * closes (the handler is done with it). Past either limit, the rest is not kept. Reading stays
+ * interruptible (a stalled client must not hold up closing); an interrupted read gives its bytes back.
+ */
+const readBody = (req: http.IncomingMessage, budget: BodyBudget) =>
+  Effect.acquireRelease(
+    Effect.interruptible(Effect.async<{ readonly body: Body; readonly held: number }>((resume) => {
+      const chunks: Array<Buffer> = []
+      let size = 0
+      let done = false
+      const finish = (body: Body, held: number) => {
+        if (done) return
+        done = true
+        req.off("data", onData)
+        if (held === 0) budget.used -= size
+        resume(Effect.succeed({ body, held }))
+      }
+      const stop = (body: Body) => finish(body, 0)
+      const onData = (c: Buffer) => {
+        size += c.length
+        budget.used += c.length
+        if (size > limits.maxBodyBytes) stop({ _tag: "TooLarge" })
+        else if (budget.used > limits.maxBodyBytesInFlight) stop({ _tag: "Busy" })
+        else chunks.push(c)
+      }
+      req.on("data", onData)
+      req.on("end", () => finish({ _tag: "Text", text: Buffer.concat(chunks).toString("utf8") }, size))
+      // A client gone mid-body releases what it sent (its answer goes nowhere).
+      req.on("error", () => stop({ _tag: "TooLarge" }))
+      req.on("close", () => stop({ _tag: "TooLarge" }))
+      return Effect.sync(() => stop({ _tag: "TooLarge" }))
+    })),
+    ({ held }) => Effect.sync(() => void (budget.used -= held))
+  )
+
+const listen = (host: string, port: number, onRequest: http.RequestListener) =>
+  Effect.async<http.Server, NetworkError>((resume) => {
+    const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 60_000 }, onRequest)
+    server.keepAliveTimeout = 5_000
+    server.maxConnections = limits.maxConnections
+    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
+    const onError = (e: Error) => resume(Effect.fail(listenError(where, e)))
+    server.once("error", onError)
+    server.listen({ host, port }, () => {
+      server.off("error", onError)
+      server.on("error", () => {})
+      resume(Effect.succeed(server))
+    })
+  })
+
+const close = (server: http.Server) =>
+  Effect.async<void>((resume) => {
+    server.closeAllConnections()
+    server.close(() => resume(Effect.void))
+  })
+
+// ---------------------------------------------------------------------------------------------------------
+// The server
+
+/** Serves the RPC until the scope closes; `port` is the one bound. */
+export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: number }, NetworkError, SessionControl | Scope.Scope> =>
+  Effect.gen(function*() {
+    const host = options.host ?? "127.0.0.1"
+    const allowed = options.allowedHosts ?? []
+    const files = options.staticFiles ?? new Map<string, StaticFile>()
+    const sessionId = randomBytes(36).toString("base64url")
+    const handler = yield* makeHandler({ sessionId })
+    const run = yield* FiberSet.makeRuntime<SessionControl>()
+    const boundName = host.includes(":") ? `[${host}]` : host
+    const budget: BodyBudget = { used: 0 }
+
+    const rpc = (req: http.IncomingMessage) =>
+      Effect.gen(function*() {
+        if (req.headers["x-transmission-session-id"] !== sessionId) {
+          return text(409, "Your request had an invalid session-id header.</p><p>To fix this, follow these steps:<ol>" +
+            "<li> When reading a response, get its X-Transmission-Session-Id header and remember it" +
+            "<li> Add the updated header to your outgoing requests" +
+            "<li> When you get this 409 error message, resend your request with the updated header</ol>",
+            { "x-transmission-session-id": sessionId })
+        }
+        if (req.method !== "POST") return text(405, "The RPC takes POST requests.", { allow: "POST" })
+        const { body } = yield* readBody(req, budget)
+        if (body._tag === "TooLarge") return text(413, `Requests are limited to ${limits.maxBodyBytes} bytes.`, { connection: "close" })
+        if (body._tag === "Busy") return text(503, "Too many large requests at once; try again.", { connection: "close", "retry-after": "1" })
+        const response = yield* handler.handle(body.text)
+        if (response === undefined) return { status: 204, body: "" }
+        return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(response) }
+      }).pipe(Effect.scoped)
+
+    const route = (req: http.IncomingMessage): Effect.Effect<Reply, never, SessionControl> => {
+      if (!hostAllowed(req.headers.host, boundName, allowed)) {
+        return Effect.succeed(text(421, "bt-effect received your request, but the hostname was unrecognized.</p>" +
+          "<p>To fix this, choose one of the following options:<ul><li>Open the page by its IP address or localhost" +
+          "<li>Add this host name to the daemon's allowed hosts</ul>" +
+          "<p>This requirement has been added to help prevent DNS rebinding attacks."))
+      }
+      if (options.auth !== undefined && !authorized(req.headers.authorization, options.auth)) {
+        return Effect.succeed(text(401, "Unauthorized User", { "www-authenticate": "Basic realm=\"Transmission\"" }))
+      }
+      const path = (req.url ?? "/").split("?")[0]!
+      if (rpcPaths.has(path)) return rpc(req)
+      if (req.method !== "GET" && req.method !== "HEAD") return Effect.succeed(text(405, "Only GET here.", { allow: "GET, HEAD" }))
+      // Temporary: a browser must not remember it for a port where real Transmission may run one day.
+      if (webRedirects.has(path)) return Effect.succeed({ status: 302, headers: { location: "/" }, body: "" })
+      const file = files.get(path)
+      if (file === undefined) return Effect.succeed(text(404, "Not found."))
+      return Effect.succeed({
+        status: 200,
+        // The page can delete data: it runs only its own script and may not be framed by another site.
+        headers: {
+          "content-type": file.contentType,
+          "cache-control": "no-cache",
+          "x-content-type-options": "nosniff",
+          "content-security-policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+          "x-frame-options": "DENY"
+        },
+        body: req.method === "HEAD" ? "" : file.body
+      })
+    }
+
+    const onRequest: http.RequestListener = (req, res) => {
+      const fiber = run(route(req).pipe(
+        Effect.catchAllCause(() => Effect.succeed(text(500, "Internal error."))),
+        Effect.tap((reply) => Effect.sync(() => send(res, reply)))
+      ))
+      // A request left unanswered when the server closes is cut off rather than left hanging.
+      fiber.addObserver(() => {
+        if (!res.headersSent) res.destroy()
+      })
+      req.on("close", () => {
+        if (!res.writableFinished && !req.complete) res.destroy()
+      })
+    }
+
+    const server = yield* Effect.acquireRelease(listen(host, options.port, onRequest), close)
+    const address = server.address()
+    return { port: typeof address === "object" && address !== null ? address.port : options.port }
+  })

@@ -1,0 +1,154 @@
+/**
+ * A torrent of the daemon's session (`Entry`) and what front ends see of it (`TorrentView`, in
+ * Transmission's terms): its status, progress, rates, files, peers, trackers and the map of its pieces.
+ */
+import * as Effect from "effect/Effect"
+import type { Bitfield } from "../../domain/Bitfield.js"
+import * as Layout from "../../domain/Layout.js"
+import type { TokenBucket } from "../../domain/TokenBucket.js"
+import { format as formatMagnet } from "../../domain/Magnet.js"
+import { Magnet } from "../../domain/Magnet.js"
+import { fromHex, infoHash } from "../../domain/InfoHash.js"
+import { layoutOf, type Metainfo, relativePath } from "../../domain/Metainfo.js"
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import { Status, type TorrentView } from "./SessionControl.js"
+import type { TorrentHandle } from "../torrent/Torrent.js"
+
+export interface Entry {
+  readonly id: number
+  /** The info hash, lower-case hex. */
+  readonly hash: string
+  name: string
+  metainfo: Metainfo | undefined
+  /** The link it was added with, while its metadata is not known (and after, for display). */
+  readonly magnet: string | undefined
+  readonly downloadDir: string
+  /** Stopped by the user (or by an error): not run until started. */
+  paused: boolean
+  /** Seconds since the epoch. */
+  readonly addedDate: number
+  doneDate: number
+  error: string
+  /** "stopped": not running (paused, or waiting in the queue); the others: its fiber runs. */
+  phase: "stopped" | "starting" | "metadata" | "checking" | "running"
+  queuePosition: number
+  handle: TorrentHandle | undefined
+  /** Peers met while fetching the metadata, for the torrent to dial first. */
+  peers: ReadonlyArray<PeerAddress>
+  /** Hash everything at the next start (torrent-verify). */
+  recheck: boolean
+  /** 0..1 of the data checked, while checking. */
+  checked: number
+  /** The pieces known good when last checked (shown while the torrent does not run). */
+  have: Bitfield | undefined
+  /** Every piece is verified now (set by the check, and when the download completes). */
+  complete: boolean
+  /** Bytes downloaded and uploaded in earlier runs (from the resume data). */
+  previous: { readonly downloaded: number; readonly uploaded: number }
+  downloadLimit: number
+  uploadLimit: number
+  /** Its own limits (bytes per second, 0 none), spent with the session's. */
+  readonly buckets: { readonly down: TokenBucket; readonly up: TokenBucket }
+}
+
+const verifiedBytes = (layout: Layout.Layout, have: Bitfield): number => {
+  const last = layout.pieceCount - 1
+  return have.count * layout.pieceLength - (last >= 0 && have.has(last) ? layout.pieceLength - Layout.lastPieceLength(layout) : 0)
+}
+
+export const statusOf = (entry: Entry): Status => {
+  switch (entry.phase) {
+    case "stopped":
+      return entry.paused ? Status.Stopped : entry.complete ? Status.SeedWait : Status.DownloadWait
+    case "starting":
+      return Status.CheckWait
+    case "checking":
+      return Status.Check
+    case "metadata":
+      return Status.Download
+    case "running":
+      return entry.handle !== undefined && entry.complete ? Status.Seed : Status.Download
+  }
+}
+
+const magnetLinkOf = (entry: Entry): string =>
+  entry.magnet ?? formatMagnet(Magnet.make({ infoHash: infoHash(fromHex(entry.hash) ?? new Uint8Array(20)), displayName: entry.name }))
+
+/** The view of one torrent now. */
+export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
+  Effect.gen(function* () {
+    const m = entry.metainfo
+    const handle = entry.handle
+    const stats = handle === undefined ? undefined : yield* handle.stats
+    const peers = handle === undefined ? [] : yield* handle.peers
+    const have = handle === undefined ? entry.have : yield* handle.pieces
+    const layout = m === undefined ? undefined : layoutOf(m)
+    const totalSize = m?.totalLength ?? 0
+    const haveValid = stats?.verifiedBytes ?? (have !== undefined && layout !== undefined ? verifiedBytes(layout, have) : entry.complete ? totalSize : 0)
+    const left = totalSize - haveValid
+    const rateDownload = stats?.downloadRate ?? 0
+    const complete = m !== undefined && left === 0
+    const files = m === undefined || layout === undefined
+      ? []
+      : m.files.flatMap((file, index) =>
+          file.pad
+            ? []
+            : [{
+                name: relativePath(m, file).join("/"),
+                length: file.length,
+                bytesCompleted: have === undefined ? (complete ? file.length : 0) : Layout.fileBytesIn(layout, index, (p) => have.has(p))
+              }]
+        )
+    return {
+      id: entry.id,
+      hashString: entry.hash,
+      name: entry.name,
+      status: statusOf(entry),
+      hasMetadata: m !== undefined,
+      totalSize,
+      haveValid,
+      percentDone: totalSize === 0 ? (m === undefined ? 0 : 1) : haveValid / totalSize,
+      rateDownload,
+      rateUpload: stats?.uploadRate ?? 0,
+      downloadedEver: entry.previous.downloaded + (stats?.downloadedBytes ?? 0),
+      uploadedEver: entry.previous.uploaded + (stats?.uploadedBytes ?? 0),
+      peersConnected: stats?.peers ?? 0,
+      seeds: stats?.seeds ?? 0,
+      eta: complete ? -1 : rateDownload > 0 ? Math.round(left / rateDownload) : -2,
+      error: entry.error === "" ? 0 : 3,
+      errorString: entry.error,
+      downloadDir: entry.downloadDir,
+      addedDate: entry.addedDate,
+      doneDate: entry.doneDate,
+      magnetLink: magnetLinkOf(entry),
+      isPrivate: m?.private ?? false,
+      pieceCount: m?.pieceCount ?? 0,
+      pieceSize: m?.pieceLength ?? 0,
+      pieces: have === undefined ? "" : Buffer.from(have.toBytes()).toString("base64"),
+      files,
+      peers: peers.map((p) => {
+        const at = p.key.lastIndexOf(":")
+        return {
+          address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
+          port: Number(p.key.slice(at + 1)),
+          clientName: p.client,
+          rateToClient: p.downloadRate,
+          rateToPeer: p.uploadRate,
+          progress: p.isSeed ? 1 : 0,
+          isDownloadingFrom: !p.peerChoking && p.amInterested,
+          isUploadingTo: !p.amChoking && p.peerInterested,
+          isIncoming: false
+        }
+      }),
+      trackers: (stats?.trackers ?? []).map((t, tier) => ({
+        announce: t.url,
+        tier,
+        state: t.state === "pending" ? "waiting" : t.state,
+        lastError: t.error ?? "",
+        peers: t.peers
+      })),
+      downloadLimit: entry.downloadLimit,
+      uploadLimit: entry.uploadLimit,
+      queuePosition: entry.queuePosition
+    } satisfies TorrentView
+  })

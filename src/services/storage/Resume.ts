@@ -1,0 +1,113 @@
+/**
+ * Starting a torrent on the data already on disk: what the last checkpoint recorded is trusted where the
+ * files are unchanged since; everything else that might be there is hashed (DataCheck), and every piece
+ * that verifies is kept. Nothing is created or written here: a folder that holds nothing stays as it is.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as path from "node:path"
+import type { Bitfield } from "../../domain/Bitfield.js"
+import { layoutOf, type Metainfo } from "../../domain/Metainfo.js"
+import { decide, ResumeData } from "../../domain/ResumeData.js"
+import { formatBytes, formatRate } from "../../domain/Units.js"
+import { type CheckProgress, checkData, type CheckResult } from "./DataCheck.js"
+import * as Progress from "../commands/Progress.js"
+import { ResumeStore } from "./ResumeStore.js"
+import { type FileStamp, plan, Storage } from "./Storage.js"
+
+export interface Recovered {
+  /** The pieces known good: trusted from the checkpoint, or verified now. */
+  readonly have: Bitfield
+  /** Pieces trusted from the checkpoint without hashing. */
+  readonly trusted: number
+  /** The hashing done, when some was needed. */
+  readonly check: CheckResult | undefined
+  /** Why the checkpoint was not enough, when it was not. */
+  readonly why: string | undefined
+  /** The checkpoint used, if any (its totals carry over). */
+  readonly saved: ResumeData | undefined
+  /** The files as found on disk at start, by file index (undefined: missing or not stored). */
+  readonly stamps: ReadonlyArray<FileStamp | undefined>
+}
+
+export interface RecoverOptions {
+  readonly onProgress?: (progress: CheckProgress) => Effect.Effect<void>
+  /** Hash everything there is, whatever the checkpoint says (`verify`). */
+  readonly ignoreCheckpoint?: boolean
+}
+
+export const recover = Effect.fn("Resume.recover")(function*(metainfo: Metainfo, root: string, options: RecoverOptions = {}) {
+  const storage = yield* Storage
+  const store = yield* ResumeStore
+  const layout = layoutOf(metainfo)
+  const planned = yield* Either.match(plan(metainfo, root), { onLeft: Effect.fail, onRight: Effect.succeed })
+  const saved = Option.getOrUndefined(
+    Option.filter(yield* store.load(metainfo.infoHash!), (data) => data.root === path.resolve(root))
+  )
+  const stamps = yield* storage.stamps(metainfo, root)
+  const decision = decide(layout, options.ignoreCheckpoint === true ? undefined : saved, stamps, planned.files.map((f) => f.stored))
+  const have = decision.trusted
+  const trusted = have.count
+  let check: CheckResult | undefined
+  if (decision.toCheck.length > 0) {
+    check = yield* Effect.scoped(
+      Effect.gen(function*() {
+        const files = yield* storage.open(metainfo, root, { readOnly: true })
+        const result = yield* checkData(metainfo, files, options.onProgress, decision.toCheck)
+        // What was found may still be only in the page cache (written just before a crash): flushed
+        // before any checkpoint can name it.
+        if (!result.have.isEmpty) yield* files.syncAll
+        return result
+      })
+    )
+    check.have.forEachSet((piece) => have.set(piece))
+  }
+  const recovered: Recovered = { have, trusted, check, why: decision.why, saved, stamps }
+  return recovered
+})
+
+/**
+ * Records what `recover` found as the torrent's checkpoint, with the files' stamps as they are now (the
+ * data found was flushed by `recover`), keeping the totals of the checkpoint it replaces.
+ */
+export const record = Effect.fn("Resume.record")(function*(metainfo: Metainfo, root: string, recovered: Recovered) {
+  const stamps = yield* (yield* Storage).stamps(metainfo, root)
+  yield* (yield* ResumeStore).save(
+    new ResumeData({
+      infoHash: metainfo.infoHash!,
+      root: path.resolve(root),
+      pieceCount: metainfo.pieceCount,
+      pieces: recovered.have.toBytes(),
+      files: stamps.map((s) => s ?? null),
+      downloaded: recovered.saved?.downloaded ?? 0,
+      uploaded: recovered.saved?.uploaded ?? 0,
+      savedAt: yield* Clock.currentTimeMillis
+    })
+  )
+})
+
+/** `recover`, with the hashing's progress line and a line saying what was found. */
+export const recoverShowing = (metainfo: Metainfo, root: string, progress: Progress.ProgressOptions) =>
+  Effect.gen(function*() {
+    const recovered = yield* recover(metainfo, root, { onProgress: Progress.checkReporter(progress) }).pipe(
+      Effect.ensuring(Progress.finish(progress))
+    )
+    const line = describe(metainfo, root, recovered)
+    if (line !== undefined) yield* progress.write(`${line}\n`)
+    return recovered
+  })
+
+/** One line on what the data on disk gave (none when there was nothing to look at). */
+export const describe = (metainfo: Metainfo, root: string, r: Recovered): string | undefined => {
+  if (r.have.isEmpty && r.check === undefined) return undefined
+  const percent = ((100 * r.have.count) / Math.max(1, metainfo.pieceCount)).toFixed(1)
+  const found = `${r.have.count} of ${metainfo.pieceCount} pieces verified (${percent}%)`
+  if (r.check === undefined) return `resumed ${root}: ${found} from resume data, nothing hashed`
+  const hashed = `hashed ${formatBytes(r.check.checkedBytes)} in ${r.check.seconds.toFixed(1)} s ` +
+    `(${formatRate(r.check.rate)}${r.why === undefined ? "" : `; ${r.why}`})`
+  return r.trusted === 0
+    ? `checked ${root}: ${found}; ${hashed}`
+    : `resumed ${root}: ${found}, ${r.trusted} from resume data; ${hashed}`
+}

@@ -1,0 +1,123 @@
+/**
+ * A magnet link's torrent: from the state folder when it was fetched before, else from peers
+ * (MetadataFetch.ts); once fetched it is saved in the state folder, so that a restart needs no peer to
+ * give it again, and the download command saves it as `<name>.torrent` beside the data (`saveBeside`), so
+ * that the download can be seeded or verified like any other.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { DownloadError, MetainfoError, StorageError } from "../../domain/Errors.js"
+import { toHex } from "../../domain/InfoHash.js"
+import type { Magnet } from "../../domain/Magnet.js"
+import type { Metainfo } from "../../domain/Metainfo.js"
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import type { PeerId } from "../../domain/PeerId.js"
+import { formatBytes, formatDuration } from "../../domain/Units.js"
+import { decodeTorrent, torrentFromInfo } from "../../protocol/TorrentFile.js"
+import type { DhtService } from "../dht/Dht.js"
+import * as MetadataFetch from "./MetadataFetch.js"
+import type * as Progress from "../commands/Progress.js"
+import { ResumeStore } from "../storage/ResumeStore.js"
+
+export interface MagnetOptions {
+  readonly peerId: PeerId
+  readonly port: number
+  readonly dht: DhtService | undefined
+  /** Give up when no peer has given the metadata for this long (0: never). */
+  readonly stallTimeoutSeconds: number
+  readonly progress: Progress.ProgressOptions
+}
+
+export interface Resolved {
+  readonly metainfo: Metainfo
+  /** The .torrent's bytes, when fetched from peers now (not when read from the state folder). */
+  readonly fetched: Uint8Array | undefined
+  /** The magnet's peers and those met while fetching the metadata, but those found lying or broken. */
+  readonly peers: ReadonlyArray<PeerAddress>
+}
+
+const decode = (bytes: Uint8Array, where: string): Effect.Effect<Metainfo, MetainfoError> =>
+  Either.match(decodeTorrent(bytes), {
+    onLeft: (e) => Effect.fail(new MetainfoError({ reason: e.reason, detail: `${where}: ${e.detail}` })),
+    onRight: Effect.succeed
+  })
+
+/** Writes `<out>/<safe name>.torrent`; the name was made safe when the metadata was decoded. */
+export const saveBeside = (out: string, metainfo: Metainfo, torrent: Uint8Array) =>
+  Effect.async<string, StorageError>((resume) => {
+    const file = path.join(out, `${metainfo.safeName}.torrent`)
+    fs.mkdir(out, { recursive: true }, (mkdirError) => {
+      if (mkdirError !== null) return resume(Effect.fail(new StorageError({ reason: "Write", path: out, detail: mkdirError.message })))
+      fs.writeFile(file, torrent, (e) =>
+        resume(e === null ? Effect.succeed(file) : Effect.fail(new StorageError({ reason: "Write", path: file, detail: e.message })))
+      )
+    })
+  })
+
+export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magnet, options: MagnetOptions) {
+  const infoHash = magnet.infoHash
+  if (infoHash === undefined) {
+    return yield* new MetainfoError({
+      reason: "Unsupported",
+      detail: "v2-only magnet links (urn:btmh) are not supported yet; a link with urn:btih works"
+    })
+  }
+  const store = yield* ResumeStore
+  const cached = yield* store.loadTorrent(infoHash)
+  if (Option.isSome(cached)) {
+    const metainfo = yield* decode(cached.value, `${store.location}/${toHex(infoHash)}.torrent`)
+    yield* options.progress.write(`metadata for ${metainfo.name} from ${store.location}\n`)
+    return { metainfo, fetched: undefined, peers: magnet.peers } satisfies Resolved
+  }
+
+  const name = magnet.displayName ?? toHex(infoHash)
+  const sources = [
+    magnet.peers.length > 0 ? `${magnet.peers.length} peer(s) from the link` : undefined,
+    magnet.trackers.length > 0 ? `${magnet.trackers.length} tracker(s)` : undefined,
+    options.dht !== undefined ? "the DHT" : undefined
+  ].filter((s) => s !== undefined)
+  if (sources.length === 0) {
+    return yield* new DownloadError({
+      reason: "NoData",
+      detail: "the magnet link names no tracker and no peer, and the DHT is off (--no-dht): nowhere to find its metadata"
+    })
+  }
+  yield* options.progress.write(`fetching metadata for ${name} from ${sources.join(", ")}\n`)
+  const started = yield* Clock.currentTimeMillis
+  let tried = 0
+  const fetched = MetadataFetch.fetch(
+    {
+      infoHash,
+      peerId: options.peerId,
+      port: options.port,
+      peers: magnet.peers,
+      trackers: magnet.trackers,
+      ...(options.dht !== undefined ? { dht: options.dht } : {})
+    },
+    (status) => Effect.sync(() => void (tried = status.failed + status.asking))
+  )
+  const result = yield* options.stallTimeoutSeconds > 0
+    ? fetched.pipe(
+        Effect.timeoutFail({
+          duration: `${options.stallTimeoutSeconds} seconds`,
+          onTimeout: () =>
+            new DownloadError({
+              reason: "Stalled",
+              detail: `stalled: no peer gave the metadata within ${formatDuration(options.stallTimeoutSeconds)} (${tried} peer(s) tried)`
+            })
+        })
+      )
+    : fetched
+  const torrent = torrentFromInfo(result.info, magnet.trackers)
+  const metainfo = yield* decode(torrent, `metadata from ${result.from}`)
+  const elapsed = (yield* Clock.currentTimeMillis) - started
+  yield* store.saveTorrent(infoHash, torrent)
+  yield* options.progress.write(
+    `metadata: ${metainfo.name}, ${formatBytes(metainfo.totalLength)} in ${metainfo.files.length} file(s), from ${result.from} in ${formatDuration(elapsed / 1000)}\n`
+  )
+  return { metainfo, fetched: torrent, peers: result.peers } satisfies Resolved
+})

@@ -1,0 +1,252 @@
+/**
+ * A magnet link's first step: the torrent's info dictionary, fetched from peers through ut_metadata
+ * (BEP 9 over BEP 10) and checked against the magnet's info hash.
+ *
+ * Peers come from the magnet's `x.pe` addresses, its `tr` trackers and the DHT. Several are tried at once;
+ * each fetches the whole dictionary on its own and it is verified per peer, so a peer that lies is found
+ * out alone and dropped (and never tried again) while the others go on; the first dictionary that
+ * verifies wins. Metadata is small (tens of KiB, 16 MiB at most), so fetching it more than once costs
+ * little, and no peer can spoil another's pieces. The connections are closed afterwards; the torrent
+ * then dials the peers again as a normal download.
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as FiberSet from "effect/FiberSet"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
+import { PeerError, type PeerErrorReason } from "../../domain/Errors.js"
+import * as InfoHash from "../../domain/InfoHash.js"
+import { MetadataBuffer } from "../../domain/MetadataBuffer.js"
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import type { PeerId } from "../../domain/PeerId.js"
+import * as Extension from "../../protocol/Extension.js"
+import * as FrameParser from "../../protocol/FrameParser.js"
+import * as Handshake from "../../protocol/Handshake.js"
+import * as Message from "../../protocol/Message.js"
+import * as Metadata from "../../protocol/Metadata.js"
+import * as Announcer from "../tracker/Announcer.js"
+import type { DhtService } from "../dht/Dht.js"
+import { PeerCandidates } from "./PeerCandidates.js"
+import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
+import { clientVersion, ourIds } from "../peer/PeerExtensions.js"
+import type { Tracker } from "../tracker/Tracker.js"
+
+export interface FetchOptions {
+  readonly infoHash: InfoHash.InfoHash
+  readonly peerId: PeerId
+  /** Our listening port, for trackers and the extension handshake. */
+  readonly port: number
+  /** `x.pe` */
+  readonly peers: ReadonlyArray<PeerAddress>
+  /** `tr`, each its own tier. */
+  readonly trackers: ReadonlyArray<string>
+  readonly dht?: DhtService
+  /** Peers asked at once. */
+  readonly parallel?: number
+}
+
+export interface FetchStatus {
+  readonly known: number
+  readonly asking: number
+  readonly failed: number
+}
+
+export interface FetchResult {
+  /** The raw info dictionary, whose SHA-1 is the info hash. */
+  readonly info: Uint8Array
+  /** The peer that gave it. */
+  readonly from: string
+  /** Every peer heard of, for the download that follows. */
+  readonly peers: ReadonlyArray<PeerAddress>
+}
+
+export const fetchLimits = {
+  handshakeTimeout: Duration.seconds(10),
+  /** A peer that sends no metadata piece for this long is given up. */
+  pieceTimeout: Duration.seconds(30),
+  /** Requests outstanding to one peer. */
+  window: 16,
+  /** Between DHT lookups while no peer has given the metadata. */
+  dhtRetry: Duration.seconds(30)
+}
+
+/** The info dictionary from one connected peer, or why not. */
+export const fetchFrom = (connection: Connection, options: { readonly infoHash: InfoHash.InfoHash; readonly peerId: PeerId; readonly port: number }) =>
+  Effect.gen(function* () {
+    const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: connection.remote, detail })
+    const frames = yield* Queue.unbounded<FrameParser.Frame | PeerError>()
+    // Frames are views into the chunk, valid during the call only: what is kept is copied.
+    const parser = FrameParser.make({ handshake: true })
+    yield* connection.run((chunk) => {
+      const error = parser.push(chunk, (frame) => {
+        if (frame._tag === "Handshake") frames.unsafeOffer(frame)
+        else if (frame._tag === "Extended") frames.unsafeOffer(Message.extended(frame.extendedId, Uint8Array.prototype.slice.call(frame.payload)))
+      })
+      if (error !== undefined) frames.unsafeOffer(fail("Protocol", error.message))
+    }).pipe(
+      Effect.matchEffect({
+        onFailure: (e) => frames.offer(fail("Closed", e.message)),
+        onSuccess: () => frames.offer(fail("Closed", "connection closed by the peer"))
+      }),
+      Effect.forkScoped
+    )
+    const next = (timeout: Duration.Duration, what: string) =>
+      Queue.take(frames).pipe(
+        Effect.flatMap((f) => (f instanceof PeerError ? Effect.fail(f) : Effect.succeed(f))),
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => fail("Timeout", `no ${what} within ${Duration.format(timeout)}`) })
+      )
+    const write = (bytes: Uint8Array) => connection.write([bytes]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+
+    yield* write(Handshake.encode({ reserved: Handshake.reserved({ extensions: true }), infoHash: options.infoHash, peerId: options.peerId }))
+    const first = yield* next(fetchLimits.handshakeTimeout, "handshake")
+    if (first._tag !== "Handshake") return yield* fail("Handshake", "expected a handshake")
+    if (!InfoHash.equals(first.handshake.infoHash, options.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
+    if (!Handshake.supportsExtensions(first.handshake.reserved)) return yield* fail("Unsupported", "no extension protocol (BEP 10)")
+    const ours = Extension.encodeHandshake({
+      m: new Map([[Extension.UtMetadata, ourIds.ut_metadata]]),
+      v: clientVersion,
+      ...(options.port > 0 ? { p: options.port } : {})
+    })
+    yield* write(Message.encode(Message.extended(Extension.handshakeId, ours)))
+
+    let theirs: Extension.ExtensionHandshake | undefined
+    while (theirs === undefined) {
+      const frame = yield* next(fetchLimits.handshakeTimeout, "extension handshake")
+      if (frame._tag !== "Extended" || frame.extendedId !== Extension.handshakeId) continue
+      const decoded = Extension.decodeHandshake(frame.payload)
+      if (Either.isLeft(decoded)) return yield* fail("Protocol", `bad extension handshake: ${decoded.left.detail}`)
+      theirs = decoded.right
+    }
+    const theirId = theirs.m.get(Extension.UtMetadata)
+    if (theirId === undefined) return yield* fail("Unsupported", "does not offer ut_metadata")
+    const size = theirs.metadataSize
+    if (size === undefined || size === 0) return yield* fail("Unsupported", "has no metadata to give (no metadata_size)")
+    if (size > Metadata.maxMetadataSize) {
+      return yield* fail("Protocol", `metadata of ${size} bytes exceeds the ${Metadata.maxMetadataSize}-byte limit`)
+    }
+    const buffer = Either.getOrThrow(MetadataBuffer.make(size))
+    const queue = buffer.missing().slice()
+    let outstanding = 0
+    while (true) {
+      const requests: Array<Uint8Array> = []
+      while (outstanding < fetchLimits.window && queue.length > 0) {
+        requests.push(Message.encode(Message.extended(theirId, Metadata.encode(Metadata.request(queue.shift()!)))))
+        outstanding++
+      }
+      if (requests.length > 0) yield* connection.write(requests).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+      const frame = yield* next(fetchLimits.pieceTimeout, "metadata piece")
+      if (frame._tag !== "Extended" || frame.extendedId !== ourIds.ut_metadata) continue
+      const decoded = Metadata.decode(frame.payload)
+      // BEP 9: a msg_type we do not know is ignored.
+      if (Either.isLeft(decoded) && decoded.left.reason === "UnknownMessage") continue
+      if (Either.isLeft(decoded)) return yield* fail("Protocol", `bad ut_metadata message: ${decoded.left.detail}`)
+      const message = decoded.right
+      if (message._tag === "Request") continue // we have nothing to give yet
+      if (message._tag === "Reject") return yield* fail("Unsupported", `rejected metadata piece ${message.piece}`)
+      if (message.totalSize !== size) return yield* fail("Protocol", `metadata size ${message.totalSize}, announced ${size}`)
+      const added = buffer.add(message.piece, message.data)
+      if (added === "bad") return yield* fail("Protocol", `bad metadata piece ${message.piece} (${message.data.length} bytes)`)
+      if (added === "ok") outstanding--
+      if (buffer.complete) {
+        const info = buffer.verify(options.infoHash)
+        if (info === undefined) return yield* fail("Corrupt", "metadata does not match the info hash")
+        return info
+      }
+    }
+  })
+
+/**
+ * Fetches the info dictionary from whichever peers can give it; runs until one does. Everything it
+ * started (trackers, DHT lookups, the other attempts) stops then.
+ */
+export const fetch = (options: FetchOptions, onStatus: (status: FetchStatus) => Effect.Effect<void> = () => Effect.void) =>
+  Effect.scoped(fetchScoped(options, onStatus)).pipe(Effect.withSpan("MetadataFetch.fetch"))
+
+const fetchScoped = (
+  options: FetchOptions,
+  onStatus: (status: FetchStatus) => Effect.Effect<void>
+): Effect.Effect<FetchResult, never, PeerNetwork | Tracker | Scope.Scope> => Effect.gen(function* () {
+  const network = yield* PeerNetwork
+  const parallel = options.parallel ?? 8
+  const candidates = new PeerCandidates(2000)
+  const asking = new Set<string>()
+  let failed = 0
+  const wake = yield* Queue.sliding<void>(1)
+  const result = yield* Deferred.make<FetchResult>()
+  const known = () => candidates.due(Number.MAX_SAFE_INTEGER, () => false).map((c) => c.address)
+  const add = (peers: ReadonlyArray<PeerAddress>) =>
+    Effect.sync(() => {
+      for (const address of peers) candidates.add(address, (key) => asking.has(key))
+      void wake.unsafeOffer(undefined)
+    })
+
+  yield* add(options.peers)
+  if (options.trackers.length > 0) {
+    const key = yield* Random.nextIntBetween(0, 2 ** 31)
+    yield* Announcer.make({
+      tiers: options.trackers.map((t) => [t]),
+      request: (event) =>
+        Effect.succeed({
+          infoHash: options.infoHash,
+          peerId: options.peerId,
+          port: options.port > 0 ? options.port : 6881,
+          uploaded: 0,
+          downloaded: 0,
+          // Unknown until the metadata is in; not 0, or trackers would count us as a seed.
+          left: 1,
+          event,
+          numwant: 50,
+          key,
+          compact: true
+        }),
+      onPeers: add
+    })
+  }
+  if (options.dht !== undefined) {
+    const dht = options.dht
+    yield* Effect.forkScoped(
+      Effect.forever(
+        dht.lookup(options.infoHash, { onPeers: add }).pipe(Effect.zipRight(Effect.sleep(fetchLimits.dhtRetry)))
+      )
+    )
+  }
+
+  const fibers = yield* FiberSet.make()
+  const attempt = (key: string, address: PeerAddress) =>
+    Effect.scoped(
+      Effect.flatMap(network.connect(address, { timeout: "10 seconds" }), (connection) => fetchFrom(connection, options))
+    ).pipe(
+      Effect.matchEffect({
+        onSuccess: (info) => Deferred.succeed(result, { info, from: key, peers: known() }),
+        onFailure: (error) =>
+          Effect.gen(function* () {
+            failed++
+            const dead = error._tag === "PeerError" && ["Protocol", "Corrupt", "Handshake", "Unsupported"].includes(error.reason)
+            candidates.failed(key, yield* Clock.currentTimeMillis, dead)
+            yield* Effect.logDebug(`metadata from ${key}: ${error.message}`)
+          })
+      }),
+      Effect.ensuring(Effect.sync(() => {
+        asking.delete(key)
+        void wake.unsafeOffer(undefined)
+      }))
+    )
+
+  const dialer = Effect.gen(function* () {
+    while (true) {
+      yield* Queue.take(wake).pipe(Effect.timeoutOption("1 second"))
+      const now = yield* Clock.currentTimeMillis
+      for (const c of candidates.due(now, (c) => asking.has(c.key))) {
+        if (asking.size >= parallel) break
+        asking.add(c.key)
+        yield* FiberSet.run(fibers, attempt(c.key, c.address))
+      }
+      yield* onStatus({ known: candidates.size, asking: asking.size, failed })
+    }
+  })
+  return yield* Effect.raceFirst(Deferred.await(result), dialer)
+})

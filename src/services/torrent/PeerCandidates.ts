@@ -1,0 +1,79 @@
+/**
+ * The addresses a torrent may dial (from trackers and from the command line), with what happened when it
+ * tried: bounded, and hard to poison. A tracker that answers first with thousands of dead addresses must
+ * not keep the live ones other sources name out of the list, nor behind them in the dialling order:
+ * when the list is full, a new address takes the place of the least promising one not in use (one that
+ * must never be dialled again, else the one that failed most, else the oldest never tried), and
+ * addresses are dialled fewest failures first, newest first among equals.
+ */
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import { format as formatAddress } from "../../domain/PeerAddress.js"
+
+export interface Candidate {
+  readonly key: string
+  readonly address: PeerAddress
+  failures: number
+  nextAttemptMs: number
+  /** Never dial again (ourselves, banned, a protocol violation). */
+  dead: boolean
+  /** When it was added, in order: newer first among equals. */
+  readonly seq: number
+}
+
+/** Waits before dialling again an address that failed `failures` times: 30 s doubling, at most 10 min. */
+export const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
+
+export class PeerCandidates {
+  readonly #byKey = new Map<string, Candidate>()
+  #seq = 0
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#byKey.size
+  }
+
+  get(key: string): Candidate | undefined {
+    return this.#byKey.get(key)
+  }
+
+  /** Adds an address unless known; false when the list is full of addresses in use. */
+  add(address: PeerAddress, inUse: (key: string) => boolean): boolean {
+    const key = formatAddress(address)
+    if (this.#byKey.has(key)) return false
+    if (this.#byKey.size >= this.max) {
+      const victim = this.#leastPromising(inUse)
+      if (victim === undefined) return false
+      this.#byKey.delete(victim.key)
+    }
+    this.#byKey.set(key, { key, address, failures: 0, nextAttemptMs: 0, dead: false, seq: this.#seq++ })
+    return true
+  }
+
+  /** A dial or session of `key` ended badly: wait longer before the next try, or never try again. */
+  failed(key: string, now: number, dead: boolean): void {
+    const candidate = this.#byKey.get(key)
+    if (candidate === undefined) return
+    candidate.failures++
+    candidate.nextAttemptMs = now + retryDelayMs(candidate.failures)
+    if (dead) candidate.dead = true
+  }
+
+  /** The addresses that may be dialled now (due, not dead, not skipped), best first. */
+  due(now: number, skip: (candidate: Candidate) => boolean): Array<Candidate> {
+    const out: Array<Candidate> = []
+    for (const c of this.#byKey.values()) if (!c.dead && c.nextAttemptMs <= now && !skip(c)) out.push(c)
+    return out.sort((a, b) => a.failures - b.failures || b.seq - a.seq)
+  }
+
+  #leastPromising(inUse: (key: string) => boolean): Candidate | undefined {
+    let worst: Candidate | undefined
+    const rank = (c: Candidate) => (c.dead ? Number.MAX_SAFE_INTEGER : c.failures)
+    for (const c of this.#byKey.values()) {
+      if (inUse(c.key)) continue
+      // Dead first, then most failures, then the oldest (the first met in insertion order).
+      if (worst === undefined || rank(c) > rank(worst)) worst = c
+    }
+    return worst
+  }
+}

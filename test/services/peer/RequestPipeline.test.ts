@@ -1,0 +1,64 @@
+import { describe, expect, it } from "@effect/vitest"
+import { limits } from "../../../src/services/peer/PeerContext.js"
+import type { BlockRequest } from "../../../src/services/pieces/PiecePicker.js"
+import { RequestPipeline } from "../../../src/services/peer/RequestPipeline.js"
+
+const blocks = (piece: number, count: number): Array<BlockRequest> =>
+  Array.from({ length: count }, (_, i) => ({ piece, offset: i * 16384, length: 16384 }))
+
+describe("RequestPipeline", () => {
+  it("tops up in batches: all of the depth when empty, then only once a batch fits", () => {
+    const p = new RequestPipeline()
+    expect(p.room()).toBe(limits.initialDepth)
+    p.add(blocks(0, limits.initialDepth))
+    expect(p.room()).toBe(0)
+    // A quarter of the depth (below the request batch) must be free before it is worth a write.
+    for (let i = 0; i < limits.initialDepth / 4 - 1; i++) p.take(0, i * 16384, 16384)
+    expect(p.room()).toBe(0)
+    p.take(0, (limits.initialDepth / 4 - 1) * 16384, 16384)
+    expect(p.room()).toBe(limits.initialDepth / 4)
+  })
+
+  it("keeps within what the peer said it queues (reqq), topping up by a quarter of that", () => {
+    const p = new RequestPipeline()
+    expect(p.room(10)).toBe(10)
+    p.add(blocks(0, 10))
+    expect(p.room(10)).toBe(0)
+    p.take(0, 0, 16384)
+    expect(p.room(10)).toBe(0)
+    p.take(0, 16384, 16384)
+    p.take(0, 2 * 16384, 16384)
+    // 3 free of 10: more than a quarter of the peer's limit, though far below a quarter of our depth.
+    expect(p.room(10)).toBe(3)
+    // A limit above our depth changes nothing.
+    expect(p.room(10_000)).toBe(p.room())
+  })
+
+  it("takes a request only for its exact piece, offset and length", () => {
+    const p = new RequestPipeline()
+    p.add(blocks(3, 2))
+    expect(p.take(3, 16384, 1000)).toBeUndefined()
+    expect(p.take(3 + 2 ** 21, 16384, 16384)).toBeUndefined()
+    expect(p.take(3, 16384, 16384)).toEqual({ piece: 3, offset: 16384, length: 16384 })
+    expect(p.take(3, 16384, 16384)).toBeUndefined()
+    expect(p.takeAll()).toEqual([{ piece: 3, offset: 0, length: 16384 }])
+    expect(p.size).toBe(0)
+  })
+
+  it("slow start: each block widens the pipeline until a tick has measured the rate", () => {
+    const p = new RequestPipeline()
+    const depth = () => p.room() // empty: the whole depth
+    p.tick(0, 0, 0) // the first tick, at once: no rate yet, no change
+    for (let i = 0; i < 100; i++) p.received()
+    expect(depth()).toBe(limits.initialDepth + 100)
+    // A tick later the rate rules: 1 MB/s wants 2 s of blocks (123), shrinking by 8 a tick.
+    p.tick(limits.tickMs, 0, 1_000_000)
+    expect(depth()).toBe(limits.initialDepth + 100 - 8)
+    for (let i = 0; i < 100; i++) p.received()
+    expect(depth()).toBe(limits.initialDepth + 100 - 8)
+    // Never beyond the maximum.
+    const fast = new RequestPipeline()
+    for (let i = 0; i < 2 * limits.maxDepth; i++) fast.received()
+    expect(fast.room()).toBe(limits.maxDepth)
+  })
+})
