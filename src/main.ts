@@ -23,7 +23,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import { UsageError } from "./domain/Errors.js"
 import { create } from "./services/commands/Create.js"
-import * as Datagram from "./services/wire/Datagram.js"
+import * as UdpDatagram from "./services/wire/UdpDatagram.js"
 import { bootstrapEnv, dhtOptions, publicRouters } from "./services/dht/DhtSettings.js"
 import { daemon } from "./services/commands/Daemon.js"
 import { demo } from "./services/commands/Demo.js"
@@ -31,15 +31,16 @@ import * as Remote from "./services/commands/Remote.js"
 import { defaultRpcUrl } from "./services/commands/Remote.js"
 import { download } from "./services/commands/Download.js"
 import { seed } from "./services/commands/Seed.js"
-import * as ResumeStore from "./services/storage/ResumeStore.js"
+import * as ResumeFiles from "./services/storage/ResumeFiles.js"
+import type * as ResumeStore from "./services/storage/ResumeStore.js"
 import { defaultStateDir } from "./services/storage/ResumeStore.js"
 import { verify } from "./services/commands/Verify.js"
-import { layerFile } from "./services/storage/FileStorage.js"
+import * as FileStorage from "./services/storage/FileStorage.js"
 import { infoJson, infoText } from "./services/commands/InfoReport.js"
-import * as PeerNetwork from "./services/wire/PeerNetwork.js"
-import * as PiecePicker from "./services/pieces/PiecePicker.js"
+import * as TcpNetwork from "./services/wire/TcpNetwork.js"
+import * as RarestFirst from "./services/pieces/RarestFirst.js"
 import { loadTorrent } from "./services/torrent/TorrentSource.js"
-import * as Tracker from "./services/tracker/Tracker.js"
+import * as NetworkTracker from "./services/tracker/NetworkTracker.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
 
 const version = "0.1.0"
@@ -65,14 +66,14 @@ const cliLogger = Logger.make(({ logLevel, message }) => {
 })
 
 const clientLayer = Layer.mergeAll(
-  PeerNetwork.layerNode,
-  layerFile,
+  TcpNetwork.layer,
+  FileStorage.layer,
   // node:http: the first announce costs about 15 ms, against 70 ms with Node's fetch (which loads its own
   // undici on first use) and 0.1 s and 7 MB at startup with the undici package. The first announce is
   // on the way to the first peer.
-  Tracker.layer.pipe(Layer.provide(NodeHttpClient.layer)),
-  PiecePicker.layer,
-  Datagram.layerNode
+  NetworkTracker.layer.pipe(Layer.provide(NodeHttpClient.layer)),
+  RarestFirst.layer,
+  UdpDatagram.layer
 )
 
 const maxPeers = Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most"))
@@ -96,7 +97,7 @@ const withClient = <A, E>(
 ) =>
   effect.pipe(
     Effect.provide(clientLayer),
-    Effect.provide(ResumeStore.layerFile(Option.getOrElse(stateDir, defaultStateDir))),
+    Effect.provide(ResumeFiles.layer(Option.getOrElse(stateDir, defaultStateDir))),
     Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
   )
 

@@ -224,3 +224,58 @@ export class RemoteError extends Schema.TaggedError<RemoteError>()("RemoteError"
     return this.detail
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Making a .torrent (the create command)
+
+export const HashErrorReason = Schema.Literal("Unreadable", "Worker")
+export type HashErrorReason = typeof HashErrorReason.Type
+
+/** A file could not be read to its end, or a hashing worker failed (out of memory, no threads left). */
+export class HashError extends Schema.TaggedError<HashError>()("HashError", {
+  reason: HashErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.reason === "Worker" ? `hashing worker failed: ${this.detail}` : this.detail
+  }
+}
+
+export const CreateErrorReason = Schema.Literal(
+  "PathMissing",
+  "PathInvalid",
+  "Empty",
+  "PieceLength",
+  "Unreadable",
+  "InvalidUrl",
+  "Hashing",
+  "Encoding"
+)
+export type CreateErrorReason = typeof CreateErrorReason.Type
+
+/** What stopped `create`. */
+export class CreateError extends Schema.TaggedError<CreateError>()("CreateError", {
+  reason: CreateErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The daemon's session
+
+export const ControlErrorReason = Schema.Literal("NotFound", "Invalid", "Duplicate", "Io")
+export type ControlErrorReason = typeof ControlErrorReason.Type
+
+/** A request the session cannot carry out (an unknown id, a bad torrent, a path it cannot use). */
+export class ControlError extends Schema.TaggedError<ControlError>()("ControlError", {
+  reason: ControlErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return this.detail
+  }
+}
+

@@ -2,6 +2,8 @@
  * Peer ids (20 bytes). Ours follow the Azureus style `-BE0100-` followed by 12 random characters, so that
  * other clients and trackers can tell what we are.
  */
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 
 export const PeerId = Schema.Uint8ArrayFromSelf.pipe(
@@ -22,6 +24,12 @@ export const make = (random: Uint8Array): PeerId => {
   for (let i = 0; i < 12; i++) out[8 + i] = alphabet.charCodeAt((random[i] ?? 0) % alphabet.length)
   return PeerId.make(out)
 }
+
+/** Our peer id for a run: the client prefix and 12 random characters. */
+export const randomPeerId = Effect.map(
+  Effect.all(Array.from({ length: 12 }, () => Random.nextIntBetween(0, 256))),
+  (bytes) => make(Uint8Array.from(bytes))
+)
 
 const azureusClients: Record<string, string> = {
   BE: "bt-effect",

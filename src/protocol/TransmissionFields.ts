@@ -7,9 +7,8 @@
  * as off or empty (alt speeds, blocklist, scripts, seeding goals, file priorities) rather than left out:
  * a missing key breaks some front ends, and "off" is the truth.
  */
-import type { FileView, PeerView, SessionSettings, SessionStats, TorrentView, TrackerView } from "../services/session/SessionControl.js"
-import { Status } from "../services/session/SessionControl.js"
 import { bytesToKilobytes, type Json, type JsonObject, speedUnit, toSnake } from "./TransmissionRpc.js"
+import { type FileView, type PeerView, type SessionSettings, type SessionStats, type TorrentView, type TrackerView, Status } from "../domain/SessionView.js"
 
 export const rpcVersion = 17
 export const rpcVersionMinimum = 14

@@ -11,7 +11,7 @@ import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type ControlCall, makeMemory } from "../../src/services/session/MemoryControl.js"
+import { type ControlCall, make } from "../../src/services/session/MemoryControl.js"
 import * as RpcServer from "../../src/services/session/RpcServer.js"
 import { SessionControl } from "../../src/services/session/SessionControl.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
@@ -59,7 +59,7 @@ const magnet = "magnet:?xt=urn:btih:00112233445566778899aabbccddeeff00112233&dn=
 
 const serve = (options: Partial<RpcServer.RpcServerOptions> = {}) =>
   Effect.gen(function*() {
-    const memory = yield* makeMemory()
+    const memory = yield* make()
     const { port } = yield* RpcServer.make({ port: 0, ...options }).pipe(Effect.provideService(SessionControl, memory))
     return { port, memory }
   })

@@ -4,9 +4,8 @@
  * limit conversions, and errors as classic result strings and JSON-RPC error objects.
  */
 import { describe, expect, it } from "@effect/vitest"
-import type { SessionSettings, TorrentView } from "../../src/services/session/SessionControl.js"
-import { Status } from "../../src/services/session/SessionControl.js"
 import { sessionObject, statsObject, torrentFieldNames, torrentObject, torrentTable } from "../../src/protocol/TransmissionFields.js"
+import { type SessionSettings, type TorrentView, Status } from "../../src/domain/SessionView.js"
 import {
   applyLimit,
   buildResponse,

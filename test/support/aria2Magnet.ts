@@ -13,11 +13,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Prng from "../../src/domain/Prng.js"
-import * as Datagram from "../../src/services/wire/Datagram.js"
 import * as Dht from "../../src/services/dht/Dht.js"
 import { aria2BaseArgs, freePort, type Process, spawnLogged } from "./interop.js"
 import { type Payload, writePayload } from "./payload.js"
 import { makeTorrent, randomBytes } from "./torrents.js"
+import * as UdpDatagram from "../../src/services/wire/UdpDatagram.js"
+import * as DhtNode from "../../src/services/dht/DhtNode.js"
 
 /** BEP 9 metadata piece size. */
 export const metadataPieceSize = 16 * 1024
@@ -98,7 +99,7 @@ export const startDhtNode = async (): Promise<DhtNodeHandle> => {
   const close = () => Effect.runPromise(Scope.close(scope, Exit.void))
   try {
     const node = await Effect.runPromise(
-      Dht.make({ port: 0, host: "127.0.0.1", bootstrap: [] }).pipe(Scope.extend(scope), Effect.provide(Datagram.layerNode))
+      DhtNode.make({ port: 0, host: "127.0.0.1", bootstrap: [] }).pipe(Scope.extend(scope), Effect.provide(UdpDatagram.layer))
     )
     return { port: node.port, address: `127.0.0.1:${node.port}`, stats: () => Effect.runPromise(node.stats), close }
   } catch (e) {

@@ -18,10 +18,11 @@ import { InfoHash } from "../../src/domain/InfoHash.js"
 import { PeerId } from "../../src/domain/PeerId.js"
 import { decodeRequest, encodeResponse, type UdpRequest } from "../../src/protocol/TrackerUdp.js"
 import * as Tracker from "../../src/services/tracker/Tracker.js"
+import * as NetworkTracker from "../../src/services/tracker/NetworkTracker.js"
 
 /** The client of the CLI (src/main.ts): the real Tracker layer on node:http. */
 export const realTracker = (options: Tracker.TrackerOptions = {}): Layer.Layer<Tracker.Tracker> =>
-  Tracker.layerWith(options).pipe(Layer.provide(NodeHttpClient.layer))
+  NetworkTracker.layerWith(options).pipe(Layer.provide(NodeHttpClient.layer))
 
 export const announce = (url: string, request: AnnounceRequest) =>
   Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, request))

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
-import type { BlockRequest } from "../../src/services/pieces/PiecePicker.js"
+import { type BlockRequest } from "../../src/domain/Block.js"
 
 export const BLOCK = Layout.BLOCK_SIZE
 

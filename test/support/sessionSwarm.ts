@@ -14,20 +14,19 @@ import { Bitfield } from "../../src/domain/Bitfield.js"
 import type { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as PeerId from "../../src/domain/PeerId.js"
 import * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
-import type * as MemoryNetwork from "../../src/services/wire/MemoryNetwork.js"
-import { layerMemory as storageMemory } from "../../src/services/storage/MemoryStorage.js"
-import * as PeerNetwork from "../../src/services/wire/PeerNetwork.js"
-import * as PiecePicker from "../../src/services/pieces/PiecePicker.js"
+import * as MemoryNetwork from "../../src/services/wire/MemoryNetwork.js"
+import { layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import type { MemoryAnnounce } from "../../src/services/tracker/MemoryTracker.js"
-import { MemoryResume } from "../../src/services/storage/ResumeStore.js"
-import * as ResumeStore from "../../src/services/storage/ResumeStore.js"
 import * as Session from "../../src/services/session/Session.js"
-import type { SessionControlService, TorrentView } from "../../src/services/session/SessionControl.js"
+import type { SessionControlService } from "../../src/services/session/SessionControl.js"
 import * as Torrent from "../../src/services/torrent/Torrent.js"
-import { layerMemory as trackerMemory } from "../../src/services/tracker/Tracker.js"
 import { withClock } from "./clock.js"
 import { port, type Swarm } from "./swarm.js"
 import type { TestTorrent } from "./torrents.js"
+import { type TorrentView } from "../../src/domain/SessionView.js"
+import * as RarestFirst from "../../src/services/pieces/RarestFirst.js"
+import * as MemoryTracker from "../../src/services/tracker/MemoryTracker.js"
+import { MemoryResume, layer as resumeMemory } from "../../src/services/storage/MemoryResume.js"
 
 export const sessionHost = "10.0.0.2"
 export const sessionPeerPort = 51413
@@ -52,12 +51,12 @@ export const startSession = (
     version: "test",
     ...(options.downloadQueueSize !== undefined ? { downloadQueueSize: options.downloadQueueSize } : {})
   }).pipe(Effect.provide(Layer.mergeAll(
-    PeerNetwork.layerMemory(swarm.network, { host: sessionHost }),
+    MemoryNetwork.layerHost(swarm.network, { host: sessionHost }),
     storageMemory(swarm.store),
-    trackerMemory(swarm.tracker),
-    PiecePicker.layer,
-    ResumeStore.layerMemory(options.resume),
-    MemoryDatagram.layerMemory()
+    MemoryTracker.layer(swarm.tracker),
+    RarestFirst.layer,
+    resumeMemory(options.resume),
+    MemoryDatagram.layer()
   )))
 
 export const newResume = () => new MemoryResume()
@@ -82,11 +81,11 @@ export const seedOn = (
       trusted: Bitfield.full(m.pieceCount),
       ...(options.peers !== undefined ? { peers: options.peers } : {})
     }).pipe(Effect.provide(Layer.mergeAll(
-      PeerNetwork.layerMemory(swarm.network, { host, ...options.link }),
+      MemoryNetwork.layerHost(swarm.network, { host, ...options.link }),
       storageMemory(swarm.store),
-      trackerMemory(swarm.tracker),
-      PiecePicker.layer,
-      ResumeStore.layerMemory(swarm.resume(host))
+      MemoryTracker.layer(swarm.tracker),
+      RarestFirst.layer,
+      resumeMemory(swarm.resume(host))
     )))
   })
 

@@ -16,15 +16,13 @@ import { layoutOf } from "../../src/domain/Metainfo.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as PeerId from "../../src/domain/PeerId.js"
 import * as MemoryNetwork from "../../src/services/wire/MemoryNetwork.js"
-import { MemoryStore, layerMemory as storageMemory } from "../../src/services/storage/MemoryStorage.js"
-import * as PeerNetwork from "../../src/services/wire/PeerNetwork.js"
-import * as PiecePicker from "../../src/services/pieces/PiecePicker.js"
+import { MemoryStore, layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import * as Resume from "../../src/services/storage/Resume.js"
-import { MemoryResume } from "../../src/services/storage/ResumeStore.js"
-import * as ResumeStore from "../../src/services/storage/ResumeStore.js"
 import * as Torrent from "../../src/services/torrent/Torrent.js"
-import { MemoryTracker, layerMemory as trackerMemory } from "../../src/services/tracker/Tracker.js"
 import { makeTorrent, randomBytes, type TestFile, type TestTorrent } from "./torrents.js"
+import * as RarestFirst from "../../src/services/pieces/RarestFirst.js"
+import { MemoryResume, layer as resumeMemory } from "../../src/services/storage/MemoryResume.js"
+import { MemoryTracker, layer as trackerMemory } from "../../src/services/tracker/MemoryTracker.js"
 
 export const port = 6881
 export const announceUrl = "http://tracker.test/announce"
@@ -109,11 +107,11 @@ export const makeSwarm = (options: {
           store.seed(root(host), m, data)
         }
         const layers = Layer.mergeAll(
-          PeerNetwork.layerMemory(network, { host, ...memberOptions.link }),
+          MemoryNetwork.layerHost(network, { host, ...memberOptions.link }),
           storageMemory(store),
           trackerMemory(tracker),
-          PiecePicker.layer,
-          ResumeStore.layerMemory(resume(host))
+          RarestFirst.layer,
+          resumeMemory(resume(host))
         )
         const start = memberOptions.recover === true
           ? Effect.map(Resume.recover(m, root(host)), (r) => r.have)
@@ -148,7 +146,7 @@ export const makeSwarm = (options: {
           port,
           dht: magnetOptions.dht,
           stallTimeoutSeconds: 0,
-          progress: { tty: false, write: () => Effect.void }
+          report: () => Effect.void
         })
         const handle = yield* Torrent.start({
           metainfo: resolved.metainfo,
@@ -162,11 +160,11 @@ export const makeSwarm = (options: {
         })
         return { handle, resolved }
       }).pipe(Effect.provide(Layer.mergeAll(
-        PeerNetwork.layerMemory(network, { host, ...magnetOptions.link }),
+        MemoryNetwork.layerHost(network, { host, ...magnetOptions.link }),
         storageMemory(store),
         trackerMemory(tracker),
-        PiecePicker.layer,
-        ResumeStore.layerMemory(resume(host))
+        RarestFirst.layer,
+        resumeMemory(resume(host))
       )))
 
     return {

@@ -11,6 +11,7 @@ import * as Dht from "../../src/services/dht/Dht.js"
 import * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
 import { withClock } from "../support/clock.js"
 import { all, announceUrl, makeSwarm } from "../support/swarm.js"
+import * as DhtNode from "../../src/services/dht/DhtNode.js"
 
 const dhtPort = 6881
 
@@ -23,7 +24,7 @@ describe("a magnet link through the DHT", () => {
       swarm.tracker.fail(announceUrl, "Unreachable")
       const datagrams = yield* MemoryDatagram.make({ latencyMs: 20 })
       const node = (host: string, bootstrap: ReadonlyArray<string>) =>
-        Dht.make({ port: dhtPort, host, bootstrap: bootstrap.map((h) => ({ host: h, port: dhtPort })) }).pipe(
+        DhtNode.make({ port: dhtPort, host, bootstrap: bootstrap.map((h) => ({ host: h, port: dhtPort })) }).pipe(
           Effect.provideService(DatagramNetwork, datagrams)
         )
       // Twelve nodes, each bootstrapped from the one before: a DHT none of the members knows whole.

@@ -13,17 +13,17 @@ import { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as PeerId from "../../src/domain/PeerId.js"
 import * as Metadata from "../../src/protocol/Metadata.js"
 import * as MetadataFetch from "../../src/services/torrent/MetadataFetch.js"
-import type { MemoryNetwork } from "../../src/services/wire/MemoryNetwork.js"
-import { layerMemory as storageMemory } from "../../src/services/storage/MemoryStorage.js"
+import { layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import * as PeerNetwork from "../../src/services/wire/PeerNetwork.js"
-import * as PiecePicker from "../../src/services/pieces/PiecePicker.js"
-import * as ResumeStore from "../../src/services/storage/ResumeStore.js"
 import * as Torrent from "../../src/services/torrent/Torrent.js"
-import { layerMemory as trackerMemory } from "../../src/services/tracker/Tracker.js"
 import { withClock } from "../support/clock.js"
 import { metadataPeer } from "../support/metadataPeer.js"
 import { address, all, announceUrl, makeSwarm, port } from "../support/swarm.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
+import * as MemoryNetwork from "../../src/services/wire/MemoryNetwork.js"
+import * as RarestFirst from "../../src/services/pieces/RarestFirst.js"
+import * as MemoryResume from "../../src/services/storage/MemoryResume.js"
+import * as MemoryTracker from "../../src/services/tracker/MemoryTracker.js"
 
 const magnetOf = (infoHash: InfoHash, fields: Partial<{ peers: ReadonlyArray<PeerAddress>; trackers: ReadonlyArray<string> }>) =>
   Magnet.make({ infoHash, ...fields })
@@ -172,11 +172,11 @@ describe("magnet links", () => {
         listenHost: "10.0.0.1",
         trusted: Bitfield.full(priv.metainfo.pieceCount)
       }).pipe(Effect.provide(Layer.mergeAll(
-        PeerNetwork.layerMemory(swarm.network, { host: "10.0.0.1" }),
+        MemoryNetwork.layerHost(swarm.network, { host: "10.0.0.1" }),
         storageMemory(swarm.store),
-        trackerMemory(swarm.tracker),
-        PiecePicker.layer,
-        ResumeStore.layerMemory()
+        MemoryTracker.layer(swarm.tracker),
+        RarestFirst.layer,
+        MemoryResume.layer()
       )))
       const error = yield* fetchOnce(swarm.network, "10.0.0.1", priv.metainfo.infoHash!)
       expect([error.reason, error.detail]).toEqual(["Unsupported", "does not offer ut_metadata"])
@@ -227,7 +227,7 @@ describe("PEX", () => {
     }))
 })
 
-const fetchOnce = (network: MemoryNetwork, host: string, infoHash: InfoHash) =>
+const fetchOnce = (network: MemoryNetwork.MemoryNetwork, host: string, infoHash: InfoHash) =>
   Effect.scoped(
     Effect.gen(function* () {
       const net = yield* PeerNetwork.PeerNetwork
@@ -235,7 +235,7 @@ const fetchOnce = (network: MemoryNetwork, host: string, infoHash: InfoHash) =>
       return yield* MetadataFetch.fetchFrom(connection, { infoHash, peerId: PeerId.make(Buffer.from("fetcher#####")), port: 0 })
     })
   ).pipe(
-    Effect.provide(PeerNetwork.layerMemory(network, { host: "10.0.5.5" })),
+    Effect.provide(MemoryNetwork.layerHost(network, { host: "10.0.5.5" })),
     Effect.flip,
     (e) => withClock(e, { step: "1 second", maxVirtual: "60 seconds" }),
     Effect.orDie

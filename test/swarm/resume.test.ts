@@ -11,13 +11,13 @@ import * as Scope from "effect/Scope"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
-import { layerMemory as storageMemory } from "../../src/services/storage/MemoryStorage.js"
+import { layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import * as Resume from "../../src/services/storage/Resume.js"
-import * as ResumeStore from "../../src/services/storage/ResumeStore.js"
 import type { TorrentHandle } from "../../src/services/torrent/Torrent.js"
 import { realTurn, withClock } from "../support/clock.js"
 import { fakePeer } from "../support/fakePeer.js"
 import { address, all, makeSwarm, type Swarm } from "../support/swarm.js"
+import * as MemoryResume from "../../src/services/storage/MemoryResume.js"
 
 
 const waitFor = (handle: TorrentHandle, pieces: number) =>
@@ -28,7 +28,7 @@ const waitFor = (handle: TorrentHandle, pieces: number) =>
 /** What `download` would find on starting `host` again now. */
 const recoverNow = (swarm: Swarm, host: string) =>
   Resume.recover(swarm.torrent.metainfo, swarm.root(host)).pipe(
-    Effect.provide(Layer.merge(storageMemory(swarm.store), ResumeStore.layerMemory(swarm.resume(host))))
+    Effect.provide(Layer.merge(storageMemory(swarm.store), MemoryResume.layer(swarm.resume(host))))
   )
 
 const piecesOf = (swarm: Swarm, bytes: Uint8Array | undefined) => {

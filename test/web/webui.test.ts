@@ -13,7 +13,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type Browser, chromium, type Page } from "playwright-core"
-import { layerMemory, MemoryControl, type MemoryControlHandle } from "../../src/services/session/MemoryControl.js"
+import { layer, MemoryControl, type MemoryControlHandle } from "../../src/services/session/MemoryControl.js"
 import * as RpcServer from "../../src/services/session/RpcServer.js"
 import type { SessionControl } from "../../src/services/session/SessionControl.js"
 import { webFiles } from "../../src/services/session/WebUi.js"
@@ -144,7 +144,7 @@ const cellsDrawn = (page: Page) =>
   )
 
 const scenario = <A>(body: Effect.Effect<A, unknown, SessionControl | MemoryControl | Scope.Scope>) =>
-  body.pipe(Effect.scoped, Effect.provide(layerMemory()))
+  body.pipe(Effect.scoped, Effect.provide(layer()))
 
 interface Format {
   readonly formatBytes: (n: number) => string

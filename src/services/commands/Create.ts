@@ -7,8 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { toHex } from "../../domain/InfoHash.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
-import { CreateError, type CreateOptions, createTorrent } from "../create/CreateTorrent.js"
+import { type CreateOptions, createTorrent } from "../create/CreateTorrent.js"
 import type { ProgressOptions } from "./Progress.js"
+import { CreateError } from "../../domain/Errors.js"
 
 export interface CreateCommandOptions extends Omit<CreateOptions, "onProgress"> {
   readonly output: string

@@ -14,12 +14,12 @@ import { DownloadError } from "../../domain/Errors.js"
 import * as Prng from "../../domain/Prng.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
 import { createTorrent } from "../create/CreateTorrent.js"
-import { randomPeerId } from "./Download.js"
 import type { ProgressOptions } from "./Progress.js"
-import { recoverShowing } from "../storage/Resume.js"
-import * as ResumeStore from "../storage/ResumeStore.js"
+import { recoverShowing } from "./Recover.js"
+import * as ResumeFiles from "../storage/ResumeFiles.js"
 import * as Torrent from "../torrent/Torrent.js"
 import * as TrackerServer from "../tracker/TrackerServer.js"
+import { randomPeerId } from "../../domain/PeerId.js"
 
 export interface DemoOptions {
   readonly size: number
@@ -85,7 +85,7 @@ export const demo = (options: DemoOptions) =>
 
       // The seeder checks its data, as every seeder does, then serves it.
       // Resume data in the temporary folder too: the demo leaves nothing behind.
-      const state = ResumeStore.layerFile(path.join(dir, "state"))
+      const state = ResumeFiles.layer(path.join(dir, "state"))
       const { have } = yield* recoverShowing(metainfo, seedDir, progress).pipe(Effect.provide(state))
       const start = (root: string, trusted?: typeof have) =>
         Effect.flatMap(randomPeerId, (peerId) =>

@@ -5,13 +5,12 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import { DownloadError } from "../../domain/Errors.js"
-import * as PeerId from "../../domain/PeerId.js"
+import { randomPeerId } from "../../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../../domain/Units.js"
 import * as Progress from "./Progress.js"
 import * as Torrent from "../torrent/Torrent.js"
-import { recoverShowing } from "../storage/Resume.js"
+import { recoverShowing } from "./Recover.js"
 import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
 import type * as Dht from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
@@ -51,10 +50,6 @@ const seedUntil = (stats: Effect.Effect<Torrent.TorrentStats>, limits: { readonl
     }
   })
 
-export const randomPeerId = Effect.map(
-  Effect.all(Array.from({ length: 12 }, () => Random.nextIntBetween(0, 256))),
-  (bytes) => PeerId.make(Uint8Array.from(bytes))
-)
 
 /** Fails when nothing has arrived for `seconds`, saying what the trackers said. */
 const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =>
@@ -90,7 +85,7 @@ export const download = (options: DownloadOptions) =>
             port: options.port,
             dht,
             stallTimeoutSeconds: options.stallTimeoutSeconds,
-            progress: options.progress
+            report: (line) => options.progress.write(`${line}\n`)
           })
         : { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [] }
       const metainfo = yield* ensureDownloadable(source.metainfo)

@@ -5,13 +5,13 @@
  */
 import * as Effect from "effect/Effect"
 import { DownloadError } from "../../domain/Errors.js"
-import { randomPeerId } from "./Download.js"
 import * as Progress from "./Progress.js"
-import { recoverShowing } from "../storage/Resume.js"
+import { recoverShowing } from "./Recover.js"
 import type * as Dht from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as Torrent from "../torrent/Torrent.js"
 import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
+import { randomPeerId } from "../../domain/PeerId.js"
 
 export interface SeedOptions {
   readonly torrent: string

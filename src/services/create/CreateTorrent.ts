@@ -19,7 +19,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Schema from "effect/Schema"
+import { CreateError } from "../../domain/Errors.js"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -28,28 +28,6 @@ import type { Metainfo } from "../../domain/Metainfo.js"
 import { encode } from "../../protocol/Bencode.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { describeErrno, hashFiles } from "./FileHashing.js"
-
-export const CreateErrorReason = Schema.Literal(
-  "PathMissing",
-  "PathInvalid",
-  "Empty",
-  "PieceLength",
-  "Unreadable",
-  "InvalidUrl",
-  "Hashing",
-  "Encoding"
-)
-export type CreateErrorReason = typeof CreateErrorReason.Type
-
-/** What stopped `create`. */
-export class CreateError extends Schema.TaggedError<CreateError>()("CreateError", {
-  reason: CreateErrorReason,
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return this.detail
-  }
-}
 
 export interface CreateOptions {
   readonly path: string

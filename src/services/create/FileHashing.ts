@@ -13,23 +13,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { HashError } from "../../domain/Errors.js"
 import type * as Scope from "effect/Scope"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import { Worker } from "node:worker_threads"
-
-export const HashErrorReason = Schema.Literal("Unreadable", "Worker")
-export type HashErrorReason = typeof HashErrorReason.Type
-
-/** A file could not be read to its end, or a hashing worker failed (out of memory, no threads left). */
-export class HashError extends Schema.TaggedError<HashError>()("HashError", {
-  reason: HashErrorReason,
-  detail: Schema.String
-}) {
-  override get message(): string {
-    return this.reason === "Worker" ? `hashing worker failed: ${this.detail}` : this.detail
-  }
-}
 
 export interface HashSource {
   /** Where to read the file (a Buffer keeps names that are not UTF-8). */

@@ -1,16 +1,13 @@
 /**
- * The DHT port (BEP 5, the Mainline DHT): our node in the network of BitTorrent clients that finds peers
- * by info hash without a tracker. `make` starts a node on a DatagramNetwork (UDP, or MemoryDatagram in
- * tests) for the life of the scope; the engine is DhtNode.ts.
+ * What a torrent sees of our DHT node (BEP 5, the Mainline DHT: the network of BitTorrent clients that
+ * finds peers by info hash without a tracker): lookups, nodes heard of from peers, figures. The node is
+ * DhtNode.make, on a DatagramNetwork (UDP, or MemoryDatagram in tests), for the life of a scope. It is
+ * optional (off with --no-dht, never for private torrents), so it is handed to those that use it as a
+ * value rather than provided as a service.
  */
-import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import type * as Scope from "effect/Scope"
-import type { NetworkError } from "../../domain/Errors.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
-import type { DatagramNetwork, Endpoint } from "../wire/Datagram.js"
-import * as DhtNode from "./DhtNode.js"
+import type { Endpoint } from "../wire/Datagram.js"
 
 export type { Endpoint } from "../wire/Datagram.js"
 
@@ -67,12 +64,3 @@ export interface DhtService {
   readonly addNode: (endpoint: Endpoint) => Effect.Effect<void>
   readonly stats: Effect.Effect<DhtStats>
 }
-
-export class Dht extends Context.Tag("bt-effect/Dht")<Dht, DhtService>() {}
-
-/** A DHT node for the life of the scope. Fails when the UDP port cannot be bound. */
-export const make: (options: DhtOptions) => Effect.Effect<DhtService, NetworkError, DatagramNetwork | Scope.Scope> =
-  DhtNode.make
-
-export const layer = (options: DhtOptions): Layer.Layer<Dht, NetworkError, DatagramNetwork> =>
-  Layer.scoped(Dht, make(options))

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as path from "node:path"
 import { parseHostPort } from "../../domain/PeerAddress.js"
-import * as Dht from "./Dht.js"
+import * as DhtNode from "./DhtNode.js"
 import type { DhtOptions } from "./Dht.js"
 
 /** The routers most clients start from (libtorrent's and Transmission's defaults). */
@@ -60,7 +60,7 @@ export const dhtOptions = (
 export const startDht = (options: DhtOptions | undefined) =>
   options === undefined
     ? Effect.succeed(undefined)
-    : Dht.make(options).pipe(
+    : DhtNode.make(options).pipe(
         Effect.tap((dht) => Effect.logDebug(`DHT node on UDP port ${dht.port}`)),
         Effect.catchAll((error) => Effect.as(Effect.logWarning(`DHT off: ${error.message}`), undefined))
       )

@@ -12,7 +12,8 @@ import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import type { Throttle } from "../../domain/TokenBucket.js"
 import type { ExtensionContext, PeerExtensions } from "./PeerExtensions.js"
-import type { BlockRequest, Picker } from "../pieces/PiecePicker.js"
+import type { Picker } from "../pieces/PiecePicker.js"
+import { type BlockRequest } from "../../domain/Block.js"
 
 /** How the torrent reaches a session. */
 export interface PeerLink {

@@ -23,8 +23,8 @@ import type * as FrameParser from "../../protocol/FrameParser.js"
 import * as Message from "../../protocol/Message.js"
 import type { Connection } from "../wire/PeerNetwork.js"
 import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
-import type { BlockRequest } from "../pieces/PiecePicker.js"
 import { RequestPipeline } from "./RequestPipeline.js"
+import { type BlockRequest } from "../../domain/Block.js"
 
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 

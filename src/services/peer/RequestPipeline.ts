@@ -8,7 +8,7 @@
  * write per received chunk would cost a system call and a wake-up of the peer each.
  */
 import { limits, nextDepth } from "./PeerContext.js"
-import type { BlockRequest } from "../pieces/PiecePicker.js"
+import { type BlockRequest } from "../../domain/Block.js"
 
 /** A block's key among the requests: a number, no string per block. Exact for every piece index a torrent
  *  can have (below 2^21); a peer's wilder numbers may collide, so a request found is compared as well. */

@@ -21,7 +21,8 @@
  */
 import { Bitfield } from "../../domain/Bitfield.js"
 import * as Layout from "../../domain/Layout.js"
-import type { BlockRequest, PeerKey, Picker } from "./PiecePicker.js"
+import type { Picker } from "./PiecePicker.js"
+import { type BlockRequest, type PeerKey } from "../../domain/Block.js"
 
 /** In endgame a block may be requested from this many peers at once: the first one and 2 more. */
 export const maxRequesters = 3

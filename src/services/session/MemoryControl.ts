@@ -15,19 +15,9 @@ import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
-import {
-  type AddOptions,
-  type AddSource,
-  ControlError,
-  type Selection,
-  type SessionControlService,
-  type SessionSettings,
-  SessionControl,
-  Status,
-  statsOf,
-  type TorrentSettings,
-  type TorrentView
-} from "./SessionControl.js"
+import { type AddOptions, type AddSource, type Selection, type SessionControlService, SessionControl, type TorrentSettings } from "./SessionControl.js"
+import { ControlError } from "../../domain/Errors.js"
+import { type SessionSettings, Status, statsOf, type TorrentView } from "../../domain/SessionView.js"
 
 /** A request that changed (or tried to change) the session, in order. */
 export type ControlCall =
@@ -157,7 +147,7 @@ const fromMagnet = (m: Magnet.Magnet, uri: string): Identity => {
   }
 }
 
-export const makeMemory = (options: MemoryControlOptions = {}): Effect.Effect<MemoryControlHandle> =>
+export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryControlHandle> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
     const now = options.now ?? (() => Math.floor(clock.unsafeCurrentTimeMillis() / 1000))
@@ -314,7 +304,7 @@ export const makeMemory = (options: MemoryControlOptions = {}): Effect.Effect<Me
   })
 
 /** A memory session as SessionControl, with its handle as MemoryControl for the test's hands. */
-export const layerMemory = (options: MemoryControlOptions = {}): Layer.Layer<SessionControl | MemoryControl> =>
+export const layer = (options: MemoryControlOptions = {}): Layer.Layer<SessionControl | MemoryControl> =>
   Layer.effectContext(
-    Effect.map(makeMemory(options), (handle) => Context.make(SessionControl, handle).pipe(Context.add(MemoryControl, handle)))
+    Effect.map(make(options), (handle) => Context.make(SessionControl, handle).pipe(Context.add(MemoryControl, handle)))
   )

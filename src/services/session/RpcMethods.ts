@@ -48,17 +48,9 @@ import {
   type RpcRejection,
   success
 } from "../../protocol/TransmissionRpc.js"
-import {
-  type AddSource,
-  type ControlError,
-  type Selection,
-  SessionControl,
-  type SessionControlService,
-  type SessionSettings,
-  Status,
-  type TorrentSettings,
-  type TorrentView
-} from "./SessionControl.js"
+import { type AddSource, type Selection, SessionControl, type SessionControlService, type TorrentSettings } from "./SessionControl.js"
+import { type ControlError } from "../../domain/Errors.js"
+import { type SessionSettings, Status, type TorrentView } from "../../domain/SessionView.js"
 
 /** Transmission's default limit (kB/s), shown while a limit was never set. */
 const defaultLimit = 100

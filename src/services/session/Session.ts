@@ -22,25 +22,19 @@ import * as Magnet from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
 import { Throttle, TokenBucket } from "../../domain/TokenBucket.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
-import { randomPeerId } from "../commands/Download.js"
 import type { DhtOptions } from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import { recover } from "../storage/Resume.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
-import { type Entry, viewOf } from "./SessionView.js"
+import { type Entry, viewOf } from "./SessionEntry.js"
 import * as SessionFile from "./SessionFile.js"
-import {
-  type Added,
-  type AddSource,
-  ControlError,
-  type Selection,
-  type SessionControlService,
-  type SessionSettings,
-  statsOf
-} from "./SessionControl.js"
+import { type Added, type AddSource, type Selection, type SessionControlService } from "./SessionControl.js"
 import * as Torrent from "../torrent/Torrent.js"
+import { randomPeerId } from "../../domain/PeerId.js"
+import { ControlError } from "../../domain/Errors.js"
+import { type SessionSettings, statsOf } from "../../domain/SessionView.js"
 
 export interface SessionOptions {
   readonly stateDir: string
@@ -108,7 +102,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
           port: listener.port,
           dht,
           stallTimeoutSeconds: 0,
-          progress: { tty: false, write: () => Effect.void }
+          report: (line) => Effect.logDebug(line)
         })
         entry.metainfo = resolved.metainfo
         entry.name = resolved.metainfo.name

@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { StorageError } from "../../domain/Errors.js"
-import type { Entry } from "./SessionView.js"
+import type { Entry } from "./SessionEntry.js"
 
 const SavedTorrent = Schema.Struct({
   hash: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)),

@@ -399,7 +399,7 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
   })
 
 /** The file Storage service. */
-export const makeFile = (options: FileStorageOptions = {}): StorageService => {
+export const make = (options: FileStorageOptions = {}): StorageService => {
   const maxOpenFiles = Math.max(1, Math.floor(options.maxOpenFiles ?? 256))
   return {
     open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string, options?: OpenOptions) {
@@ -423,8 +423,8 @@ export const makeFile = (options: FileStorageOptions = {}): StorageService => {
 }
 
 /** Storage on real files under the --out folder. */
-export const layerFile: Layer.Layer<Storage> = Layer.succeed(Storage, makeFile())
+export const layer: Layer.Layer<Storage> = Layer.succeed(Storage, make())
 
-/** `layerFile` with options (tests use a small descriptor limit to exercise reopening). */
-export const layerFileWith = (options: FileStorageOptions): Layer.Layer<Storage> =>
-  Layer.succeed(Storage, makeFile(options))
+/** `layer` with options (tests use a small descriptor limit to exercise reopening). */
+export const layerWith = (options: FileStorageOptions): Layer.Layer<Storage> =>
+  Layer.succeed(Storage, make(options))

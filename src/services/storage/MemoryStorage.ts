@@ -152,7 +152,7 @@ const stampsOf = (metainfo: Metainfo, entry: Entry | undefined): ReadonlyArray<F
   })
 
 /** The memory Storage service over `store`. */
-export const makeMemory = (store: MemoryStore): StorageService => {
+export const make = (store: MemoryStore): StorageService => {
   return {
     stamps: (metainfo, root) => Effect.sync(() => stampsOf(metainfo, store.entry(root, metainfo))),
     open: Effect.fn("Storage.open")(function*(metainfo: Metainfo, root: string, options?: OpenOptions) {
@@ -246,4 +246,4 @@ export const makeMemory = (store: MemoryStore): StorageService => {
 }
 
 /** Storage in `store`'s memory. */
-export const layerMemory = (store: MemoryStore): Layer.Layer<Storage> => Layer.succeed(Storage, makeMemory(store))
+export const layer = (store: MemoryStore): Layer.Layer<Storage> => Layer.succeed(Storage, make(store))

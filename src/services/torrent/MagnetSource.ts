@@ -20,7 +20,6 @@ import { formatBytes, formatDuration } from "../../domain/Units.js"
 import { decodeTorrent, torrentFromInfo } from "../../protocol/TorrentFile.js"
 import type { DhtService } from "../dht/Dht.js"
 import * as MetadataFetch from "./MetadataFetch.js"
-import type * as Progress from "../commands/Progress.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 
 export interface MagnetOptions {
@@ -29,7 +28,8 @@ export interface MagnetOptions {
   readonly dht: DhtService | undefined
   /** Give up when no peer has given the metadata for this long (0: never). */
   readonly stallTimeoutSeconds: number
-  readonly progress: Progress.ProgressOptions
+  /** News of the fetch, a line at a time (no newline). */
+  readonly report: (line: string) => Effect.Effect<void>
 }
 
 export interface Resolved {
@@ -70,7 +70,7 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
   const cached = yield* store.loadTorrent(infoHash)
   if (Option.isSome(cached)) {
     const metainfo = yield* decode(cached.value, `${store.location}/${toHex(infoHash)}.torrent`)
-    yield* options.progress.write(`metadata for ${metainfo.name} from ${store.location}\n`)
+    yield* options.report(`metadata for ${metainfo.name} from ${store.location}`)
     return { metainfo, fetched: undefined, peers: magnet.peers } satisfies Resolved
   }
 
@@ -86,7 +86,7 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
       detail: "the magnet link names no tracker and no peer, and the DHT is off (--no-dht): nowhere to find its metadata"
     })
   }
-  yield* options.progress.write(`fetching metadata for ${name} from ${sources.join(", ")}\n`)
+  yield* options.report(`fetching metadata for ${name} from ${sources.join(", ")}`)
   const started = yield* Clock.currentTimeMillis
   let tried = 0
   const fetched = MetadataFetch.fetch(
@@ -116,8 +116,6 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
   const metainfo = yield* decode(torrent, `metadata from ${result.from}`)
   const elapsed = (yield* Clock.currentTimeMillis) - started
   yield* store.saveTorrent(infoHash, torrent)
-  yield* options.progress.write(
-    `metadata: ${metainfo.name}, ${formatBytes(metainfo.totalLength)} in ${metainfo.files.length} file(s), from ${result.from} in ${formatDuration(elapsed / 1000)}\n`
-  )
+  yield* options.report(`metadata: ${metainfo.name}, ${formatBytes(metainfo.totalLength)} in ${metainfo.files.length} file(s), from ${result.from} in ${formatDuration(elapsed / 1000)}`)
   return { metainfo, fetched: torrent, peers: result.peers } satisfies Resolved
 })

@@ -4,10 +4,12 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
 import { TrackerError, type TrackerErrorReason } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import { PeerAddress } from "../../domain/PeerAddress.js"
+import { Tracker } from "./Tracker.js"
 
 /** One announce as the memory tracker received it. */
 export interface MemoryAnnounce {
@@ -106,3 +108,7 @@ const listed = (members: Iterable<Member>): Array<PeerAddress> => {
   for (const m of members) if (m.port > 0) out.push(new PeerAddress({ host: m.host, port: m.port }))
   return out
 }
+
+/** The Tracker port answered by this in-process tracker, for swarm tests. */
+export const layer = (tracker: MemoryTracker): Layer.Layer<Tracker> =>
+  Layer.succeed(Tracker, Tracker.of({ announce: tracker.announce }))

@@ -158,5 +158,5 @@ export const make = (options: MemoryDatagramOptions = {}) =>
   })
 
 /** A DatagramNetwork in memory (see the header). */
-export const layerMemory = (options?: MemoryDatagramOptions): Layer.Layer<DatagramNetwork> =>
+export const layer = (options?: MemoryDatagramOptions): Layer.Layer<DatagramNetwork> =>
   Layer.scoped(DatagramNetwork, make(options))

@@ -16,9 +16,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
 import { NetworkError } from "../../domain/Errors.js"
 import { format, PeerAddress } from "../../domain/PeerAddress.js"
-import type { Connection, PeerNetworkService } from "./PeerNetwork.js"
+import { type Connection, PeerNetwork, type PeerNetworkService } from "./PeerNetwork.js"
 
 export interface LinkOptions {
   /** One-way delay of every chunk and of the end of the stream. */
@@ -370,3 +371,9 @@ export const make = (options?: LinkOptions): Effect.Effect<MemoryNetwork> =>
       connecting: () => connecting
     }
   })
+
+/** One host of an in-process network (MemoryNetwork.make); `latency` and `bandwidth` shape what it sends. */
+export const layerHost = (
+  network: MemoryNetwork,
+  options: { readonly host: string } & LinkOptions
+): Layer.Layer<PeerNetwork> => Layer.sync(PeerNetwork, () => network.host(options.host, options))

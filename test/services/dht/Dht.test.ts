@@ -20,10 +20,11 @@ import { PeerAddress } from "../../../src/domain/PeerAddress.js"
 import { encode as encodeBencode } from "../../../src/protocol/Bencode.js"
 import { decodeState, encodeState } from "../../../src/protocol/DhtState.js"
 import * as Krpc from "../../../src/protocol/Krpc.js"
-import { DatagramNetwork, type Endpoint, layerNode } from "../../../src/services/wire/Datagram.js"
+import { DatagramNetwork, type Endpoint } from "../../../src/services/wire/Datagram.js"
 import * as DhtNode from "../../../src/services/dht/DhtNode.js"
 import * as MemoryDatagram from "../../../src/services/wire/MemoryDatagram.js"
 import { realTurn, withClock } from "../../support/clock.js"
+import * as UdpDatagram from "../../../src/services/wire/UdpDatagram.js"
 
 const idOf = (byte: number, last = 0) => {
   const id = new Uint8Array(20).fill(byte)
@@ -566,5 +567,5 @@ describe("DHT node: over real UDP", () => {
         expect(found).toEqual([new PeerAddress({ host: "127.0.0.1", port: 51413 })])
         expect(result.peers).toBe(1)
       })
-    ).pipe(Effect.provide(layerNode), Effect.timeout("10 seconds")))
+    ).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("10 seconds")))
 })

@@ -4,11 +4,13 @@ import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import { Bitfield } from "../../../src/domain/Bitfield.js"
 import * as Layout from "../../../src/domain/Layout.js"
-import { type BlockRequest, make, makeSequential } from "../../../src/services/pieces/PiecePicker.js"
 
 // The picker's state machine against a brute-force model, and at scale. (Unit tests: PiecePicker.test.ts.)
 
 import { BLOCK, bits, keyOf, layoutOf, range, seeded } from "../../support/picker.js"
+import { type BlockRequest } from "../../../src/domain/Block.js"
+import * as RarestFirst from "../../../src/services/pieces/RarestFirst.js"
+import * as SequentialOrder from "../../../src/services/pieces/SequentialOrder.js"
 
 describe("PickerState", () => {
   /** A schedule from a seed, so that fast-check shrinks one number. */
@@ -35,7 +37,7 @@ describe("PickerState", () => {
       const layout = layoutOf(pieceLength, count, last)
       const r = scheduleRng(seed)
       const had = bits(count, range(0, count).filter(() => r(5) === 0))
-      const picker = Effect.runSync(seeded((sequential ? makeSequential : make)(layout, had), seed))
+      const picker = Effect.runSync(seeded((sequential ? SequentialOrder.make : RarestFirst.make)(layout, had), seed))
       const peers = range(0, peerCount).map((i) => `10.0.0.${i}:6881`)
       // Every piece is held by someone; the first peer's pieces arrive as HAVEs.
       const holds = peers.map(() => Bitfield.empty(count))
@@ -149,7 +151,7 @@ describe("PickerState", () => {
     Effect.gen(function* () {
       const count = 2 ** 20
       const layout = layoutOf(BLOCK, count)
-      const picker = yield* seeded(make(layout, Bitfield.empty(count)))
+      const picker = yield* seeded(RarestFirst.make(layout, Bitfield.empty(count)))
       const all = Bitfield.full(count)
       picker.addPeer("seed", all)
       // Three peers with random halves spread the pieces over several buckets.

@@ -4,16 +4,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { Bitfield } from "../../../src/domain/Bitfield.js"
 import * as Layout from "../../../src/domain/Layout.js"
-import {
-  type BlockRequest,
-  layer,
-  layerSequential,
-  make,
-  type Picker,
-  PiecePicker
-} from "../../../src/services/pieces/PiecePicker.js"
+import { type Picker, PiecePicker } from "../../../src/services/pieces/PiecePicker.js"
 
 import { BLOCK, bits, keyOf, layoutOf, range, seeded } from "../../support/picker.js"
+import { type BlockRequest } from "../../../src/domain/Block.js"
+import * as RarestFirst from "../../../src/services/pieces/RarestFirst.js"
+import * as SequentialOrder from "../../../src/services/pieces/SequentialOrder.js"
 
 /** Picks one block at a time from `peer`, receiving and verifying each piece: the pieces in order. */
 const drain = (picker: Picker, peer: string, has: Bitfield): Array<number> => {
@@ -37,7 +33,7 @@ describe("PiecePicker", () => {
       // 10 pieces of 4 blocks (the last block 100 bytes); the last piece 3 blocks.
       const pieceLength = 3 * BLOCK + 100
       const layout = layoutOf(pieceLength, 10, pieceLength - 5000)
-      const picker = yield* seeded(make(layout, Bitfield.empty(10)))
+      const picker = yield* seeded(RarestFirst.make(layout, Bitfield.empty(10)))
       const all = Bitfield.full(10)
       picker.addPeer("seed", all)
       expect(picker.isInteresting(all)).toBe(true)
@@ -92,7 +88,7 @@ describe("PiecePicker", () => {
 
   it.effect("rarest first: after 4 random pieces, pieces held by fewer peers first", () =>
     Effect.gen(function* () {
-      const picker = yield* seeded(make(layoutOf(BLOCK, 20), Bitfield.empty(20)))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 20), Bitfield.empty(20)))
       const order = drain(picker, "p0", fivePeers(picker))
       // The order for seed 42: 4 random pieces, then by availability, random among ties.
       // Among ties, the piece after the one last started goes first (extent affinity): 12 13, 10 11, 6 7...
@@ -105,7 +101,7 @@ describe("PiecePicker", () => {
     Effect.gen(function* () {
       // 64 pieces of 1 MiB: 16 extents of 4 pieces, one seed.
       const pieceLength = 64 * BLOCK
-      const picker = yield* seeded(make(layoutOf(pieceLength, 64, pieceLength), Bitfield.empty(64)))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(pieceLength, 64, pieceLength), Bitfield.empty(64)))
       const order = drain(picker, "seed", Bitfield.full(64))
       expect([...order].sort((a, b) => a - b)).toEqual(range(0, 64))
       // Past the first 4 random pieces, a piece whose successor in its extent is still to come is
@@ -126,7 +122,7 @@ describe("PiecePicker", () => {
     Effect.gen(function* () {
       const firsts = new Set<number>()
       for (let seed = 1; seed <= 20; seed++) {
-        const picker = yield* seeded(make(layoutOf(BLOCK, 20), Bitfield.empty(20)), seed)
+        const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 20), Bitfield.empty(20)), seed)
         const [block] = picker.pick("p0", fivePeers(picker), 1)
         firsts.add(block!.piece)
       }
@@ -134,29 +130,29 @@ describe("PiecePicker", () => {
       expect(firsts.size).toBeGreaterThan(5)
       // With 4 pieces verified already, the first is one of the rarest, whatever the seed.
       for (let seed = 1; seed <= 20; seed++) {
-        const picker = yield* seeded(make(layoutOf(BLOCK, 20), bits(20, [4, 5, 6, 7])), seed)
+        const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 20), bits(20, [4, 5, 6, 7])), seed)
         const [block] = picker.pick("p0", fivePeers(picker), 1)
         expect(availabilityOf(block!.piece)).toBe(1)
       }
     }))
 
-  it.effect("sequential: lowest index first, through the layer", () =>
+  it.effect("sequential: lowest index first, through the RarestFirst.layer", () =>
     Effect.gen(function* () {
       const picker = yield* (yield* PiecePicker).make(layoutOf(BLOCK, 20), Bitfield.empty(20))
       expect(drain(picker, "p0", fivePeers(picker))).toEqual(range(0, 20))
-    }).pipe(Effect.provide(layerSequential)))
+    }).pipe(Effect.provide(SequentialOrder.layer)))
 
-  it.effect("layer makes a rarest-first picker", () =>
+  it.effect("RarestFirst.layer makes a rarest-first picker", () =>
     Effect.gen(function* () {
       const picker = yield* (yield* PiecePicker).make(layoutOf(BLOCK, 20), bits(20, [0, 1, 2, 3]))
       const order = drain(picker, "p0", fivePeers(picker))
       expect(order.map(availabilityOf)).toEqual([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])
-    }).pipe(Effect.provide(layer), seeded))
+    }).pipe(Effect.provide(RarestFirst.layer), seeded))
 
   it.effect("pieces in progress are finished first; released blocks are picked again", () =>
     Effect.gen(function* () {
       const layout = layoutOf(4 * BLOCK, 4)
-      const picker = yield* seeded(make(layout, Bitfield.empty(4)))
+      const picker = yield* seeded(RarestFirst.make(layout, Bitfield.empty(4)))
       const all = Bitfield.full(4)
       for (const peer of ["a", "b", "c"]) picker.addPeer(peer, all)
       const a = picker.pick("a", all, 2)
@@ -191,7 +187,7 @@ describe("PiecePicker", () => {
 
   it.effect("endgame: duplicates to other peers, at most 2 extra, cancel names them", () =>
     Effect.gen(function* () {
-      const picker = yield* seeded(make(layoutOf(2 * BLOCK, 2), Bitfield.empty(2)))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(2 * BLOCK, 2), Bitfield.empty(2)))
       const all = Bitfield.full(2)
       for (const peer of ["a", "b", "c", "d"]) picker.addPeer(peer, all)
       const a = picker.pick("a", all, 10)
@@ -230,7 +226,7 @@ describe("PiecePicker", () => {
 
   it.effect("pieceFailed: the piece is picked again", () =>
     Effect.gen(function* () {
-      const picker = yield* seeded(make(layoutOf(2 * BLOCK, 3), Bitfield.empty(3)))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(2 * BLOCK, 3), Bitfield.empty(3)))
       const all = Bitfield.full(3)
       picker.addPeer("a", all)
       const first = picker.pick("a", all, 2)
@@ -254,7 +250,7 @@ describe("PiecePicker", () => {
     Effect.gen(function* () {
       // Pieces 0..3 verified. 4, 5 held by x1, x2, x3 and the seed; 6, 7 by y1, y2 and the seed.
       const setUp = Effect.gen(function* () {
-        const picker = yield* seeded(make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
+        const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
         picker.addPeer("x1", bits(8, [4, 5]))
         picker.addPeer("x2", bits(8, [4, 5]))
         picker.addPeer("x3", bits(8, [4]))
@@ -282,7 +278,7 @@ describe("PiecePicker", () => {
   it.effect("a peer's new pieces and a departure are seen at once (the skipped buckets move back)", () =>
     Effect.gen(function* () {
       // Pieces 0..3 verified, so rarest first. 4: s1, s2, a; 5, 6: s1; 7: s1, s2.
-      const picker = yield* seeded(make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
       picker.addPeer("s1", bits(8, [4, 5, 6, 7]))
       picker.addPeer("s2", bits(8, [4, 7]))
       const a = bits(8, [4])
@@ -303,10 +299,10 @@ describe("PiecePicker", () => {
       expect(picker.pick("b", b, 1).map((r) => r.piece)).toEqual([7])
     }))
 
-  it.effect("a departure can make a peer's remaining piece the rarest", () =>
+  it.effect("a departure can RarestFirst.make a peer's remaining piece the rarest", () =>
     Effect.gen(function* () {
       // 5, 6: s1, t, a (3); 7: s1, s2, s3, a (4). a starts 5 or 6, then t leaves: the other one (2) before 7.
-      const picker = yield* seeded(make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 8), bits(8, [0, 1, 2, 3])))
       picker.addPeer("s1", bits(8, [4, 5, 6, 7]))
       picker.addPeer("t", bits(8, [5, 6]))
       picker.addPeer("s2", bits(8, [7]))
@@ -322,7 +318,7 @@ describe("PiecePicker", () => {
   it.effect("untrusted input is ignored, never thrown on", () =>
     Effect.gen(function* () {
       const layout = layoutOf(2 * BLOCK, 3, BLOCK + 10)
-      const picker = yield* seeded(make(layout, Bitfield.empty(3)))
+      const picker = yield* seeded(RarestFirst.make(layout, Bitfield.empty(3)))
       const all = Bitfield.full(3)
       picker.addPeer("a", all)
       const picked = picker.pick("a", all, 6)
@@ -359,13 +355,13 @@ describe("PiecePicker", () => {
       expect(picked.find((b) => b.piece === 2 && b.offset === BLOCK)?.length).toBe(10)
       for (const block of picked) expect(picker.blockReceived("a", block).accepted).toBe(true)
       // A `have` that does not fit the layout is the caller's bug: a defect.
-      const exit = yield* Effect.exit(make(layout, Bitfield.empty(4)))
+      const exit = yield* Effect.exit(RarestFirst.make(layout, Bitfield.empty(4)))
       expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
     }))
 
   it.effect("isInteresting: whether the peer has a piece we lack", () =>
     Effect.gen(function* () {
-      const picker = yield* seeded(make(layoutOf(BLOCK, 10), bits(10, [0, 1, 2])))
+      const picker = yield* seeded(RarestFirst.make(layoutOf(BLOCK, 10), bits(10, [0, 1, 2])))
       expect(picker.isInteresting(Bitfield.empty(10))).toBe(false)
       expect(picker.isInteresting(bits(10, [1, 2]))).toBe(false)
       expect(picker.isInteresting(bits(10, [0, 1, 2]))).toBe(false)

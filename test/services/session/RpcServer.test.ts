@@ -13,10 +13,11 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
-import { makeMemory, type MemoryControlOptions } from "../../../src/services/session/MemoryControl.js"
+import { make, type MemoryControlOptions } from "../../../src/services/session/MemoryControl.js"
 import * as RpcServer from "../../../src/services/session/RpcServer.js"
-import { SessionControl, Status } from "../../../src/services/session/SessionControl.js"
+import { SessionControl } from "../../../src/services/session/SessionControl.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
+import { Status } from "../../../src/domain/SessionView.js"
 
 const torrent = makeTorrent({ name: "album", pieceLength: 16384, files: [{ path: ["one.flac"], data: randomBytes(40_000) }, { path: ["two.flac"], data: randomBytes(9_000, 2) }] })
 const hash = Buffer.from(torrent.metainfo.infoHash!).toString("hex")
@@ -68,7 +69,7 @@ const client = (port: number, headers: Record<string, string> = {}) => {
 
 const serve = (options: Partial<RpcServer.RpcServerOptions> = {}, memoryOptions: MemoryControlOptions = {}) =>
   Effect.gen(function*() {
-    const memory = yield* makeMemory(memoryOptions)
+    const memory = yield* make(memoryOptions)
     const { port } = yield* RpcServer.make({ port: 0, ...options }).pipe(Effect.provideService(SessionControl, memory))
     return { port, memory, rpc: client(port) }
   })

@@ -13,7 +13,7 @@ import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import { toHex } from "../../../src/domain/InfoHash.js"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
-import { ControlError, type SessionControlService, Status, type TorrentView } from "../../../src/services/session/SessionControl.js"
+import { type SessionControlService } from "../../../src/services/session/SessionControl.js"
 import { withClock } from "../../support/clock.js"
 import {
   downloadDir,
@@ -30,6 +30,8 @@ import {
 } from "../../support/sessionSwarm.js"
 import { all, announceUrl, makeSwarm, type Swarm } from "../../support/swarm.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
+import { ControlError } from "../../../src/domain/Errors.js"
+import { Status, type TorrentView } from "../../../src/domain/SessionView.js"
 
 /** A plausible wall-clock start. TestClock starts at 0, and the session's dates are whole seconds with 0
  *  meaning "never": a torrent done within the first virtual second would never count as done. */

@@ -6,8 +6,9 @@ import * as path from "node:path"
 import * as Layout from "../../../src/domain/Layout.js"
 import { layoutOf } from "../../../src/domain/Metainfo.js"
 import * as DirectIo from "../../../src/services/storage/DirectIo.js"
-import { layerFile } from "../../../src/services/storage/FileStorage.js"
-import { layerMemory, MemoryStore } from "../../../src/services/storage/MemoryStorage.js"
+import * as FileStorage from "../../../src/services/storage/FileStorage.js"
+import * as MemoryStorage from "../../../src/services/storage/MemoryStorage.js"
+import { MemoryStore } from "../../../src/services/storage/MemoryStorage.js"
 import { Storage } from "../../../src/services/storage/Storage.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
 
@@ -119,7 +120,7 @@ describe("DirectIo", () => {
     expect(Layout.pieceRuns(layout, 3, 4, (file) => file !== 0).map((r) => r.file)).toEqual([1])
   })
 
-  for (const [name, layer] of [["file", layerFile], ["memory", layerMemory(MemoryStore.make())]] as const) {
+  for (const [name, layer] of [["file", FileStorage.layer], ["memory", MemoryStorage.layer(MemoryStore.make())]] as const) {
     it.scopedLive(`writePieces stores consecutive pieces across files, from aligned and ordinary memory (${name})`, () =>
       Effect.gen(function* () {
         const root = yield* tempDir

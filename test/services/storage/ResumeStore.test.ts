@@ -14,7 +14,9 @@ import * as path from "node:path"
 import { type InfoHash, infoHash, toHex } from "../../../src/domain/InfoHash.js"
 import { ResumeData } from "../../../src/domain/ResumeData.js"
 import { decodeResume, encodeResume } from "../../../src/protocol/ResumeFile.js"
-import { defaultStateDir, layerMemory, makeFile, MemoryResume, ResumeStore } from "../../../src/services/storage/ResumeStore.js"
+import { defaultStateDir, ResumeStore } from "../../../src/services/storage/ResumeStore.js"
+import * as ResumeFiles from "../../../src/services/storage/ResumeFiles.js"
+import { MemoryResume, layer as resumeMemory } from "../../../src/services/storage/MemoryResume.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "bt-resume-"))),
@@ -63,7 +65,7 @@ describe("ResumeStore (files)", () => {
   it.scopedLive("save then load gives the same data back", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       expect(store.location).toBe(path.join(dir, "torrents"))
       yield* store.save(data(1))
       expectSome(yield* store.load(hashOf(1)), data(1))
@@ -74,13 +76,13 @@ describe("ResumeStore (files)", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       const relative = path.relative(process.cwd(), dir)
-      expect(makeFile(relative).location).toBe(path.join(dir, "torrents"))
+      expect(ResumeFiles.make(relative).location).toBe(path.join(dir, "torrents"))
     }))
 
   it.scopedLive("saving twice replaces the data; torrents are kept apart", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       yield* store.save(data(1))
       yield* store.save(data(2))
       const newer = data(1, { downloaded: 999_999, pieces: Uint8Array.of(0xff, 0xf0) })
@@ -95,7 +97,7 @@ describe("ResumeStore (files)", () => {
   it.scopedLive("no temporary file is left behind, even after many saves at once", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => store.save(data(i % 3, { downloaded: i })), {
         concurrency: 8,
         discard: true
@@ -113,7 +115,7 @@ describe("ResumeStore (files)", () => {
   it.scopedLive("a missing file loads as none, and loading creates nothing", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(path.join(dir, "state"))
+      const store = ResumeFiles.make(path.join(dir, "state"))
       expect(Option.isNone(yield* store.load(hashOf(1)))).toBe(true)
       expect(fs.readdirSync(dir)).toEqual([])
       // The folder exists but holds another torrent.
@@ -124,7 +126,7 @@ describe("ResumeStore (files)", () => {
   it.scopedLive("a damaged resume file loads as none, with a warning naming it, and does not fail", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       const file = resumeFile(dir, hashOf(1))
       fs.mkdirSync(path.dirname(file), { recursive: true })
       fs.writeFileSync(file, Buffer.from("\x00\xffgarbage: not a resume file"))
@@ -146,14 +148,14 @@ describe("ResumeStore (files)", () => {
     Effect.gen(function*() {
       const dir = yield* tempDir
       fs.mkdirSync(resumeFile(dir, hashOf(1)), { recursive: true })
-      expect(Option.isNone(yield* quiet(makeFile(dir).load(hashOf(1))))).toBe(true)
+      expect(Option.isNone(yield* quiet(ResumeFiles.make(dir).load(hashOf(1))))).toBe(true)
     }))
 
   it.scopedLive("resume data saved for another info hash under this one's name loads as that data", () =>
     Effect.gen(function*() {
       // The store names files by hash; what a file holds is its own business (the caller checks the root).
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       yield* store.save(data(2))
       fs.renameSync(resumeFile(dir, hashOf(2)), resumeFile(dir, hashOf(1)))
       const loaded = yield* store.load(hashOf(1))
@@ -165,7 +167,7 @@ describe("ResumeStore (files)", () => {
       const base = yield* tempDir
       const file = path.join(base, "state")
       fs.writeFileSync(file, "x")
-      const store = makeFile(file)
+      const store = ResumeFiles.make(file)
       const error = yield* Effect.flip(store.save(data(1)))
       expect(error._tag).toBe("StorageError")
       expect(error.path).toBe(path.join(file, "torrents"))
@@ -182,7 +184,7 @@ describe("ResumeStore (files)", () => {
       const dir = yield* tempDir
       const torrents = path.join(dir, "torrents")
       fs.writeFileSync(torrents, "x")
-      const error = yield* Effect.flip(makeFile(dir).save(data(1)))
+      const error = yield* Effect.flip(ResumeFiles.make(dir).save(data(1)))
       expect(error.message).toContain(torrents)
       expect(fs.readFileSync(torrents, "utf8")).toBe("x")
     }))
@@ -190,7 +192,7 @@ describe("ResumeStore (files)", () => {
   it.scopedLive("a failed save leaves the old checkpoint and no temporary file", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const store = makeFile(dir)
+      const store = ResumeFiles.make(dir)
       yield* store.save(data(1))
       // The resume file's name taken by a non-empty folder: the rename cannot replace it.
       const file = resumeFile(dir, hashOf(2))
@@ -251,7 +253,7 @@ describe("ResumeStore (memory)", () => {
         const newer = data(1, { downloaded: 5 })
         yield* store.save(newer)
         return { one: yield* store.load(hashOf(1)), two: yield* store.load(hashOf(2)), newer }
-      }).pipe(Effect.provide(layerMemory(memory)))
+      }).pipe(Effect.provide(resumeMemory(memory)))
       expectSome(result.one, result.newer)
       expectSome(result.two, data(2))
       expect(memory.saves).toBe(3)
@@ -267,15 +269,15 @@ describe("ResumeStore (memory)", () => {
     Effect.gen(function*() {
       const memory = new MemoryResume()
       memory.files.set(toHex(hashOf(1)), Uint8Array.from(Buffer.from("garbage")))
-      const loaded = yield* Effect.flatMap(ResumeStore, (s) => s.load(hashOf(1))).pipe(Effect.provide(layerMemory(memory)))
+      const loaded = yield* Effect.flatMap(ResumeStore, (s) => s.load(hashOf(1))).pipe(Effect.provide(resumeMemory(memory)))
       expect(Option.isNone(loaded)).toBe(true)
       expect(memory.get(hashOf(1))).toBeUndefined()
       expect(Either.isLeft(decodeResume(memory.files.get(toHex(hashOf(1)))!))).toBe(true)
     }))
 
-  it.effect("layerMemory without a store starts empty", () =>
+  it.effect("MemoryResume.layer without a store starts empty", () =>
     Effect.gen(function*() {
-      const loaded = yield* Effect.flatMap(ResumeStore, (s) => s.load(hashOf(1))).pipe(Effect.provide(layerMemory()))
+      const loaded = yield* Effect.flatMap(ResumeStore, (s) => s.load(hashOf(1))).pipe(Effect.provide(resumeMemory()))
       expect(Option.isNone(loaded)).toBe(true)
     }))
 })

@@ -8,8 +8,9 @@ import * as path from "node:path"
 import type { StorageError } from "../../../src/domain/Errors.js"
 import * as Layout from "../../../src/domain/Layout.js"
 import { layoutOf, type Metainfo, relativePath } from "../../../src/domain/Metainfo.js"
-import { layerFile, layerFileWith } from "../../../src/services/storage/FileStorage.js"
-import { infoHashHex, layerMemory, MemoryStore } from "../../../src/services/storage/MemoryStorage.js"
+import * as FileStorage from "../../../src/services/storage/FileStorage.js"
+import { infoHashHex, MemoryStore } from "../../../src/services/storage/MemoryStorage.js"
+import * as MemoryStorage from "../../../src/services/storage/MemoryStorage.js"
 import { type FileStamp, Storage, type TorrentStorage } from "../../../src/services/storage/Storage.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
 
@@ -122,8 +123,8 @@ const roundTrip = (storage: TorrentStorage, payload: Uint8Array, layout: Layout.
   })
 
 const fileLayers: ReadonlyArray<readonly [string, Layer.Layer<Storage>]> = [
-  ["file", layerFile],
-  ["file, one open descriptor", layerFileWith({ maxOpenFiles: 1 })]
+  ["file", FileStorage.layer],
+  ["file, one open descriptor", FileStorage.layerWith({ maxOpenFiles: 1 })]
 ]
 
 describe("FileStorage", () => {
@@ -152,7 +153,7 @@ describe("FileStorage", () => {
       const root = yield* tempDir
       const storage = yield* Effect.scoped(
         Effect.gen(function*() {
-          const s = yield* openWith(layerFile, multi.metainfo, root)
+          const s = yield* openWith(FileStorage.layer, multi.metainfo, root)
           expect(fs.statSync(path.join(root, "multi", "d", "e", "four.bin")).size).toBe(40000)
           expect(fs.statSync(path.join(root, "multi", "a", "b", "one.bin")).size).toBe(30000)
           // Nothing written yet: reads give zeros.
@@ -180,12 +181,12 @@ describe("FileStorage", () => {
       const longer = randomBytes(35000, 9)
       fs.writeFileSync(one, longer)
 
-      yield* withStorage(layerFile, multi.metainfo, root, (s) => s.write(0, 30000, multi.payload.subarray(30000, 31000)))
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.write(0, 30000, multi.payload.subarray(30000, 31000)))
       expect(fs.statSync(four).mtime.getFullYear()).toBe(2001)
       expect(fs.readFileSync(four).equals(fourData)).toBe(true)
       expect(fs.readFileSync(one).equals(longer)).toBe(true)
 
-      const again = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      const again = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.all([s.read(0, 29000, 2000), s.read(2, 0, 32768)]))
       expect(Buffer.from(again[0]).equals(Buffer.concat([longer.subarray(29000, 30000), multi.payload.subarray(30000, 31000)])))
         .toBe(true)
@@ -207,14 +208,14 @@ describe("FileStorage", () => {
           { path: ["/etc", "z"], data: randomBytes(3000, 7) }
         ]
       })
-      yield* withStorage(layerFile, t.metainfo, root, (s) => s.write(0, 0, t.payload))
+      yield* withStorage(FileStorage.layer, t.metainfo, root, (s) => s.write(0, 0, t.payload))
       expect(fs.readdirSync(base)).toEqual(["out"])
       const written = fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
       expect(written.map((e) => fs.statSync(path.join(e.parentPath, e.name)).size).sort()).toEqual([1000, 2000, 3000])
 
       // A metainfo that escaped sanitising is refused before anything is made.
       const evil: Metainfo = { ...t.metainfo, files: t.metainfo.files.map((f) => ({ ...f, path: ["..", "..", "evil"] })) }
-      const error = yield* openError(layerFile, evil, path.join(base, "other"))
+      const error = yield* openError(FileStorage.layer, evil, path.join(base, "other"))
       expect(error.reason).toBe("Outside")
       expect(error.path).toBe(path.join(base, "evil"))
       expect(fs.readdirSync(base)).toEqual(["out"])
@@ -247,7 +248,7 @@ describe("FileStorage", () => {
       const { outside, root } = yield* withOutside
       fs.mkdirSync(path.join(root, "two"), { recursive: true })
       fs.symlinkSync(outside, path.join(root, "two", "sub"))
-      const error = yield* openError(layerFile, twoFiles.metainfo, root)
+      const error = yield* openError(FileStorage.layer, twoFiles.metainfo, root)
       expect(error.reason).toBe("Outside")
       expect(error.path).toBe(path.join(root, "two", "sub", "one.bin"))
       expect(error.detail).toContain("symbolic link")
@@ -257,7 +258,7 @@ describe("FileStorage", () => {
   it.scopedLive("refuses a symlinked folder planted under the root while running", () =>
     Effect.gen(function*() {
       const { outside, root } = yield* withOutside
-      const error = yield* withStorage(layerFileWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
+      const error = yield* withStorage(FileStorage.layerWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.read(2, 0, 100) // two.bin now holds the one descriptor: one.bin must be reopened
           fs.renameSync(path.join(root, "two", "sub"), path.join(root, "two", "moved"))
@@ -273,7 +274,7 @@ describe("FileStorage", () => {
     Effect.gen(function*() {
       const { outside, root } = yield* withOutside
       const two = path.join(root, "two", "two.bin")
-      const error = yield* withStorage(layerFileWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
+      const error = yield* withStorage(FileStorage.layerWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.read(0, 0, 100)
           fs.rmSync(two)
@@ -291,7 +292,7 @@ describe("FileStorage", () => {
       const root = path.join(base, "locked")
       fs.mkdirSync(root, { mode: 0o500 })
       fs.chmodSync(root, 0o500)
-      const result = yield* Effect.either(Effect.scoped(openWith(layerFile, twoFiles.metainfo, root)))
+      const result = yield* Effect.either(Effect.scoped(openWith(FileStorage.layer, twoFiles.metainfo, root)))
       // Root ignores permissions, so there the open succeeds.
       if (process.getuid?.() !== 0) {
         const error = Either.getLeft(result)
@@ -309,11 +310,11 @@ describe("FileStorage", () => {
       const base = yield* tempDir
       const file = path.join(base, "file")
       fs.writeFileSync(file, "x")
-      const error: StorageError = yield* openError(layerFile, twoFiles.metainfo, file)
+      const error: StorageError = yield* openError(FileStorage.layer, twoFiles.metainfo, file)
       expect(error.reason).toBe("Open")
       expect(error.message).toBe(`${file}: not a folder`)
       const under = path.join(file, "sub")
-      const error2 = yield* openError(layerFile, twoFiles.metainfo, under)
+      const error2 = yield* openError(FileStorage.layer, twoFiles.metainfo, under)
       expect(error2.reason).toBe("Open")
       expect(error2.path).toBe(under)
       expect(error2.detail).toMatch(/^cannot (create folder|inspect): a component of the path is not a folder$/)
@@ -325,7 +326,7 @@ describe("FileStorage", () => {
       const root = yield* tempDir
       const t = makeTorrent({ name: "single.bin", pieceLength: 16384, files: [{ path: [], data: randomBytes(40000, 3) }] })
       const layout = layoutOf(t.metainfo)
-      yield* withStorage(layerFile, t.metainfo, root, (s) =>
+      yield* withStorage(FileStorage.layer, t.metainfo, root, (s) =>
         Effect.forEach(shuffledBlocks(layout, 3), (b) =>
           s.write(b.piece, b.offset, slice(t.payload, layout, b.piece, b.offset, b.length)), { discard: true }))
       expect(fs.readdirSync(root)).toEqual(["single.bin"])
@@ -337,7 +338,7 @@ describe("MemoryStorage", () => {
   it.scopedLive("writes and reads a multi-file torrent; pad spans are not stored", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      yield* withStorage(layerMemory(store), multi.metainfo, "/out", (s) => roundTrip(s, multi.payload, layoutMulti))
+      yield* withStorage(MemoryStorage.layer(store), multi.metainfo, "/out", (s) => roundTrip(s, multi.payload, layoutMulti))
       const bytes = store.contents("/out", infoHashHex(multi.metainfo))
       expect(bytes !== undefined && Buffer.from(bytes).equals(multi.payload)).toBe(true)
       expect(store.writes).toBe(shuffledBlocks(layoutMulti, 7).length)
@@ -345,7 +346,7 @@ describe("MemoryStorage", () => {
 
       // Non-zero bytes written over the pad span are dropped; reads give zeros there.
       const other = MemoryStore.make()
-      yield* withStorage(layerMemory(other), multi.metainfo, "/out", (s) =>
+      yield* withStorage(MemoryStorage.layer(other), multi.metainfo, "/out", (s) =>
         Effect.gen(function*() {
           yield* s.write(1, 0, new Uint8Array(32768).fill(7))
           const back = yield* s.read(1, 0, 32768)
@@ -358,7 +359,7 @@ describe("MemoryStorage", () => {
     Effect.gen(function*() {
       const store = MemoryStore.make()
       store.seed("/seed", multi.metainfo, multi.payload)
-      const pieces = yield* withStorage(layerMemory(store), multi.metainfo, "/seed", (s) =>
+      const pieces = yield* withStorage(MemoryStorage.layer(store), multi.metainfo, "/seed", (s) =>
         Effect.forEach([0, 1, 2, 3], (p) => s.read(p, 0, Layout.pieceSize(layoutMulti, p))))
       expect(Buffer.from(Buffer.concat(pieces)).equals(multi.payload)).toBe(true)
       // Another root is another download.
@@ -368,7 +369,7 @@ describe("MemoryStorage", () => {
   it.scopedLive("failWrites makes the n-th write from now fail with NoSpace", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      const results = yield* withStorage(layerMemory(store), multi.metainfo, "/out", (s) =>
+      const results = yield* withStorage(MemoryStorage.layer(store), multi.metainfo, "/out", (s) =>
         Effect.gen(function*() {
           store.failWrites(2)
           const block = multi.payload.subarray(0, 16384)
@@ -402,20 +403,20 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const base = yield* tempDir
       const root = path.join(base, "out")
-      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      const stamps = yield* stampsWith(FileStorage.layer, multi.metainfo, root)
       expect(stamps).toEqual(multi.metainfo.files.map(() => undefined))
       expect(fs.readdirSync(base)).toEqual([])
       // An existing but empty root stays empty.
       fs.mkdirSync(root)
-      expect(yield* stampsWith(layerFile, multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
+      expect(yield* stampsWith(FileStorage.layer, multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
       expect(fs.readdirSync(root)).toEqual([])
     }))
 
   it.scopedLive("stamps after an open to write: each stored file's length and mtime, none for pad or symlink", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      const opened = yield* withStorage(layerFile, multi.metainfo, root, (s) => s.stamps)
-      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      const opened = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.stamps)
+      const stamps = yield* stampsWith(FileStorage.layer, multi.metainfo, root)
       multi.metainfo.files.forEach((file, i) => {
         if (storedMulti.includes(i)) {
           expect(stamps[i]).toEqual(statStamp(multiPath(root, i)))
@@ -434,7 +435,7 @@ describe("FileStorage: stamps and read-only opening", () => {
       const root = yield* tempDir
       fs.mkdirSync(multiPath(root, 0), { recursive: true })
       fs.writeFileSync(path.join(root, "multi", "d"), "not a folder")
-      const stamps = yield* stampsWith(layerFile, multi.metainfo, root)
+      const stamps = yield* stampsWith(FileStorage.layer, multi.metainfo, root)
       expect(stamps[0]).toBeUndefined()
       expect(stamps[5]).toBeUndefined()
       expect(stamps[6]).toBeUndefined()
@@ -444,7 +445,7 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const base = yield* tempDir
       const root = path.join(base, "out")
-      yield* withReadOnly(layerFile, multi.metainfo, root, (s) =>
+      yield* withReadOnly(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           const read = yield* Effect.flip(s.read(0, 0, 100))
           expect(read._tag).toBe("StorageError")
@@ -465,12 +466,12 @@ describe("FileStorage: stamps and read-only opening", () => {
   it.scopedLive("open read-only over existing data reads it, fails on the one missing file, and never writes", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      yield* withStorage(layerFile, multi.metainfo, root, (s) => roundTrip(s, multi.payload, layoutMulti))
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => roundTrip(s, multi.payload, layoutMulti))
       const three = multiPath(root, 3)
       fs.rmSync(three)
       storedMulti.filter((i) => i !== 3).forEach((i) => age(multiPath(root, i)))
-      const before = yield* stampsWith(layerFile, multi.metainfo, root)
-      yield* withReadOnly(layerFile, multi.metainfo, root, (s) =>
+      const before = yield* stampsWith(FileStorage.layer, multi.metainfo, root)
+      yield* withReadOnly(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           // Piece 3 lies in four.bin alone; piece 1 is three.bin's end, the pad file and four.bin's start.
           const size = Layout.pieceSize(layoutMulti, 3)
@@ -487,15 +488,15 @@ describe("FileStorage: stamps and read-only opening", () => {
           yield* s.syncAll
         }))
       expect(fs.existsSync(three)).toBe(false)
-      expect(yield* stampsWith(layerFile, multi.metainfo, root)).toEqual(before)
+      expect(yield* stampsWith(FileStorage.layer, multi.metainfo, root)).toEqual(before)
       expect(fs.readFileSync(multiPath(root, 5)).equals(multi.payload.subarray(65536, 105536))).toBe(true)
     }))
 
   it.scopedLive("syncAll on read-only storage over existing files succeeds", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      yield* withStorage(layerFile, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 32768)))
-      yield* withReadOnly(layerFileWith({ maxOpenFiles: 1 }), multi.metainfo, root, (s) =>
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 32768)))
+      yield* withReadOnly(FileStorage.layerWith({ maxOpenFiles: 1 }), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.syncAll
           yield* s.read(3, 0, 100)
@@ -506,7 +507,7 @@ describe("FileStorage: stamps and read-only opening", () => {
   it.scopedLive("TorrentStorage.stamps after a write shows the written file's new mtime, the others' as before", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           storedMulti.forEach((i) => age(multiPath(root, i)))
           const before = yield* s.stamps
@@ -531,7 +532,7 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const root = yield* tempDir
       const two = multiPath(root, 2)
-      const error = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      const error = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.write(0, 30000, multi.payload.subarray(30000, 31000))
           fs.unlinkSync(two)
@@ -547,7 +548,7 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const root = yield* tempDir
       const four = multiPath(root, 5)
-      const errors = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      const errors = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.write(3, 0, slice(multi.payload, layoutMulti, 3, 0, 100))
           fs.unlinkSync(four)
@@ -568,7 +569,7 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const root = yield* tempDir
       const one = multiPath(root, 0)
-      const error = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      const error = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           fs.unlinkSync(one)
           return yield* Effect.flip(s.stamps)
@@ -583,7 +584,7 @@ describe("FileStorage: stamps and read-only opening", () => {
     Effect.gen(function*() {
       const root = yield* tempDir
       const one = multiPath(root, 0)
-      const result = yield* withStorage(layerFile, multi.metainfo, root, (s) =>
+      const result = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.write(0, 0, multi.payload.subarray(0, 100))
           yield* s.stamps
@@ -602,14 +603,14 @@ describe("MemoryStorage: stamps and read-only opening", () => {
   it.scopedLive("stamps before anything exists: all undefined, and nothing is created", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      expect(yield* stampsWith(layerMemory(store), multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
+      expect(yield* stampsWith(MemoryStorage.layer(store), multi.metainfo, root)).toEqual(multi.metainfo.files.map(() => undefined))
       expect(store.contents(root, infoHashHex(multi.metainfo))).toBeUndefined()
     }))
 
   it.scopedLive("stamps after an open to write: each stored file's length, none for pad or symlink", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      const layer = layerMemory(store)
+      const layer = MemoryStorage.layer(store)
       const opened = yield* withStorage(layer, multi.metainfo, root, (s) => s.stamps)
       const stamps = yield* stampsWith(layer, multi.metainfo, root)
       expect(opened).toEqual(stamps)
@@ -625,7 +626,7 @@ describe("MemoryStorage: stamps and read-only opening", () => {
   it.scopedLive("open read-only on nothing creates nothing; reads name the missing file; writes fail", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      yield* withReadOnly(layerMemory(store), multi.metainfo, root, (s) =>
+      yield* withReadOnly(MemoryStorage.layer(store), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           const read = yield* Effect.flip(s.read(0, 0, 100))
           expect(read._tag).toBe("StorageError")
@@ -646,9 +647,9 @@ describe("MemoryStorage: stamps and read-only opening", () => {
       const store = MemoryStore.make()
       store.seed(root, multi.metainfo, multi.payload)
       store.deleteFile(root, multi.metainfo, 3)
-      const before = yield* stampsWith(layerMemory(store), multi.metainfo, root)
+      const before = yield* stampsWith(MemoryStorage.layer(store), multi.metainfo, root)
       expect(before[3]).toBeUndefined()
-      yield* withReadOnly(layerMemory(store), multi.metainfo, root, (s) =>
+      yield* withReadOnly(MemoryStorage.layer(store), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           const size = Layout.pieceSize(layoutMulti, 3)
           expect(Buffer.from(yield* s.read(3, 0, size)).equals(slice(multi.payload, layoutMulti, 3, 0, size))).toBe(true)
@@ -660,13 +661,13 @@ describe("MemoryStorage: stamps and read-only opening", () => {
         }))
       expect(store.syncs).toBe(1)
       expect(store.writes).toBe(0)
-      expect(yield* stampsWith(layerMemory(store), multi.metainfo, root)).toEqual(before)
+      expect(yield* stampsWith(MemoryStorage.layer(store), multi.metainfo, root)).toEqual(before)
     }))
 
   it.scopedLive("TorrentStorage.stamps after a write shows the written file's new mtime, the others' as before", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      yield* withStorage(layerMemory(store), multi.metainfo, root, (s) =>
+      yield* withStorage(MemoryStorage.layer(store), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           const before = yield* s.stamps
           yield* s.write(0, 100, multi.payload.subarray(100, 200))
@@ -680,7 +681,7 @@ describe("MemoryStorage: stamps and read-only opening", () => {
   it.scopedLive("corrupt with touch changes the file's stamp; without touch the stamp stays as it was", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      const layer = layerMemory(store)
+      const layer = MemoryStorage.layer(store)
       store.seed(root, multi.metainfo, multi.payload)
       const seeded = yield* stampsWith(layer, multi.metainfo, root)
       // A byte of four.bin (file 5), invisible to the stamps.
@@ -698,7 +699,7 @@ describe("MemoryStorage: stamps and read-only opening", () => {
   it.scopedLive("deleteFile makes TorrentStorage.stamps fail with Missing naming the file", () =>
     Effect.gen(function*() {
       const store = MemoryStore.make()
-      const error = yield* withStorage(layerMemory(store), multi.metainfo, root, (s) =>
+      const error = yield* withStorage(MemoryStorage.layer(store), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.write(0, 30000, multi.payload.subarray(30000, 31000))
           yield* s.stamps
@@ -709,6 +710,6 @@ describe("MemoryStorage: stamps and read-only opening", () => {
       expect(error.path).toBe(multiPath(root, 2))
       expect(error.message).toContain(multiPath(root, 2))
       // The service, which opens nothing, says the file is not there.
-      expect((yield* stampsWith(layerMemory(store), multi.metainfo, root))[2]).toBeUndefined()
+      expect((yield* stampsWith(MemoryStorage.layer(store), multi.metainfo, root))[2]).toBeUndefined()
     }))
 })

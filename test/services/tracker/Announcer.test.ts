@@ -10,7 +10,8 @@ import { InfoHash } from "../../../src/domain/InfoHash.js"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
 import { PeerId } from "../../../src/domain/PeerId.js"
 import * as Announcer from "../../../src/services/tracker/Announcer.js"
-import { MemoryTracker, Tracker, type TrackerService, layerMemory } from "../../../src/services/tracker/Tracker.js"
+import { Tracker, type TrackerService } from "../../../src/services/tracker/Tracker.js"
+import { MemoryTracker, layer as trackerMemory } from "../../../src/services/tracker/MemoryTracker.js"
 
 const A = "http://a.test/announce"
 const B = "udp://b.test:6969"
@@ -64,7 +65,7 @@ const start = (
   })
 
 const memoryService = (memory: MemoryTracker): Effect.Effect<TrackerService> =>
-  Effect.provide(Tracker, layerMemory(memory))
+  Effect.provide(Tracker, trackerMemory(memory))
 
 /** Lets the announcer's fibers run what is due now. */
 const settle = TestClock.adjust(0)

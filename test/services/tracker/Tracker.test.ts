@@ -16,6 +16,8 @@ import { encodeAnnounceResponse, encodeFailure } from "../../../src/protocol/Tra
 import { decodeRequest, encodeResponse, type UdpRequest } from "../../../src/protocol/TrackerUdp.js"
 import type { Family } from "../../../src/protocol/CompactPeers.js"
 import * as Tracker from "../../../src/services/tracker/Tracker.js"
+import * as MemoryTracker from "../../../src/services/tracker/MemoryTracker.js"
+import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
 
 // 0x00, space and 0xff must reach the tracker as %00, %20 and %FF; 'A' and '~' as they are.
 const infoHash = InfoHash.make(new Uint8Array([0x00, 0x20, 0xff, 0x41, 0x7e, ...new Array<number>(15).fill(0x01)]))
@@ -39,7 +41,7 @@ const request = (overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => (
 })
 
 const live = (options: Tracker.TrackerOptions = {}) =>
-  Tracker.layerWith(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  NetworkTracker.layerWith(options).pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const announce = (url: string, req: AnnounceRequest) => Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, req))
 
@@ -433,7 +435,7 @@ describe("memory tracker", () => {
 
   it.effect("registers announcers and returns the others, never the announcer", () =>
     Effect.gen(function*() {
-      const memory = new Tracker.MemoryTracker({ interval: 600, minInterval: 60 })
+      const memory = new MemoryTracker.MemoryTracker({ interval: 600, minInterval: 60 })
       const first = yield* memory.announce(url, member(1, { left: 0 }))
       expect(first).toEqual({ interval: 600, minInterval: 60, complete: 1, incomplete: 0, peers: [] })
       const second = yield* memory.announce(url, member(2))
@@ -446,7 +448,7 @@ describe("memory tracker", () => {
 
   it.effect("gives at most numwant peers, and keeps swarms apart", () =>
     Effect.gen(function*() {
-      const memory = new Tracker.MemoryTracker()
+      const memory = new MemoryTracker.MemoryTracker()
       for (let n = 1; n <= 5; n++) yield* memory.announce(url, member(n))
       const res = yield* memory.announce(url, member(6, { numwant: 3 }))
       expect(res.peers).toEqual([peer("10.0.0.1", 7001), peer("10.0.0.2", 7002), peer("10.0.0.3", 7003)])
@@ -458,7 +460,7 @@ describe("memory tracker", () => {
 
   it.effect("stopped removes the announcer", () =>
     Effect.gen(function*() {
-      const memory = new Tracker.MemoryTracker()
+      const memory = new MemoryTracker.MemoryTracker()
       yield* memory.announce(url, member(1))
       yield* memory.announce(url, member(2))
       yield* memory.announce(url, member(1, { event: "stopped" }))
@@ -468,7 +470,7 @@ describe("memory tracker", () => {
 
   it.effect("fail() makes one URL fail through the layer, until recover()", () =>
     Effect.gen(function*() {
-      const memory = new Tracker.MemoryTracker()
+      const memory = new MemoryTracker.MemoryTracker()
       memory.fail(url, "Unreachable")
       memory.fail("udp://other.test:1", "Failure", "go away")
       const program = Effect.gen(function*() {
@@ -480,7 +482,7 @@ describe("memory tracker", () => {
         memory.recover(url)
         expect((yield* announce(url, member(2))).peers).toEqual([peer("10.0.0.1", 7001)])
       })
-      yield* Effect.provide(program, Tracker.layerMemory(memory))
+      yield* Effect.provide(program, MemoryTracker.layer(memory))
       expect(memory.announces.map((a) => a.failed)).toEqual(["Unreachable", "Failure", undefined, undefined])
     }))
 })

@@ -27,6 +27,7 @@ import * as Tracker from "../../../src/services/tracker/Tracker.js"
 import * as TrackerServer from "../../../src/services/tracker/TrackerServer.js"
 import * as Interop from "../../support/interop.js"
 import { makePayload } from "../../support/payload.js"
+import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
 
 // 0x00, space, '%', 0xff and '+': the bytes that a careless decoder mangles.
 const infoHash = InfoHash.make(new Uint8Array([0x00, 0x20, 0x25, 0xff, 0x2b, ...new Array<number>(15).fill(0x41)]))
@@ -47,7 +48,7 @@ const request = (name: string, port: number, overrides: Partial<AnnounceRequest>
   ...overrides
 })
 
-const client = Tracker.layerWith({ httpTimeout: "5 seconds", udpInitialTimeout: "1 second", udpMaxRetries: 1 }).pipe(
+const client = NetworkTracker.layerWith({ httpTimeout: "5 seconds", udpInitialTimeout: "1 second", udpMaxRetries: 1 }).pipe(
   Layer.provide(NodeHttpClient.layerUndici)
 )
 

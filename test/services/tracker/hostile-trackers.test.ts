@@ -28,12 +28,8 @@ import { encode } from "../../../src/protocol/Bencode.js"
 import { encodeAnnounceResponse, encodeFailure } from "../../../src/protocol/TrackerHttp.js"
 import { encodeResponse } from "../../../src/protocol/TrackerUdp.js"
 import * as Announcer from "../../../src/services/tracker/Announcer.js"
-import { MemoryStore, layerMemory as storageMemory } from "../../../src/services/storage/MemoryStorage.js"
-import * as PeerNetwork from "../../../src/services/wire/PeerNetwork.js"
-import * as PiecePicker from "../../../src/services/pieces/PiecePicker.js"
-import * as ResumeStore from "../../../src/services/storage/ResumeStore.js"
+import { MemoryStore, layer as storageMemory } from "../../../src/services/storage/MemoryStorage.js"
 import * as Torrent from "../../../src/services/torrent/Torrent.js"
-import * as Tracker from "../../../src/services/tracker/Tracker.js"
 import * as TrackerServer from "../../../src/services/tracker/TrackerServer.js"
 import {
   advance,
@@ -51,14 +47,18 @@ import {
   udpTracker
 } from "../../support/hostileTracker.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
+import * as TcpNetwork from "../../../src/services/wire/TcpNetwork.js"
+import * as RarestFirst from "../../../src/services/pieces/RarestFirst.js"
+import * as MemoryResume from "../../../src/services/storage/MemoryResume.js"
+import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
 
 const MiB = 1024 * 1024
 
 /** The same tracker client on Node's fetch (the CLI's until issue 9), told not to follow redirects itself. */
-const fetchTracker = Tracker.layer.pipe(Layer.provide(FetchHttpClient.layer))
+const fetchTracker = NetworkTracker.layer.pipe(Layer.provide(FetchHttpClient.layer))
 
 /** The same tracker client on the undici package, which leaves redirects to HttpTracker. */
-const undiciTracker = Tracker.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
+const undiciTracker = NetworkTracker.layer.pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const peer = (host: string, port: number) => new PeerAddress({ host, port })
 
@@ -508,7 +508,7 @@ describe("a download among misbehaving trackers", () => {
           port: 0,
           listenHost: "127.0.0.1",
           trusted
-        }).pipe(Effect.provide(Layer.mergeAll(PeerNetwork.layerNode, storageMemory(store), PiecePicker.layer, ResumeStore.layerMemory())))
+        }).pipe(Effect.provide(Layer.mergeAll(TcpNetwork.layer, storageMemory(store), RarestFirst.layer, MemoryResume.layer())))
       yield* member("/seeder", "seeder", Bitfield.full(metainfo.pieceCount))
       const leecher = yield* member("/leecher", "leecher", Bitfield.empty(metainfo.pieceCount))
       yield* leecher.completed.pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => "not complete in 20 s" }))
@@ -555,7 +555,7 @@ describe("a download among misbehaving trackers", () => {
       const leeching = makeTorrent({ name: "poisoned", pieceLength: 32_768, files, announceList: [[poisoner.url], [slowGood.url]] })
       const store = MemoryStore.make()
       store.seed("/seeder", seeding.metainfo, seeding.payload)
-      const layers = Layer.mergeAll(PeerNetwork.layerNode, storageMemory(store), PiecePicker.layer, ResumeStore.layerMemory())
+      const layers = Layer.mergeAll(TcpNetwork.layer, storageMemory(store), RarestFirst.layer, MemoryResume.layer())
       const start = (metainfo: typeof seeding.metainfo, root: string, name: string, trusted: Bitfield) =>
         Torrent.start({ metainfo, root, peerId: PeerIdModule.make(Buffer.from(name.padEnd(12, "#"))), port: 0, listenHost: "127.0.0.1", trusted })
           .pipe(Effect.provide(layers))

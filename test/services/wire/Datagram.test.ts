@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Datagram from "../../../src/services/wire/Datagram.js"
 import * as MemoryDatagram from "../../../src/services/wire/MemoryDatagram.js"
 import { realTurn } from "../../support/clock.js"
+import * as UdpDatagram from "../../../src/services/wire/UdpDatagram.js"
 
 const text = (s: string) => new TextEncoder().encode(s)
 const read = (b: Uint8Array) => new TextDecoder().decode(b)
@@ -43,7 +44,7 @@ describe("Datagram over UDP", () => {
         yield* b.socket.send(got.from, text("pong"))
         expect(yield* Queue.take(a.inbox)).toEqual({ text: "pong", from: { host: "127.0.0.1", port: b.socket.port } })
       })
-    ).pipe(Effect.provide(Datagram.layerNode), Effect.timeout("5 seconds")))
+    ).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
 
   it.live("a dual-stack socket (::) talks with IPv4 hosts under their plain addresses", () =>
     Effect.scoped(
@@ -58,7 +59,7 @@ describe("Datagram over UDP", () => {
         // Seen as 127.0.0.1, not ::ffff:127.0.0.1, so that one host has one key.
         expect(yield* Queue.take(dual.inbox)).toEqual({ text: "pong", from: { host: "127.0.0.1", port: v4.socket.port } })
       })
-    ).pipe(Effect.provide(Datagram.layerNode), Effect.timeout("5 seconds")))
+    ).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
 
   it.live("refuses a port in use with a Listen error naming it", () =>
     Effect.scoped(
@@ -68,7 +69,7 @@ describe("Datagram over UDP", () => {
         const error = yield* Effect.flip(network.bind({ port: a.socket.port, host: "127.0.0.1" }, () => {}))
         expect([error.reason, error.detail]).toEqual(["Listen", `UDP port ${a.socket.port} is already in use`])
       })
-    ).pipe(Effect.provide(Datagram.layerNode), Effect.timeout("5 seconds")))
+    ).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
 
   it.live("swallows sends to nowhere and sends after close, and keeps receiving after a handler throws", () =>
     Effect.gen(function*() {
@@ -90,7 +91,7 @@ describe("Datagram over UDP", () => {
       yield* Scope.close(scope, Exit.void)
       const after = yield* Effect.exit(b.socket.send({ host: "127.0.0.1", port: thrower.port }, text("late")))
       expect(Exit.isSuccess(after)).toBe(true)
-    }).pipe(Effect.provide(Datagram.layerNode), Effect.timeout("5 seconds")))
+    }).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
 })
 
 describe("Datagram in memory", () => {

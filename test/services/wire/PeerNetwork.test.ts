@@ -10,13 +10,8 @@ import { createHash, randomBytes } from "node:crypto"
 import type { NetworkError } from "../../../src/domain/Errors.js"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
 import * as MemoryNetwork from "../../../src/services/wire/MemoryNetwork.js"
-import {
-  type Connection,
-  layerMemory,
-  layerNode,
-  PeerNetwork,
-  type PeerNetworkService
-} from "../../../src/services/wire/PeerNetwork.js"
+import { type Connection, PeerNetwork, type PeerNetworkService } from "../../../src/services/wire/PeerNetwork.js"
+import * as TcpNetwork from "../../../src/services/wire/TcpNetwork.js"
 
 const MiB = 1024 * 1024
 const bounded = 5_000
@@ -113,7 +108,7 @@ describe("PeerNetwork over TCP", () => {
       expect(remote.port).not.toBe(port)
       expect(remote.port).toBeGreaterThan(0)
       expect(received.length).toBeGreaterThan(1)
-    }).pipe(Effect.scoped, Effect.provide(layerNode)), bounded)
+    }).pipe(Effect.scoped, Effect.provide(TcpNetwork.layer)), bounded)
 
   it.live("a close ends the other side's run cleanly, both ways", () =>
     Effect.gen(function*() {
@@ -139,7 +134,7 @@ describe("PeerNetwork over TCP", () => {
       yield* other.write([bytesOf("bye"), bytesOf("!")])
       yield* other.close
       expect(yield* Deferred.await(ended)).toEqual(Exit.succeed("bye!"))
-    }).pipe(Effect.scoped, Effect.provide(layerNode)), bounded)
+    }).pipe(Effect.scoped, Effect.provide(TcpNetwork.layer)), bounded)
 
   it.live("a closed port refuses with Connect", () =>
     Effect.gen(function*() {
@@ -148,7 +143,7 @@ describe("PeerNetwork over TCP", () => {
       const error = yield* Effect.flip(network.connect(new PeerAddress({ host: loopback, port })))
       expect(reasonOf(error)).toEqual({ reason: "Connect", detail: "connection refused" })
       expect(error.address).toBe(`127.0.0.1:${port}`)
-    }).pipe(Effect.scoped, Effect.provide(layerNode)), bounded)
+    }).pipe(Effect.scoped, Effect.provide(TcpNetwork.layer)), bounded)
 
   it.live("a port in use fails with Listen", () =>
     Effect.gen(function*() {
@@ -156,7 +151,7 @@ describe("PeerNetwork over TCP", () => {
       const { port } = yield* network.listen({ port: 0, host: loopback }, () => Effect.void)
       const error = yield* Effect.flip(network.listen({ port, host: loopback }, () => Effect.void))
       expect(reasonOf(error)).toEqual({ reason: "Listen", detail: `port ${port} is already in use` })
-    }).pipe(Effect.scoped, Effect.provide(layerNode)), bounded)
+    }).pipe(Effect.scoped, Effect.provide(TcpNetwork.layer)), bounded)
 
   it.live("writes after close fail with Closed; close is idempotent; run after close ends at once", () =>
     Effect.gen(function*() {
@@ -169,7 +164,7 @@ describe("PeerNetwork over TCP", () => {
       const error = yield* Effect.flip(client.write([bytesOf("late")]))
       expect(reasonOf(error)).toEqual({ reason: "Closed", detail: "connection closed" })
       expect(yield* Effect.exit(client.run(() => {}))).toEqual(Exit.void)
-    }).pipe(Effect.scoped, Effect.provide(layerNode)), bounded)
+    }).pipe(Effect.scoped, Effect.provide(TcpNetwork.layer)), bounded)
 })
 
 describe("PeerNetwork in memory", () => {
@@ -179,7 +174,7 @@ describe("PeerNetwork in memory", () => {
   it.scoped("carries 4 MiB each way, in order, copied as a kernel would, with no clock advance", () =>
     Effect.gen(function*() {
       const network = yield* MemoryNetwork.make()
-      const server = yield* Effect.provide(PeerNetwork, layerMemory(network, { host: seeder }))
+      const server = yield* Effect.provide(PeerNetwork, MemoryNetwork.layerHost(network, { host: seeder }))
       const client = network.host(leecher)
       const { connection, downChunks, port, received, remote } = yield* exchange(client, server, undefined, seeder)
       expect(connection.remote).toBe(`10.0.0.1:${port}`)

@@ -27,7 +27,7 @@ describe("PeerRouter", () => {
     Effect.gen(function* () {
       const network = yield* MemoryNetwork.make()
       const router = yield* PeerRouter.make({ port: 7000, host: "10.0.0.1" }).pipe(
-        Effect.provide(PeerNetwork.layerMemory(network, { host: "10.0.0.1" }))
+        Effect.provide(MemoryNetwork.layerHost(network, { host: "10.0.0.1" }))
       )
       const received = { a: [] as Array<Uint8Array>, b: [] as Array<Uint8Array> }
       const gotA = yield* Deferred.make<void>()
@@ -67,7 +67,7 @@ describe("PeerRouter", () => {
     Effect.gen(function* () {
       const network = yield* MemoryNetwork.make()
       const router = yield* PeerRouter.make({ port: 7000, host: "10.0.0.1" }).pipe(
-        Effect.provide(PeerNetwork.layerMemory(network, { host: "10.0.0.1" }))
+        Effect.provide(MemoryNetwork.layerHost(network, { host: "10.0.0.1" }))
       )
       let handed = 0
       yield* router.register(hashA, () => Effect.sync(() => void handed++))

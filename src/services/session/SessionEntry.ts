@@ -11,8 +11,8 @@ import { Magnet } from "../../domain/Magnet.js"
 import { fromHex, infoHash } from "../../domain/InfoHash.js"
 import { layoutOf, type Metainfo, relativePath } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
-import { Status, type TorrentView } from "./SessionControl.js"
 import type { TorrentHandle } from "../torrent/Torrent.js"
+import { Status, type TorrentView } from "../../domain/SessionView.js"
 
 export interface Entry {
   readonly id: number

@@ -1,0 +1,268 @@
+/**
+ * The peer network over TCP (node:net): the real Layer of the PeerNetwork port (PeerNetwork.ts says why it
+ * is not @effect/platform's Socket).
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Net from "node:net"
+import { NetworkError } from "../../domain/Errors.js"
+import { format, PeerAddress } from "../../domain/PeerAddress.js"
+import { type Connection, defaultConnectTimeout, PeerNetwork, type PeerNetworkService } from "./PeerNetwork.js"
+
+const errorCode = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
+    ? error.code
+    : undefined
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const connectError = (address: string, error: unknown): NetworkError => {
+  switch (errorCode(error)) {
+    case "ECONNREFUSED":
+      return new NetworkError({ reason: "Connect", address, detail: "connection refused" })
+    case "EHOSTUNREACH":
+      return new NetworkError({ reason: "Connect", address, detail: "host unreachable" })
+    case "ENETUNREACH":
+      return new NetworkError({ reason: "Connect", address, detail: "network unreachable" })
+    case "ENOTFOUND":
+      return new NetworkError({ reason: "Connect", address, detail: "host not found" })
+    case "ETIMEDOUT":
+      return new NetworkError({ reason: "Timeout", address, detail: "connection timed out" })
+    default:
+      return new NetworkError({ reason: "Connect", address, detail: `cannot connect: ${errorText(error)}` })
+  }
+}
+
+const listenError = (address: string, port: number, error: unknown): NetworkError => {
+  switch (errorCode(error)) {
+    case "EADDRINUSE":
+      return new NetworkError({ reason: "Listen", address, detail: `port ${port} is already in use` })
+    case "EACCES":
+      return new NetworkError({ reason: "Listen", address, detail: `no permission to listen on port ${port}` })
+    case "EADDRNOTAVAIL":
+      return new NetworkError({ reason: "Listen", address, detail: "address not available on this machine" })
+    default:
+      return new NetworkError({ reason: "Listen", address, detail: `cannot listen: ${errorText(error)}` })
+  }
+}
+
+/** Sockets that read into a buffer of their own (`onread`): they emit no 'data' events. */
+const usesOwnBuffer = new WeakSet<Net.Socket>()
+
+/** The size of an outbound connection's read buffer. */
+const readBufferSize = 256 * 1024
+
+const closedError = (address: string): NetworkError =>
+  new NetworkError({ reason: "Closed", address, detail: "connection closed" })
+
+/** An IPv4 peer accepted on a dual-stack socket shows as "::ffff:a.b.c.d". */
+const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host)
+
+/** Bytes read before `run` (reused buffers cannot wait): copied, and delivered when `run` starts. */
+interface Reader {
+  handler: ((chunk: Uint8Array) => void) | undefined
+  readonly early: Array<Uint8Array>
+}
+
+const deliver = (reader: Reader, chunk: Uint8Array): void => {
+  if (reader.handler !== undefined) reader.handler(chunk)
+  else reader.early.push(Uint8Array.prototype.slice.call(chunk))
+}
+
+/** A Connection over an open socket. Attaches the socket's error listener at once (an 'error' without
+ *  a listener would crash the process); the socket stays paused until `run`. With `reader`, the socket
+ *  reads through `onread` into a buffer of its own, and calls `deliver` itself. */
+const fromSocket = (socket: Net.Socket, address: PeerAddress, reader: Reader = { handler: undefined, early: [] }): Connection => {
+  const remote = format(address)
+  let failure: unknown = undefined
+  let closed = false
+  let running = false
+  socket.on("error", (error) => {
+    failure ??= error
+  })
+
+  const run = (onChunk: (chunk: Uint8Array) => void): Effect.Effect<void, NetworkError> =>
+    Effect.async<void, NetworkError>((resume) => {
+      if (running) {
+        return resume(Effect.fail(new NetworkError({ reason: "Read", address: remote, detail: "already running" })))
+      }
+      if (failure !== undefined) {
+        return resume(Effect.fail(new NetworkError({ reason: "Read", address: remote, detail: errorText(failure) })))
+      }
+      running = true
+      const detach = () => {
+        running = false
+        reader.handler = undefined
+        socket.off("data", onData)
+        socket.off("end", onEnd)
+        socket.off("error", onError)
+        socket.off("close", onClose)
+      }
+      const finish = (exit: Effect.Effect<void, NetworkError>) => {
+        detach()
+        resume(exit)
+      }
+      const guarded = (chunk: Uint8Array) => {
+        try {
+          onChunk(chunk)
+        } catch (defect) {
+          socket.destroy()
+          finish(Effect.die(defect))
+        }
+      }
+      const onData = (chunk: Buffer) => deliver(reader, chunk)
+      const onEnd = () => finish(Effect.void)
+      const onError = (error: Error) =>
+        finish(Effect.fail(new NetworkError({ reason: "Read", address: remote, detail: errorText(error) })))
+      const onClose = () => finish(Effect.void)
+      for (const chunk of reader.early.splice(0)) {
+        guarded(chunk)
+        if (!running) return
+      }
+      if (socket.destroyed || socket.readableEnded) return finish(Effect.void)
+      reader.handler = guarded
+      if (!usesOwnBuffer.has(socket)) socket.on("data", onData)
+      socket.on("end", onEnd)
+      socket.on("error", onError)
+      socket.on("close", onClose)
+      socket.resume()
+      // Interrupted: stop reading, keep what arrives for a later `run`.
+      return Effect.sync(() => {
+        detach()
+        socket.pause()
+      })
+    })
+
+  const write = (chunks: ReadonlyArray<Uint8Array>): Effect.Effect<void, NetworkError> =>
+    Effect.async<void, NetworkError>((resume) => {
+      if (closed || socket.destroyed || socket.writableEnded) return resume(Effect.fail(closedError(remote)))
+      const last = chunks.length - 1
+      if (last < 0) return resume(Effect.void)
+      // Node calls the callback of every write, with ERR_STREAM_DESTROYED when the socket closed first.
+      const done = (error: Error | null | undefined) => {
+        if (closed || errorCode(error) === "ERR_STREAM_DESTROYED") resume(Effect.fail(closedError(remote)))
+        else if (error) resume(Effect.fail(new NetworkError({ reason: "Write", address: remote, detail: errorText(error) })))
+        else resume(Effect.void)
+      }
+      socket.cork()
+      for (let i = 0; i < last; i++) socket.write(chunks[i]!)
+      socket.write(chunks[last]!, done)
+      socket.uncork()
+    })
+
+  const close = Effect.sync(() => {
+    closed = true
+    socket.destroy()
+  })
+
+  return { remote, address, run, write, close }
+}
+
+const connect = Effect.fn("PeerNetwork.connect")(function*(
+  address: PeerAddress,
+  options?: { readonly timeout?: Duration.DurationInput }
+) {
+  const remote = format(address)
+  const timeout = Duration.decode(options?.timeout ?? defaultConnectTimeout)
+  let socket: Net.Socket | undefined
+  yield* Effect.addFinalizer(() => Effect.sync(() => socket?.destroy()))
+  return yield* Effect.async<Connection, NetworkError>((resume) => {
+    const reader: Reader = { handler: undefined, early: [] }
+    const buffer = Buffer.allocUnsafe(readBufferSize)
+    const opened = Net.createConnection({
+      host: address.host,
+      port: address.port,
+      noDelay: true,
+      onread: {
+        buffer,
+        callback: (bytes: number, into: Uint8Array) => {
+          deliver(reader, into.subarray(0, bytes))
+          return true
+        }
+      }
+    })
+    usesOwnBuffer.add(opened)
+    socket = opened
+    const onError = (error: Error) => {
+      opened.destroy()
+      resume(Effect.fail(connectError(remote, error)))
+    }
+    opened.once("error", onError)
+    opened.once("connect", () => {
+      const connection = fromSocket(opened, address, reader)
+      opened.off("error", onError)
+      resume(Effect.succeed(connection))
+    })
+    return Effect.sync(() => opened.destroy())
+  }).pipe(
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () =>
+        new NetworkError({
+          reason: "Timeout",
+          address: remote,
+          detail: `no connection after ${Duration.format(timeout)}`
+        })
+    })
+  )
+})
+
+const listen = Effect.fn("PeerNetwork.listen")(function*(
+  options: { readonly port: number; readonly host?: string },
+  onConnection: (connection: Connection) => Effect.Effect<void>
+) {
+  const host = options.host ?? "0.0.0.0"
+  const where = format({ host, port: options.port })
+  const runFork = yield* FiberSet.makeRuntime<never, void, never>()
+  const sockets = new Set<Net.Socket>()
+
+  const accept = (socket: Net.Socket) => {
+    const remoteHost = socket.remoteAddress
+    const remotePort = socket.remotePort
+    if (remoteHost === undefined || remotePort === undefined) {
+      // Already reset by the peer before we saw it.
+      socket.destroy()
+      return
+    }
+    sockets.add(socket)
+    socket.once("close", () => sockets.delete(socket))
+    const connection = fromSocket(socket, new PeerAddress({ host: unmapped(remoteHost), port: remotePort }))
+    runFork(
+      onConnection(connection).pipe(
+        Effect.ensuring(connection.close),
+        Effect.catchAllDefect((defect) => Effect.logError(`PeerNetwork: handler for ${connection.remote} died`, defect))
+      )
+    )
+  }
+
+  const server = yield* Effect.acquireRelease(
+    Effect.async<Net.Server, NetworkError>((resume) => {
+      const server = Net.createServer({ noDelay: true }, accept)
+      const onError = (error: Error) => {
+        server.close()
+        resume(Effect.fail(listenError(where, options.port, error)))
+      }
+      server.once("error", onError)
+      server.listen({ port: options.port, host }, () => {
+        server.off("error", onError)
+        // Accept errors (e.g. out of file descriptors) drop that connection, not the listener.
+        server.on("error", () => {})
+        resume(Effect.succeed(server))
+      })
+      return Effect.sync(() => server.close())
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  )
+  const bound = server.address()
+  return { port: typeof bound === "object" && bound !== null ? bound.port : options.port }
+})
+
+export const make: Effect.Effect<PeerNetworkService> = Effect.succeed(PeerNetwork.of({ connect, listen }))
+
+export const layer: Layer.Layer<PeerNetwork> = Layer.effect(PeerNetwork, make)

@@ -1,0 +1,92 @@
+/** The datagram port over node:dgram: the real Layer of DatagramNetwork (Datagram.ts). */
+import * as dgram from "node:dgram"
+import { isIPv4 } from "node:net"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { NetworkError } from "../../domain/Errors.js"
+import { format } from "../../domain/PeerAddress.js"
+import { DatagramNetwork, type DatagramSocket, type Endpoint } from "./Datagram.js"
+
+const errorCode = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const bindError = (address: string, port: number, error: unknown): NetworkError => {
+  switch (errorCode(error)) {
+    case "EADDRINUSE":
+      return new NetworkError({ reason: "Listen", address, detail: `UDP port ${port} is already in use` })
+    case "EACCES":
+      return new NetworkError({ reason: "Listen", address, detail: `no permission to bind UDP port ${port}` })
+    case "EADDRNOTAVAIL":
+      return new NetworkError({ reason: "Listen", address, detail: "address not available on this machine" })
+    default:
+      return new NetworkError({ reason: "Listen", address, detail: `cannot bind: ${errorText(error)}` })
+  }
+}
+
+/** An IPv4 sender seen by a dual-stack socket shows as "::ffff:a.b.c.d". */
+const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host)
+
+const bind = Effect.fn("DatagramNetwork.bind")(function*(
+  options: { readonly port: number; readonly host?: string },
+  onMessage: (bytes: Uint8Array, from: Endpoint) => void
+) {
+  const host = options.host ?? "0.0.0.0"
+  const ipv6 = host.includes(":")
+  const where = format({ host, port: options.port })
+  const socket = yield* Effect.acquireRelease(
+    Effect.async<dgram.Socket, NetworkError>((resume) => {
+      const socket = dgram.createSocket({ type: ipv6 ? "udp6" : "udp4" })
+      const onError = (error: Error) => {
+        socket.close()
+        resume(Effect.fail(bindError(where, options.port, error)))
+      }
+      socket.once("error", onError)
+      socket.on("message", (message, info) => {
+        // A handler that throws must not take the socket (and the process) with it.
+        try {
+          onMessage(message, { host: unmapped(info.address), port: info.port })
+        } catch {
+          // dropped, as a datagram that never arrived
+        }
+      })
+      socket.bind({ port: options.port, address: host }, () => {
+        socket.off("error", onError)
+        // Send failures are reported to the send callbacks; an 'error' without a listener would crash us.
+        socket.on("error", () => {})
+        resume(Effect.succeed(socket))
+      })
+      return Effect.sync(() => socket.close())
+    }),
+    (socket) =>
+      Effect.async<void>((resume) => {
+        try {
+          socket.close(() => resume(Effect.void))
+        } catch {
+          resume(Effect.void)
+        }
+      })
+  )
+  const port = socket.address().port
+
+  const send = (to: Endpoint, bytes: Uint8Array): Effect.Effect<void> =>
+    Effect.async<string | undefined>((resume) => {
+      try {
+        // A dual-stack socket ("::") reaches IPv4 hosts at their IPv4-mapped address.
+        const address = ipv6 && isIPv4(to.host) ? `::ffff:${to.host}` : to.host
+        socket.send(bytes, to.port, address, (error) => resume(Effect.succeed(error === null ? undefined : errorText(error))))
+      } catch (error) {
+        // Thrown at once when the socket is closed or the port is out of range.
+        resume(Effect.succeed(errorText(error)))
+      }
+    }).pipe(
+      Effect.flatMap((failed) =>
+        failed === undefined ? Effect.void : Effect.logDebug(`UDP send to ${format(to)} failed: ${failed}`)
+      )
+    )
+
+  return { port, send } satisfies DatagramSocket
+})
+
+export const layer: Layer.Layer<DatagramNetwork> = Layer.succeed(DatagramNetwork, DatagramNetwork.of({ bind }))
