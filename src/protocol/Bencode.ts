@@ -114,26 +114,121 @@ export const decode = (bytes: Uint8Array, options?: DecodeOptions): Either.Eithe
 }
 
 const decodeOrThrow = (bytes: Uint8Array, options?: DecodeOptions): Decoded => {
-  const maxDepth = options?.maxDepth ?? defaultLimits.maxDepth
   const maxBytes = options?.maxBytes ?? defaultLimits.maxBytes
-  const maxTokens = options?.maxTokens ?? defaultLimits.maxTokens
   const len = bytes.length
   if (len > maxBytes) fail("TooLarge", 0, `input of ${len} bytes exceeds the limit of ${maxBytes}`)
   if (len === 0) fail("Empty", 0, "empty input")
+  const decoder = new Decoder(
+    bytes,
+    options?.maxDepth ?? defaultLimits.maxDepth,
+    options?.maxTokens ?? defaultLimits.maxTokens
+  )
+  return decoder.run(options?.allowTrailing === true)
+}
 
-  const stack: Array<Frame> = []
-  const unsorted: Array<string> = []
-  let pos = 0
-  let tokens = 0
-  let depth = 0
-  let infoStart = -1
-  let infoSpan: Span | undefined
-  let root: Bencode | undefined
-  let done = false
+/**
+ * One decode: the input, where we are in it, and the lists and dictionaries open there, innermost last
+ * (our own stack, so that nesting is bounded by `maxDepth` and never by the JavaScript stack). Each step
+ * reads one token: a dictionary's key or end, or a value, or a list's end.
+ */
+class Decoder {
+  private pos = 0
+  private tokens = 0
+  /** The deepest nesting seen. */
+  private depth = 0
+  /** Where the top-level dictionary's `info` value starts, once its key is read. */
+  private infoStart = -1
+  private infoSpan: Span | undefined = undefined
+  private root: Bencode | undefined = undefined
+  private done = false
+  private readonly stack: Array<Frame> = []
+  private readonly unsorted: Array<string> = []
 
-  // Reads `<digits>:` at pos and returns the string's bytes as a view.
-  const readString = (): Uint8Array => {
-    const start = pos
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly maxDepth: number,
+    private readonly maxTokens: number
+  ) {}
+
+  run(allowTrailing: boolean): Decoded {
+    const len = this.bytes.length
+    const stack = this.stack
+    while (!this.done) {
+      if (this.pos >= len) fail("Truncated", len, stack.length > 0 ? "input ends inside a list or dictionary" : "input ends")
+      if (++this.tokens > this.maxTokens) fail("TooManyTokens", this.pos, `more than ${this.maxTokens} values`)
+      const top = stack[stack.length - 1]
+      if (top !== undefined && top.dict !== undefined && top.key === undefined) this.keyOrEnd(top)
+      else this.value(top)
+    }
+    const pos = this.pos
+    const trailing = len - pos
+    if (trailing > 0 && !allowTrailing) fail("TrailingData", pos, `${trailing} byte(s) after the value`)
+    return { value: this.root!, end: pos, trailing, unsorted: this.unsorted, infoSpan: this.infoSpan, depth: this.depth }
+  }
+
+  /** A dictionary expects a key or its end. */
+  private keyOrEnd(top: DictFrame): void {
+    const c = this.bytes[this.pos]!
+    const stack = this.stack
+    if (c === C.e) {
+      this.pos++
+      stack.pop()
+      if (!top.sorted) this.unsorted.push(pathOf([...stack, top], stack.length))
+      this.deliver(top.dict)
+      return
+    }
+    if (!isDigit(c)) fail("NonStringKey", this.pos, `dictionary key is not a byte string (found ${describe(c)})`)
+    const keyAt = this.pos
+    const key = keyFromBytes(this.readString())
+    if (top.last !== undefined) {
+      if (key === top.last || top.dict.has(key)) fail("DuplicateKey", keyAt, `duplicate dictionary key '${key}'`)
+      if (key < top.last) top.sorted = false
+    }
+    top.last = key
+    top.key = key
+    if (stack.length === 1 && key === "info") this.infoStart = this.pos
+  }
+
+  /** A value (an integer, a string, a list or dictionary opening), or the end of a list. */
+  private value(top: Frame | undefined): void {
+    const c = this.bytes[this.pos]!
+    switch (c) {
+      case C.i:
+        this.deliver(this.readInteger())
+        break
+      case C.l: {
+        const at = top === undefined ? undefined : top.list !== undefined ? top.list.length : top.key
+        this.push({ list: [], dict: undefined, at })
+        this.pos++
+        break
+      }
+      case C.d: {
+        const at = top === undefined ? undefined : top.list !== undefined ? top.list.length : top.key
+        this.push({ list: undefined, dict: new Map(), at, start: this.pos, key: undefined, last: undefined, sorted: true })
+        this.pos++
+        break
+      }
+      case C.e:
+        if (top === undefined || top.list === undefined) {
+          fail("UnexpectedByte", this.pos, top === undefined ? "unexpected 'e'" : "dictionary key without a value")
+        }
+        this.pos++
+        this.stack.pop()
+        this.deliver(top!.list!)
+        break
+      default:
+        if (isDigit(c)) this.deliver(this.readString())
+        else if (c === C.minus || c === C.plus) fail("InvalidLength", this.pos, "string length with a sign")
+        else fail("UnexpectedByte", this.pos, `unexpected ${describe(c)}`)
+    }
+  }
+
+  /** Reads `<digits>:` and the string after it, returned as a view of the input. */
+  private readString(): Uint8Array {
+    const bytes = this.bytes
+    const len = bytes.length
+    const start = this.pos
+    let pos = start
     let n = 0
     let digits = 0
     while (pos < len) {
@@ -154,21 +249,23 @@ const decodeOrThrow = (bytes: Uint8Array, options?: DecodeOptions): Decoded => {
     if (digits > 15 || n > len - pos) {
       fail("LengthPastEnd", start, `string length ${digits > 15 ? "of " + digits + " digits" : n} runs past the end`)
     }
-    const s = bytes.subarray(pos, pos + n)
-    pos += n
-    return s
+    this.pos = pos + n
+    return bytes.subarray(pos, pos + n)
   }
 
-  const readInteger = (): number | bigint => {
-    const start = pos
-    pos++ // 'i'
-    let end = pos
+  /** Reads `i<digits>e`: a number when it is a safe integer, else a bigint (exact). */
+  private readInteger(): number | bigint {
+    const bytes = this.bytes
+    const len = bytes.length
+    const start = this.pos
+    const first = start + 1 // after 'i'
+    let end = first
     while (end < len && bytes[end] !== C.e) {
-      if (end - pos > maxIntegerChars) fail("InvalidInteger", start, `integer longer than ${maxIntegerChars} characters`)
+      if (end - first > maxIntegerChars) fail("InvalidInteger", start, `integer longer than ${maxIntegerChars} characters`)
       end++
     }
     if (end >= len) fail("Truncated", len, "input ends inside an integer")
-    let p = pos
+    let p = first
     const negative = bytes[p] === C.minus
     if (negative) p++
     if (bytes[p] === C.plus) fail("PlusSign", p, "integer with a '+' sign")
@@ -178,103 +275,40 @@ const decodeOrThrow = (bytes: Uint8Array, options?: DecodeOptions): Decoded => {
     }
     if (bytes[p] === C.zero && end - p > 1) fail("LeadingZero", p, "integer with a leading zero")
     if (negative && bytes[p] === C.zero) fail("NegativeZero", start, "negative zero")
-    pos = end + 1
+    this.pos = end + 1
     const digits = end - p
     if (digits <= 15) {
       let n = 0
       for (let q = p; q < end; q++) n = n * 10 + (bytes[q]! - C.zero)
       return negative ? -n : n
     }
-    const big = BigInt(Buffer.from(bytes.buffer, bytes.byteOffset + start + 1, end - start - 1).toString("latin1"))
+    const big = BigInt(Buffer.from(bytes.buffer, bytes.byteOffset + first, end - first).toString("latin1"))
     return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big
   }
 
-  const deliver = (value: Bencode) => {
+  /** A complete value goes into the list or dictionary open around it, or is the result. */
+  private deliver(value: Bencode): void {
+    const stack = this.stack
     const top = stack[stack.length - 1]
     if (top === undefined) {
-      root = value
-      done = true
+      this.root = value
+      this.done = true
     } else if (top.list !== undefined) {
       top.list.push(value)
     } else {
       top.dict.set(top.key!, value)
-      if (stack.length === 1 && infoStart >= 0 && infoSpan === undefined && top.key === "info") {
-        infoSpan = { start: infoStart, end: pos }
+      if (stack.length === 1 && this.infoStart >= 0 && this.infoSpan === undefined && top.key === "info") {
+        this.infoSpan = { start: this.infoStart, end: this.pos }
       }
       top.key = undefined
     }
   }
 
-  const push = (frame: Frame) => {
-    if (stack.length + 1 > maxDepth) fail("TooDeep", pos, `nesting deeper than ${maxDepth}`)
-    stack.push(frame)
-    if (stack.length > depth) depth = stack.length
+  private push(frame: Frame): void {
+    if (this.stack.length + 1 > this.maxDepth) fail("TooDeep", this.pos, `nesting deeper than ${this.maxDepth}`)
+    this.stack.push(frame)
+    if (this.stack.length > this.depth) this.depth = this.stack.length
   }
-
-  while (!done) {
-    if (pos >= len) fail("Truncated", len, stack.length > 0 ? "input ends inside a list or dictionary" : "input ends")
-    if (++tokens > maxTokens) fail("TooManyTokens", pos, `more than ${maxTokens} values`)
-    const c = bytes[pos]!
-    const top = stack[stack.length - 1]
-
-    if (top !== undefined && top.dict !== undefined && top.key === undefined) {
-      // A dictionary expects a key or its end.
-      if (c === C.e) {
-        pos++
-        stack.pop()
-        if (!top.sorted) unsorted.push(pathOf([...stack, top], stack.length))
-        deliver(top.dict)
-        continue
-      }
-      if (!isDigit(c)) fail("NonStringKey", pos, `dictionary key is not a byte string (found ${describe(c)})`)
-      const keyAt = pos
-      const key = keyFromBytes(readString())
-      if (top.last !== undefined) {
-        if (key === top.last || top.dict.has(key)) fail("DuplicateKey", keyAt, `duplicate dictionary key '${key}'`)
-        if (key < top.last) top.sorted = false
-      }
-      top.last = key
-      top.key = key
-      if (stack.length === 1 && key === "info") infoStart = pos
-      continue
-    }
-
-    switch (c) {
-      case C.i:
-        deliver(readInteger())
-        break
-      case C.l: {
-        const at = top === undefined ? undefined : top.list !== undefined ? top.list.length : top.key
-        push({ list: [], dict: undefined, at })
-        pos++
-        break
-      }
-      case C.d: {
-        const at = top === undefined ? undefined : top.list !== undefined ? top.list.length : top.key
-        push({ list: undefined, dict: new Map(), at, start: pos, key: undefined, last: undefined, sorted: true })
-        pos++
-        break
-      }
-      case C.e:
-        if (top === undefined || top.list === undefined) {
-          fail("UnexpectedByte", pos, top === undefined ? "unexpected 'e'" : "dictionary key without a value")
-        }
-        pos++
-        stack.pop()
-        deliver(top!.list!)
-        break
-      default:
-        if (isDigit(c)) deliver(readString())
-        else if (c === C.minus || c === C.plus) fail("InvalidLength", pos, "string length with a sign")
-        else fail("UnexpectedByte", pos, `unexpected ${describe(c)}`)
-    }
-  }
-
-  const trailing = len - pos
-  if (trailing > 0 && options?.allowTrailing !== true) {
-    fail("TrailingData", pos, `${trailing} byte(s) after the value`)
-  }
-  return { value: root!, end: pos, trailing, unsorted, infoSpan, depth }
 }
 
 // ---------------------------------------------------------------------------------------------------------

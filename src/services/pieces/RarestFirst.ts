@@ -7,7 +7,8 @@ import * as Random from "effect/Random"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { Layout } from "../../domain/Layout.js"
 import * as Prng from "../../domain/Prng.js"
-import { type FreshOrder, makePicker, type Memo } from "./PickerState.js"
+import type { FreshOrder, Memo } from "./FreshOrder.js"
+import { makePicker } from "./PickerState.js"
 import { PiecePicker } from "./PiecePicker.js"
 
 /** Until this many pieces are verified or begun, rarest first starts new pieces at random rather than

@@ -6,7 +6,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { Layout } from "../../domain/Layout.js"
-import { type FreshOrder, makePicker } from "./PickerState.js"
+import type { FreshOrder } from "./FreshOrder.js"
+import { makePicker } from "./PickerState.js"
 import { PiecePicker } from "./PiecePicker.js"
 
 /** Lowest index first: a flag per fresh piece and a cursor (and the peer's memo) to start from; `next` is
