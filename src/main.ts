@@ -344,29 +344,42 @@ const cli = Command.make("bt-effect").pipe(
 
 const run = Command.run(cli, { name: "bt-effect", version })
 
-/** The exit code a failure maps to; the error's one-line message is printed by `report`. */
-const exitCode = (error: unknown): number => {
-  if (ValidationError.isValidationError(error)) return 2
-  if (typeof error === "object" && error !== null && "_tag" in error) {
-    switch (error._tag) {
-      case "MetainfoError":
-      case "MagnetError":
-      case "CreateError":
-      case "UsageError":
-        return 2
+/** Every way a command can fail: what `run` can fail with, one union of tagged errors. */
+type Failure = Effect.Effect.Error<ReturnType<typeof run>>
+
+/** The exit code of a failure: 2 for bad input or usage, 1 for what went wrong at run time. A new kind of
+ *  error does not compile until it is given one here. */
+const exitCodeOf = (failure: Failure): 1 | 2 => {
+  if (ValidationError.isValidationError(failure)) return 2
+  switch (failure._tag) {
+    case "MetainfoError":
+    case "MagnetError":
+    case "CreateError":
+    case "UsageError":
+      return 2
+    case "DownloadError":
+    case "StorageError":
+    case "NetworkError":
+    case "RemoteError":
+      return 1
+    default: {
+      const unmapped: never = failure
+      return unmapped
     }
   }
-  return 1
 }
 
-const report = (error: unknown): Effect.Effect<void> =>
-  // @effect/cli has already shown usage errors with the command's help.
-  ValidationError.isValidationError(error)
-    ? Effect.void
-    : Console.error(`bt-effect: ${error instanceof Error ? error.message : String(error)}`)
+/** The failure's one line (@effect/cli has already shown usage errors with the command's help). */
+const report = (failure: Failure): Effect.Effect<void> =>
+  ValidationError.isValidationError(failure) ? Effect.void : Console.error(`bt-effect: ${failure.message}`)
+
+/** Set by the program, read by the teardown: what the process exits with when the program ends normally. */
+let exitCode = 0
 
 const program = Effect.suspend(() => run(process.argv)).pipe(
-  Effect.tapError(report),
+  Effect.as(0),
+  Effect.catchAll((failure) => Effect.as(report(failure), exitCodeOf(failure))),
+  Effect.flatMap((code) => Effect.sync(() => void (exitCode = code))),
   Effect.tapDefect((defect) => Console.error(`bt-effect: internal error: ${Cause.pretty(defect).split("\n")[0]}`)),
   Effect.provide(Layer.merge(NodeContext.layer, Logger.replace(Logger.defaultLogger, cliLogger)))
 )
@@ -376,9 +389,7 @@ NodeRuntime.runMain(program, {
   // Our logger writes plain lines; runMain's pretty logger would print each of them a second time.
   disablePrettyLogger: true,
   teardown: (exit, onExit) => {
-    if (Exit.isSuccess(exit)) return onExit(0)
-    if (Cause.isInterruptedOnly(exit.cause)) return onExit(130)
-    const failure = Cause.failureOption(exit.cause)
-    onExit(failure._tag === "Some" ? exitCode(failure.value) : 1)
+    if (Exit.isSuccess(exit)) return onExit(exitCode)
+    onExit(Cause.isInterruptedOnly(exit.cause) ? 130 : 1)
   }
 })

@@ -38,8 +38,7 @@ const stillToSplit = new Set([
   "services/session/MemoryControl.ts",
   "services/session/RpcMethods.ts",
   "services/session/Session.ts",
-  "services/storage/FileStorage.ts",
-  "services/torrent/Torrent.ts"
+  "services/storage/FileStorage.ts"
 ])
 
 const sourceFiles = (dir: string): Array<string> =>

@@ -1,6 +1,9 @@
 /**
- * Peer ids (20 bytes). Ours follow the Azureus style `-BE0100-` followed by 12 random characters, so that
- * other clients and trackers can tell what we are.
+ * Peer ids (20 bytes). Ours follow the Azureus style `-EF0100-` followed by 12 random characters, so that
+ * other clients and trackers can tell what we are. "EF" is in neither libtorrent's client table
+ * (identify_client.cpp) nor Transmission's (clients.cc), so they show it as an unknown code with our
+ * version rather than as another client's name: "BE", which we used first, is BareTorrent to libtorrent and
+ * the BitTorrent SDK to Transmission. Clients that read BEP 10's `v` show "bt-effect 0.1.0" from there.
  */
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
@@ -13,7 +16,7 @@ export const PeerId = Schema.Uint8ArrayFromSelf.pipe(
 export type PeerId = typeof PeerId.Type
 
 /** The client prefix: bt-effect 0.1.0. */
-export const clientPrefix = "-BE0100-"
+export const clientPrefix = "-EF0100-"
 
 const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -32,7 +35,7 @@ export const randomPeerId = Effect.map(
 )
 
 const azureusClients: Record<string, string> = {
-  BE: "bt-effect",
+  EF: "bt-effect",
   TR: "Transmission",
   qB: "qBittorrent",
   LT: "libtorrent",

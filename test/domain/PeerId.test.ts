@@ -7,7 +7,7 @@ describe("PeerId", () => {
   it("makes ours in the Azureus style, 20 bytes", () => {
     const ours = make(new Uint8Array(12).fill(200))
     expect(ours.length).toBe(20)
-    expect(Buffer.from(ours.subarray(0, 8)).toString()).toBe("-BE0100-")
+    expect(Buffer.from(ours.subarray(0, 8)).toString()).toBe("-EF0100-")
     expect(clientName(ours)).toBe("bt-effect 0.1")
   })
 

@@ -255,7 +255,7 @@ describe("interop: bt-effect resumes after kill -9", () => {
           `${logs()}\n--- run ${index}:\n${logTail(logPath)}`)
       }
       client = undefined
-      const first = staticTracker!.announces.slice(announcesBefore).find((a) => a.peerId.startsWith("-BE"))
+      const first = staticTracker!.announces.slice(announcesBefore).find((a) => a.peerId.startsWith("-EF"))
       runs.push({
         index,
         logPath,

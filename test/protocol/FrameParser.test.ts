@@ -14,7 +14,7 @@ const messageArb = wire.message({ bitfield: 2048, extended: 1024 })
 const handshake: Handshake.Handshake = {
   reserved: Handshake.reserved({ extensions: true, fast: true }),
   infoHash: InfoHash.make(new Uint8Array(20).fill(0xab)),
-  peerId: PeerId.make(Uint8Array.from(Buffer.from("-BE0100-abcdefghijkl", "latin1")))
+  peerId: PeerId.make(Uint8Array.from(Buffer.from("-EF0100-abcdefghijkl", "latin1")))
 }
 
 const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => new Uint8Array(Buffer.concat(parts))

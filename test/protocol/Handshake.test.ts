@@ -18,7 +18,7 @@ const handshakeArb: FastCheck.Arbitrary<Handshake.Handshake> = FastCheck.record(
 const sample: Handshake.Handshake = {
   reserved: Handshake.reserved({ extensions: true, fast: true, dht: true }),
   infoHash: InfoHash.make(Uint8Array.from({ length: 20 }, (_, i) => i + 1)),
-  peerId: PeerId.make(Uint8Array.from(Buffer.from("-BE0100-abcdefghijkl", "latin1")))
+  peerId: PeerId.make(Uint8Array.from(Buffer.from("-EF0100-abcdefghijkl", "latin1")))
 }
 
 const error = <A>(e: Either.Either<A, WireError>): WireError => {
@@ -34,7 +34,7 @@ describe("Handshake", () => {
       Buffer.from("\x13BitTorrent protocol", "latin1"),
       Buffer.from([0, 0, 0, 0, 0, 0x10, 0, 0x05]),
       Buffer.from(sample.infoHash),
-      Buffer.from("-BE0100-abcdefghijkl", "latin1")
+      Buffer.from("-EF0100-abcdefghijkl", "latin1")
     ])
     expect(Buffer.from(bytes).toString("hex")).toBe(expected.toString("hex"))
   })

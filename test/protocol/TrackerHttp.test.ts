@@ -38,7 +38,7 @@ const binaryHash = InfoHash.make(
   new Uint8Array([0x00, 0x20, 0x7e, 0xff, 0x25, 0x41, 0x7a, 0x30, 0x39, 0x2e, 0x2d, 0x5f, 0x7e, 0x2f, 0x3f, 0x26, 0x3d, 0x2b, 0x80, 0x7f])
 )
 const binaryHashEncoded = "%00%20~%FF%25Az09.-_~%2F%3F%26%3D%2B%80%7F"
-const peerId = PeerId.make(latin1("-BE0100-abcdefghijkl"))
+const peerId = PeerId.make(latin1("-EF0100-abcdefghijkl"))
 
 const request: AnnounceRequest = {
   infoHash: binaryHash,
@@ -53,7 +53,7 @@ const request: AnnounceRequest = {
   compact: true
 }
 
-const expectedQuery = `info_hash=${binaryHashEncoded}&peer_id=-BE0100-abcdefghijkl&port=6881&uploaded=0` +
+const expectedQuery = `info_hash=${binaryHashEncoded}&peer_id=-EF0100-abcdefghijkl&port=6881&uploaded=0` +
   `&downloaded=1024&left=123456789&compact=1&numwant=50&key=DEADBEEF&event=started`
 
 describe("announceUrl", () => {
@@ -80,7 +80,7 @@ describe("announceUrl", () => {
       ip: "2001:db8::1"
     })
     expect(url).toBe(
-      `http://t/announce?info_hash=${binaryHashEncoded}&peer_id=-BE0100-abcdefghijkl&port=6881&uploaded=0` +
+      `http://t/announce?info_hash=${binaryHashEncoded}&peer_id=-EF0100-abcdefghijkl&port=6881&uploaded=0` +
         `&downloaded=1024&left=123456789&compact=0&key=0000001F&trackerid=a%20b%FF&ip=2001%3Adb8%3A%3A1`
     )
   })

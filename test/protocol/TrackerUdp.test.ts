@@ -31,7 +31,7 @@ const right = <A>(e: Either.Either<A, TrackerCodecError>): A =>
   Either.getOrThrowWith(e, (l) => new Error(`expected Right, got ${l.reason}: ${l.detail}`))
 
 const infoHash = InfoHash.make(new Uint8Array(20).map((_, i) => i + 1))
-const peerId = PeerId.make(new Uint8Array(Buffer.from("-BE0100-abcdefghijkl", "latin1")))
+const peerId = PeerId.make(new Uint8Array(Buffer.from("-EF0100-abcdefghijkl", "latin1")))
 
 describe("exact bytes", () => {
   it("of a connect request", () => {

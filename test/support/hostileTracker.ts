@@ -29,7 +29,7 @@ export const announce = (url: string, request: AnnounceRequest) =>
 
 export const request = (overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
   infoHash: InfoHash.make(new Uint8Array(20).fill(0x42)),
-  peerId: PeerId.make(new Uint8Array(Buffer.from("-BE0100-hostiletests", "latin1"))),
+  peerId: PeerId.make(new Uint8Array(Buffer.from("-EF0100-hostiletests", "latin1"))),
   port: 6881,
   uploaded: 0,
   downloaded: 0,

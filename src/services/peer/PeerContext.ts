@@ -3,7 +3,6 @@
  * (`PeerLink`), what a session reports (`PeerInfo`), what a session may ask of the torrent
  * (`SwarmContext`), and the limits every session keeps.
  */
-import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type { PeerErrorReason, StorageError } from "../../domain/Errors.js"
 import type * as InfoHash from "../../domain/InfoHash.js"
@@ -102,7 +101,6 @@ export interface SwarmContext {
 
 /** Timeouts and limits of a session. */
 export const limits = {
-  handshakeTimeout: Duration.seconds(10),
   requestTimeoutMs: 60_000,
   idleTimeoutMs: 120_000,
   keepAliveMs: 90_000,

@@ -1,22 +1,26 @@
 /**
- * One peer connection: the reader, the handshake, and then the peer's state machine (`PeerState`) until
- * the connection ends.
+ * One peer connection of a torrent: the handshake (PeerHandshake.ts), then the peer's state machine
+ * (PeerState.ts) fed by the reader, and the loop that does what the state machine leaves to effects,
+ * until the connection ends.
  *
  * The way of a block is short: each socket chunk goes through the synchronous frame parser, and each
  * frame is handled at once by the state (a block is copied into its piece right there, so the chunk can
- * be reused as soon as the callback returns). Frames that arrive before the handshake is checked wait,
- * copied. A completed piece goes to the torrent, which verifies it apart from any peer.
+ * be reused as soon as the callback returns). A completed piece goes to the torrent, which verifies it
+ * apart from any peer. The loop sleeps until the reader or the torrent wakes it with something to do:
+ * requests to make, the peer's requests to serve, bytes to send.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import type { BlockRequest } from "../../domain/Block.js"
 import { PeerError, type PeerErrorReason, type StorageError } from "../../domain/Errors.js"
-import * as InfoHash from "../../domain/InfoHash.js"
-import * as FrameParser from "../../protocol/FrameParser.js"
 import * as Handshake from "../../protocol/Handshake.js"
 import * as Message from "../../protocol/Message.js"
 import type { Connection } from "../wire/PeerNetwork.js"
 import { limits, type SwarmContext } from "./PeerContext.js"
 import { PeerExtensions } from "./PeerExtensions.js"
+import * as PeerHandshake from "./PeerHandshake.js"
 import { PeerState } from "./PeerState.js"
 
 export type { PeerInfo, PeerLink, SwarmContext } from "./PeerContext.js"
@@ -32,116 +36,46 @@ export interface SessionOptions {
 /** We speak BEP 6 and BEP 10 always, BEP 5 when our DHT node runs. */
 const reservedFor = (ctx: SwarmContext) => Handshake.reserved({ fast: true, extensions: true, dht: ctx.dht !== undefined })
 
-const copy = (bytes: Uint8Array) => Uint8Array.prototype.slice.call(bytes)
-
-/** A frame that outlives its chunk (the transport may reuse the chunk's memory): byte fields copied. */
-const retain = (frame: FrameParser.Frame): FrameParser.Frame => {
-  switch (frame._tag) {
-    case "Bitfield":
-      return Message.bitfield(copy(frame.bits))
-    case "Piece":
-      return Message.piece(frame.index, frame.begin, copy(frame.block))
-    case "Extended":
-      return Message.extended(frame.extendedId, copy(frame.payload))
-    default:
-      return frame
-  }
-}
-
 /** Runs a session until the connection ends; fails with why it ended. */
 export const run = (options: SessionOptions): Effect.Effect<never, PeerError | StorageError> =>
   Effect.gen(function* () {
-    const { connection, context: ctx } = options
+    const { connection, context: ctx, inbound } = options
     const key = connection.remote
     const clock = yield* Effect.clock
-    const maxEarlyBytes = 2 * 1024 * 1024
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
+    const greeted = yield* PeerHandshake.exchange(connection, { infoHash: ctx.infoHash, peerId: ctx.peerId, reserved: reservedFor(ctx), inbound })
+    const handshake = greeted.theirs
+
     const wakeup = yield* Queue.sliding<void>(1)
     const wake = () => void wakeup.unsafeOffer(undefined)
-    // Frames are handled during the callback and nothing keeps their bytes (blocks are copied into their
-    // piece; `retain` copies what waits for the handshake), so the parser may reuse its buffer.
-    const parser = FrameParser.make({ handshake: true, reuseBuffer: true })
-
-    // Until the handshake is checked there is no session: frames wait here (a peer may send its
-    // bitfield in the same chunk as its handshake).
-    let session: PeerState | undefined
-    let early: Array<FrameParser.Frame> | undefined = []
-    let ended: PeerError | undefined
-    const end = (error: PeerError) => {
-      ended ??= error
-      session?.stop(error)
-      wake()
-    }
-    const onFrame = (frame: FrameParser.Frame) => {
-      if (session !== undefined) session.onFrame(frame, clock.unsafeCurrentTimeMillis())
-      else early?.push(retain(frame))
-    }
-
-    // The reader: chunks in, frames handled, synchronously and in order.
-    let earlyBytes = 0
-    yield* connection
-      .run((chunk) => {
-        // What arrives before the session exists is kept: bounded, or a peer could fill memory in the
-        // moment between its handshake and ours.
-        if (session === undefined && (earlyBytes += chunk.length) > maxEarlyBytes) {
-          return end(fail("Protocol", `more than ${maxEarlyBytes} bytes before the handshake was answered`))
-        }
-        const error = parser.push(chunk, onFrame)
-        if (error !== undefined) end(fail("Protocol", error.message))
-        if (session === undefined || session.wantsTurn()) wake()
-      })
-      .pipe(
-        Effect.matchEffect({
-          onFailure: (e) => Effect.sync(() => end(fail("Closed", e.message))),
-          onSuccess: () => Effect.sync(() => end(fail("Closed", "connection closed by the peer")))
-        }),
-        Effect.forkScoped
-      )
-
-    const ours = Handshake.encode({ reserved: reservedFor(ctx), infoHash: ctx.infoHash, peerId: ctx.peerId })
-    if (!options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
-
-    // The handshake: the first frame, within the timeout.
-    const handshake = yield* Effect.gen(function* () {
-      while (true) {
-        if (ended !== undefined) return yield* ended
-        const first = early?.[0]
-        if (first !== undefined) {
-          if (first._tag === "Handshake") return first.handshake
-          if (first._tag !== "HandshakePrefix") return yield* fail("Handshake", "expected a handshake")
-          early!.shift()
-          continue
-        }
-        yield* Queue.take(wakeup)
-      }
-    }).pipe(
-      Effect.timeoutFail({ duration: limits.handshakeTimeout, onTimeout: () => fail("Timeout", "no handshake within 10 s") })
-    )
-    if (!InfoHash.equals(handshake.infoHash, ctx.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
-    if (options.inbound) yield* connection.write([ours]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
-
     const queue = (bytes: Uint8Array) => state.queueBytes(bytes)
     const endWith = (reason: PeerErrorReason, detail: string) => state.stop(fail(reason, detail))
     const extensions = Handshake.supportsExtensions(handshake.reserved)
-      ? new PeerExtensions(connection.address, options.inbound, ctx.extensions, queue, endWith)
+      ? new PeerExtensions(connection.address, inbound, ctx.extensions, queue, endWith)
       : undefined
     const state: PeerState = new PeerState(key, connection.address.host, ctx, {
       peerId: handshake.peerId,
       fast: Handshake.supportsFast(handshake.reserved),
       extensions,
       dht: Handshake.supportsDht(handshake.reserved),
-      dialled: options.inbound ? undefined : connection.address
+      dialled: inbound ? undefined : connection.address
     }, wake)
     const refused = ctx.attach(state.link(), handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
-    yield* Effect.logDebug(`peer ${key} connected (${options.inbound ? "inbound" : "outbound"}, ${state.client})`)
+    yield* Effect.logDebug(`peer ${key} connected (${inbound ? "inbound" : "outbound"}, ${state.client})`)
     state.start(clock.unsafeCurrentTimeMillis())
-    session = state
-    const pending = early!.slice(1)
-    early = undefined
-    for (const frame of pending) state.onFrame(frame, clock.unsafeCurrentTimeMillis())
-    if (ended !== undefined) state.stop(ended)
-    return yield* state.loop(wakeup, connection).pipe(
+    greeted.deliver({
+      frame: (frame) => state.onFrame(frame, clock.unsafeCurrentTimeMillis()),
+      // The reader wakes the loop only when it has something to do, not for every chunk.
+      chunkDone: () => {
+        if (state.wantsTurn()) wake()
+      },
+      end: (error) => {
+        state.stop(error)
+        wake()
+      }
+    })
+    return yield* loop(state, ctx, wakeup, connection).pipe(
       Effect.ensuring(
         Effect.suspend(() => {
           state.detach()
@@ -151,3 +85,53 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     )
   }).pipe(Effect.scoped)
 
+/** Does what the state leaves to effects, each time it is woken, until the state says the session ends. */
+const loop = (state: PeerState, ctx: SwarmContext, wakeup: Queue.Queue<void>, connection: Connection): Effect.Effect<never, PeerError | StorageError> =>
+  Effect.gen(function* () {
+    yield* Effect.forkScoped(
+      Effect.repeat(
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
+          state.tick(now)
+          wakeup.unsafeOffer(undefined)
+        })),
+        { schedule: Schedule.spaced(limits.tickMs) }
+      )
+    )
+    const clock = yield* Effect.clock
+    while (true) {
+      const stopped = state.stopped
+      if (stopped !== undefined) return yield* stopped
+      const now = clock.unsafeCurrentTimeMillis()
+      state.fillRequests(now)
+      const uploads = state.takeUploads(now)
+      if (uploads.length > 0) yield* serve(state, ctx, uploads, now, connection)
+      const out = state.takeOutbox()
+      if (out.length > 0) yield* send(state, out, now, connection)
+      // More to do at once (uploads waiting): go round again without sleeping.
+      if (!state.busy) yield* Queue.take(wakeup)
+    }
+  }).pipe(Effect.scoped)
+
+/**
+ * Serves a batch of the peer's requests with what waits in the outbox, in one write: each block a view
+ * into its piece after its 13-byte header, no copy. The pieces stay pinned until the transport has taken
+ * the bytes.
+ */
+const serve = (state: PeerState, ctx: SwarmContext, batch: ReadonlyArray<BlockRequest>, now: number, connection: Connection) =>
+  ctx.withPieces(batch.map((r) => r.piece), (piece) => {
+    const headers = new Uint8Array(13 * batch.length)
+    const chunks = state.takeOutbox()
+    batch.forEach((r, i) => {
+      Message.writePieceHeader(headers, 13 * i, r.piece, r.offset, r.length)
+      chunks.push(headers.subarray(13 * i, 13 * i + 13), piece(r.piece).subarray(r.offset, r.offset + r.length))
+      state.uploaded(r.length, now)
+    })
+    return send(state, chunks, now, connection)
+  })
+
+const send = (state: PeerState, chunks: ReadonlyArray<Uint8Array>, now: number, connection: Connection): Effect.Effect<void, PeerError> => {
+  state.sent(now)
+  return connection.write(chunks).pipe(
+    Effect.mapError((e) => new PeerError({ reason: "Closed", address: connection.remote, detail: e.message }))
+  )
+}

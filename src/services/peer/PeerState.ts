@@ -1,32 +1,29 @@
 /**
  * The state of one peer connection after its handshake: choke and interest both ways, the peer's pieces,
  * our requests to it (an adaptive pipeline), its requests to us, timeouts. Frames are handled
- * synchronously as they are parsed (`onFrame`); what needs effects (requests to make, blocks to read for
- * the peer, bytes to write) is done by `loop`, which `wake` rouses. The torrent is reached only through
+ * synchronously as they are parsed (`onFrame`), and everything here is synchronous: what needs effects
+ * (blocks to read for the peer, bytes to write) the session's loop (PeerSession.ts) takes from here when
+ * `wake` rouses it: `fillRequests`, `takeUploads`, `takeOutbox`. The torrent is reached only through
  * `SwarmContext`; the torrent reaches the state only through the `PeerLink` it hands out.
  *
  * Whom we unchoke is the torrent's choker's decision (`PeerLink.choke`). While we choke a peer, its
  * requests are rejected (BEP 6) or dropped, except for its allowed fast pieces, which it may fetch anyway.
  */
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import { Bitfield } from "../../domain/Bitfield.js"
-import { PeerError, type PeerErrorReason, type StorageError } from "../../domain/Errors.js"
+import type { BlockRequest } from "../../domain/Block.js"
+import { PeerError, type PeerErrorReason } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
 import { clientName } from "../../domain/PeerId.js"
 import { allowedFastSet } from "../../domain/AllowedFast.js"
 import { RateMeter } from "../../domain/Rate.js"
 import type * as FrameParser from "../../protocol/FrameParser.js"
 import * as Message from "../../protocol/Message.js"
-import type { Connection } from "../wire/PeerNetwork.js"
 import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import { RequestPipeline } from "./RequestPipeline.js"
-import { type BlockRequest } from "../../domain/Block.js"
 
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
+const noUploads: ReadonlyArray<BlockRequest> = []
 
 
 export class PeerState {
@@ -174,33 +171,6 @@ export class PeerState {
   detach(): void {
     if (this.attachedToPicker) this.ctx.picker.removePeer(this.key)
     this.ctx.detach(this.key)
-  }
-
-  loop(wakeup: Queue.Queue<void>, connection: Connection): Effect.Effect<never, PeerError | StorageError> {
-    const self = this
-    return Effect.gen(function* () {
-      yield* Effect.forkScoped(
-        Effect.repeat(
-          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => {
-            self.tick(now)
-            self.wake()
-          })),
-          { schedule: Schedule.spaced(limits.tickMs) }
-        )
-      )
-      const clock = yield* Effect.clock
-      while (true) {
-        if (self.ended !== undefined) return yield* self.ended
-        const now = clock.unsafeCurrentTimeMillis()
-        self.fillRequests(now)
-        if (self.uploads.length > 0) yield* self.serveUploads(now, connection)
-        if (self.outbox.length > 0) yield* self.send(self.outbox.splice(0), now, connection)
-        // More uploads waiting: go round again without sleeping.
-        if ((self.uploads.length === 0 || self.uploadThrottled) && self.outbox.length === 0) {
-          yield* Queue.take(wakeup)
-        }
-      }
-    }).pipe(Effect.scoped)
   }
 
   private tally(way: "sent" | "received", tag: string): void {
@@ -392,7 +362,8 @@ export class PeerState {
       this.requestRoom() > 0
   }
 
-  private fillRequests(now: number): void {
+  /** Requests to make now, as far as the pipeline, the memory budget and the download limit allow: queued. */
+  fillRequests(now: number): void {
     const room = this.requestRoom()
     if (room === 0) return
     // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
@@ -413,36 +384,44 @@ export class PeerState {
   }
 
   /**
-   * Serves a batch of the peer's requests with what waits in the outbox, in one write: each block a view
-   * into its piece after its 13-byte header, no copy. The pieces stay pinned until the transport has
-   * taken the bytes.
+   * The next batch of the peer's requests to serve now, or none: within the upload limit (over it, the
+   * requests wait for the next tick's tokens) and a tenth of a second of the peer's rate, so that a slow
+   * peer's control messages never wait long behind blocks while a fast one gets few large writes.
    */
-  private serveUploads(now: number, connection: Connection): Effect.Effect<void, StorageError | PeerError> {
-    if (this.uploads.length === 0) return Effect.void
+  takeUploads(now: number): ReadonlyArray<BlockRequest> {
+    if (this.uploads.length === 0) return noUploads
     const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
-    // Over the upload limit: the requests wait for the next tick's tokens.
     this.uploadThrottled = affordable === 0
-    if (this.uploadThrottled) return Effect.void
+    if (this.uploadThrottled) return noUploads
     const paced = Math.max(limits.minUploadBatch, Math.ceil(this.up.rate(now) / 10 / Layout.BLOCK_SIZE))
     const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, paced, affordable))
     this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
-    return this.ctx.withPieces(batch.map((r) => r.piece), (piece) => {
-      const headers = new Uint8Array(13 * batch.length)
-      const chunks = this.outbox.splice(0)
-      batch.forEach((r, i) => {
-        Message.writePieceHeader(headers, 13 * i, r.piece, r.offset, r.length)
-        chunks.push(headers.subarray(13 * i, 13 * i + 13), piece(r.piece).subarray(r.offset, r.offset + r.length))
-        this.up.add(r.length, now)
-        this.ctx.countUploaded(r.length, now)
-      })
-      return this.send(chunks, now, connection)
-    })
+    return batch
   }
 
-  private send(chunks: ReadonlyArray<Uint8Array>, now: number, connection: Connection): Effect.Effect<void, PeerError> {
+  /** A block of ours went to the peer. */
+  uploaded(length: number, now: number): void {
+    this.up.add(length, now)
+    this.ctx.countUploaded(length, now)
+  }
+
+  /** What waits to be sent (control messages, requests), taken for one write. */
+  takeOutbox(): Array<Uint8Array> {
+    return this.outbox.splice(0)
+  }
+
+  /** Bytes went out (keep-alives are due only after silence). */
+  sent(now: number): void {
     this.lastSentMs = now
-    return connection.write(chunks).pipe(
-      Effect.mapError((e) => new PeerError({ reason: "Closed", address: this.key, detail: e.message }))
-    )
+  }
+
+  /** Why the session must end, once it must. */
+  get stopped(): PeerError | undefined {
+    return this.ended
+  }
+
+  /** Work the loop can do at once, without waiting to be woken: bytes to send, or uploads not held back. */
+  get busy(): boolean {
+    return this.outbox.length > 0 || (this.uploads.length > 0 && !this.uploadThrottled)
   }
 }

@@ -14,7 +14,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberSet from "effect/FiberSet"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
@@ -24,15 +23,16 @@ import { MetadataBuffer } from "../../domain/MetadataBuffer.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import * as Extension from "../../protocol/Extension.js"
-import * as FrameParser from "../../protocol/FrameParser.js"
 import * as Handshake from "../../protocol/Handshake.js"
 import * as Message from "../../protocol/Message.js"
 import * as Metadata from "../../protocol/Metadata.js"
 import * as Announcer from "../tracker/Announcer.js"
 import type { DhtService } from "../dht/Dht.js"
+import * as Dialer from "./Dialer.js"
 import { PeerCandidates } from "./PeerCandidates.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
 import { clientVersion, ourIds } from "../peer/PeerExtensions.js"
+import * as PeerHandshake from "../peer/PeerHandshake.js"
 import type { Tracker } from "../tracker/Tracker.js"
 
 export interface FetchOptions {
@@ -78,22 +78,22 @@ export const fetchLimits = {
 export const fetchFrom = (connection: Connection, options: { readonly infoHash: InfoHash.InfoHash; readonly peerId: PeerId; readonly port: number }) =>
   Effect.gen(function* () {
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: connection.remote, detail })
-    const frames = yield* Queue.unbounded<FrameParser.Frame | PeerError>()
+    const greeted = yield* PeerHandshake.exchange(connection, {
+      infoHash: options.infoHash,
+      peerId: options.peerId,
+      reserved: Handshake.reserved({ extensions: true }),
+      inbound: false
+    })
+    if (!Handshake.supportsExtensions(greeted.theirs.reserved)) return yield* fail("Unsupported", "no extension protocol (BEP 10)")
     // Frames are views into the chunk, valid during the call only: what is kept is copied.
-    const parser = FrameParser.make({ handshake: true })
-    yield* connection.run((chunk) => {
-      const error = parser.push(chunk, (frame) => {
-        if (frame._tag === "Handshake") frames.unsafeOffer(frame)
-        else if (frame._tag === "Extended") frames.unsafeOffer(Message.extended(frame.extendedId, Uint8Array.prototype.slice.call(frame.payload)))
-      })
-      if (error !== undefined) frames.unsafeOffer(fail("Protocol", error.message))
-    }).pipe(
-      Effect.matchEffect({
-        onFailure: (e) => frames.offer(fail("Closed", e.message)),
-        onSuccess: () => frames.offer(fail("Closed", "connection closed by the peer"))
-      }),
-      Effect.forkScoped
-    )
+    const frames = yield* Queue.unbounded<Message.Extended | PeerError>()
+    greeted.deliver({
+      frame: (frame) => {
+        if (frame._tag === "Extended") frames.unsafeOffer(Message.extended(frame.extendedId, Uint8Array.prototype.slice.call(frame.payload)))
+      },
+      chunkDone: () => {},
+      end: (error) => frames.unsafeOffer(error)
+    })
     const next = (timeout: Duration.Duration, what: string) =>
       Queue.take(frames).pipe(
         Effect.flatMap((f) => (f instanceof PeerError ? Effect.fail(f) : Effect.succeed(f))),
@@ -101,11 +101,6 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
       )
     const write = (bytes: Uint8Array) => connection.write([bytes]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
 
-    yield* write(Handshake.encode({ reserved: Handshake.reserved({ extensions: true }), infoHash: options.infoHash, peerId: options.peerId }))
-    const first = yield* next(fetchLimits.handshakeTimeout, "handshake")
-    if (first._tag !== "Handshake") return yield* fail("Handshake", "expected a handshake")
-    if (!InfoHash.equals(first.handshake.infoHash, options.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
-    if (!Handshake.supportsExtensions(first.handshake.reserved)) return yield* fail("Unsupported", "no extension protocol (BEP 10)")
     const ours = Extension.encodeHandshake({
       m: new Map([[Extension.UtMetadata, ourIds.ut_metadata]]),
       v: clientVersion,
@@ -116,7 +111,7 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
     let theirs: Extension.ExtensionHandshake | undefined
     while (theirs === undefined) {
       const frame = yield* next(fetchLimits.handshakeTimeout, "extension handshake")
-      if (frame._tag !== "Extended" || frame.extendedId !== Extension.handshakeId) continue
+      if (frame.extendedId !== Extension.handshakeId) continue
       const decoded = Extension.decodeHandshake(frame.payload)
       if (Either.isLeft(decoded)) return yield* fail("Protocol", `bad extension handshake: ${decoded.left.detail}`)
       theirs = decoded.right
@@ -139,7 +134,7 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
       }
       if (requests.length > 0) yield* connection.write(requests).pipe(Effect.mapError((e) => fail("Closed", e.message)))
       const frame = yield* next(fetchLimits.pieceTimeout, "metadata piece")
-      if (frame._tag !== "Extended" || frame.extendedId !== ourIds.ut_metadata) continue
+      if (frame.extendedId !== ourIds.ut_metadata) continue
       const decoded = Metadata.decode(frame.payload)
       // BEP 9: a msg_type we do not know is ignored.
       if (Either.isLeft(decoded) && decoded.left.reason === "UnknownMessage") continue
@@ -170,20 +165,32 @@ const fetchScoped = (
   options: FetchOptions,
   onStatus: (status: FetchStatus) => Effect.Effect<void>
 ): Effect.Effect<FetchResult, never, PeerNetwork | Tracker | Scope.Scope> => Effect.gen(function* () {
-  const network = yield* PeerNetwork
   const parallel = options.parallel ?? 8
   const candidates = new PeerCandidates(2000)
-  const asking = new Set<string>()
   let failed = 0
-  const wake = yield* Queue.sliding<void>(1)
   const result = yield* Deferred.make<FetchResult>()
   const known = () => candidates.due(Number.MAX_SAFE_INTEGER, () => false).map((c) => c.address)
-  const add = (peers: ReadonlyArray<PeerAddress>) =>
-    Effect.sync(() => {
-      for (const address of peers) candidates.add(address, (key) => asking.has(key))
-      void wake.unsafeOffer(undefined)
-    })
-
+  const dialer: Dialer.Dialer = yield* Dialer.make({
+    candidates,
+    maxSessions: parallel,
+    halfOpen: parallel,
+    connectTimeout: "10 seconds",
+    forgiveOnConnect: false,
+    session: (connection) =>
+      Effect.flatMap(fetchFrom(connection, options), (info) => Deferred.succeed(result, { info, from: connection.remote, peers: known() })).pipe(
+        Effect.scoped,
+        Effect.asVoid
+      ),
+    ended: (key, error) =>
+      Effect.gen(function* () {
+        failed++
+        const dead = error._tag === "PeerError" && ["Protocol", "Corrupt", "Handshake", "Unsupported"].includes(error.reason)
+        candidates.failed(key, yield* Clock.currentTimeMillis, dead)
+        yield* Effect.logDebug(`metadata from ${key}: ${error.message}`)
+      }),
+    afterRound: Effect.suspend(() => Effect.flatMap(dialer.sessions, (asking: number) => onStatus({ known: candidates.size, asking, failed })))
+  })
+  const add = (peers: ReadonlyArray<PeerAddress>) => Effect.sync(() => dialer.learn(peers))
   yield* add(options.peers)
   if (options.trackers.length > 0) {
     const key = yield* Random.nextIntBetween(0, 2 ** 31)
@@ -215,38 +222,5 @@ const fetchScoped = (
     )
   }
 
-  const fibers = yield* FiberSet.make()
-  const attempt = (key: string, address: PeerAddress) =>
-    Effect.scoped(
-      Effect.flatMap(network.connect(address, { timeout: "10 seconds" }), (connection) => fetchFrom(connection, options))
-    ).pipe(
-      Effect.matchEffect({
-        onSuccess: (info) => Deferred.succeed(result, { info, from: key, peers: known() }),
-        onFailure: (error) =>
-          Effect.gen(function* () {
-            failed++
-            const dead = error._tag === "PeerError" && ["Protocol", "Corrupt", "Handshake", "Unsupported"].includes(error.reason)
-            candidates.failed(key, yield* Clock.currentTimeMillis, dead)
-            yield* Effect.logDebug(`metadata from ${key}: ${error.message}`)
-          })
-      }),
-      Effect.ensuring(Effect.sync(() => {
-        asking.delete(key)
-        void wake.unsafeOffer(undefined)
-      }))
-    )
-
-  const dialer = Effect.gen(function* () {
-    while (true) {
-      yield* Queue.take(wake).pipe(Effect.timeoutOption("1 second"))
-      const now = yield* Clock.currentTimeMillis
-      for (const c of candidates.due(now, (c) => asking.has(c.key))) {
-        if (asking.size >= parallel) break
-        asking.add(c.key)
-        yield* FiberSet.run(fibers, attempt(c.key, c.address))
-      }
-      yield* onStatus({ known: candidates.size, asking: asking.size, failed })
-    }
-  })
-  return yield* Effect.raceFirst(Deferred.await(result), dialer)
+  return yield* Deferred.await(result)
 })

@@ -19,8 +19,8 @@ const C = "http://c.test/announce"
 const D = "http://d.test/announce"
 
 const infoHash = InfoHash.make(new Uint8Array(20).fill(7))
-const ourId = PeerId.make(new Uint8Array(Buffer.from("-BE0100-ourselves0000", "latin1").subarray(0, 20)))
-const otherId = PeerId.make(new Uint8Array(Buffer.from("-BE0100-someoneelse0", "latin1").subarray(0, 20)))
+const ourId = PeerId.make(new Uint8Array(Buffer.from("-EF0100-ourselves0000", "latin1").subarray(0, 20)))
+const otherId = PeerId.make(new Uint8Array(Buffer.from("-EF0100-someoneelse0", "latin1").subarray(0, 20)))
 const peer = (host: string, port: number) => new PeerAddress({ host, port })
 
 const request = (event: AnnounceEvent, left: number, peerId = ourId, ip = "10.0.0.1", port = 6881): AnnounceRequest => ({

@@ -22,8 +22,8 @@ import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js
 // 0x00, space and 0xff must reach the tracker as %00, %20 and %FF; 'A' and '~' as they are.
 const infoHash = InfoHash.make(new Uint8Array([0x00, 0x20, 0xff, 0x41, 0x7e, ...new Array<number>(15).fill(0x01)]))
 const infoHashEncoded = "%00%20%FFA~" + "%01".repeat(15)
-const peerIdA = PeerId.make(new Uint8Array(Buffer.from("-BE0100-aaaaaaaaaaaa", "latin1")))
-const peerIdB = PeerId.make(new Uint8Array(Buffer.from("-BE0100-bbbbbbbbbbbb", "latin1")))
+const peerIdA = PeerId.make(new Uint8Array(Buffer.from("-EF0100-aaaaaaaaaaaa", "latin1")))
+const peerIdB = PeerId.make(new Uint8Array(Buffer.from("-EF0100-bbbbbbbbbbbb", "latin1")))
 const peer = (host: string, port: number) => new PeerAddress({ host, port })
 
 const request = (overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
@@ -91,7 +91,7 @@ describe("HTTP", () => {
       )
       const res = yield* announce(`http://127.0.0.1:${server.port}/announce?passkey=x%2Fy`, request())
       expect(server.targets).toEqual([
-        `/announce?passkey=x%2Fy&info_hash=${infoHashEncoded}&peer_id=-BE0100-aaaaaaaaaaaa&port=6881&uploaded=0` +
+        `/announce?passkey=x%2Fy&info_hash=${infoHashEncoded}&peer_id=-EF0100-aaaaaaaaaaaa&port=6881&uploaded=0` +
         "&downloaded=0&left=1000&compact=1&numwant=50&key=DEADBEEF&event=started"
       ])
       expect(res).toEqual({
@@ -117,7 +117,7 @@ describe("HTTP", () => {
       expect(res).toEqual({ interval: 1800, peers: [peer("192.168.1.2", 7000)] })
       expect(server.targets.length).toBe(2)
       expect(server.targets[1]).toBe(
-        `/new?info_hash=${infoHashEncoded}&peer_id=-BE0100-aaaaaaaaaaaa&port=6881&uploaded=0&downloaded=0&left=1000` +
+        `/new?info_hash=${infoHashEncoded}&peer_id=-EF0100-aaaaaaaaaaaa&port=6881&uploaded=0&downloaded=0&left=1000` +
           "&compact=0&numwant=50&key=DEADBEEF"
       )
     }).pipe(Effect.provide(live())))
@@ -427,7 +427,7 @@ describe("memory tracker", () => {
   const url = "http://memory.test/announce"
   const member = (n: number, overrides: Partial<AnnounceRequest> = {}) =>
     request({
-      peerId: PeerId.make(new Uint8Array(Buffer.from(`-BE0100-member${String(n).padStart(6, "0")}`, "latin1"))),
+      peerId: PeerId.make(new Uint8Array(Buffer.from(`-EF0100-member${String(n).padStart(6, "0")}`, "latin1"))),
       ip: `10.0.0.${n}`,
       port: 7000 + n,
       ...overrides

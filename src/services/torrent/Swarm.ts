@@ -1,0 +1,107 @@
+/**
+ * The peers a torrent is connected to, after their handshakes: each session's link by its key ("host:port"),
+ * the peer ids in use, the hosts banned and the strikes against them. Synchronous, so that a session is
+ * admitted or refused in its handshake without a fiber in between; the torrent ends the sessions of a
+ * banned host (Torrent.ts).
+ */
+import type { PeerErrorReason } from "../../domain/Errors.js"
+import * as InfoHash from "../../domain/InfoHash.js"
+import type { PeerInfo, PeerLink } from "../peer/PeerContext.js"
+
+/** Pieces that fail their hash check, sent by one peer alone, before its host is banned. */
+export const strikesToBan = 2
+
+/** The host of a key "host:port" or "[v6]:port". */
+export const hostOf = (key: string) => (key.startsWith("[") ? key.slice(1, key.indexOf("]")) : key.slice(0, key.lastIndexOf(":")))
+
+export interface Refusal {
+  readonly reason: PeerErrorReason
+  readonly detail: string
+}
+
+export class Swarm {
+  readonly #links = new Map<string, PeerLink>()
+  readonly #peerIds = new Map<string, string>()
+  readonly #banned = new Set<string>()
+  readonly #strikes = new Map<string, number>()
+
+  constructor(private readonly ourPeerId: string) {}
+
+  /** Admits a peer after its handshake, or says why not (ourselves, a banned host, a peer already here). */
+  attach(link: PeerLink, peerId: Uint8Array): Refusal | undefined {
+    const id = InfoHash.toHex(peerId)
+    if (id === this.ourPeerId) return { reason: "Self", detail: "connected to ourselves" }
+    if (this.#banned.has(link.host)) return { reason: "Banned", detail: "banned" }
+    for (const other of this.#peerIds.values()) {
+      if (other === id) return { reason: "Duplicate", detail: "already connected to this peer" }
+    }
+    this.#links.set(link.key, link)
+    this.#peerIds.set(link.key, id)
+    return undefined
+  }
+
+  detach(key: string): void {
+    this.#links.delete(key)
+    this.#peerIds.delete(key)
+  }
+
+  get size(): number {
+    return this.#links.size
+  }
+
+  has(key: string): boolean {
+    return this.#links.has(key)
+  }
+
+  get(key: string): PeerLink | undefined {
+    return this.#links.get(key)
+  }
+
+  links(): IterableIterator<PeerLink> {
+    return this.#links.values()
+  }
+
+  infos(now: number): Array<PeerInfo> {
+    return [...this.#links.values()].map((l) => l.info(now))
+  }
+
+  /** Every session looks for work (blocks went back to the pool). */
+  wakeAll(): void {
+    for (const link of this.#links.values()) link.wake()
+  }
+
+  get unchoked(): number {
+    let n = 0
+    for (const link of this.#links.values()) if (link.unchoked()) n++
+    return n
+  }
+
+  /** Our requests outstanding across all peers. */
+  get inFlight(): number {
+    let n = 0
+    for (const link of this.#links.values()) n += link.outstanding()
+    return n
+  }
+
+  isBanned(host: string): boolean {
+    return this.#banned.has(host)
+  }
+
+  get banned(): ReadonlyArray<string> {
+    return [...this.#banned]
+  }
+
+  /** Bans a host; returns the keys of its sessions (for the torrent to end), or none when it was banned. */
+  ban(host: string): ReadonlyArray<string> | undefined {
+    if (this.#banned.has(host)) return undefined
+    this.#banned.add(host)
+    return [...this.#links.keys()].filter((k) => hostOf(k) === host)
+  }
+
+  /** One more piece that failed, sent by this host alone: its strikes so far. */
+  strike(host: string): number {
+    const n = (this.#strikes.get(host) ?? 0) + 1
+    this.#strikes.set(host, n)
+    return n
+  }
+}

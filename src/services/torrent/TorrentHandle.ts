@@ -1,0 +1,87 @@
+/**
+ * What a torrent is to whoever runs it (a command, the daemon's session, a test): the options it starts
+ * with, the handle it gives back, its figures and its events.
+ */
+import type * as Effect from "effect/Effect"
+import type * as PubSub from "effect/PubSub"
+import type { Bitfield } from "../../domain/Bitfield.js"
+import type { StorageError } from "../../domain/Errors.js"
+import type { Metainfo } from "../../domain/Metainfo.js"
+import type { PeerAddress } from "../../domain/PeerAddress.js"
+import type { PeerId } from "../../domain/PeerId.js"
+import type { Throttle } from "../../domain/TokenBucket.js"
+import type { DhtService } from "../dht/Dht.js"
+import type { PeerInfo } from "../peer/PeerContext.js"
+import type { TrackerStatus } from "../tracker/Announcer.js"
+import type { SharedListener } from "../wire/PeerRouter.js"
+
+export interface TorrentOptions {
+  readonly metainfo: Metainfo
+  /** The download folder (--out). */
+  readonly root: string
+  readonly peerId: PeerId
+  /** The listening port (0 picks one) and host. */
+  readonly port: number
+  readonly listenHost?: string
+  /** Our address as trackers should give it to others (in-memory swarms; real trackers see it). */
+  readonly announceIp?: string
+  readonly maxPeers?: number
+  /** Connections being opened at once. */
+  readonly halfOpen?: number
+  /** Peers to dial from the start, besides the trackers'. */
+  readonly peers?: ReadonlyArray<PeerAddress>
+  /** Pieces whose data under `root` is known good (checked before, or a seeder's in tests): not checked. */
+  readonly trusted?: Bitfield
+  /** Regular unchoke slots of the choker (one more goes to the optimistic unchoke). */
+  readonly uploadSlots?: number
+  /** Between checkpoints of the resume data (Checkpoint.ts); default 30 s. */
+  readonly checkpointIntervalMs?: number
+  /** Bytes downloaded and uploaded in earlier runs (from the resume data), carried into its totals. */
+  readonly previous?: { readonly downloaded: number; readonly uploaded: number }
+  /** Our DHT node: the torrent is looked up and announced there (never for private torrents). */
+  readonly dht?: DhtService
+  /** Peer exchange (BEP 11); default on, always off for private torrents. */
+  readonly pex?: boolean
+  /** A port shared with other torrents (the daemon's); `port` and `listenHost` are then unused. */
+  readonly listener?: SharedListener
+  /** Rate limits (the daemon's, per torrent and for the session). */
+  readonly throttle?: Throttle
+}
+
+export interface TorrentStats {
+  readonly name: string
+  readonly totalLength: number
+  readonly pieceCount: number
+  readonly piecesDone: number
+  readonly verifiedBytes: number
+  readonly downloadedBytes: number
+  readonly uploadedBytes: number
+  readonly downloadRate: number
+  readonly uploadRate: number
+  readonly peers: number
+  readonly seeds: number
+  readonly knownPeers: number
+  readonly hashFailures: number
+  readonly banned: ReadonlyArray<string>
+  readonly trackers: ReadonlyArray<TrackerStatus>
+  readonly complete: boolean
+}
+
+export type TorrentEvent =
+  | { readonly _tag: "PieceVerified"; readonly piece: number }
+  | { readonly _tag: "PieceFailed"; readonly piece: number; readonly senders: ReadonlyArray<string> }
+  | { readonly _tag: "PeerBanned"; readonly host: string; readonly reason: string }
+  | { readonly _tag: "Completed" }
+
+export interface TorrentHandle {
+  readonly port: number
+  readonly stats: Effect.Effect<TorrentStats>
+  /** Completes when every piece is verified and stored; fails when the torrent cannot go on. */
+  readonly completed: Effect.Effect<void, StorageError>
+  /** What happens to the torrent, as it happens (subscribe before it does). */
+  readonly events: PubSub.PubSub<TorrentEvent>
+  /** The peers connected now (keys "host:port"), for tests and display. */
+  readonly peers: Effect.Effect<ReadonlyArray<PeerInfo>>
+  /** The verified pieces now (a copy). */
+  readonly pieces: Effect.Effect<Bitfield>
+}
