@@ -36,6 +36,19 @@ await esbuild.build({
   logLevel: "warning"
 })
 
+// The hashing worker of `create` (src/services/create/HashWorker.ts) as a file of its own: a worker thread
+// starts from a file. The bundle names it beside itself (src/main.ts); tests start it from dist/.
+await esbuild.build({
+  entryPoints: ["src/services/create/HashWorker.ts"],
+  outfile: "dist/hash-worker.cjs",
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  sourcemap: true,
+  logLevel: "warning"
+})
+
 // The launcher: compiles the bundle with the cache when there is one, and runs it as node would run a
 // CommonJS module. BT_EFFECT_WRITE_CODE_CACHE is this script's, below.
 fs.writeFileSync(

@@ -21,6 +21,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as path from "node:path"
 import { UsageError } from "./domain/Errors.js"
 import { create } from "./services/commands/Create.js"
 import * as UdpDatagram from "./services/wire/UdpDatagram.js"
@@ -58,6 +59,10 @@ const info = Command.make(
 
 const tty = process.stdout.isTTY === true
 const write = (text: string) => Effect.sync(() => void process.stdout.write(text))
+
+/** The hashing worker of `create` and `demo`, which scripts/build.mjs bundles beside this bundle (whose
+ *  __dirname is dist/). */
+const workerScript = path.join(__dirname, "hash-worker.cjs")
 
 /** Log lines for people: "warning: ...", clear of the live progress line. */
 const cliLogger = Logger.make(({ logLevel, message }) => {
@@ -218,7 +223,7 @@ const demoCommand = Command.make(
     verbose
   },
   ({ downloaders, size, verbose }) =>
-    withClient(demo({ size: size * 1024 * 1024, downloaders, progress: { tty, write } }), verbose)
+    withClient(demo({ size: size * 1024 * 1024, downloaders, progress: { tty, write }, workerScript }), verbose)
 ).pipe(Command.withDescription("a swarm in a box: a tracker, a seeder and three downloaders on 127.0.0.1"))
 
 const trackerCommand = Command.make(
@@ -330,7 +335,8 @@ const createCommand = Command.make(
       webSeeds: o.webSeed,
       ...(Option.isSome(o.comment) ? { comment: o.comment.value } : {}),
       output: o.output,
-      progress: { tty, write }
+      progress: { tty, write },
+      workerScript
     })
 ).pipe(Command.withDescription("make a .torrent from a file or a folder"))
 

@@ -25,6 +25,8 @@ export interface DemoOptions {
   readonly size: number
   readonly downloaders: number
   readonly progress: ProgressOptions
+  /** The hashing worker's file, to hash the payload on every core (CreateOptions.workerScript). */
+  readonly workerScript: string
 }
 
 const host = "127.0.0.1"
@@ -81,7 +83,11 @@ export const demo = (options: DemoOptions) =>
 
       const tracker = yield* TrackerServer.make({ port: 0, host, interval: 5 })
       yield* progress.write(`demo: tracker at ${tracker.httpUrl} and ${tracker.udpUrl}\n`)
-      const { metainfo } = yield* createTorrent({ path: path.join(seedDir, name), announce: [tracker.httpUrl] })
+      const { metainfo } = yield* createTorrent({
+        path: path.join(seedDir, name),
+        announce: [tracker.httpUrl],
+        workerScript: options.workerScript
+      })
 
       // The seeder checks its data, as every seeder does, then serves it.
       // Resume data in the temporary folder too: the demo leaves nothing behind.

@@ -10,7 +10,7 @@
  * with a warning, as are sockets, FIFOs and devices. The path given itself may be a link: it is followed,
  * since the user named it.
  *
- * Hashing (PieceHashing.ts) cuts the content into batches of whole pieces that worker threads read and
+ * Hashing (FileHashing.ts) cuts the content into batches of whole pieces that worker threads read and
  * hash, one core each, with one batch buffer per worker.
  *
  * The result is encoded canonically and decoded again with `decodeTorrent`, so the metainfo returned (and
@@ -27,7 +27,9 @@ import { type Bencode, bytes as utf8 } from "../../domain/Bencode.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
 import { encode } from "../../protocol/Bencode.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
-import { describeErrno, hashFiles } from "./FileHashing.js"
+import { describeErrno } from "../files/FileErrors.js"
+import { node, unit } from "../files/NodeCallback.js"
+import { hashFiles } from "./FileHashing.js"
 
 export interface CreateOptions {
   readonly path: string
@@ -44,6 +46,9 @@ export interface CreateOptions {
   readonly creationDate?: number
   /** Hashing threads; `os.availableParallelism()` when absent; 0 hashes on the calling thread. */
   readonly workers?: number
+  /** The hashing worker's file (HashWorker.ts bundled: dist/hash-worker.cjs); without it, hashing is on the
+   *  calling thread whatever `workers` says. */
+  readonly workerScript?: string
 }
 
 export interface Created {
@@ -118,18 +123,11 @@ const failure = (action: string, at: Buffer | string) => (error: NodeJS.ErrnoExc
     detail: `cannot ${action} ${at.toString()}: ${describeErrno(error)}`
   })
 
-const node = <A>(run: (done: (error: NodeJS.ErrnoException | null, value: A) => void) => void) =>
-  Effect.async<A, NodeJS.ErrnoException>((resume) => {
-    run((error, value) => resume(error === null ? Effect.succeed(value) : Effect.fail(error)))
-  })
-
 const lstat = (at: Buffer) => node<fs.Stats>((done) => fs.lstat(at, done)).pipe(Effect.mapError(failure("inspect", at)))
 
 /** Refuses an unreadable file before hours of hashing rather than after. */
 const checkReadable = (at: Buffer) =>
-  node<void>((done) => fs.access(at, fs.constants.R_OK, (error) => done(error, undefined))).pipe(
-    Effect.mapError(failure("read", at))
-  )
+  unit((done) => fs.access(at, fs.constants.R_OK, done)).pipe(Effect.mapError(failure("read", at)))
 
 /** The regular files below `dir`, in torrent order; links and special files are reported in `warnings`. */
 const listFolder = (
@@ -253,6 +251,7 @@ export const createTorrent = (options: CreateOptions): Effect.Effect<Created, Cr
     const workers = Math.max(0, Math.floor(options.workers ?? os.availableParallelism()))
     const pieces = yield* hashFiles(content.files, pieceLength, {
       workers,
+      ...(options.workerScript !== undefined ? { workerScript: options.workerScript } : {}),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {})
     }).pipe(
       Effect.mapError((e) => new CreateError({ reason: e.reason === "Worker" ? "Hashing" : "Unreadable", detail: e.message }))

@@ -8,16 +8,21 @@
  * worker never waits for the main thread between batches. A single reader on the main thread was the
  * bottleneck beyond one worker. Memory is one batch buffer per worker.
  *
- * The worker is plain JavaScript held in a string and started with `eval: true`: it needs no build step
- * and no file on disk, so it runs the same from `dist/` and from the TypeScript sources under vitest.
+ * The worker is a module of its own (HashWorker.ts), bundled as `dist/hash-worker.cjs`; the pool is given
+ * that file (`workerScript`), and without one, hashing is on the calling thread.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { HashError } from "../../domain/Errors.js"
 import type * as Scope from "effect/Scope"
-import * as crypto from "node:crypto"
 import * as fs from "node:fs"
+import * as path from "node:path"
 import { Worker } from "node:worker_threads"
+import { describeErrno } from "../files/FileErrors.js"
+import { node } from "../files/NodeCallback.js"
+import { readOnlyFlags } from "../files/OpenFlags.js"
+import { closeQuietly } from "../files/PositionalIo.js"
+import { hashPieces } from "./PieceSha1.js"
 
 export interface HashSource {
   /** Where to read the file (a Buffer keeps names that are not UTF-8). */
@@ -48,51 +53,21 @@ export interface PieceHasher {
 // ---------------------------------------------------------------------------------------------------------
 // Errors of reading, from the main thread or a worker
 
-const causes: Readonly<Record<string, string>> = {
-  ENOENT: "no such file or folder",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ELOOP: "it is a symbolic link",
-  EIO: "input/output error",
-  EMFILE: "too many open files",
-  SHORT: "it became shorter while hashing"
-}
-
-/** An error of Node's file system calls as a one-line reason. */
-export const describeErrno = (error: { readonly code?: string | undefined; readonly message: string }): string =>
-  causes[error.code ?? ""] ?? error.message
+/** An error of reading, in words; SHORT is ours: a read that came short of a length listed before. */
+const describe = (error: { readonly code?: string | undefined; readonly message: string }): string =>
+  error.code === "SHORT" ? "it became shorter while hashing" : describeErrno(error)
 
 const pathText = (at: string | Uint8Array) => (typeof at === "string" ? at : Buffer.from(at).toString("utf8"))
 
 const unreadable = (at: string | Uint8Array, error: { readonly code?: string | undefined; readonly message: string }) =>
-  new HashError({ reason: "Unreadable", detail: `cannot read ${pathText(at)}: ${describeErrno(error)}` })
+  new HashError({ reason: "Unreadable", detail: `cannot read ${pathText(at)}: ${describe(error)}` })
 
 // ---------------------------------------------------------------------------------------------------------
 // Hashing on the calling thread: for content too small to pay for starting workers
 
-// `crypto.hash` (Node 20.12+) skips building a Hash object: about 1.5x as fast on 16 KiB pieces.
-const sha1: (data: Uint8Array) => Uint8Array = typeof crypto.hash === "function"
-  ? (data) => crypto.hash("sha1", data, "buffer")
-  : (data) => crypto.createHash("sha1").update(data).digest()
-
-const hashPieces = (data: Uint8Array, pieceLength: number): Uint8Array => {
-  const count = Math.ceil(data.length / pieceLength)
-  const hashes = new Uint8Array(count * 20)
-  for (let i = 0; i < count; i++) hashes.set(sha1(data.subarray(i * pieceLength, (i + 1) * pieceLength)), i * 20)
-  return hashes
-}
-
-const node = <A>(run: (done: (error: NodeJS.ErrnoException | null, value: A) => void) => void) =>
-  Effect.async<A, NodeJS.ErrnoException>((resume) => {
-    run((error, value) => resume(error === null ? Effect.succeed(value) : Effect.fail(error)))
-  })
-
-// Links are not followed: a file swapped for a link after it was listed fails.
-const readFlags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0)
-
 const readSegment = (segment: Segment, into: Uint8Array) =>
   Effect.acquireUseRelease(
-    node<number>((done) => fs.open(segment.at, readFlags, done)),
+    node<number>((done) => fs.open(segment.at, readOnlyFlags, done)),
     (fd) =>
       Effect.gen(function*() {
         let done = 0
@@ -103,7 +78,7 @@ const readSegment = (segment: Segment, into: Uint8Array) =>
           done += read
         }
       }),
-    (fd) => Effect.sync(() => fs.close(fd, () => {}))
+    (fd) => Effect.sync(() => closeQuietly(fd))
   ).pipe(Effect.mapError((e) => unreadable(segment.at, e)))
 
 /**
@@ -133,49 +108,6 @@ export const inlineHasher = (): PieceHasher => {
 // ---------------------------------------------------------------------------------------------------------
 // Hashing on worker threads
 
-// The same reading and hashing as above, synchronous (a worker has nothing else to do). CommonJS: an
-// eval'd worker has `require`, not `import`.
-const workerSource = `
-const { parentPort } = require("node:worker_threads")
-const crypto = require("node:crypto")
-const fs = require("node:fs")
-const sha1 = typeof crypto.hash === "function"
-  ? (data) => crypto.hash("sha1", data, "buffer")
-  : (data) => crypto.createHash("sha1").update(data).digest()
-const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0)
-let buffer = new Uint8Array(0)
-const read = (segment, at) => {
-  const fd = fs.openSync(typeof segment.at === "string" ? segment.at : Buffer.from(segment.at), flags)
-  try {
-    for (let done = 0; done < segment.length;) {
-      const n = fs.readSync(fd, buffer, at + done, segment.length - done, segment.position + done)
-      if (n === 0) throw Object.assign(new Error("short read"), { code: "SHORT" })
-      done += n
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-parentPort.on("message", ({ segments, length, pieceLength }) => {
-  if (buffer.length < length) buffer = new Uint8Array(length)
-  let filled = 0
-  for (const segment of segments) {
-    try {
-      read(segment, filled)
-    } catch (error) {
-      return parentPort.postMessage({ failure: { at: segment.at, code: error.code, message: String(error.message) } })
-    }
-    filled += segment.length
-  }
-  const count = Math.ceil(length / pieceLength)
-  const hashes = new Uint8Array(count * 20)
-  for (let i = 0; i < count; i++) {
-    hashes.set(sha1(buffer.subarray(i * pieceLength, Math.min((i + 1) * pieceLength, length))), i * 20)
-  }
-  parentPort.postMessage({ hashes }, [hashes.buffer])
-})
-`
-
 const WorkerReply = Schema.Union(
   Schema.Struct({ hashes: Schema.Uint8ArrayFromSelf }),
   Schema.Struct({
@@ -186,6 +118,8 @@ const WorkerReply = Schema.Union(
     })
   })
 )
+/** What a worker answers for a batch: its hashes, or the first read that failed. */
+export type WorkerReply = typeof WorkerReply.Type
 const decodeReply = Schema.decodeUnknownOption(WorkerReply)
 
 interface Task {
@@ -200,13 +134,15 @@ interface Task {
 export const batchesPerWorker = 2
 
 /**
- * A pool of `size` workers (at least one), stopped when the scope closes. Batches queue until a worker
- * has room; a worker that fails fails its batches, every queued batch and every later one.
+ * A pool of `size` workers (at least one) running `workerScript` (HashWorker.ts bundled, as
+ * dist/hash-worker.cjs), stopped when the scope closes. Batches queue until a worker has room; a worker that fails (or a script
+ * that cannot be loaded) fails its batches, every queued batch and every later one.
  */
-export const workerPool = (size: number): Effect.Effect<PieceHasher, never, Scope.Scope> =>
+export const workerPool = (size: number, workerScript: string): Effect.Effect<PieceHasher, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => Array.from({ length: Math.max(1, size) }, () => new Worker(workerSource, { eval: true }))),
+      // Resolved: Worker takes a relative path only with "./" before it.
+      Effect.sync(() => Array.from({ length: Math.max(1, size) }, () => new Worker(path.resolve(workerScript)))),
       (workers) => Effect.promise(() => Promise.all(workers.map((w) => w.terminate())))
     ),
     (workers): PieceHasher => {
@@ -311,6 +247,8 @@ function* plan(files: ReadonlyArray<HashSource>, pieceLength: number, batchBytes
 export interface HashFilesOptions {
   /** Hashing threads; 0 hashes on the calling thread. */
   readonly workers: number
+  /** The worker threads' script (`workerPool`); without it, hashing is on the calling thread. */
+  readonly workerScript?: string
   /** Called with the bytes hashed so far: once with 0 at the start, then after each batch. */
   readonly onProgress?: (hashed: number, total: number) => void
 }
@@ -329,8 +267,9 @@ export const hashFiles = (
     const workers = Math.max(0, Math.min(Math.floor(options.workers), batchCount, Math.floor(maxBufferedBytes / batchBytes)))
     // A single batch gains nothing from a thread, and starting one costs tens of milliseconds. Inline,
     // two batches at a time overlap the reading of one with the hashing of the other.
-    const useWorkers = workers > 0 && batchCount > 1
-    const hasher = useWorkers ? yield* workerPool(workers) : inlineHasher()
+    const script = options.workerScript
+    const useWorkers = script !== undefined && workers > 0 && batchCount > 1
+    const hasher = useWorkers ? yield* workerPool(workers, script) : inlineHasher()
     const pieces = new Uint8Array(Math.ceil(total / pieceLength) * 20)
     let hashed = 0
     onProgress(0, total)

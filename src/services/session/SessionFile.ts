@@ -1,15 +1,15 @@
 /**
  * The daemon's list of torrents between runs: `<state>/session.json`, replaced atomically (a temp file
- * written and flushed, then renamed). Each torrent's .torrent and resume data live beside it in
- * `<state>/torrents/`; this file says which torrents there are, where their data goes and whether they
- * were stopped. A file that cannot be read is reported and the session starts empty.
+ * written and flushed, renamed over it, the folder flushed). Each torrent's .torrent and resume data live
+ * beside it in `<state>/torrents/`; this file says which torrents there are, where their data goes and
+ * whether they were stopped. A file that cannot be read is reported and the session starts empty.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
-import * as path from "node:path"
-import { StorageError } from "../../domain/Errors.js"
+import type { StorageError } from "../../domain/Errors.js"
+import { replaceFile } from "../files/AtomicFile.js"
 import type { Entry } from "./SessionEntry.js"
 
 const SavedTorrent = Schema.Struct({
@@ -36,32 +36,19 @@ export const load = (file: string): Effect.Effect<ReadonlyArray<SavedTorrent>> =
     })
   )
 
-let sequence = 0
-
+/** Writes the list, in queue order, replacing the file atomically (files/AtomicFile.ts). */
 export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StorageError> =>
-  Effect.tryPromise({
-    try: async () => {
-      const torrents: Array<SavedTorrent> = [...entries]
-        .sort((a, b) => a.queuePosition - b.queuePosition)
-        .map((e) => ({
-          hash: e.hash,
-          name: e.name,
-          ...(e.metainfo === undefined && e.magnet !== undefined ? { magnet: e.magnet } : {}),
-          downloadDir: e.downloadDir,
-          paused: e.paused,
-          addedDate: e.addedDate,
-          doneDate: e.doneDate
-        }))
-      await fs.promises.mkdir(path.dirname(file), { recursive: true })
-      const tmp = `${file}.${process.pid}.${++sequence}.tmp`
-      const handle = await fs.promises.open(tmp, "w", 0o644)
-      try {
-        await handle.writeFile(JSON.stringify({ version: 1, torrents }, null, 1))
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await fs.promises.rename(tmp, file)
-    },
-    catch: (e) => new StorageError({ reason: "Write", path: file, detail: e instanceof Error ? e.message : String(e) })
+  Effect.suspend(() => {
+    const torrents: Array<SavedTorrent> = [...entries]
+      .sort((a, b) => a.queuePosition - b.queuePosition)
+      .map((e) => ({
+        hash: e.hash,
+        name: e.name,
+        ...(e.metainfo === undefined && e.magnet !== undefined ? { magnet: e.magnet } : {}),
+        downloadDir: e.downloadDir,
+        paused: e.paused,
+        addedDate: e.addedDate,
+        doneDate: e.doneDate
+      }))
+    return replaceFile(file, Buffer.from(JSON.stringify({ version: 1, torrents }, null, 1)))
   })

@@ -19,7 +19,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
-import { writevAll } from "../FileIo.js"
+import { writevAll } from "../files/PositionalIo.js"
 
 /** The alignment asked of memory, positions and lengths. */
 export const alignment = 4096

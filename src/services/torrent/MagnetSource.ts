@@ -8,9 +8,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as fs from "node:fs"
 import * as path from "node:path"
-import { DownloadError, MetainfoError, StorageError } from "../../domain/Errors.js"
+import { DownloadError, MetainfoError, type StorageError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import type { Magnet } from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
@@ -19,6 +18,7 @@ import type { PeerId } from "../../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../../domain/Units.js"
 import { decodeTorrent, torrentFromInfo } from "../../protocol/TorrentFile.js"
 import type { DhtService } from "../dht/Dht.js"
+import { replaceFile } from "../files/AtomicFile.js"
 import * as MetadataFetch from "./MetadataFetch.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 
@@ -46,17 +46,12 @@ const decode = (bytes: Uint8Array, where: string): Effect.Effect<Metainfo, Metai
     onRight: Effect.succeed
   })
 
-/** Writes `<out>/<safe name>.torrent`; the name was made safe when the metadata was decoded. */
-export const saveBeside = (out: string, metainfo: Metainfo, torrent: Uint8Array) =>
-  Effect.async<string, StorageError>((resume) => {
-    const file = path.join(out, `${metainfo.safeName}.torrent`)
-    fs.mkdir(out, { recursive: true }, (mkdirError) => {
-      if (mkdirError !== null) return resume(Effect.fail(new StorageError({ reason: "Write", path: out, detail: mkdirError.message })))
-      fs.writeFile(file, torrent, (e) =>
-        resume(e === null ? Effect.succeed(file) : Effect.fail(new StorageError({ reason: "Write", path: file, detail: e.message })))
-      )
-    })
-  })
+/** Writes `<out>/<safe name>.torrent` (atomically, as the state folder's copy); the name was made safe when
+ *  the metadata was decoded. */
+export const saveBeside = (out: string, metainfo: Metainfo, torrent: Uint8Array): Effect.Effect<string, StorageError> => {
+  const file = path.join(out, `${metainfo.safeName}.torrent`)
+  return Effect.as(replaceFile(file, torrent), file)
+}
 
 export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magnet, options: MagnetOptions) {
   const infoHash = magnet.infoHash

@@ -10,43 +10,7 @@ import * as Net from "node:net"
 import { NetworkError } from "../../domain/Errors.js"
 import { format, PeerAddress } from "../../domain/PeerAddress.js"
 import { type Connection, defaultConnectTimeout, PeerNetwork, type PeerNetworkService } from "./PeerNetwork.js"
-
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string"
-    ? error.code
-    : undefined
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-const connectError = (address: string, error: unknown): NetworkError => {
-  switch (errorCode(error)) {
-    case "ECONNREFUSED":
-      return new NetworkError({ reason: "Connect", address, detail: "connection refused" })
-    case "EHOSTUNREACH":
-      return new NetworkError({ reason: "Connect", address, detail: "host unreachable" })
-    case "ENETUNREACH":
-      return new NetworkError({ reason: "Connect", address, detail: "network unreachable" })
-    case "ENOTFOUND":
-      return new NetworkError({ reason: "Connect", address, detail: "host not found" })
-    case "ETIMEDOUT":
-      return new NetworkError({ reason: "Timeout", address, detail: "connection timed out" })
-    default:
-      return new NetworkError({ reason: "Connect", address, detail: `cannot connect: ${errorText(error)}` })
-  }
-}
-
-const listenError = (address: string, port: number, error: unknown): NetworkError => {
-  switch (errorCode(error)) {
-    case "EADDRINUSE":
-      return new NetworkError({ reason: "Listen", address, detail: `port ${port} is already in use` })
-    case "EACCES":
-      return new NetworkError({ reason: "Listen", address, detail: `no permission to listen on port ${port}` })
-    case "EADDRNOTAVAIL":
-      return new NetworkError({ reason: "Listen", address, detail: "address not available on this machine" })
-    default:
-      return new NetworkError({ reason: "Listen", address, detail: `cannot listen: ${errorText(error)}` })
-  }
-}
+import { connectError, errorCode, errorText, portError } from "./SocketErrors.js"
 
 /** Sockets that read into a buffer of their own (`onread`): they emit no 'data' events. */
 const usesOwnBuffer = new WeakSet<Net.Socket>()
@@ -242,7 +206,7 @@ const listen = Effect.fn("PeerNetwork.listen")(function*(
       const server = Net.createServer({ noDelay: true }, accept)
       const onError = (error: Error) => {
         server.close()
-        resume(Effect.fail(listenError(where, options.port, error)))
+        resume(Effect.fail(portError("TCP", where, options.port, error)))
       }
       server.once("error", onError)
       server.listen({ port: options.port, host }, () => {

@@ -3,27 +3,10 @@ import * as dgram from "node:dgram"
 import { isIPv4 } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { NetworkError } from "../../domain/Errors.js"
+import type { NetworkError } from "../../domain/Errors.js"
 import { format } from "../../domain/PeerAddress.js"
 import { DatagramNetwork, type DatagramSocket, type Endpoint } from "./Datagram.js"
-
-const errorCode = (error: unknown): string | undefined =>
-  typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined
-
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-const bindError = (address: string, port: number, error: unknown): NetworkError => {
-  switch (errorCode(error)) {
-    case "EADDRINUSE":
-      return new NetworkError({ reason: "Listen", address, detail: `UDP port ${port} is already in use` })
-    case "EACCES":
-      return new NetworkError({ reason: "Listen", address, detail: `no permission to bind UDP port ${port}` })
-    case "EADDRNOTAVAIL":
-      return new NetworkError({ reason: "Listen", address, detail: "address not available on this machine" })
-    default:
-      return new NetworkError({ reason: "Listen", address, detail: `cannot bind: ${errorText(error)}` })
-  }
-}
+import { errorText, portError } from "./SocketErrors.js"
 
 /** An IPv4 sender seen by a dual-stack socket shows as "::ffff:a.b.c.d". */
 const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host)
@@ -40,7 +23,7 @@ const bind = Effect.fn("DatagramNetwork.bind")(function*(
       const socket = dgram.createSocket({ type: ipv6 ? "udp6" : "udp4" })
       const onError = (error: Error) => {
         socket.close()
-        resume(Effect.fail(bindError(where, options.port, error)))
+        resume(Effect.fail(portError("UDP", where, options.port, error)))
       }
       socket.once("error", onError)
       socket.on("message", (message, info) => {

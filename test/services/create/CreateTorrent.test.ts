@@ -57,7 +57,10 @@ const sha1Pieces = (payload: Uint8Array, pieceLength: number): Buffer => {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(b)
 
-const base: Omit<CreateOptions, "path"> = { announce: ["http://tracker.test/announce"], creationDate: 1_700_000_000 }
+/** The hashing worker as `npm run build` (the pretest step) bundles it. */
+const workerScript = path.resolve("dist/hash-worker.cjs")
+
+const base: Omit<CreateOptions, "path"> = { announce: ["http://tracker.test/announce"], creationDate: 1_700_000_000, workerScript }
 
 const topLevel = (bytes: Uint8Array): ReadonlyMap<string, Bencode> => {
   const value = Either.getOrThrow(decode(bytes)).value
@@ -351,7 +354,7 @@ describe("PieceHashing", () => {
       const file = path.join(dir, "content")
       const content = data(200_000, 9)
       fs.writeFileSync(file, content)
-      const pool = yield* workerPool(2)
+      const pool = yield* workerPool(2, workerScript)
       // Batches of segments in odd places, several of the same file, sent at once to both workers.
       const batches: ReadonlyArray<Batch> = [0, 1, 2, 3, 4].map((i) => ({
         segments: [
