@@ -49,6 +49,20 @@ await esbuild.build({
   logLevel: "warning"
 })
 
+// The daemon's web interface (src/web): its script and its style sheet bundled for browsers, and its page,
+// into dist/web/, the folder the daemon serves (src/main.ts names it). Not minified: it is small, and
+// readable in the browser as it is.
+await esbuild.build({
+  entryPoints: [{ in: "src/web/main.ts", out: "app" }, { in: "src/web/style.css", out: "app" }],
+  outdir: "dist/web",
+  bundle: true,
+  platform: "browser",
+  format: "iife",
+  target: "es2020",
+  logLevel: "warning"
+})
+fs.copyFileSync("src/web/index.html", "dist/web/index.html")
+
 // The launcher: compiles the bundle with the cache when there is one, and runs it as node would run a
 // CommonJS module. BT_EFFECT_WRITE_CODE_CACHE is this script's, below.
 fs.writeFileSync(

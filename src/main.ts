@@ -275,6 +275,8 @@ const daemonCommand = Command.make(
         allowedHosts: allowedHost,
         version,
         progress: { tty, write },
+        // The web interface that scripts/build.mjs puts beside this bundle (whose __dirname is dist/).
+        webDir: path.join(__dirname, "web"),
         ...(dht !== undefined ? { dht } : {}),
         ...(auth !== undefined ? { auth: { username: auth[0] ?? "", password: auth.slice(1).join(":") } } : {})
       })

@@ -16,8 +16,8 @@ import { type Browser, chromium, type Page } from "playwright-core"
 import { layer, MemoryControl, type MemoryControlHandle } from "../../src/services/session/MemoryControl.js"
 import * as RpcServer from "../../src/services/session/RpcServer.js"
 import type { SessionControl } from "../../src/services/session/SessionControl.js"
-import { webFiles } from "../../src/services/session/WebUi.js"
-import { webUiFormat } from "../../src/services/session/WebUiFormat.js"
+import * as WebFiles from "../../src/services/session/WebFiles.js"
+import * as webFormat from "../../src/web/format.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
 const chromiumPath = "/usr/bin/chromium"
@@ -76,6 +76,8 @@ const openUi = (viewport: { width: number; height: number }): Effect.Effect<Ui, 
   Effect.gen(function*() {
     if (!haveChromium) return yield* Effect.die(new Error(`${chromiumPath} is missing; the CI installs it with apt-get install chromium`))
     const memory = yield* MemoryControl
+    // The files the build made (package.json's pretest runs it), served as the daemon serves them.
+    const webFiles = yield* WebFiles.load(path.resolve("dist/web"))
     const { port } = yield* RpcServer.make({ host: "127.0.0.1", port: 0, staticFiles: webFiles })
     const base = `http://127.0.0.1:${port}`
     const browser: Browser = yield* Effect.acquireRelease(
@@ -154,7 +156,7 @@ interface Format {
 }
 
 describe("web interface formatting (the page's own functions, run in Node)", () => {
-  const format: Format = new Function(`${webUiFormat}\nreturn { formatBytes, formatRate, formatEta, formatPercent }`)()
+  const format: Format = webFormat
 
   it("writes an ETA as the two largest units, infinity when unknown or stopped, done when complete", () => {
     expect([200, 59, 5 * 3600 + 7 * 60 + 30, 2 * 86400 + 3 * 3600 + 59].map((s) => format.formatEta(s, 0.5)))

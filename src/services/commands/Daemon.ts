@@ -1,6 +1,6 @@
 /**
  * `bt-effect daemon`: a session of many torrents (Session.ts) behind the Transmission RPC and the web
- * interface (RpcServer.ts, WebUi.ts), until stopped. Stopping (Ctrl-C, SIGTERM) closes every torrent as
+ * interface (RpcServer.ts, WebFiles.ts), until stopped. Stopping (Ctrl-C, SIGTERM) closes every torrent as
  * `download` does: a last checkpoint each, `stopped` announces, files closed; the session list is on disk.
  */
 import * as Effect from "effect/Effect"
@@ -9,7 +9,7 @@ import type * as Progress from "./Progress.js"
 import * as RpcServer from "../session/RpcServer.js"
 import * as Session from "../session/Session.js"
 import { SessionControl } from "../session/SessionControl.js"
-import { webFiles } from "../session/WebUi.js"
+import * as WebFiles from "../session/WebFiles.js"
 
 export interface DaemonOptions {
   readonly rpcHost: string
@@ -23,11 +23,15 @@ export interface DaemonOptions {
   readonly allowedHosts: ReadonlyArray<string>
   readonly version: string
   readonly progress: Progress.ProgressOptions
+  /** The folder of the web interface's built files (dist/web: src/main.ts names the one beside the bundle). */
+  readonly webDir: string
 }
 
 export const daemon = (options: DaemonOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
+      // Read first: a daemon without its web interface stops before it opens any torrent.
+      const webFiles = yield* WebFiles.load(options.webDir)
       const control = yield* Session.make({
         stateDir: options.stateDir,
         downloadDir: options.downloadDir,
