@@ -75,8 +75,8 @@ const clientLayer = Layer.mergeAll(
   FileStorage.layer,
   // node:http: the first announce costs about 15 ms, against 70 ms with Node's fetch (which loads its own
   // undici on first use) and 0.1 s and 7 MB at startup with the undici package. The first announce is
-  // on the way to the first peer.
-  NetworkTracker.layer.pipe(Layer.provide(NodeHttpClient.layer)),
+  // on the way to the first peer. The daemon fetches a .torrent added by its URL through it too.
+  NetworkTracker.layer.pipe(Layer.provideMerge(NodeHttpClient.layer)),
   RarestFirst.layer,
   UdpDatagram.layer
 )
@@ -246,7 +246,9 @@ const rpcUrl = Options.text("rpc-url").pipe(
 const rpcAuth = Options.text("rpc-auth").pipe(Options.optional, Options.withDescription("USER:PASSWORD for the daemon's RPC"))
 const remote = (url: string, auth: Option.Option<string>) => ({ url, ...(Option.isSome(auth) ? { auth: auth.value } : {}) })
 const ids = Args.text({ name: "ID" }).pipe(Args.atLeast(1), Args.withDescription("torrent ids or info hashes, or all"))
-const printed = <E>(effect: Effect.Effect<string, E>) => Effect.flatMap(effect, (text) => Console.log(text))
+const printed = <E, R>(effect: Effect.Effect<string, E, R>) => Effect.flatMap(effect, (text) => Console.log(text))
+/** The remote commands reach the daemon over node:http, as the trackers are reached. */
+const overHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, NodeHttpClient.layer)
 
 const daemonCommand = Command.make(
   "daemon",
@@ -293,25 +295,25 @@ const addCommand = Command.make(
     rpcAuth
   },
   (o) =>
-    printed(Remote.add(remote(o.rpcUrl, o.rpcAuth), o.torrent, {
+    overHttp(printed(Remote.add(remote(o.rpcUrl, o.rpcAuth), o.torrent, {
       paused: o.paused,
       ...(Option.isSome(o.downloadDir) ? { downloadDir: o.downloadDir.value } : {})
-    }))
+    })))
 ).pipe(Command.withDescription("add a torrent to a running daemon"))
 
-const listCommand = Command.make("list", { rpcUrl, rpcAuth }, (o) => printed(Remote.list(remote(o.rpcUrl, o.rpcAuth)))).pipe(
+const listCommand = Command.make("list", { rpcUrl, rpcAuth }, (o) => overHttp(printed(Remote.list(remote(o.rpcUrl, o.rpcAuth))))).pipe(
   Command.withDescription("list a running daemon's torrents")
 )
-const startCommand = Command.make("start", { ids, rpcUrl, rpcAuth }, (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-start", o.ids)).pipe(
+const startCommand = Command.make("start", { ids, rpcUrl, rpcAuth }, (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-start", o.ids))).pipe(
   Command.withDescription("start torrents of a running daemon")
 )
-const stopCommand = Command.make("stop", { ids, rpcUrl, rpcAuth }, (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-stop", o.ids)).pipe(
+const stopCommand = Command.make("stop", { ids, rpcUrl, rpcAuth }, (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-stop", o.ids))).pipe(
   Command.withDescription("stop torrents of a running daemon")
 )
 const removeCommand = Command.make(
   "remove",
   { ids, rpcUrl, rpcAuth, deleteData: Options.boolean("delete-data").pipe(Options.withDescription("delete their data too")) },
-  (o) => Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-remove", o.ids, o.deleteData)
+  (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-remove", o.ids, o.deleteData))
 ).pipe(Command.withDescription("remove torrents from a running daemon"))
 
 const createCommand = Command.make(

@@ -4,6 +4,7 @@
  * data in the swarm's memory store under /session; other torrents are seeded by plain Torrent.start
  * members on other hosts. Helpers wait, under TestClock, until the session's views say something.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -56,7 +57,9 @@ export const startSession = (
     MemoryTracker.layer(swarm.tracker),
     RarestFirst.layer,
     resumeMemory(options.resume),
-    MemoryDatagram.layer()
+    MemoryDatagram.layer(),
+    // A .torrent added by its URL is fetched for real, from a test's server on 127.0.0.1.
+    NodeHttpClient.layer
   )))
 
 export const newResume = () => new MemoryResume()

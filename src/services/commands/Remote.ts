@@ -1,13 +1,18 @@
 /**
  * `bt-effect add|list|start|stop|remove`: a running daemon driven through its Transmission RPC (classic
- * dialect), as transmission-remote does: the X-Transmission-Session-Id handshake (409, then again with
- * the id it gave), optional Basic authentication, one line of error when the daemon cannot be reached.
+ * dialect), as transmission-remote does, over the HttpClient of the context: the X-Transmission-Session-Id
+ * handshake (409, then again with the id it gave), optional Basic authentication, 30 s for each exchange, a
+ * bounded reply, one line of error when the daemon cannot be reached.
  */
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { RemoteError } from "../../domain/Errors.js"
 import { formatBytes, formatDuration, formatRate } from "../../domain/Units.js"
+import { readBounded, transportText } from "../session/BoundedHttp.js"
 
 export const defaultRpcUrl = "http://127.0.0.1:9091/transmission/rpc"
 
@@ -19,30 +24,54 @@ export interface RemoteOptions {
 
 const statusWords = ["Stopped", "Check wait", "Checking", "Queued", "Downloading", "Seed wait", "Seeding"]
 
+/** Each exchange with the daemon: request, headers and reply. */
+const timeout: Duration.DurationInput = "30 seconds"
+
+/** The largest reply read: `list` asks 10 fields, some 250 bytes a torrent, so this is some 250,000 torrents. */
+export const maxReplyBytes = 64 * 1024 * 1024
+
+type Reply = { result?: unknown; arguments?: Record<string, unknown> }
+
+const unreachable = (options: RemoteOptions, detail: string) =>
+  new RemoteError({ reason: "Unreachable", detail: `daemon at ${options.url}: ${detail}` })
+
+/** One POST of the body; a 409 gives the session id to send (its reply is not read), any other status the reply. */
+const exchange = (options: RemoteOptions, body: string, sessionId: string | undefined) =>
+  Effect.gen(function* () {
+    const fail = (detail: string) => unreachable(options, detail)
+    const client = HttpClient.withScope(HttpClient.withTracerPropagation(yield* HttpClient.HttpClient, false))
+    const headers: Record<string, string> = {}
+    if (options.auth !== undefined) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`
+    if (sessionId !== undefined) headers["x-transmission-session-id"] = sessionId
+    const response = yield* client.post(options.url, { headers, body: HttpBody.text(body, "application/json") }).pipe(
+      Effect.mapError((e) => fail(transportText(e)))
+    )
+    if (response.status === 409) return { _tag: "SessionId", sessionId: response.headers["x-transmission-session-id"] ?? "" } as const
+    if (response.status === 401) return yield* fail("unauthorized (give --rpc-auth USER:PASSWORD)")
+    if (response.status < 200 || response.status > 299) return yield* fail(`HTTP ${response.status}`)
+    const text = Buffer.from(yield* readBounded(response, maxReplyBytes, fail)).toString("utf8")
+    return yield* Effect.try({ try: () => ({ _tag: "Reply", reply: JSON.parse(text) as Reply }) as const, catch: (e) => fail(errorText(e)) })
+  }).pipe(
+    Effect.scoped,
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () => unreachable(options, `no answer within ${Duration.format(Duration.decode(timeout))}`)
+    })
+  )
+
 /** One RPC call; the session id is learnt from the 409 and the call made again with it. */
 export const call = (options: RemoteOptions, method: string, args: Record<string, unknown> = {}) =>
-  Effect.tryPromise({
-    try: async () => {
-      const headers: Record<string, string> = { "content-type": "application/json" }
-      if (options.auth !== undefined) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`
-      const body = JSON.stringify({ method, arguments: args })
-      let response = await fetch(options.url, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) })
-      if (response.status === 409) {
-        headers["x-transmission-session-id"] = response.headers.get("x-transmission-session-id") ?? ""
-        response = await fetch(options.url, { method: "POST", headers, body, signal: AbortSignal.timeout(30_000) })
-      }
-      if (response.status === 401) throw new Error("unauthorized (give --rpc-auth USER:PASSWORD)")
-      if (!response.ok) throw new Error(`HTTP ${response.status}`)
-      return (await response.json()) as { result?: unknown; arguments?: Record<string, unknown> }
-    },
-    catch: (e) => new RemoteError({ reason: "Unreachable", detail: `daemon at ${options.url}: ${errorText(e)}` })
-  }).pipe(
-    Effect.flatMap((reply) =>
-      reply.result === "success"
-        ? Effect.succeed(reply.arguments ?? {})
-        : Effect.fail(new RemoteError({ reason: "Failed", detail: `${method}: ${String(reply.result)}` }))
-    )
-  )
+  Effect.gen(function* () {
+    const body = JSON.stringify({ method, arguments: args })
+    let answer = yield* exchange(options, body, undefined)
+    if (answer._tag === "SessionId") answer = yield* exchange(options, body, answer.sessionId)
+    // A daemon that asks again for the id it was just given answers nothing.
+    if (answer._tag === "SessionId") return yield* unreachable(options, "HTTP 409")
+    const reply = answer.reply
+    return reply.result === "success"
+      ? reply.arguments ?? {}
+      : yield* new RemoteError({ reason: "Failed", detail: `${method}: ${String(reply.result)}` })
+  })
 
 const errorText = (e: unknown): string => {
   if (!(e instanceof Error)) return String(e)

@@ -1,7 +1,7 @@
 /**
  * What a front end (the Transmission RPC, the web interface, the `add`/`list`/... commands) can ask of a
  * session of many torrents, and what it sees of them. The daemon's Session implements it; tests use
- * `layerMemory`, a session without any network, whose torrents move only when told.
+ * MemoryControl.ts, a session without any network, whose torrents move only when told.
  *
  * Ids are small integers given in the order torrents are added, never reused in one session (as
  * Transmission's). Views are plain data, cheap to build every second for every torrent.

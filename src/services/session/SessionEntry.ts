@@ -51,6 +51,9 @@ export interface Entry {
   readonly buckets: { readonly down: TokenBucket; readonly up: TokenBucket }
 }
 
+/** What a torrent's source tells of it: its info hash and name, and its metainfo or the magnet link it came as. */
+export type TorrentIdentity = Pick<Entry, "hash" | "name" | "metainfo" | "magnet">
+
 const verifiedBytes = (layout: Layout.Layout, have: Bitfield): number => {
   const last = layout.pieceCount - 1
   return have.count * layout.pieceLength - (last >= 0 && have.has(last) ? layout.pieceLength - Layout.lastPieceLength(layout) : 0)

@@ -1,6 +1,6 @@
 /**
  * The daemon's session (Session.ts) in a whole in-memory swarm under TestClock: torrents added as
- * .torrent bytes and as magnet links download from real bt-effect seeders through the session's one
+ * .torrent bytes, by URL and as magnet links download from real bt-effect seeders through the session's one
  * listening port; stop, start, verify and remove; the download queue; session.json and a restart on the
  * same state; and the errors a front end gets. Each case checks the session's views against what happened
  * in the swarm (the store's bytes, the tracker's log, the seeders' upload counts, the file on disk).
@@ -15,6 +15,7 @@ import { toHex } from "../../../src/domain/InfoHash.js"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
 import { type SessionControlService } from "../../../src/services/session/SessionControl.js"
 import { withClock } from "../../support/clock.js"
+import { httpTracker as httpServer, reply } from "../../support/hostileTracker.js"
 import {
   downloadDir,
   newResume,
@@ -283,6 +284,31 @@ describe("Session", () => {
       // The metadata is kept for a restart, and the list names the torrent now, no longer by its link.
       expect(resume.torrents.has(hash)).toBe(true)
       expect((yield* readSessionFile(stateDir)).torrents.map((t) => [t.name, "magnet" in t])).toEqual([["swarm", false]])
+    }))
+
+  it.scoped("adds a .torrent by its URL, fetched over HTTP, and downloads it; a URL that fails or serves no torrent is refused with why", () =>
+    Effect.gen(function* () {
+      const { swarm, control } = yield* setUp()
+      const hash = hexOf(swarm.torrent)
+      const server = yield* httpServer((req, res) => {
+        if (req.url === "/swarm.torrent") return reply(res, swarm.torrent.bytes)
+        if (req.url === "/junk.torrent") return reply(res, "not a torrent")
+        res.writeHead(404)
+        res.end()
+      })
+      const url = (name: string) => `http://127.0.0.1:${server.port}/${name}`
+      const added = yield* control.add({ _tag: "Url", url: url("swarm.torrent") }, {})
+      expect(added).toEqual({ id: 1, hashString: hash, name: "swarm", duplicate: false })
+      yield* waitView(control, added.id, seeding)
+      expect(sameBytes(sessionContents(swarm, hash), swarm.torrent.payload)).toBe(true)
+      expect(yield* control.add({ _tag: "Url", url: url("swarm.torrent") }, {})).toEqual({ ...added, duplicate: true })
+      const missing = yield* Effect.flip(control.add({ _tag: "Url", url: url("none.torrent") }, {}))
+      expect([missing.reason, missing.detail]).toEqual(["Io", `cannot fetch ${url("none.torrent")}: HTTP 404`])
+      const junk = yield* Effect.flip(control.add({ _tag: "Url", url: url("junk.torrent") }, {}))
+      expect(junk.reason).toBe("Invalid")
+      expect(junk.detail).toMatch(/^invalid or corrupt torrent: ./)
+      expect(server.targets).toEqual(["/swarm.torrent", "/swarm.torrent", "/none.torrent", "/junk.torrent"])
+      expect((yield* control.torrents("all")).map((v) => v.id)).toEqual([1])
     }))
 
   it.scoped("answers unknown ids and bad torrents with ControlError", () =>

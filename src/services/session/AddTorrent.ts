@@ -1,0 +1,93 @@
+/**
+ * Adding a torrent to the session, from each source: the bytes of a .torrent (kept in the state folder for
+ * a restart), a magnet link (its metadata comes from peers when it first runs), or the URL of a .torrent
+ * (fetched over HTTP, TorrentUrl.ts). A torrent already in the session is not added again: the answer names
+ * the one there. v2-only torrents and links are refused, as the rest of bt-effect does.
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as path from "node:path"
+import { ControlError } from "../../domain/Errors.js"
+import { toHex } from "../../domain/InfoHash.js"
+import * as Magnet from "../../domain/Magnet.js"
+import type { Metainfo } from "../../domain/Metainfo.js"
+import { decodeTorrent } from "../../protocol/TorrentFile.js"
+import { ResumeStore } from "../storage/ResumeStore.js"
+import type { Added, AddOptions, AddSource } from "./SessionControl.js"
+import type { TorrentIdentity } from "./SessionEntry.js"
+import type { TorrentList } from "./TorrentList.js"
+import * as TorrentUrl from "./TorrentUrl.js"
+
+/** What a source tells of its torrent, and the .torrent's bytes to keep in the state folder (if any). */
+interface Identified {
+  readonly identity: TorrentIdentity
+  readonly keep: Uint8Array | undefined
+}
+
+export interface AddContext {
+  readonly list: TorrentList
+  /** Where a torrent's data goes when it is added without a folder: the session's setting now. */
+  readonly downloadDir: () => string
+  /** Sent with the fetch of a .torrent's URL. */
+  readonly userAgent: string
+  /** Saves the session's list. */
+  readonly save: Effect.Effect<void>
+  /** Lets the queue start what it may. */
+  readonly schedule: Effect.Effect<void>
+}
+
+const invalid = (detail: string) => new ControlError({ reason: "Invalid", detail })
+
+const decodeMetainfo = (bytes: Uint8Array): Effect.Effect<Metainfo, ControlError> =>
+  Either.match(decodeTorrent(bytes), {
+    onLeft: (e) => Effect.fail(invalid(`invalid or corrupt torrent: ${e.detail}`)),
+    onRight: (m) => m.infoHash === undefined ? Effect.fail(invalid("v2-only torrents are not supported yet")) : Effect.succeed(m)
+  })
+
+const fromMetainfo = (metainfo: Metainfo): TorrentIdentity => ({
+  hash: toHex(metainfo.infoHash!),
+  name: metainfo.name,
+  metainfo,
+  magnet: undefined
+})
+
+const identify = (source: AddSource, fetchTorrent: TorrentUrl.FetchTorrent): Effect.Effect<Identified, ControlError> => {
+  switch (source._tag) {
+    case "Metainfo":
+      return Effect.map(decodeMetainfo(source.bytes), (m) => ({ identity: fromMetainfo(m), keep: source.bytes }))
+    case "Magnet":
+      return Effect.gen(function*() {
+        const magnet = yield* Effect.mapError(Magnet.parse(source.uri), (e) => invalid(e.message))
+        if (magnet.infoHash === undefined) return yield* invalid("v2-only magnet links are not supported yet")
+        const hash = toHex(magnet.infoHash)
+        return { identity: { hash, name: magnet.displayName ?? hash, metainfo: undefined, magnet: source.uri }, keep: undefined }
+      })
+    case "Url":
+      // The fetched bytes are not kept in the state folder: a torrent added by its URL is not restored
+      // after a restart (SavedList.restore finds neither its .torrent nor a magnet link).
+      return Effect.map(Effect.flatMap(fetchTorrent(source.url), decodeMetainfo), (m) => ({ identity: fromMetainfo(m), keep: undefined }))
+  }
+}
+
+/** SessionControl's `add`, over the HttpClient and the ResumeStore of the context. */
+export const make = (
+  context: AddContext
+): Effect.Effect<(source: AddSource, options: AddOptions) => Effect.Effect<Added, ControlError>, never, HttpClient.HttpClient | ResumeStore> =>
+  Effect.gen(function*() {
+    const store = yield* ResumeStore
+    const fetchTorrent = yield* TorrentUrl.make({ userAgent: context.userAgent })
+    return Effect.fn("Session.add")(function*(source: AddSource, options: AddOptions) {
+      const downloadDir = path.resolve(options.downloadDir ?? context.downloadDir())
+      const { identity, keep } = yield* identify(source, fetchTorrent)
+      const existing = context.list.byHash(identity.hash)
+      if (existing !== undefined) return { id: existing.id, hashString: existing.hash, name: existing.name, duplicate: true } satisfies Added
+      if (keep !== undefined && identity.metainfo !== undefined) {
+        yield* store.saveTorrent(identity.metainfo.infoHash!, keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
+      }
+      const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true })
+      yield* context.save
+      yield* context.schedule
+      return { id: entry.id, hashString: entry.hash, name: entry.name, duplicate: false } satisfies Added
+    })
+  })

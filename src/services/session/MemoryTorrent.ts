@@ -1,0 +1,157 @@
+/**
+ * A torrent of the memory session (MemoryControl.ts): a plain, changeable TorrentView. What its source
+ * tells (name, sizes, files, pieces, trackers) comes from decoding the .torrent or parsing the magnet as
+ * the real session would; its progress and rates change only when a test says so, and then its pieces,
+ * files, totals and ETA agree with each other.
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { ControlError } from "../../domain/Errors.js"
+import { toHex } from "../../domain/InfoHash.js"
+import * as Magnet from "../../domain/Magnet.js"
+import type { Metainfo } from "../../domain/Metainfo.js"
+import { Status, type TorrentView } from "../../domain/SessionView.js"
+import { decodeTorrent } from "../../protocol/TorrentFile.js"
+import type { AddSource } from "./SessionControl.js"
+
+export type MemoryTorrent = { -readonly [K in keyof TorrentView]: TorrentView[K] }
+
+/** What a torrent's source tells: everything in its view that does not change while it runs. */
+export type Identity = Pick<
+  TorrentView,
+  "hashString" | "name" | "hasMetadata" | "totalSize" | "magnetLink" | "isPrivate" | "pieceCount" | "pieceSize" | "pieces" | "files" | "trackers"
+>
+
+/** The first `have` of `pieceCount` pieces, as the base64 bitfield a view shows. */
+const bitfield = (pieceCount: number, have: number): string => {
+  const bytes = new Uint8Array(Math.ceil(pieceCount / 8))
+  for (let i = 0; i < have; i++) bytes[i >> 3]! |= 0x80 >> (i & 7)
+  return Buffer.from(bytes).toString("base64")
+}
+
+const hashOf = (m: { readonly infoHash?: Uint8Array | undefined; readonly infoHashV2?: Uint8Array | undefined }): string =>
+  m.infoHash !== undefined ? toHex(m.infoHash) : m.infoHashV2 !== undefined ? toHex(m.infoHashV2.subarray(0, 20)) : ""
+
+const trackersOf = (tiers: ReadonlyArray<ReadonlyArray<string>>) =>
+  tiers.flatMap((tier, i) => tier.map((announce) => ({ announce, tier: i, state: "waiting", lastError: "", peers: 0 })))
+
+const fromMetainfo = (m: Metainfo): Identity => {
+  const hash = hashOf(m)
+  const tiers = m.announceList.length > 0 ? m.announceList : m.announce === undefined ? [] : [[m.announce]]
+  const trackers = tiers.flatMap((t) => t.map((tr) => `&tr=${encodeURIComponent(tr)}`)).join("")
+  return {
+    hashString: hash,
+    name: m.name,
+    hasMetadata: true,
+    totalSize: m.totalLength,
+    magnetLink: `magnet:?xt=urn:btih:${hash}&dn=${encodeURIComponent(m.name)}${trackers}`,
+    isPrivate: m.private,
+    pieceCount: m.pieceCount,
+    pieceSize: m.pieceLength,
+    pieces: bitfield(m.pieceCount, 0),
+    files: m.files.filter((f) => !f.pad).map((f) => ({
+      name: m.multiFile ? [m.name, ...f.path].join("/") : m.name,
+      length: f.length,
+      bytesCompleted: 0
+    })),
+    trackers: trackersOf(tiers)
+  }
+}
+
+const fromMagnet = (m: Magnet.Magnet, uri: string): Identity => {
+  const hash = hashOf({ infoHash: m.infoHash, infoHashV2: m.infoHashV2 })
+  return {
+    hashString: hash,
+    name: m.displayName ?? hash,
+    hasMetadata: false,
+    totalSize: 0,
+    magnetLink: uri,
+    isPrivate: false,
+    pieceCount: 0,
+    pieceSize: 0,
+    pieces: "",
+    files: [],
+    trackers: trackersOf(m.trackers.map((t) => [t]))
+  }
+}
+
+/** What the source tells, or the session's refusal; a URL is "fetched" from `urls`. */
+export const identify = (source: AddSource, urls: ReadonlyMap<string, Uint8Array> | undefined): Effect.Effect<Identity, ControlError> =>
+  Effect.suspend((): Effect.Effect<Identity, ControlError> => {
+    switch (source._tag) {
+      case "Metainfo":
+        return Either.match(decodeTorrent(source.bytes), {
+          onLeft: (e) => Effect.fail(new ControlError({ reason: "Invalid", detail: `invalid or corrupt torrent file: ${e.detail}` })),
+          onRight: (m) => Effect.succeed(fromMetainfo(m))
+        })
+      case "Magnet":
+        return Either.match(Magnet.parse(source.uri), {
+          onLeft: (e) => Effect.fail(new ControlError({ reason: "Invalid", detail: `invalid magnet link: ${e.message}` })),
+          onRight: (m) => Effect.succeed(fromMagnet(m, source.uri))
+        })
+      case "Url": {
+        const bytes = urls?.get(source.url)
+        return bytes === undefined
+          ? Effect.fail(new ControlError({ reason: "Io", detail: `cannot fetch ${source.url}: not found` }))
+          : identify({ _tag: "Metainfo", bytes }, urls)
+      }
+    }
+  })
+
+/** A torrent just added: nothing done, no activity, at the end of the queue. */
+export const newTorrent = (
+  identity: Identity,
+  placement: { readonly id: number; readonly now: number; readonly downloadDir: string; readonly paused: boolean; readonly queuePosition: number }
+): MemoryTorrent => ({
+  id: placement.id,
+  status: placement.paused ? Status.Stopped : Status.Download,
+  haveValid: 0,
+  percentDone: 0,
+  rateDownload: 0,
+  rateUpload: 0,
+  downloadedEver: 0,
+  uploadedEver: 0,
+  peersConnected: 0,
+  seeds: 0,
+  eta: -1,
+  error: 0,
+  errorString: "",
+  downloadDir: placement.downloadDir,
+  addedDate: placement.now,
+  doneDate: 0,
+  peers: [],
+  downloadLimit: 0,
+  uploadLimit: 0,
+  queuePosition: placement.queuePosition,
+  ...identity
+})
+
+/** Marks `fraction` (0..1) of the torrent verified: pieces, files and haveValid agree; complete at 1. */
+export const setProgress = (t: MemoryTorrent, fraction: number, now: number): void => {
+  const have = Math.round(t.totalSize * fraction)
+  const gained = Math.max(0, have - t.haveValid)
+  let left = have
+  t.files = t.files.map((f) => {
+    const done = Math.min(f.length, left)
+    left -= done
+    return { ...f, bytesCompleted: done }
+  })
+  const pieces = fraction >= 1 ? t.pieceCount : t.pieceSize > 0 ? Math.floor(have / t.pieceSize) : 0
+  Object.assign(t, {
+    haveValid: have,
+    percentDone: fraction,
+    downloadedEver: t.downloadedEver + gained,
+    pieces: bitfield(t.pieceCount, pieces),
+    eta: fraction >= 1 ? -2 : t.eta
+  })
+  if (fraction >= 1) {
+    t.doneDate = now
+    if (t.status === Status.Download) t.status = Status.Seed
+  }
+}
+
+/** The torrent's rates, and the ETA they give. */
+export const setRates = (t: MemoryTorrent, rateDownload: number, rateUpload: number): void => {
+  const left = t.totalSize - t.haveValid
+  Object.assign(t, { rateDownload, rateUpload, eta: left <= 0 ? -2 : rateDownload > 0 ? Math.ceil(left / rateDownload) : -1 })
+}

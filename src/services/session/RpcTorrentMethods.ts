@@ -1,0 +1,145 @@
+/**
+ * The Transmission RPC's torrent methods: torrent-get, torrent-add, torrent-set, the actions (start, stop,
+ * verify, remove) and the queue moves.
+ *
+ * As Transmission does, ids that name no torrent are skipped rather than refused: a list is resolved
+ * against the session first. Actions on "recently-active" touch only the torrents moving data or being
+ * checked.
+ */
+import * as Effect from "effect/Effect"
+import { readFile, stat } from "node:fs/promises"
+import type { ControlError } from "../../domain/Errors.js"
+import { Status, type TorrentView } from "../../domain/SessionView.js"
+import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
+import { torrentObject, torrentTable } from "../../protocol/TransmissionFields.js"
+import {
+  type AddRequest,
+  applyLimit,
+  decodeAdd,
+  decodeFields,
+  decodeIds,
+  decodeRemove,
+  decodeTorrentSet,
+  ErrorCode,
+  failure,
+  type Ids,
+  type Outcome,
+  success
+} from "../../protocol/TransmissionRpc.js"
+import { controlFailure, type Method } from "./RpcMethod.js"
+import type { AddSource, Selection, SessionControlService, TorrentSettings } from "./SessionControl.js"
+
+const recentlyActive = (v: TorrentView) =>
+  v.rateDownload > 0 || v.rateUpload > 0 || v.status === Status.Check || v.status === Status.CheckWait
+
+/** The torrents a request names, as a selection of ids that exist ("all" stays all). */
+const resolve = (ids: Ids, control: SessionControlService): Effect.Effect<Selection> => {
+  switch (ids._tag) {
+    case "All":
+      return Effect.succeed("all")
+    case "RecentlyActive":
+      return Effect.map(control.torrents("all"), (vs) => vs.filter(recentlyActive).map((v) => v.id))
+    case "List":
+      return ids.ids.length === 0 ? Effect.succeed([]) : Effect.map(control.torrents(ids.ids), (vs) => vs.map((v) => v.id))
+  }
+}
+
+/** Runs an action on the torrents named, unless they are none. */
+export const torrentAction = (run: (control: SessionControlService, which: Selection) => Effect.Effect<void, ControlError>): Method =>
+  (call, { control }) =>
+    Effect.flatMap(resolve(decodeIds(call.args), control), (which) =>
+      which !== "all" && which.length === 0
+        ? Effect.succeed(success())
+        : run(control, which).pipe(Effect.as(success()), Effect.catchAll((e) => Effect.succeed(controlFailure(e)))))
+
+/** torrent-remove: the ids removed are remembered for clients polling "recently-active". */
+export const torrentRemove: Method = (call, context) =>
+  torrentAction((control, which) =>
+    Effect.flatMap(control.torrents(which), (views) =>
+      Effect.tap(control.remove(which, decodeRemove(call.args)), () => context.memory.noteRemoved(views.map((v) => v.id)))))(call, context)
+
+export const torrentGet: Method = (call, { control, memory }) =>
+  Effect.gen(function*() {
+    const ids = decodeIds(call.args)
+    const fields = decodeFields(call.args)
+    const views = yield* control.torrents(ids._tag === "List" ? ids.ids : "all")
+    if (ids._tag !== "List") memory.noteAll(views)
+    const torrents = call.args["format"] === "table"
+      ? views.length === 0 ? [] : [...torrentTable(views, fields, memory.contextOf(views[0]!))]
+      : views.map((v) => torrentObject(v, fields, memory.contextOf(v)))
+    return ids._tag === "RecentlyActive"
+      ? success({ torrents, removed: [...memory.removed()] })
+      : success({ torrents })
+  })
+
+/** A .torrent named by its path on the daemon's machine, no larger than a .torrent may be. */
+const readTorrentFile = (path: string) =>
+  Effect.tryPromise({
+    try: async () => {
+      const info = await stat(path)
+      if (info.size > maxTorrentBytes) throw new Error(`larger than ${maxTorrentBytes} bytes`)
+      return new Uint8Array(await readFile(path))
+    },
+    catch: (e) => failure(ErrorCode.SystemError, `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`)
+  })
+
+const sourceOf = (request: AddRequest): Effect.Effect<AddSource, Outcome> => {
+  const from = request.from
+  switch (from._tag) {
+    case "Path":
+      return Effect.map(readTorrentFile(from.path), (bytes) => ({ _tag: "Metainfo", bytes }))
+    case "Metainfo":
+    case "Magnet":
+    case "Url":
+      return Effect.succeed(from)
+  }
+}
+
+export const torrentAdd: Method = (call, { control, memory }) =>
+  Effect.gen(function*() {
+    const request = decodeAdd(call.args)
+    if (typeof request === "string") return failure(ErrorCode.InvalidParams, request)
+    const source = yield* sourceOf(request)
+    const added = yield* control.add(source, {
+      ...(request.downloadDir === undefined ? {} : { downloadDir: request.downloadDir }),
+      ...(request.paused === undefined ? {} : { paused: request.paused })
+    }).pipe(
+      Effect.mapError((e) =>
+        e.reason === "Invalid" ? failure(ErrorCode.CorruptTorrent, e.detail) : controlFailure(e, source._tag === "Url" ? ErrorCode.HttpError : ErrorCode.SystemError)
+      )
+    )
+    memory.noteAdded(added.id)
+    const torrent = { id: added.id, name: added.name, hash_string: added.hashString }
+    return success(added.duplicate ? { torrent_duplicate: torrent } : { torrent_added: torrent })
+  }).pipe(Effect.merge)
+
+export const torrentSet: Method = (call, { control, memory }) =>
+  Effect.gen(function*() {
+    const request = decodeTorrentSet(call.args)
+    const which = yield* resolve(decodeIds(call.args), control)
+    const views = yield* control.torrents(which)
+    for (const v of views) {
+      const remembered = memory.limitsOf(v.id)
+      const down = applyLimit(v.downloadLimit, remembered.down, request.download)
+      const up = applyLimit(v.uploadLimit, remembered.up, request.upload)
+      memory.rememberLimits(v.id, { down: down.remembered, up: up.remembered })
+      const settings: TorrentSettings = {
+        ...(down.bytes === undefined ? {} : { downloadLimit: down.bytes }),
+        ...(up.bytes === undefined ? {} : { uploadLimit: up.bytes }),
+        ...(request.queuePosition === undefined ? {} : { queuePosition: request.queuePosition })
+      }
+      if (Object.keys(settings).length > 0) yield* control.set([v.id], settings)
+    }
+    return success()
+  }).pipe(Effect.catchAll((e) => Effect.succeed(controlFailure(e))))
+
+/** queue-move-*: a new position from the old one and the queue's length. */
+export const queueMove = (to: (position: number, length: number) => number): Method => (call, { control }) =>
+  Effect.gen(function*() {
+    const which = yield* resolve(decodeIds(call.args), control)
+    const length = (yield* control.torrents("all")).length
+    for (const v of yield* control.torrents(which)) {
+      yield* control.set([v.id], { queuePosition: Math.max(0, Math.min(length - 1, to(v.queuePosition, length))) })
+    }
+    return success()
+  }).pipe(Effect.catchAll((e) => Effect.succeed(controlFailure(e))))

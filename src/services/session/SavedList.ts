@@ -1,0 +1,39 @@
+/**
+ * The session's list kept between runs: saved to `<state>/session.json` (SessionFile.ts) after every
+ * change, and restored at start from it and the .torrent files kept in the state folder (ResumeStore), so
+ * that a restarted daemon goes on with the same torrents, stopped or not as they were.
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import { fromHex, infoHash } from "../../domain/InfoHash.js"
+import { decodeTorrent } from "../../protocol/TorrentFile.js"
+import { ResumeStore } from "../storage/ResumeStore.js"
+import * as SessionFile from "./SessionFile.js"
+import type { TorrentList } from "./TorrentList.js"
+
+/** Saves the list now. One that cannot be saved is a warning: the torrents run on, the next change tries again. */
+export const save = (file: string, list: TorrentList): Effect.Effect<void> =>
+  Effect.suspend(() => SessionFile.save(file, list.all())).pipe(
+    Effect.catchAll((e) => Effect.logWarning(`session not saved: ${e.message}`))
+  )
+
+/**
+ * Adds the torrents of an earlier run to `list`, as they were. One whose .torrent is gone is kept only
+ * while it has its magnet link (its metadata was never fetched); one whose hash is not hex is skipped.
+ */
+export const restore = (file: string, list: TorrentList): Effect.Effect<void, never, ResumeStore> =>
+  Effect.gen(function*() {
+    const store = yield* ResumeStore
+    for (const saved of yield* SessionFile.load(file)) {
+      const hashBytes = fromHex(saved.hash)
+      if (hashBytes === undefined) continue
+      const bytes = yield* store.loadTorrent(infoHash(hashBytes))
+      const metainfo = Option.isSome(bytes) ? Either.getOrUndefined(decodeTorrent(bytes.value)) : undefined
+      if (metainfo === undefined && saved.magnet === undefined) continue
+      yield* list.add(
+        { hash: saved.hash, name: metainfo?.name ?? saved.name, metainfo, magnet: saved.magnet },
+        { downloadDir: saved.downloadDir, paused: saved.paused, addedDate: saved.addedDate, doneDate: saved.doneDate }
+      )
+    }
+  })

@@ -1,0 +1,87 @@
+/**
+ * The session's torrents by id. Ids are given in the order torrents are added and never reused in one
+ * session; a new torrent goes to the end of the queue. A request names torrents by id or by info hash (hex,
+ * any case), and one name that matches none fails the whole request. Saving the list is SavedList.ts's.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { ControlError } from "../../domain/Errors.js"
+import { TokenBucket } from "../../domain/TokenBucket.js"
+import type { Selection } from "./SessionControl.js"
+import type { Entry, TorrentIdentity } from "./SessionEntry.js"
+
+/** Where a torrent's data goes, whether it was stopped, and its dates (restored ones keep theirs). */
+export interface Placement {
+  readonly downloadDir: string
+  readonly paused: boolean
+  /** Seconds since the epoch; now when not given. */
+  readonly addedDate?: number
+  /** Seconds since the epoch, 0 never; a torrent done before is complete until its check says otherwise. */
+  readonly doneDate?: number
+}
+
+export interface TorrentList {
+  /** Every torrent, in the order they were added. */
+  readonly all: () => ReadonlyArray<Entry>
+  /** The torrent of this info hash (lower-case hex), if it is in the session. */
+  readonly byHash: (hash: string) => Entry | undefined
+  readonly select: (which: Selection) => Effect.Effect<ReadonlyArray<Entry>, ControlError>
+  /** A new torrent, stopped (the queue starts it unless it is paused), with no limits of its own. */
+  readonly add: (identity: TorrentIdentity, placement: Placement) => Effect.Effect<Entry>
+  readonly remove: (entry: Entry) => void
+}
+
+export const make = (): TorrentList => {
+  const entries = new Map<number, Entry>()
+  let nextId = 1
+
+  const byHash = (hash: string) => [...entries.values()].find((e) => e.hash === hash)
+
+  const select = (which: Selection): Effect.Effect<ReadonlyArray<Entry>, ControlError> =>
+    Effect.suspend(() => {
+      if (which === "all") return Effect.succeed([...entries.values()])
+      const found: Array<Entry> = []
+      for (const key of which) {
+        const entry = typeof key === "number" ? entries.get(key) : byHash(key.toLowerCase())
+        if (entry === undefined) return Effect.fail(new ControlError({ reason: "NotFound", detail: `no torrent ${key}` }))
+        found.push(entry)
+      }
+      return Effect.succeed(found)
+    })
+
+  const add = (identity: TorrentIdentity, placement: Placement) =>
+    Effect.gen(function*() {
+      const doneDate = placement.doneDate ?? 0
+      const entry: Entry = {
+        id: nextId++,
+        ...identity,
+        downloadDir: placement.downloadDir,
+        paused: placement.paused,
+        addedDate: placement.addedDate ?? Math.floor((yield* Clock.currentTimeMillis) / 1000),
+        doneDate,
+        error: "",
+        phase: "stopped",
+        queuePosition: entries.size,
+        handle: undefined,
+        peers: [],
+        recheck: false,
+        checked: 0,
+        have: undefined,
+        complete: doneDate > 0,
+        previous: { downloaded: 0, uploaded: 0 },
+        downloadLimit: 0,
+        uploadLimit: 0,
+        buckets: { down: new TokenBucket(0, yield* Clock.currentTimeMillis), up: new TokenBucket(0, yield* Clock.currentTimeMillis) }
+      }
+      entries.set(entry.id, entry)
+      return entry
+    })
+
+  return {
+    all: () => [...entries.values()],
+    byHash,
+    select,
+    add,
+    remove: (entry) => void entries.delete(entry.id)
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * One torrent of the session from start to stop, as the fiber the queue runs for it: its metadata when it
+ * came as a magnet link, the check of its data (from its checkpoint, or everything for a verify), then
+ * Torrent.start on the session's shared port, DHT node and rate limits, until it is stopped. The run has
+ * its own scope: stopping it (the fiber interrupted) takes the last checkpoint and sends the `stopped`
+ * announce. An error stops the torrent and shows on it; the session goes on.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Magnet from "../../domain/Magnet.js"
+import type { PeerId } from "../../domain/PeerId.js"
+import { Throttle, type TokenBucket } from "../../domain/TokenBucket.js"
+import type { DhtService } from "../dht/Dht.js"
+import { recover } from "../storage/Resume.js"
+import * as MagnetSource from "../torrent/MagnetSource.js"
+import * as Torrent from "../torrent/Torrent.js"
+import type { SharedListener } from "../wire/PeerRouter.js"
+import type { Entry } from "./SessionEntry.js"
+
+/** What every torrent of the session shares. */
+export interface Shared {
+  readonly peerId: PeerId
+  /** The one listening port: the handshake's info hash routes each connection to its torrent. */
+  readonly listener: SharedListener
+  readonly dht: DhtService | undefined
+  /** The session's rate limits, spent together with each torrent's own. */
+  readonly buckets: { readonly down: TokenBucket; readonly up: TokenBucket }
+  /** Whether peer exchange is on (the session's setting when the torrent starts). */
+  readonly pex: () => boolean
+  /** Saves the session's list: what a run learns (the name, the done date, an error) is kept. */
+  readonly save: Effect.Effect<void>
+}
+
+/** The metadata of a torrent added as a magnet link, from its peers (or the state folder, if fetched before). */
+const fetchMetadata = (entry: Entry, shared: Shared) =>
+  Effect.gen(function*() {
+    entry.phase = "metadata"
+    const magnet = yield* Magnet.parse(entry.magnet ?? "")
+    const resolved = yield* MagnetSource.resolve(magnet, {
+      peerId: shared.peerId,
+      port: shared.listener.port,
+      dht: shared.dht,
+      stallTimeoutSeconds: 0,
+      report: (line) => Effect.logDebug(line)
+    })
+    entry.metainfo = resolved.metainfo
+    entry.name = resolved.metainfo.name
+    entry.peers = resolved.peers
+    yield* shared.save
+    return resolved.metainfo
+  })
+
+/** The torrent running on its checked data, until it is stopped; its done date set when it completes. */
+const run = (entry: Entry, shared: Shared) =>
+  Effect.gen(function*() {
+    entry.error = ""
+    const metainfo = entry.metainfo ?? (yield* fetchMetadata(entry, shared))
+    entry.phase = "checking"
+    const recovered = yield* recover(metainfo, entry.downloadDir, {
+      ignoreCheckpoint: entry.recheck,
+      onProgress: (p) => Effect.sync(() => void (entry.checked = p.totalBytes === 0 ? 1 : p.checkedBytes / p.totalBytes))
+    })
+    entry.recheck = false
+    entry.have = recovered.have
+    entry.complete = recovered.have.isComplete
+    entry.previous = { downloaded: recovered.saved?.downloaded ?? 0, uploaded: recovered.saved?.uploaded ?? 0 }
+    entry.handle = yield* Torrent.start({
+      metainfo,
+      root: entry.downloadDir,
+      peerId: shared.peerId,
+      port: 0,
+      listener: shared.listener,
+      throttle: new Throttle({ down: [entry.buckets.down, shared.buckets.down], up: [entry.buckets.up, shared.buckets.up] }),
+      pex: shared.pex(),
+      trusted: recovered.have,
+      peers: entry.peers,
+      ...(shared.dht !== undefined ? { dht: shared.dht } : {}),
+      ...(recovered.saved !== undefined ? { previous: recovered.saved } : {})
+    })
+    entry.phase = "running"
+    yield* entry.handle.completed
+    entry.complete = true
+    if (entry.doneDate === 0) {
+      entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      yield* shared.save
+    }
+    return yield* Effect.never
+  })
+
+/** What it had when it stopped is what the list shows while it does not run. */
+const keepWhatItHad = (entry: Entry) =>
+  Effect.gen(function*() {
+    if (entry.handle !== undefined) {
+      const stats = yield* entry.handle.stats
+      entry.have = yield* entry.handle.pieces
+      entry.previous = { downloaded: entry.previous.downloaded + stats.downloadedBytes, uploaded: entry.previous.uploaded + stats.uploadedBytes }
+    }
+    entry.handle = undefined
+    entry.phase = "stopped"
+  })
+
+/** The torrent's run, in its own scope; it ends only when interrupted or stopped by an error. */
+export const runTorrent = (entry: Entry, shared: Shared) =>
+  run(entry, shared).pipe(
+    Effect.catchAll((error) =>
+      Effect.sync(() => {
+        entry.error = error.message
+        entry.paused = true
+      }).pipe(Effect.zipRight(Effect.logWarning(`${entry.name}: ${error.message}`)), Effect.zipRight(shared.save))
+    ),
+    Effect.ensuring(keepWhatItHad(entry)),
+    Effect.scoped
+  )
+
+/** The services a run needs, captured once by the session so that its control methods need none. */
+export type RunRequirements = Effect.Effect.Context<ReturnType<typeof runTorrent>>
