@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { type Bencode, isBytes, isDict, isList } from "../../src/domain/Bencode.js"
 import { decode } from "../../src/protocol/Bencode.js"
-import { corpusPresent, readCorpusFile, shownBytes } from "./corpus.js"
+import { skipUnless } from "../support/skips.js"
+import { corpusMissing, corpusPresent, readCorpusFile, shownBytes } from "./corpus.js"
 
 // JSON numbers of 16 digits or more lose precision in JSON.parse; both sides show them as "big:<digits>".
 const bigLiteral = /(?<=[:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g
@@ -32,7 +33,8 @@ const vectors = corpusPresent
       .map((l) => JSON.parse(l.replace(bigLiteral, '"big:$1"')) as { input_hex: string; valid: boolean; json: unknown; why: string })
   : []
 
-describe.skipIf(!corpusPresent)("conformance: bencode vectors", () => {
+describe("conformance: bencode vectors", () => {
+  skipUnless(corpusPresent, corpusMissing)
   it("has all 86 vectors", () => expect(vectors.length).toBe(86))
   it.each(vectors.map((v) => [v.why, v] as const))("%s", (_, v) => {
     const result = decode(Buffer.from(v.input_hex, "hex"))

@@ -13,9 +13,8 @@ export const corpusDir = process.env["BT_CORPUS"] ?? path.resolve(repoRoot, "../
 
 export const corpusPresent = fs.existsSync(path.join(corpusDir, "README.md"))
 
-if (!corpusPresent) {
-  console.warn(`conformance corpus not found at ${corpusDir}: conformance tests skipped (set BT_CORPUS to run them)`)
-}
+/** Why the conformance tests skip when the corpus is absent (`skipUnless`; the summary prints it). */
+export const corpusMissing = `the conformance corpus is not at ${corpusDir} (set BT_CORPUS to where it is)`
 
 /** The lines of a JSONL file in the corpus, parsed. */
 export const readJsonl = (file: string): ReadonlyArray<Record<string, unknown>> =>

@@ -8,7 +8,8 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { toHex } from "../../src/domain/InfoHash.js"
 import { parse } from "../../src/domain/Magnet.js"
-import { corpusPresent, readCorpusFile } from "./corpus.js"
+import { skipUnless } from "../support/skips.js"
+import { corpusMissing, corpusPresent, readCorpusFile } from "./corpus.js"
 
 const Address = Schema.Struct({ host: Schema.String, port: Schema.Number })
 const Strings = Schema.Array(Schema.String)
@@ -43,7 +44,8 @@ const hex = (bytes: Uint8Array | undefined): string | null => (bytes === undefin
 const addresses = (list: ReadonlyArray<{ readonly host: string; readonly port: number }>) =>
   list.map(({ host, port }) => ({ host, port }))
 
-describe.skipIf(!corpusPresent)("conformance: magnets", () => {
+describe("conformance: magnets", () => {
+  skipUnless(corpusPresent, corpusMissing)
   it("reads all 25 magnets of the corpus", () => {
     expect(cases.length).toBe(25)
   })

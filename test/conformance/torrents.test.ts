@@ -7,7 +7,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import { toHex } from "../../src/domain/InfoHash.js"
 import { decodeTorrent } from "../../src/protocol/TorrentFile.js"
-import { corpusPresent, readCorpusFile, readJsonl, shownBytes } from "./corpus.js"
+import { skipUnless } from "../support/skips.js"
+import { corpusMissing, corpusPresent, readCorpusFile, readJsonl, shownBytes } from "./corpus.js"
 
 const expected = readJsonl("expected.jsonl")
 
@@ -19,7 +20,8 @@ const policyDifferences: Record<string, string> = {
   "torrents/arvidn/libtorrent/v2_deep_recursion.torrent": "nesting deeper than 100"
 }
 
-describe.skipIf(!corpusPresent)("conformance: torrents", () => {
+describe("conformance: torrents", () => {
+  skipUnless(corpusPresent, corpusMissing)
   it("has all 120 torrents", () => expect(expected.length).toBe(120))
 
   it.each(expected.map((e) => [String(e["file"]), e] as const))("%s", (file, e) => {

@@ -18,12 +18,11 @@ import * as RpcServer from "../../src/services/session/RpcServer.js"
 import type { SessionControl } from "../../src/services/session/SessionControl.js"
 import * as WebFiles from "../../src/services/session/WebFiles.js"
 import * as webFormat from "../../src/web/format.js"
+import { requiredInCi } from "../support/skips.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 
 const chromiumPath = "/usr/bin/chromium"
 const haveChromium = fs.existsSync(chromiumPath)
-const inCi = process.env["CI"] === "true"
-if (!haveChromium && !inCi) console.warn(`web interface tests skipped: ${chromiumPath} is absent (apt-get install chromium)`)
 
 const screenshots = path.join(os.tmpdir(), "bt-effect-webui-screenshots")
 
@@ -175,7 +174,8 @@ describe("web interface formatting (the page's own functions, run in Node)", () 
   })
 })
 
-describe.skipIf(!haveChromium && !inCi)("web interface", () => {
+describe("web interface", () => {
+  requiredInCi(haveChromium, `${chromiumPath} is absent (apt-get install chromium)`)
   it.live("adds a .torrent from the file input and a magnet from the text field, and lists them by name", () =>
     scenario(Effect.gen(function*() {
       const { memory, outside, page, pageErrors, rpcStatuses } = yield* openUi(phone)

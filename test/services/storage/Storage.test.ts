@@ -13,6 +13,8 @@ import { infoHashHex, MemoryStore } from "../../../src/services/storage/MemorySt
 import * as MemoryStorage from "../../../src/services/storage/MemoryStorage.js"
 import { type FileStamp, Storage, type TorrentStorage } from "../../../src/services/storage/Storage.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
+import { runUnprivileged } from "../../support/unprivileged.js"
+import unwritableRoot from "./unwritableRoot.case.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "bt-storage-"))),
@@ -286,24 +288,14 @@ describe("FileStorage", () => {
       outsideUntouched(outside)
     }))
 
+  // Run as the user nobody when the tests run as root, who writes in a folder whatever its mode.
   it.scopedLive("an unwritable root fails open with a clear error naming it", () =>
     Effect.gen(function*() {
-      const base = yield* tempDir
-      const root = path.join(base, "locked")
-      fs.mkdirSync(root, { mode: 0o500 })
-      fs.chmodSync(root, 0o500)
-      const result = yield* Effect.either(Effect.scoped(openWith(FileStorage.layer, twoFiles.metainfo, root)))
-      // Root ignores permissions, so there the open succeeds.
-      if (process.getuid?.() !== 0) {
-        const error = Either.getLeft(result)
-        expect(error._tag).toBe("Some")
-        if (error._tag === "Some") {
-          expect(error.value.reason).toBe("Permission")
-          expect(error.value.path).toBe(root)
-          expect(error.value.message).toBe(`${root}: cannot write in folder: permission denied`)
-        }
-      }
-    }))
+      const found = yield* runUnprivileged(unwritableRoot)
+      expect(found.reason).toBe("Permission")
+      expect(found.path).toBe(found.root)
+      expect(found.message).toBe(`${found.root}: cannot write in folder: permission denied`)
+    }), 30_000)
 
   it.scopedLive("a root that is a file, or under a file, fails open with a clear error", () =>
     Effect.gen(function*() {
