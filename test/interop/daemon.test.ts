@@ -16,6 +16,7 @@ import * as path from "node:path"
 import { background, runCli, stop, stopAllBackground } from "../support/cli.js"
 import { aria2cVersion, freePort, startAria2Seeder, startTracker, stopAll, type TempDir, tempDir, type Tracker } from "../support/interop.js"
 import { makePayload, type Payload, verifyDownload } from "../support/payload.js"
+import { inCi, requiredInCi } from "../support/skips.js"
 
 const remote = (port: number, ...args: ReadonlyArray<string>) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -47,11 +48,13 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs: num
 }
 
 describe("interop: the daemon and transmission-remote", () => {
+  requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   let root: TempDir
   let tracker: Tracker
 
   beforeAll(async () => {
-    if (aria2cVersion() === undefined) throw new Error("aria2c is not installed: apt-get install -y aria2")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(aria2cVersion() !== undefined)) return
     root = tempDir("bt-effect-daemon-")
     tracker = await startTracker()
   })
@@ -128,8 +131,12 @@ describe("interop: the daemon and transmission-remote", () => {
     expect(await stop(daemonProcess.child)).toBe(130)
   }, 150_000)
 
-  it("the web interface: a torrent uploaded in Chromium downloads from aria2c, watched to the end; screenshots", async () => {
-    if (!fs.existsSync("/usr/bin/chromium")) throw new Error("/usr/bin/chromium is missing: apt-get install -y chromium")
+  it("the web interface: a torrent uploaded in Chromium downloads from aria2c, watched to the end; screenshots", async (context) => {
+    if (!fs.existsSync("/usr/bin/chromium")) {
+      const missing = "/usr/bin/chromium is absent (apt-get install -y chromium)"
+      if (inCi) throw new Error(`${missing}; CI installs it, so there its absence is a failure`)
+      return context.skip(missing)
+    }
     const payload = await seeded("web-one", 74, 16 * 1024 * 1024, "4M")
     const rpcPort = await freePort()
     const downloads = path.join(root.path, "downloads-web")

@@ -20,14 +20,17 @@ import {
   type Tracker
 } from "../support/interop.js"
 import { makePayload, type Payload, sha256Tree, verifyDownload, writeTorrent } from "../support/payload.js"
+import { requiredInCi } from "../support/skips.js"
 
 describe("interop: bt-effect downloads from aria2c", () => {
+  requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   let root: TempDir | undefined
   let tracker: Tracker
   const seeders = new Map<string, { payload: Payload; seeder: Seeder }>()
 
   beforeAll(async () => {
-    if (aria2cVersion() === undefined) throw new Error("aria2c is not installed: apt-get install -y aria2")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(aria2cVersion() !== undefined)) return
     root = tempDir("bt-effect-interop-download-")
     tracker = await startTracker()
     for (const kind of ["single", "multi"] as const) {

@@ -19,6 +19,7 @@ import {
   type Tracker
 } from "../support/interop.js"
 import { makePayload, type Payload, sha256Tree, verifyDownload, writeTorrent } from "../support/payload.js"
+import { requiredInCi } from "../support/skips.js"
 
 const isAlive = (pid: number) => {
   try {
@@ -48,6 +49,7 @@ const udpConnect = (url: string) =>
   })
 
 describe("interop harness (aria2c seeder -> aria2c downloader)", () => {
+  requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   let root: TempDir | undefined
   let tracker: Tracker
   const seeders: Array<Seeder> = []
@@ -66,7 +68,8 @@ describe("interop harness (aria2c seeder -> aria2c downloader)", () => {
   }
 
   beforeAll(async () => {
-    if (aria2cVersion() === undefined) throw new Error("aria2c is not installed: apt-get install -y aria2")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(aria2cVersion() !== undefined)) return
     root = tempDir()
     tracker = await startTracker()
   }, 30_000)

@@ -37,10 +37,12 @@ import {
   type Tracker
 } from "../support/interop.js"
 import { type Payload, verifyDownload, writeTorrent } from "../support/payload.js"
+import { requiredInCi } from "../support/skips.js"
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
 
 describe("interop: magnet links, ut_metadata, PEX and the DHT with aria2c", () => {
+  requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   let root: TempDir | undefined
   let tracker: Tracker
   let payload: Payload
@@ -67,7 +69,8 @@ describe("interop: magnet links, ut_metadata, PEX and the DHT with aria2c", () =
   }
 
   beforeAll(async () => {
-    if (aria2cVersion() === undefined) throw new Error("aria2c is not installed: apt-get install -y aria2")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(aria2cVersion() !== undefined)) return
     if (!fs.existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first (npx tsc -p tsconfig.build.json)`)
     root = tempDir("bt-effect-interop-magnet-")
     tracker = await startTracker()

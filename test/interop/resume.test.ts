@@ -37,6 +37,7 @@ import {
 } from "../support/interop.js"
 import { makePayload, type Payload, sha256File, writeTorrent } from "../support/payload.js"
 import * as Prng from "../../src/domain/Prng.js"
+import { requiredInCi } from "../support/skips.js"
 
 /**
  * A kill loses what was in flight: requested blocks not yet read (bt-effect keeps up to 500 outstanding,
@@ -172,6 +173,7 @@ interface Run {
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`
 
 describe("interop: bt-effect resumes after kill -9", () => {
+  requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   let root: TempDir | undefined
   let tracker: Tracker | undefined
   let seeder: Seeder | undefined
@@ -183,7 +185,8 @@ describe("interop: bt-effect resumes after kill -9", () => {
   let client: Process | undefined
 
   beforeAll(async () => {
-    if (aria2cVersion() === undefined) throw new Error("aria2c is not installed: apt-get install -y aria2")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(aria2cVersion() !== undefined)) return
     root = tempDir("bt-effect-interop-resume-")
     tracker = await startTracker()
     payload = makePayload(path.join(root.path, "seed"), "single", { size: payloadBytes, seed: 21 })

@@ -15,6 +15,7 @@ import { type ControlCall, make } from "../../src/services/session/MemoryControl
 import * as RpcServer from "../../src/services/session/RpcServer.js"
 import { SessionControl } from "../../src/services/session/SessionControl.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
+import { requiredInCi } from "../support/skips.js"
 
 const remoteVersion = (): string | undefined => {
   try {
@@ -67,11 +68,13 @@ const serve = (options: Partial<RpcServer.RpcServerOptions> = {}) =>
 const summary = (c: ControlCall) => (c._tag === "add" ? { add: c.source._tag } : c)
 
 describe("interop: transmission-remote 3.00 drives the RPC", () => {
+  requiredInCi(remoteVersion() !== undefined, "transmission-remote is not installed (apt-get install -y transmission-cli)")
   let dir = ""
   let torrentFile = ""
 
   beforeAll(() => {
-    if (remoteVersion() === undefined) throw new Error("transmission-remote is not installed: apt-get install -y transmission-cli")
+    // Without the clients the tests are skipped (or fail, in CI) and there is nothing to set up.
+    if (!(remoteVersion() !== undefined)) return
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "bt-effect-remote-"))
     torrentFile = path.join(dir, "album.torrent")
     fs.writeFileSync(torrentFile, album.bytes)
