@@ -2,8 +2,8 @@
  * The Storage port: where a torrent's bytes live. A torrent is opened under a root folder (the --out
  * folder) and then read and written by (piece, offset), the port mapping piece space to file spans.
  *
- * Two implementations: `layerFile` (FileStorage.ts, positional I/O on real files) and `layerMemory`
- * (MemoryStorage.ts, one Uint8Array per torrent, for tests). This module holds the port and what both
+ * Two implementations: FileStorage.ts (positional I/O on real files) and MemoryStorage.ts (one
+ * Uint8Array per torrent, for tests). This module holds the port and what both
  * share: where each file of a torrent goes, checked to stay inside the root.
  */
 import * as Context from "effect/Context"

@@ -347,7 +347,7 @@ describe("piece length", () => {
   })
 })
 
-describe("PieceHashing", () => {
+describe("FileHashing", () => {
   it.scoped("workers read and hash batches of segments like the inline hasher, and report read errors", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
