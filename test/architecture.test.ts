@@ -18,6 +18,9 @@ const floors: Record<string, number> = {
   // The shared file toolkit (Node callbacks as effects, file errors in words, positional I/O, atomic
   // replace): below every subsystem, since storage, dht, create, torrent and session all write files.
   "services/files": 2,
+  // HTTP with servers we do not trust (bounded bodies, redirects followed by us): trackers, the session's
+  // .torrent URLs and the remote commands use it, web seeds will.
+  "services/http": 2,
   "services/wire": 3,
   "services/storage": 3,
   "services/tracker": 3,

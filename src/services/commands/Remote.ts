@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { RemoteError } from "../../domain/Errors.js"
 import { formatBytes, formatDuration, formatRate } from "../../domain/Units.js"
-import { readBounded, transportText } from "../session/BoundedHttp.js"
+import * as UntrustedHttp from "../http/UntrustedHttp.js"
 
 export const defaultRpcUrl = "http://127.0.0.1:9091/transmission/rpc"
 
@@ -44,12 +44,13 @@ const exchange = (options: RemoteOptions, body: string, sessionId: string | unde
     if (options.auth !== undefined) headers.authorization = `Basic ${Buffer.from(options.auth).toString("base64")}`
     if (sessionId !== undefined) headers["x-transmission-session-id"] = sessionId
     const response = yield* client.post(options.url, { headers, body: HttpBody.text(body, "application/json") }).pipe(
-      Effect.mapError((e) => fail(transportText(e)))
+      Effect.mapError((e) => fail(UntrustedHttp.transportText(e)))
     )
     if (response.status === 409) return { _tag: "SessionId", sessionId: response.headers["x-transmission-session-id"] ?? "" } as const
     if (response.status === 401) return yield* fail("unauthorized (give --rpc-auth USER:PASSWORD)")
     if (response.status < 200 || response.status > 299) return yield* fail(`HTTP ${response.status}`)
-    const text = Buffer.from(yield* readBounded(response, maxReplyBytes, fail)).toString("utf8")
+    const reply = yield* UntrustedHttp.readBounded(response, maxReplyBytes).pipe(Effect.mapError((p) => fail(UntrustedHttp.describe(p))))
+    const text = Buffer.from(reply).toString("utf8")
     return yield* Effect.try({ try: () => ({ _tag: "Reply", reply: JSON.parse(text) as Reply }) as const, catch: (e) => fail(errorText(e)) })
   }).pipe(
     Effect.scoped,
