@@ -67,8 +67,11 @@ export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
       each(which, (found) =>
         Effect.gen(function*() {
           for (const entry of found) {
-            yield* queue.stop(entry)
+            // Out of the list and paused before its run stops: the queue, which looks every second, must not
+            // start it again in between (it would open the files again, and recreate the data just deleted).
             list.remove(entry)
+            entry.paused = true
+            yield* queue.stop(entry)
             if (withData) yield* deleteData(entry)
           }
           yield* save
