@@ -23,6 +23,7 @@ import { background, mainJs, stopAllBackground } from "../support/cli.js"
 import { logTail, spawnLogged, stopAll, type TempDir, tempDir } from "../support/interop.js"
 import { makePayload, type Payload, verifyDownload } from "../support/payload.js"
 import { randomBytes } from "../support/torrents.js"
+import { limits } from "../../src/services/peer/PeerLimits.js"
 
 const MiB = 1024 * 1024
 /** 32 MiB in 32 KiB pieces: two blocks a piece, so that a liar soon delivers whole pieces on its own. */
@@ -300,9 +301,10 @@ describe("interop: malicious peers over TCP", () => {
         }
       }],
       ["127.0.0.8", "request flood", {
-        // 2,000 requests for a block of piece 0, which the downloader has not got: every one is refused.
+        // More requests than it may have refused, for a block of piece 0, which the downloader has not got:
+        // every one is refused.
         onHandshake: (w) => greet(w, "127.0.0.8", Message.encode(Message.haveNone),
-          ...Array.from({ length: 2000 }, () => Message.encode(Message.request(0, 0, 16384))))
+          ...Array.from({ length: limits.maxRefusedRequests + 1000 }, () => Message.encode(Message.request(0, 0, 16384))))
       }],
       ["127.0.0.9", "corrupt data", {
         onHandshake: (w) => greet(w, "127.0.0.9", haveAll, unchoke),
@@ -366,7 +368,7 @@ describe("interop: malicious peers over TCP", () => {
     expectDropped("handshake for another torrent", "handshake for another torrent")
     expectDropped("random bytes after the handshake", /^peer protocol violation: /)
     expectDropped("keep-alive flood", "keep-alive flood: more than 100 within a second")
-    expectDropped("request flood", "request flood: more than 1000 requests refused since the last unchoke")
+    expectDropped("request flood", `request flood: more than ${limits.maxRefusedRequests} requests refused since the last unchoke`)
     // The liar is banned (its connection closed with it, without a "disconnected" line) and not dialled again.
     const liar = byWhat.get("corrupt data")!
     expect(liar.connections).toBe(1)

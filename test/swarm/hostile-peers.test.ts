@@ -39,6 +39,7 @@ import {
 import { withClock } from "../support/clock.js"
 import { address, all, makeSwarm, type Swarm } from "../support/swarm.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
+import { limits } from "../../src/services/peer/PeerLimits.js"
 
 const seeder = "10.0.0.1"
 const leecherHost = "10.0.0.9"
@@ -337,19 +338,21 @@ describe("hostile peers (in-memory swarm)", () => {
         expect(dropped(log, "10.0.2.2")).toEqual(["no handshake within 10 s"])
       })))
 
-  it.scoped("refuses a flood of requests beyond its queue, and drops the flooder after 1000 refusals", () =>
+  it.scoped("refuses a flood of requests beyond its queue, and drops the flooder after its refusals run out", () =>
     hostile("request flood", ({ completes, log, swarm }) =>
       Effect.gen(function* () {
         const layout = layoutOf(swarm.torrent.metainfo)
+        const floodRequests = limits.maxUploadQueue + limits.maxRefusedRequests + 10_000
         const requestsFor = (pieces: ReadonlyArray<number>) =>
-          Array.from({ length: 10_000 }, (_, i) => {
+          Array.from({ length: floodRequests }, (_, i) => {
             const piece = pieces[i % pieces.length]!
             const block = Math.floor(i / pieces.length) % Layout.blockCount(layout, piece)
             return encode(Message.request(piece, block * Layout.BLOCK_SIZE, Layout.blockSize(layout, piece, block)))
           })
         const everyPiece = Array.from({ length: pieceCount }, (_, i) => i)
-        // Valid requests, 10,000 of them, 1,000 a write, both at the seeder: one it unchokes (it is
-        // interested), one it keeps choked, which asks only for pieces it may not fetch while choked.
+        // Valid requests, more than the queue and the refusals together, 1,000 a write, both at the seeder:
+        // one it unchokes (it is interested), one it keeps choked, which asks only for pieces it may not
+        // fetch while choked.
         const flood = (host: string, interested: boolean): Script => (c) =>
           Effect.gen(function* () {
             yield* c.send(handshake(infoHashOf(swarm), host), encode(Message.haveNone))
@@ -382,14 +385,14 @@ describe("hostile peers (in-memory swarm)", () => {
           expect(c.ending()?.by).toBe("bt-effect")
           // Refusals are rejected (BEP 6), but those still in the outbox at the end are not sent.
           expect(tally(c).rejected).toBeGreaterThan(0)
-          expect(tally(c).rejected).toBeLessThanOrEqual(1000)
+          expect(tally(c).rejected).toBeLessThanOrEqual(limits.maxRefusedRequests)
         }
-        // The unchoked one was served from its queue of 500 meanwhile (as fast as the seeder's link allows).
+        // The unchoked one was served from its queue meanwhile (as fast as the seeder's link allows).
         expect(tally(unchoked).served).toBeGreaterThan(0)
-        expect(tally(unchoked).served).toBeLessThanOrEqual(500)
+        expect(tally(unchoked).served).toBeLessThanOrEqual(floodRequests - limits.maxRefusedRequests)
         expect(tally(choked).served).toBe(0)
         for (const host of ["10.0.2.1", "10.0.2.2"]) {
-          expect(dropped(log, host)).toEqual(["request flood: more than 1000 requests refused since the last unchoke"])
+          expect(dropped(log, host)).toEqual([`request flood: more than ${limits.maxRefusedRequests} requests refused since the last unchoke`])
         }
       })))
 

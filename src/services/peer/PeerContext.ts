@@ -1,7 +1,7 @@
 /**
  * The contract between a peer session and its torrent: what the torrent can ask of a session
  * (`PeerLink`), what a session reports (`PeerInfo`), what a session may ask of the torrent
- * (`SwarmContext`), and the limits every session keeps.
+ * (`SwarmContext`). The limits every session keeps are in PeerLimits.ts.
  */
 import type * as Effect from "effect/Effect"
 import type { PeerErrorReason, StorageError } from "../../domain/Errors.js"
@@ -97,47 +97,4 @@ export interface SwarmContext {
   readonly throttle?: Throttle
   /** Our DHT node, when it runs: its port goes to peers (PORT), their nodes come to it. */
   readonly dht?: { readonly port: number; readonly addNode: (host: string, port: number) => void }
-}
-
-/** Timeouts and limits of a session. */
-export const limits = {
-  requestTimeoutMs: 60_000,
-  idleTimeoutMs: 120_000,
-  keepAliveMs: 90_000,
-  tickMs: 1_000,
-  /** Request pipeline depth: starts here and follows the peer's rate, between min and max. */
-  initialDepth: 64,
-  minDepth: 16,
-  maxDepth: 500,
-  /** Seconds of the peer's rate to keep requested. */
-  pipelineSeconds: 2,
-  /** Requests from a peer that we queue at most (more are dropped, or rejected with BEP 6). */
-  maxUploadQueue: 500,
-  /**
-   * Requests refused since we last unchoked the peer (choked, queue full, invalid, a piece we lack) before
-   * it is dropped: an honest peer has at most its pipeline in flight when we choke it, a flood has no end.
-   */
-  maxRefusedRequests: 1000,
-  /** Keep-alives within one tick before the peer is dropped: honest peers send one every minute or two. */
-  maxKeepAlivesPerTick: 100,
-  /** Blocks served to the peer per write (one writev of views into the pieces): a tenth of a second of
-   *  its rate, between these bounds, so that a slow peer's control messages never wait long behind
-   *  blocks while a fast one gets few large writes. */
-  minUploadBatch: 8,
-  uploadBatch: 64,
-  /** Requests are topped up once this many can go (or the pipeline is empty): one write for many. */
-  requestBatch: 32,
-  /** Unrequested blocks tolerated before the peer is dropped. */
-  maxUnrequested: 128,
-  /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
-  snubMs: 60_000
-}
-
-/**
- * Requests to keep outstanding to a peer after a tick: `pipelineSeconds` of its rate, within
- * [minDepth, maxDepth]; it grows at once and shrinks by 8 per tick, so that a pause does not empty it.
- */
-export const nextDepth = (depth: number, bytesPerSecond: number): number => {
-  const target = Math.ceil((bytesPerSecond * limits.pipelineSeconds) / Layout.BLOCK_SIZE)
-  return Math.min(limits.maxDepth, Math.max(limits.minDepth, target, depth > target ? depth - 8 : target))
 }

@@ -15,6 +15,7 @@ import * as Extension from "../../protocol/Extension.js"
 import * as Message from "../../protocol/Message.js"
 import * as Metadata from "../../protocol/Metadata.js"
 import * as Pex from "../../protocol/Pex.js"
+import { limits } from "./PeerLimits.js"
 
 /** What the extensions need from the torrent. */
 export interface ExtensionContext {
@@ -75,7 +76,7 @@ export class PeerExtensions {
       m,
       v: clientVersion,
       p: this.ctx.listenPort(),
-      reqq: 500,
+      reqq: limits.maxUploadQueue,
       ...(yourip !== undefined ? { yourip } : {}),
       ...(this.ctx.metadata !== undefined ? { metadataSize: this.ctx.metadata.length } : {})
     }))

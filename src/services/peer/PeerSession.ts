@@ -18,13 +18,13 @@ import { PeerError, type PeerErrorReason, type StorageError } from "../../domain
 import * as Handshake from "../../protocol/Handshake.js"
 import * as Message from "../../protocol/Message.js"
 import type { Connection } from "../wire/PeerNetwork.js"
-import { limits, type SwarmContext } from "./PeerContext.js"
+import { type SwarmContext } from "./PeerContext.js"
 import { PeerExtensions } from "./PeerExtensions.js"
 import * as PeerHandshake from "./PeerHandshake.js"
 import { PeerState } from "./PeerState.js"
+import { limits } from "./PeerLimits.js"
 
 export type { PeerInfo, PeerLink, SwarmContext } from "./PeerContext.js"
-export { limits } from "./PeerContext.js"
 
 export interface SessionOptions {
   readonly connection: Connection

@@ -19,8 +19,10 @@ import { allowedFastSet } from "../../domain/AllowedFast.js"
 import { RateMeter } from "../../domain/Rate.js"
 import type * as FrameParser from "../../protocol/FrameParser.js"
 import * as Message from "../../protocol/Message.js"
-import { limits, type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import { type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import { RequestPipeline } from "./RequestPipeline.js"
+import { UploadQueue } from "./UploadQueue.js"
+import { limits } from "./PeerLimits.js"
 
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 const noUploads: ReadonlyArray<BlockRequest> = []
@@ -35,7 +37,7 @@ export class PeerState {
   private gotFirstMessage = false
   private attachedToPicker = false
   private readonly requests = new RequestPipeline()
-  private readonly uploads: Array<BlockRequest> = []
+  private readonly uploads = new UploadQueue(limits.maxUploadQueue)
   private readonly down = new RateMeter()
   private readonly up = new RateMeter()
   private lastReceivedMs = 0
@@ -134,16 +136,11 @@ export class PeerState {
 
   /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
   private dropUploads(): void {
-    const kept = this.uploads.filter((r) => this.allowedFastSent.has(r.piece))
-    if (this.fast) {
-      for (const r of this.uploads) {
-        if (!this.allowedFastSent.has(r.piece)) {
-          this.queue(Message.encode(Message.reject(r.piece, r.offset, r.length)))
-          this.tally("sent", "Reject")
-        }
-      }
-    }
-    this.uploads.splice(0, this.uploads.length, ...kept)
+    this.uploads.retain((piece) => this.allowedFastSent.has(piece), (piece, offset, length) => {
+      if (!this.fast) return
+      this.queue(Message.encode(Message.reject(piece, offset, length)))
+      this.tally("sent", "Reject")
+    })
   }
 
   /** Ends the session at the loop's next turn. */
@@ -272,11 +269,8 @@ export class PeerState {
         return this.onPiece(m, now)
       case "Request":
         return this.onRequest(m)
-      case "Cancel": {
-        const at = this.uploads.findIndex((r) => r.piece === m.index && r.offset === m.begin && r.length === m.length)
-        if (at >= 0) this.uploads.splice(at, 1)
-        return
-      }
+      case "Cancel":
+        return void this.uploads.cancel(m.index, m.begin, m.length)
       case "Reject": {
         const block = this.requests.take(m.index, m.begin, m.length)
         if (block !== undefined) this.ctx.picker.release(this.key, [block])
@@ -323,7 +317,7 @@ export class PeerState {
   private onRequest(m: Message.Request): void {
     const valid = Layout.isValidBlock(this.ctx.layout, m.index, m.begin, m.length) && m.length <= Layout.BLOCK_SIZE
     const mayServe = !this.amChoking || this.allowedFastSent.has(m.index)
-    if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.length >= limits.maxUploadQueue) {
+    if (!valid || !mayServe || !this.ctx.picker.have.has(m.index) || this.uploads.isFull) {
       // Each refusal costs a reject in the outbox (which grows while a peer that does not read blocks our
       // writes) and the parsing: a peer that goes on requesting regardless is dropped.
       if (++this.refused > limits.maxRefusedRequests) {
@@ -335,7 +329,7 @@ export class PeerState {
       }
       return
     }
-    this.uploads.push({ piece: m.index, offset: m.begin, length: m.length })
+    this.uploads.push(m.index, m.begin, m.length)
   }
 
   tick(now: number): void {
@@ -358,7 +352,7 @@ export class PeerState {
 
   /** Whether the loop has something to do: the reader wakes it only then, not for every chunk. */
   wantsTurn(): boolean {
-    return this.ended !== undefined || this.outbox.length > 0 || (this.uploads.length > 0 && !this.uploadThrottled) ||
+    return this.ended !== undefined || this.outbox.length > 0 || (this.uploads.size > 0 && !this.uploadThrottled) ||
       this.requestRoom() > 0
   }
 
@@ -389,12 +383,12 @@ export class PeerState {
    * peer's control messages never wait long behind blocks while a fast one gets few large writes.
    */
   takeUploads(now: number): ReadonlyArray<BlockRequest> {
-    if (this.uploads.length === 0) return noUploads
+    if (this.uploads.size === 0) return noUploads
     const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
     this.uploadThrottled = affordable === 0
     if (this.uploadThrottled) return noUploads
     const paced = Math.max(limits.minUploadBatch, Math.ceil(this.up.rate(now) / 10 / Layout.BLOCK_SIZE))
-    const batch = this.uploads.splice(0, Math.min(limits.uploadBatch, paced, affordable))
+    const batch = this.uploads.take(Math.min(limits.uploadBatch, paced, affordable))
     this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
     return batch
   }
@@ -422,6 +416,6 @@ export class PeerState {
 
   /** Work the loop can do at once, without waiting to be woken: bytes to send, or uploads not held back. */
   get busy(): boolean {
-    return this.outbox.length > 0 || (this.uploads.length > 0 && !this.uploadThrottled)
+    return this.outbox.length > 0 || (this.uploads.size > 0 && !this.uploadThrottled)
   }
 }

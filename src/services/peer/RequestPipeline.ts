@@ -7,8 +7,8 @@
  * depth for a second; from then on it follows the rate (`nextDepth`). Top-ups come in batches: a request
  * write per received chunk would cost a system call and a wake-up of the peer each.
  */
-import { limits, nextDepth } from "./PeerContext.js"
 import { type BlockRequest } from "../../domain/Block.js"
+import { limits, nextDepth } from "./PeerLimits.js"
 
 /** A block's key among the requests: a number, no string per block. Exact for every piece index a torrent
  *  can have (below 2^21); a peer's wilder numbers may collide, so a request found is compared as well. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { limits } from "../../../src/services/peer/PeerContext.js"
 import { RequestPipeline } from "../../../src/services/peer/RequestPipeline.js"
 import { type BlockRequest } from "../../../src/domain/Block.js"
+import { limits } from "../../../src/services/peer/PeerLimits.js"
 
 const blocks = (piece: number, count: number): Array<BlockRequest> =>
   Array.from({ length: count }, (_, i) => ({ piece, offset: i * 16384, length: 16384 }))

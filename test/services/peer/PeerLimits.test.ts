@@ -2,7 +2,7 @@
  * The request pipeline's depth: what a peer's rate earns, within 16 and 500 outstanding requests.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { limits, nextDepth } from "../../../src/services/peer/PeerContext.js"
+import { limits, nextDepth } from "../../../src/services/peer/PeerLimits.js"
 
 const KiB = 1024
 const MiB = 1024 * KiB
