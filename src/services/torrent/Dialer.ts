@@ -3,13 +3,15 @@
  * (counted from dialling through the handshake, not only attached peers: counting attached ones let a
  * dialler woken during handshakes open far more), `halfOpen` of them connecting. Addresses come from
  * `learn` into the candidates (PeerCandidates.ts: bounded, hard to poison, dialled fewest failures first);
- * the loop dials those that are due whenever it is woken, and at least every second.
+ * the loop dials those that are due whenever it is woken (an address learnt, a session or a connect ended)
+ * and when the next one falls due, and sleeps otherwise: a torrent with nothing to dial costs no timer (a
+ * daemon seeds a thousand of them).
  *
  * A torrent runs its peer sessions here (with inbound ones through `accept`); a magnet link's metadata
  * fetch runs its attempts here too. What a session is, and what its end means, is the owner's.
  */
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Queue from "effect/Queue"
@@ -71,24 +73,36 @@ export const make = <E>(options: DialerOptions<E>): Effect.Effect<Dialer, never,
       Effect.scoped(
         Effect.gen(function* () {
           const connection = yield* network.connect(candidate.address, { timeout: options.connectTimeout }).pipe(
-            Effect.ensuring(Effect.sync(() => connecting.delete(candidate.key)))
+            // A place among the half-open ones is free: the loop may be waiting for it.
+            Effect.ensuring(Effect.sync(() => {
+              connecting.delete(candidate.key)
+              wake()
+            }))
           )
           if (options.forgiveOnConnect) candidate.failures = 0
           return yield* options.session(connection, false)
         })
       )
 
+    const busy = (c: Candidate) => inSession(c.key) || connecting.has(c.key) || options.skip?.(c) === true
+    /** Dials what is due; gives how long until the next candidate falls due (undefined: none waits, or the
+     *  sessions are full, and an end of one wakes the loop). */
     const round = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const due = options.candidates.due(now, (c) => inSession(c.key) || connecting.has(c.key) || options.skip?.(c) === true)
-      for (const candidate of due) {
-        if ((yield* FiberMap.size(fibers)) >= options.maxSessions || connecting.size >= options.halfOpen) break
+      let full = false
+      for (const candidate of options.candidates.due(now, busy)) {
+        full = (yield* FiberMap.size(fibers)) >= options.maxSessions || connecting.size >= options.halfOpen
+        if (full) break
         connecting.add(candidate.key)
         yield* run(candidate.key, dial(candidate))
       }
       if (options.afterRound !== undefined) yield* options.afterRound
+      const next = full ? undefined : options.candidates.nextDueAt(busy)
+      return next === undefined ? undefined : Math.max(0, next - now)
     })
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Queue.take(wakeup).pipe(Effect.timeoutOption("1 second")), round)))
+    const sleep = (ms: number | undefined) =>
+      ms === undefined ? Queue.take(wakeup) : Effect.asVoid(Queue.take(wakeup).pipe(Effect.timeoutOption(Duration.millis(Math.max(ms, 10)))))
+    yield* Effect.forkScoped(Effect.iterate(0 as number | undefined, { while: () => true, body: (ms) => Effect.zipRight(sleep(ms), round) }))
 
     const dialer: Dialer = {
       learn: (addresses) => {

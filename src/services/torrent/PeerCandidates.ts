@@ -66,6 +66,16 @@ export class PeerCandidates {
     return out.sort((a, b) => a.failures - b.failures || b.seq - a.seq)
   }
 
+  /** When the next address not dead and not skipped may be dialled (ms; 0: now), or undefined: none. */
+  nextDueAt(skip: (candidate: Candidate) => boolean): number | undefined {
+    let next: number | undefined
+    for (const c of this.#byKey.values()) {
+      if (c.dead || skip(c)) continue
+      if (next === undefined || c.nextAttemptMs < next) next = c.nextAttemptMs
+    }
+    return next
+  }
+
   #leastPromising(inUse: (key: string) => boolean): Candidate | undefined {
     let worst: Candidate | undefined
     const rank = (c: Candidate) => (c.dead ? Number.MAX_SAFE_INTEGER : c.failures)
