@@ -1,11 +1,13 @@
 // The clients the benchmark starts: seeders (aria2c, `bt-effect seed`) that are ready once the tracker has
 // their announce, and one measured download at a time (aria2c or `bt-effect download` under
 // /usr/bin/time), with what its seeders spent during it. Every process is tracked by PID
-// (bench/support.mjs). `ctx` is { mainJs, workDir, tracker, timeoutMs }.
+// (bench/support.mjs). `ctx` is { mainJs, workDir, tracker, timeoutMs }. Also the floor (bench/floor.mjs)
+// as a row. Transmission and WebTorrent are in bench/leechers.mjs, qBittorrent in bench/qbittorrent.mjs.
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { aria2Args, cpuSeconds, exited, freePort, infoHash, logTail, peakRssMB, resetPeakRss, stopTree, track } from "./support.mjs"
+import { fileURLToPath } from "node:url"
+import { aria2Args, childPids, cpuSeconds, exited, freePort, infoHash, kill, logTail, peakRssMB, resetPeakRss, stopTree, track, watchTransfer } from "./support.mjs"
 
 const timeBin = "/usr/bin/time"
 export const hasTime = fs.existsSync(timeBin)
@@ -54,12 +56,16 @@ const startSeeder = async (ctx, name, command, args, { host, port, hash, timeout
   return { name, child, address, logPath }
 }
 
-/** aria2c seeding `dataDir` on `host` (a loopback address of its own) without hashing it first, forever. */
-export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir }) => {
+/**
+ * aria2c seeding `dataDir` on `host` (a loopback address of its own) without hashing it first, forever;
+ * with `reannounceSeconds`, announcing that often whatever the tracker says (`--bt-tracker-interval`).
+ */
+export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir, reannounceSeconds }) => {
   const port = await freePort(host)
   return startSeeder(ctx, name, "aria2c", [
     ...aria2Args({ host, port, dir: dataDir, announceUrl: ctx.tracker.httpUrl }),
-    "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0", torrent
+    "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0",
+    ...(reannounceSeconds === undefined ? [] : [`--bt-tracker-interval=${reannounceSeconds}`]), torrent
   ], { host, port, hash: infoHash(info), timeoutMs: 30_000 })
 }
 
@@ -80,8 +86,14 @@ export const startBtEffectSeeder = async (ctx, { name, torrent, info, dataDir })
  * Runs a downloader under /usr/bin/time: its CPU and peak RSS are its own (and its children's). For
  * each seeder, the CPU it used and its peak resident set during the download (VmHWM, reset just before:
  * `peakReset` is false where the kernel refused, and the peak then covers the seeder's whole life).
+ *
+ * `watch`: the download's files, watched for the first payload byte on disk (bench/support.mjs
+ * watchTransfer): `transferSeconds` runs from it to completion. Completion is the downloader's exit or,
+ * with `marker`, the file the downloader writes once complete (for a client that would seed on), after
+ * which the program gets `stopSignal` and the bench waits for its exit. `seconds` runs from the start to
+ * completion.
  */
-const measure = async (ctx, command, args, logPath, seeders) => {
+export const measure = async (ctx, command, args, logPath, seeders, { watch: files, marker, stopSignal = "SIGTERM" } = {}) => {
   const timeFile = `${logPath}.time`
   const log = fs.openSync(logPath, "a")
   const argv = hasTime ? [timeBin, ["-f", "%e %U %S %M", "-o", timeFile, "--", command, ...args]] : [command, args]
@@ -90,14 +102,22 @@ const measure = async (ctx, command, args, logPath, seeders) => {
   const started = performance.now()
   const child = track(spawn(argv[0], argv[1], { stdio: ["ignore", log, log], env }))
   fs.closeSync(log)
+  const watch = files === undefined ? undefined : watchTransfer(files, marker)
   let timedOut = false
   const timer = setTimeout(() => {
     timedOut = true
     void stopTree(child)
   }, ctx.timeoutMs)
-  const { code } = await exited(child)
+  const exit = exited(child)
+  if (watch !== undefined && marker !== undefined) await Promise.race([watch.completed, exit])
+  const completedAt = watch?.completedAt
+  // The program itself: /usr/bin/time passes no signal on.
+  if (completedAt !== undefined) for (const pid of hasTime ? childPids(child.pid) : [child.pid]) kill(pid, stopSignal)
+  const { code } = await exit
+  const doneAt = completedAt ?? performance.now()
   clearTimeout(timer)
-  const seconds = (performance.now() - started) / 1000
+  watch?.stop()
+  const firstByteAt = watch?.firstByteAt
   let cpu = Number.NaN
   let rssMB = Number.NaN
   if (hasTime && fs.existsSync(timeFile)) {
@@ -107,7 +127,11 @@ const measure = async (ctx, command, args, logPath, seeders) => {
       rssMB = (last[3] * 1024) / 1e6 // %M is in KiB
     }
   }
-  return { code, timedOut, seconds, cpu, rssMB, ...seederUse(seeders, cpuBefore), peakReset }
+  return {
+    code, timedOut, seconds: (doneAt - started) / 1000,
+    transferSeconds: firstByteAt === undefined ? Number.NaN : (doneAt - firstByteAt) / 1000,
+    cpu, rssMB, ...seederUse(seeders, cpuBefore), peakReset
+  }
 }
 
 /** What the seeders used since `cpuBefore`: CPU added up, the largest peak RSS, and each one's. */
@@ -120,18 +144,55 @@ export const seederUse = (seeders, cpuBefore) => {
   }
 }
 
-/** aria2c on 127.0.0.1 downloads `torrent` into `outDir` and exits (`--seed-time=0`). */
-export const aria2Download = async (ctx, { outDir, torrent, logPath }, seeders) =>
+/** aria2c on `host` downloads `torrent` into `outDir` and exits (`--seed-time=0`). */
+export const aria2Download = async (ctx, { outDir, torrent, logPath, host, watch }, seeders) =>
   measure(ctx, "aria2c", [
-    ...aria2Args({ host: "127.0.0.1", port: await freePort("127.0.0.1"), dir: outDir, announceUrl: ctx.tracker.httpUrl }),
+    ...aria2Args({ host, port: await freePort(host), dir: outDir, announceUrl: ctx.tracker.httpUrl }),
     "--seed-time=0", torrent
-  ], logPath, seeders)
+  ], logPath, seeders, { watch })
 
 /** `bt-effect download` into `outDir`: the program as users start it (`npx bt-effect`), the executable
  *  itself with its shebang's flags. */
-export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath }, seeders) => {
+export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath, watch }, seeders) => {
   const [command, args] = btEffectCommand(ctx, [
     "download", torrent, "--out", outDir, "--port", String(await freePort("0.0.0.0")), ...btEffectArgs(ctx, name)
   ])
-  return measure(ctx, command, args, logPath, seeders)
+  return measure(ctx, command, args, logPath, seeders, { watch })
+}
+
+// ------------------------------------------------------------------------------------------------------
+// The floor
+
+const floorScript = path.join(path.dirname(fileURLToPath(import.meta.url)), "floor.mjs")
+
+/**
+ * `node bench/floor.mjs --direct` on the payload file (one run): what the machine does without BitTorrent
+ * (loopback TCP, SHA-1, direct writes; see there), as a row. Its receiver is the row's downloader, its
+ * sender the seeder; their CPU and peak RSS are those floor.mjs prints (the sender's over its life).
+ */
+export const floorRun = async (ctx, { logPath }, payloadFile) => {
+  const log = fs.openSync(logPath, "a")
+  const child = track(spawn(process.execPath, [floorScript, "--direct", "--payload", payloadFile], { stdio: ["ignore", "pipe", log], env }))
+  fs.closeSync(log)
+  let out = ""
+  child.stdout.on("data", (chunk) => {
+    out += chunk
+    fs.appendFileSync(logPath, chunk)
+  })
+  // "close", not "exit": by then its output has been read.
+  const closed = new Promise((resolve) => child.once("close", (code) => resolve(code)))
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    void stopTree(child)
+  }, ctx.timeoutMs)
+  const code = await closed
+  clearTimeout(timer)
+  const m = /: ([\d.]+) MB\/s, ([\d.]+) s; receiver CPU ([\d.]+) s, peak RSS ([\d.]+) MB; sender CPU ([\d.]+) s, peak RSS ([\d.]+) MB/.exec(out)
+  const [seconds, cpu, rssMB, senderCpu, senderRssMB] = m === null ? [] : [m[2], m[3], m[4], m[5], m[6]].map(Number)
+  return {
+    code: m === null ? (code || 1) : code, timedOut, seconds: seconds ?? Number.NaN, transferSeconds: seconds ?? Number.NaN,
+    cpu: cpu ?? Number.NaN, rssMB: rssMB ?? Number.NaN, seederCpu: senderCpu ?? Number.NaN, seederRssMB: senderRssMB ?? Number.NaN,
+    seeders: [{ name: "floor sender", cpu: senderCpu ?? Number.NaN, rssMB: senderRssMB ?? Number.NaN }], peakReset: true
+  }
 }

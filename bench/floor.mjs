@@ -1,4 +1,4 @@
-// node bench/floor.mjs [--size-mib 1024] [--direct] [--runs 1]
+// node bench/floor.mjs [--size-mib 1024 | --payload FILE] [--direct] [--runs 1]
 //
 // The machine's floor for a download, without BitTorrent: one process reads the bench payload and sends it
 // over loopback TCP as fast as the socket takes it; another receives it, gathers 1 MiB pieces, hashes each
@@ -6,8 +6,9 @@
 // page cache or, with --direct, past it (O_DIRECT from page-aligned memory, as bt-effect does where it
 // can). What bt-effect adds on top of this is the protocol; what this cannot beat is the machine.
 //
-// Prints MB/s (1 MB = 10^6 bytes), the receiver's and the sender's CPU seconds. Uses the payload that
-// `npm run bench` caches (run that first); the file written goes to os.tmpdir() and is deleted.
+// Prints MB/s (1 MB = 10^6 bytes), the receiver's and the sender's CPU seconds and peak RSS. Uses the
+// payload that `npm run bench` caches (run that first), or the file `--payload` names (as the bench's
+// `floor` row does); the file written goes to os.tmpdir() and is deleted.
 import { fork } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
@@ -21,6 +22,7 @@ const { values: flags } = parseArgs({
   options: {
     "size-mib": { type: "string", default: "1024" },
     direct: { type: "boolean", default: false },
+    payload: { type: "string" }, // a file to send instead of the cached payload of --size-mib
     runs: { type: "string", default: "1" },
     role: { type: "string" }, // internal: "sender"
     file: { type: "string" },
@@ -47,17 +49,19 @@ if (flags.role === "sender") {
       })
     }
     pump()
-    socket.on("close", () => process.send({ cpu: process.cpuUsage() }))
+    socket.on("close", () => process.send({ cpu: process.cpuUsage(), maxRssKiB: process.resourceUsage().maxRSS }))
   })
   server.listen(0, "127.0.0.1", () => process.send({ port: server.address().port }))
 } else {
   const cache = path.join(os.tmpdir(), "bt-effect-bench-cache")
-  const size = Number(flags["size-mib"]) * 1024 * 1024
-  const payload = path.join(cache, `${size}-${pieceLength}`, "data", `bench-${flags["size-mib"]}MiB.bin`)
+  const cached = (mib) => path.join(cache, `${mib * 1024 * 1024}-${pieceLength}`, "data", `bench-${mib}MiB.bin`)
+  const payload = flags.payload ?? cached(Number(flags["size-mib"]))
   if (!fs.existsSync(payload)) {
-    console.error(`floor: no cached payload at ${payload}; run \`npm run bench -- --size-mib ${flags["size-mib"]}\` first`)
+    console.error(flags.payload !== undefined ? `floor: no file ${payload}` :
+      `floor: no cached payload at ${payload}; run \`npm run bench -- --size-mib ${flags["size-mib"]}\` first`)
     process.exit(2)
   }
+  const size = fs.statSync(payload).size
   for (let run = 1; run <= Number(flags.runs); run++) await receive(payload, size, run)
 }
 
@@ -71,7 +75,7 @@ function pieceBuffers(count) {
 async function receive(payload, size, run) {
   const sender = fork(new URL(import.meta.url).pathname, ["--role", "sender", "--file", payload], { stdio: "inherit" })
   const port = await new Promise((resolve) => sender.once("message", (m) => resolve(m.port)))
-  const senderCpu = new Promise((resolve) => sender.once("message", (m) => resolve(m.cpu)))
+  const senderUse = new Promise((resolve) => sender.once("message", resolve))
   const out = path.join(os.tmpdir(), `bt-effect-floor-${process.pid}.bin`)
   const fd = fs.openSync(out, "w")
   const writeFd = flags.direct ? fs.openSync(`/proc/self/fd/${fd}`, fs.constants.O_WRONLY | fs.constants.O_DIRECT) : fd
@@ -143,7 +147,7 @@ async function receive(payload, size, run) {
   })
   const seconds = (performance.now() - started) / 1000
   const cpu = process.cpuUsage(cpuBefore)
-  const sent = await senderCpu
+  const sent = await senderUse
   sender.kill()
   if (writeFd !== fd) fs.closeSync(writeFd)
   fs.closeSync(fd)
@@ -152,6 +156,7 @@ async function receive(payload, size, run) {
   console.log(
     `floor run ${run} (${flags.direct ? "O_DIRECT" : "page cache"}): ${(size / seconds / 1e6).toFixed(1)} MB/s, ` +
       `${seconds.toFixed(2)} s; receiver CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ` +
-      `sender CPU ${((sent.user + sent.system) / 1e6).toFixed(2)} s`
+      `peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1e6).toFixed(1)} MB; ` +
+      `sender CPU ${((sent.cpu.user + sent.cpu.system) / 1e6).toFixed(2)} s, peak RSS ${((sent.maxRssKiB * 1024) / 1e6).toFixed(1)} MB`
   )
 }

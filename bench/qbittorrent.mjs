@@ -1,12 +1,13 @@
 // qBittorrent (libtorrent) as a downloader for the benchmark: `qbittorrent-nox` headless, with a profile
 // of its own in the bench's temp folder, driven through its Web API on 127.0.0.1 (the Web UI trusts
-// localhost without a password: set in the profile's config before it starts). It is a daemon, so a
-// download is timed from adding the .torrent to the API reporting progress 1, and its CPU and peak
-// RSS come from /proc over that span (not /usr/bin/time). Started once, tracked and stopped by PID.
+// localhost without a password: set in the profile's config before it starts), peers on a loopback
+// address of its own. It is a daemon, so a download is timed from adding the .torrent to the API
+// reporting progress 1, and its CPU and peak RSS come from /proc over that span (not /usr/bin/time).
+// Started once, tracked and stopped by PID.
 import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { cpuSeconds, exited, freePort, infoHash, logTail, peakRssMB, resetPeakRss, stopTree, track } from "./support.mjs"
+import { cpuSeconds, exited, freePort, infoHash, logTail, peakRssMB, resetPeakRss, stopTree, track, watchTransfer } from "./support.mjs"
 import { seederUse } from "./clients.mjs"
 
 const binary = "qbittorrent-nox"
@@ -43,9 +44,13 @@ const needsLegalFlag = (scratch) =>
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Starts qbittorrent-nox and sets it up for loopback only: no DHT, LSD, PEX, UPnP/NAT-PMP, no encryption
- *  (bt-effect has none), TCP only (aria2c has no uTP), listening on 127.0.0.1. */
-export const startQbittorrent = async (ctx) => {
+/**
+ * Starts qbittorrent-nox and sets it up for loopback only: no DHT, LSD, PEX, UPnP/NAT-PMP, no encryption
+ * (bt-effect has none), TCP only (aria2c has no uTP), listening on `host` and announcing from it. A
+ * loopback address of its own, since libtorrent refuses a peer on its own IP address: on 127.0.0.1 it
+ * would never connect to the bt-effect seeder, which announces from there.
+ */
+export const startQbittorrent = async (ctx, host) => {
   const profile = path.join(ctx.workDir, "qbittorrent")
   const configDir = path.join(profile, "qBittorrent", "config")
   fs.mkdirSync(configDir, { recursive: true })
@@ -77,10 +82,10 @@ export const startQbittorrent = async (ctx) => {
       if (Date.now() > until) throw new Error("its Web API did not answer within 30 s")
       await sleep(200)
     }
-    const listenPort = await freePort("127.0.0.1")
+    const listenPort = await freePort(host)
     const preferences = {
       dht: false, lsd: false, pex: false, upnp: false, random_port: false, listen_port: listenPort,
-      current_interface_address: "127.0.0.1", encryption: 2, bittorrent_protocol: 1, anonymous_mode: false,
+      current_interface_address: host, encryption: 2, bittorrent_protocol: 1, anonymous_mode: false,
       save_path: qbt.savePath, temp_path_enabled: false, preallocate_all: false, add_trackers_enabled: false,
       queueing_enabled: false, max_ratio_enabled: false, dl_limit: 0, up_limit: 0
     }
@@ -99,13 +104,16 @@ export const startQbittorrent = async (ctx) => {
  * qBittorrent downloads `torrent` into a fresh `outDir`: timed from the add request to the first poll
  * (every 100 ms) that sees progress 1 (every piece checked); then the torrent is removed, its data left
  * for the bench to verify. CPU and peak RSS are the daemon's over that span (its idle footprint included).
+ * With `watch` (the download's files), `transferSeconds` runs from the first payload block on disk to
+ * that poll (libtorrent maps the files it writes: a page written is a block allocated).
  */
-export const qbittorrentDownload = async (ctx, qbt, { outDir, torrent, info }, seeders) => {
+export const qbittorrentDownload = async (ctx, qbt, { outDir, torrent, info, watch: files }, seeders) => {
   const hash = infoHash(info)
   const cpuBefore = cpuSeconds(qbt.child.pid)
   const seederCpuBefore = seeders.map((s) => cpuSeconds(s.child.pid))
   const peakReset = [qbt, ...seeders].map((p) => resetPeakRss(p.child.pid)).every(Boolean)
   const started = performance.now()
+  const watch = files === undefined ? undefined : watchTransfer(files)
   const form = new FormData()
   form.append("torrents", new Blob([fs.readFileSync(torrent)]), path.basename(torrent))
   for (const [key, value] of Object.entries({ savepath: outDir, paused: "false", autoTMM: "false", skip_checking: "false" })) {
@@ -129,9 +137,11 @@ export const qbittorrentDownload = async (ctx, qbt, { outDir, torrent, info }, s
   } catch (error) {
     failure = error instanceof Error ? error.message : String(error)
   }
-  const seconds = (performance.now() - started) / 1000
+  const doneAt = performance.now()
+  watch?.stop()
   const result = {
-    code: failure === undefined ? 0 : 1, timedOut, seconds,
+    code: failure === undefined ? 0 : 1, timedOut, seconds: (doneAt - started) / 1000,
+    transferSeconds: watch?.firstByteAt === undefined ? Number.NaN : (doneAt - watch.firstByteAt) / 1000,
     cpu: cpuSeconds(qbt.child.pid) - cpuBefore, rssMB: peakRssMB(qbt.child.pid),
     ...seederUse(seeders, seederCpuBefore), peakReset, ...(failure === undefined ? {} : { failure })
   }

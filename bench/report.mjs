@@ -1,5 +1,6 @@
 // The benchmark's output: a line per download, and markdown tables of the medians over the runs that
-// succeeded: the default run's two tables (download, upload) or, with `--rows`, one table of every row.
+// succeeded: the default run's two tables (download, upload) or, with `--rows`, one table of the rows and
+// one of the uploads rows.
 const GiB = 2 ** 30
 
 const median = (xs) => {
@@ -15,7 +16,8 @@ const summary = (results, job) => {
   const med = (key) => median(good.map((r) => r[key]))
   return {
     runs: `${good.length}/${rows.length}`, size: rows[0].size, files: rows[0].files,
-    seconds: med("seconds"), mbps: med("mbps"), cpu: med("cpu"), rssMB: med("rssMB"),
+    seconds: med("seconds"), mbps: med("mbps"), transferSeconds: med("transferSeconds"), transferMbps: med("transferMbps"),
+    cpu: med("cpu"), rssMB: med("rssMB"),
     seederCpu: med("seederCpu"), seederRssMB: med("seederRssMB")
   }
 }
@@ -66,19 +68,25 @@ export const legacyLine = (r) => {
 const payloadText = (size, files) =>
   `${size % GiB === 0 ? `${size / GiB} GiB` : `${fmt(size / 2 ** 20, 0)} MiB`}, ${files} file${files === 1 ? "" : "s"}`
 
-/** The `--rows` line per download: the downloader's figures, then each seeder's. */
+/** The `--rows` line per download: the downloader's figures (for an upload row, its transfer too), then each seeder's. */
 export const rowLine = (spec, r) => {
   const gib = r.size / GiB
   const seeders = r.seeders.map((s) => `${s.name} ${fmt(s.cpu)} s ${fmt(s.rssMB, 1)} MB`).join(", ")
-  return `${spec.label} run ${r.run}: ${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s, CPU ${fmt(r.cpu)} s (${fmt(r.cpu / gib)} s/GiB), ` +
+  const transfer = spec.upload ? ` (transfer ${fmt(r.transferSeconds)} s, ${fmt(r.transferMbps, 1)} MB/s)` : ""
+  return `${spec.label}${spec.host === undefined ? "" : ` on ${spec.host}`} run ${r.run}: ` +
+    `${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s${transfer}, CPU ${fmt(r.cpu)} s (${fmt(r.cpu / gib)} s/GiB), ` +
     `peak RSS ${fmt(r.rssMB, 1)} MB; seeders (CPU, peak RSS): ${seeders}; ` +
     `exit ${r.code}${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`
 }
 
-/** Every selected job's row; "MB/s ÷ aria2c" divides by its baseline aria2c job's MB/s. */
+/**
+ * Every selected job's row; "MB/s ÷ aria2c" divides by its baseline aria2c job's MB/s, "MB/s ÷ floor"
+ * (when the floor row ran) by the floor's: how near each comes to what the machine does without BitTorrent.
+ */
 export const rowsTable = (results, skipped, specs) => {
+  const floor = summary(results, "floor")
   const header = ["row (downloader ← seeders)", "payload", "ok runs", "seconds", "MB/s", "MB/s ÷ aria2c",
-    "CPU s/GiB", "peak RSS MB", "seeders' CPU s/GiB", "seeder peak RSS MB"]
+    ...(floor === undefined ? [] : ["MB/s ÷ floor"]), "CPU s/GiB", "peak RSS MB", "seeders' CPU s/GiB", "seeder peak RSS MB"]
   const lines = [`| ${header.join(" | ")} |`, `|${"---|".repeat(header.length)}`]
   for (const spec of specs) {
     if (skipped.has(spec.job)) {
@@ -90,8 +98,34 @@ export const rowsTable = (results, skipped, specs) => {
     const base = summary(results, spec.baseline)
     const gib = s.size / GiB
     lines.push(`| ${[spec.label, payloadText(s.size, s.files), s.runs, fmt(s.seconds), fmt(s.mbps, 1),
-      base === undefined ? "n/a" : fmt(s.mbps / base.mbps), fmt(s.cpu / gib), fmt(s.rssMB, 1),
+      base === undefined ? "n/a" : fmt(s.mbps / base.mbps), ...(floor === undefined ? [] : [fmt(s.mbps / floor.mbps)]),
+      fmt(s.cpu / gib), fmt(s.rssMB, 1),
       fmt(s.seederCpu / gib), fmt(s.seederRssMB, 1)].join(" | ")} |`)
+  }
+  return lines.join("\n")
+}
+
+/**
+ * The uploads rows: per leecher, from the bt-effect seeder and from the aria2c seeder. "÷ aria2c seeder"
+ * divides the transfer MB/s by the same leecher's from the aria2c seeder. The seeder's CPU and peak RSS
+ * are over the job (from the leecher's start to its exit).
+ */
+export const uploadsTable = (results, skipped, specs) => {
+  const header = ["leecher ← seeder", "leecher on", "payload", "ok runs", "wall s", "transfer s", "transfer MB/s",
+    "÷ aria2c seeder", "leecher CPU s/GiB", "leecher peak RSS MB", "seeder CPU s/GiB", "seeder peak RSS MB"]
+  const lines = [`| ${header.join(" | ")} |`, `|${"---|".repeat(header.length)}`]
+  for (const spec of specs) {
+    if (skipped.has(spec.job)) {
+      lines.push(`| ${spec.label} | ${spec.host} | | skipped: ${skipped.get(spec.job)} |${" |".repeat(header.length - 4)}`)
+      continue
+    }
+    const s = summary(results, spec.job)
+    if (s === undefined) continue
+    const base = summary(results, spec.baseline)
+    const gib = s.size / GiB
+    lines.push(`| ${[spec.label, spec.host, payloadText(s.size, s.files), s.runs, fmt(s.seconds), fmt(s.transferSeconds),
+      fmt(s.transferMbps, 1), base === undefined ? "n/a" : fmt(s.transferMbps / base.transferMbps), fmt(s.cpu / gib),
+      fmt(s.rssMB, 1), fmt(s.seederCpu / gib), fmt(s.seederRssMB, 1)].join(" | ")} |`)
   }
   return lines.join("\n")
 }

@@ -5,21 +5,44 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { aria2Download, btEffectDownload, startAria2Seeder, startBtEffectSeeder } from "./clients.mjs"
+import { aria2Download, btEffectDownload, floorRun, startAria2Seeder, startBtEffectSeeder } from "./clients.mjs"
+import { transmissionDownload, webtorrentDownload } from "./leechers.mjs"
 import { installQbittorrent, qbittorrentDownload, qbittorrentVersion, startQbittorrent, stopQbittorrent } from "./qbittorrent.mjs"
 import { logTail, preparePayload, stopTree, verifyPayload, withSource, writeTorrent } from "./support.mjs"
+
+/**
+ * The leechers of the "uploads" rows, in the order they run (Transmission among the first, as a fresh
+ * seeder in a real swarm meets it), each on a loopback address of its own: libtorrent refuses a peer on
+ * its own IP address, and none of them must share one with a seeder.
+ */
+const uploadLeechers = [
+  { client: "transmission", name: "Transmission", host: "127.0.0.11" },
+  { client: "aria2c", name: "aria2c", host: "127.0.0.12" },
+  { client: "webtorrent", name: "WebTorrent", host: "127.0.0.13" },
+  { client: "qbittorrent", name: "qBittorrent", host: "127.0.0.14" }
+]
+/** qBittorrent is one daemon for every row that uses it, on the address of the uploads rows. */
+const qbittorrentHost = uploadLeechers.find((l) => l.client === "qbittorrent").host
+const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 
 /** `--rows` names: a row or a group of rows. "big" is in no group: it writes and downloads `--big-gib`. */
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
-  all: ["download", "aria2c", "upload", "btbt", "qbt", "multi", "files"]
+  uploads: uploadRows,
+  all: ["download", "aria2c", "upload", "btbt", "floor", "qbt", ...uploadRows, "multi", "files"]
 }
-export const rowNames = ["download", "aria2c", "upload", "btbt", "qbt", "multi", "files", "big"]
+export const rowNames = ["download", "aria2c", "upload", "btbt", "floor", "qbt", ...uploadRows, "multi", "files", "big"]
+/** The rows issue 17's targets are judged on: without `--runs`, they (and their baselines) run 3 times. */
+export const targetRows = ["btbt", "floor", ...uploadRows]
+export const targetRuns = 3
 
 /**
  * Every job, in the order they run. `job` is its id (also the legacy tables'), `row` the `--rows` name
  * that selects it, `payload` which payload, `swarm` whom it downloads from, `client` the downloader,
- * `baseline` the aria2c job its MB/s is compared with (the same payload from comparable seeders).
+ * `baseline` the aria2c job its MB/s is compared with (the same payload from comparable seeders). An
+ * upload job (`upload: true`) has its downloader on `host` and measures the transfer time too (from the
+ * first payload byte on disk); its baseline is the same leecher's job from the aria2c seeder. The floor
+ * job downloads from no swarm and has no baseline: it is bench/floor.mjs --direct on the payload.
  */
 export const jobSpecs = (config) => [
   { job: "bt-effect", row: "download", label: "bt-effect ← aria2c", payload: "single", swarm: "aria2c", client: "bt-effect", baseline: "aria2c" },
@@ -27,6 +50,11 @@ export const jobSpecs = (config) => [
   { job: "qbt", row: "qbt", label: "qBittorrent ← aria2c", payload: "single", swarm: "aria2c", client: "qbittorrent", baseline: "aria2c" },
   { job: "bt-effect seeder", row: "upload", label: "aria2c ← bt-effect", payload: "single", swarm: "bt-effect", client: "aria2c", baseline: "aria2c" },
   { job: "btbt", row: "btbt", label: "bt-effect ← bt-effect", payload: "single", swarm: "bt-effect", client: "bt-effect", baseline: "aria2c" },
+  { job: "floor", row: "floor", label: "floor: loopback TCP + SHA-1 + O_DIRECT writes, no BitTorrent", payload: "single", client: "floor" },
+  ...uploadLeechers.flatMap(({ client, name, host }) => ["bt-effect", "aria2c"].map((seeder) => ({
+    job: `${client} from ${seeder}`, row: `up-${client}`, label: `${name} ← ${seeder}`, payload: "single",
+    swarm: `uploads ${seeder}`, client, host, baseline: `${client} from aria2c`, upload: true
+  }))),
   { job: "multi", row: "multi", label: "bt-effect ← 5 seeders (3 bt-effect, 2 aria2c)", payload: "single", swarm: "five", client: "bt-effect", baseline: "multi aria2c" },
   { job: "multi aria2c", row: "multi", label: "aria2c ← the same 5 seeders", payload: "single", swarm: "five", client: "aria2c", baseline: "multi aria2c" },
   { job: "files", row: "files", label: `bt-effect ← aria2c, ${config.files} files`, payload: "files", swarm: "files", client: "bt-effect", baseline: "files aria2c" },
@@ -35,12 +63,22 @@ export const jobSpecs = (config) => [
   { job: "big aria2c", row: "big", label: "aria2c ← aria2c, big file", payload: "big", swarm: "big", client: "aria2c", baseline: "big aria2c" }
 ]
 
-/** The jobs `--rows` selects, with the aria2c jobs their ratios need. */
+/**
+ * The jobs `--rows` selects, with the aria2c jobs their ratios need. `runs`: how many times each runs,
+ * `--runs` or, without it, 3 for the target rows and their baselines and 1 for the others.
+ */
 export const selectJobs = (config, rows) => {
   const specs = jobSpecs(config)
   const wanted = new Set(specs.filter((s) => rows.includes(s.row)).map((s) => s.job))
+  const targets = new Set(specs.filter((s) => wanted.has(s.job) && targetRows.includes(s.row)).flatMap((s) => [s.job, s.baseline]))
   for (const s of specs) if (wanted.has(s.job)) wanted.add(s.baseline)
-  return specs.filter((s) => wanted.has(s.job))
+  return specs.filter((s) => wanted.has(s.job)).map((s) => ({ ...s, runs: config.runs ?? (targets.has(s.job) ? targetRuns : 1) }))
+}
+
+/** The order the jobs run in: run 1 of every job, then run 2 of those that run twice or more, and so on. */
+export const schedule = (specs) => {
+  const runs = Math.max(0, ...specs.map((s) => s.runs))
+  return Array.from({ length: runs }, (_, i) => specs.filter((s) => s.runs > i).map((spec) => ({ spec, run: i + 1 }))).flat()
 }
 
 /**
@@ -52,6 +90,12 @@ export const selectJobs = (config, rows) => {
 const swarmSpecs = {
   aria2c: { payload: "single", seeders: [{ client: "aria2c", host: "127.0.0.2" }] },
   "bt-effect": { payload: "single", source: "bt-effect bench: bt-effect seeds", seeders: [{ client: "bt-effect" }] },
+  // The uploads rows: one seeder each, serving its four leechers one after the other. Both announce every
+  // 30 s (bt-effect's shortest interval, the tracker's), which is when they learn of a new leecher.
+  "uploads bt-effect": { payload: "single", source: "bt-effect bench: uploads from bt-effect", seeders: [{ client: "bt-effect" }] },
+  "uploads aria2c": {
+    payload: "single", source: "bt-effect bench: uploads from aria2c", seeders: [{ client: "aria2c", host: "127.0.0.7", reannounceSeconds: 30 }]
+  },
   five: {
     payload: "single", source: "bt-effect bench: five seeders",
     seeders: [{ client: "bt-effect" }, { client: "aria2c", host: "127.0.0.3" }, { client: "bt-effect" }, { client: "aria2c", host: "127.0.0.4" }, { client: "bt-effect" }]
@@ -87,7 +131,7 @@ const startSwarm = async (ctx, name) => {
   for (const [i, seeder] of spec.seeders.entries()) {
     const options = { name: `${name}-seeder-${i + 1}-${seeder.client}`, torrent, info, dataDir: data.dataDir }
     swarm.seeders.push(seeder.client === "aria2c" ?
-      await startAria2Seeder(ctx, { ...options, host: seeder.host }) :
+      await startAria2Seeder(ctx, { ...options, host: seeder.host, reannounceSeconds: seeder.reannounceSeconds }) :
       await startBtEffectSeeder(ctx, options))
   }
   const who = swarm.seeders.map((s) => `${s.name.replace(/^.*-seeder-\d+-/, "")} on ${s.address}`).join(", ")
@@ -124,8 +168,8 @@ const ensureQbittorrent = async (ctx) => {
     const failure = installQbittorrent()
     if (failure !== undefined) throw new Error(failure)
   }
-  ctx.qbittorrent = await startQbittorrent(ctx)
-  console.log(`bench: ${qbittorrentVersion(ctx.workDir)} (Web API ${ctx.qbittorrent.version}) ready, profile in the bench's temp folder`)
+  ctx.qbittorrent = await startQbittorrent(ctx, qbittorrentHost)
+  console.log(`bench: ${qbittorrentVersion(ctx.workDir)} (Web API ${ctx.qbittorrent.version}) ready on ${qbittorrentHost}, profile in the bench's temp folder`)
   return ctx.qbittorrent
 }
 export const stopQbittorrentIfStarted = async (ctx) => {
@@ -133,8 +177,23 @@ export const stopQbittorrentIfStarted = async (ctx) => {
   ctx.qbittorrent = undefined
 }
 
+/** The floor row: bench/floor.mjs --direct on the payload file; its written file is deleted, not checked. */
+const runFloor = async (ctx, spec, run) => {
+  const data = payload(ctx, spec.payload)
+  if (freeBytes() < data.size * 1.05) throw new Error(`not enough space in ${os.tmpdir()} for ${data.size} bytes`)
+  const logPath = path.join(ctx.workDir, `floor-${run}.log`)
+  const result = await floorRun(ctx, { logPath }, path.join(data.dataDir, data.files[0].path))
+  const ok = result.code === 0 && !result.timedOut
+  if (!ok) console.log(`  floor log (last lines):\n${logTail(logPath)}`)
+  const mbps = ok ? data.size / 1e6 / result.seconds : Number.NaN
+  return { job: spec.job, run, size: data.size, files: 1, ...result, mbps, transferMbps: mbps, verified: "not checked (floor.mjs deletes what it wrote)", ok }
+}
+
+const downloaders = { aria2c: aria2Download, "bt-effect": btEffectDownload, transmission: transmissionDownload, webtorrent: webtorrentDownload }
+
 /** One download of `spec` in run `run`, into a fresh folder, verified against the payload's sha256. */
 export const runJob = async (ctx, spec, run) => {
+  if (spec.client === "floor") return runFloor(ctx, spec, run)
   const swarm = await ensureSwarm(ctx, spec.swarm)
   const data = swarm.payload
   if (freeBytes() < data.size * 1.05) throw new Error(`not enough space in ${os.tmpdir()} for ${data.size} bytes`)
@@ -144,9 +203,11 @@ export const runJob = async (ctx, spec, run) => {
   const logPath = `${outDir}.log`
   const announce = spec.client === "bt-effect" && ctx.config.udp ? ctx.tracker.udpUrl : ctx.tracker.httpUrl
   const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce)
-  const job = { name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info }
-  const result = spec.client === "aria2c" ? await aria2Download(ctx, job, swarm.seeders) :
-    spec.client === "bt-effect" ? await btEffectDownload(ctx, job, swarm.seeders) :
+  const job = {
+    name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info, host: spec.host ?? "127.0.0.1",
+    ...(spec.upload ? { watch: data.files.map((f) => path.join(outDir, f.path)) } : {})
+  }
+  const result = qbt === undefined ? await downloaders[spec.client](ctx, job, swarm.seeders) :
     await qbittorrentDownload(ctx, qbt, job, swarm.seeders)
   const verified = await verifyPayload(outDir, data)
   const ok = result.code === 0 && !result.timedOut && verified === "ok"
@@ -155,5 +216,9 @@ export const runJob = async (ctx, spec, run) => {
     console.log(`  ${spec.job} log (last lines):\n${log}`)
   }
   fs.rmSync(outDir, { recursive: true, force: true })
-  return { job: spec.job, run, size: data.size, files: data.files.length, ...result, mbps: ok ? data.size / 1e6 / result.seconds : Number.NaN, verified, ok }
+  return {
+    job: spec.job, run, size: data.size, files: data.files.length, ...result, verified, ok,
+    mbps: ok ? data.size / 1e6 / result.seconds : Number.NaN,
+    transferMbps: ok ? data.size / 1e6 / result.transferSeconds : Number.NaN
+  }
 }

@@ -1,6 +1,7 @@
 // npm run bench [-- --runs 3 --size-mib 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
 //                   --direction both|download|upload --udp --fresh]
-// npm run bench -- --rows all|default|download,aria2c,upload,btbt,qbt,multi,files,big
+// npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,floor,qbt,up-transmission,
+//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big
 //                  [--files 200 --big-gib 4 --install-qbt] (and the flags above but --only and --direction)
 // npm run bench -- ... --profile DIR   (every bt-effect process writes a V8 CPU profile into DIR)
 //
@@ -12,11 +13,12 @@
 //   aria2c downloading it from the aria2c seeder (the download direction's aria2c run: one measurement,
 //   shown in both tables).
 // and prints one line per download and a markdown table per direction at the end. `--rows` picks rows
-// among more (bench/rows.mjs: bt-effect to bt-effect, qBittorrent, five seeders, many files, a big file)
-// and prints one table of them all (bench/report.mjs).
+// among more (bench/rows.mjs: bt-effect to bt-effect, the machine's floor, qBittorrent, uploads to four
+// real clients, five seeders, many files, a big file) and prints a table of them (bench/report.mjs), the
+// uploads rows in one of their own.
 // Standalone on purpose (plain Node, no TypeScript): it runs `dist/main.js` (as `npx bt-effect` does), aria2c,
-// qbittorrent-nox and test/support/tracker-server.mjs as child processes, all tracked and stopped by PID
-// (bench/support.mjs, bench/clients.mjs, bench/qbittorrent.mjs).
+// transmission-cli, WebTorrent, qbittorrent-nox and test/support/tracker-server.mjs as child processes, all
+// tracked and stopped by PID (bench/support.mjs, bench/clients.mjs, bench/leechers.mjs, bench/qbittorrent.mjs).
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -24,8 +26,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { btEffectCommands, hasTime } from "./clients.mjs"
-import { downloadTable, legacyLine, rowLine, rowsTable, uploadTable } from "./report.mjs"
-import { jobSpecs, rowGroups, rowNames, runJob, selectJobs, stopQbittorrentIfStarted, stopSwarm } from "./rows.mjs"
+import { downloadTable, legacyLine, rowLine, rowsTable, uploadsTable, uploadTable } from "./report.mjs"
+import { jobSpecs, rowGroups, rowNames, runJob, schedule, selectJobs, stopQbittorrentIfStarted, stopSwarm } from "./rows.mjs"
 import { childPids, children, kill, startTracker, stopTree } from "./support.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -38,7 +40,7 @@ const usage = (message) => {
 }
 const { values: flags } = parseArgs({
   options: {
-    runs: { type: "string", default: "1" },
+    runs: { type: "string" }, // default: 3 for the rows targets depend on, 1 for the others
     size: { type: "string" }, // MiB (the older name of --size-mib)
     "size-mib": { type: "string" },
     piece: { type: "string", default: "1024" }, // KiB
@@ -69,7 +71,7 @@ const positive = (name, value) => {
   return n
 }
 const config = {
-  runs: positive("runs", flags.runs),
+  runs: flags.runs === undefined ? undefined : positive("runs", flags.runs),
   size: positive("size-mib", flags["size-mib"] ?? flags.size ?? "1024") * 1024 * 1024,
   pieceLength: positive("piece", flags.piece) * 1024,
   timeoutMs: positive("timeout", flags.timeout) * 1000,
@@ -86,7 +88,7 @@ const specs = rows !== undefined ? selectJobs(config, rows) : jobSpecs(config).f
   s.job === "bt-effect" ? direction !== "upload" && clients.includes("bt-effect") :
   s.job === "aria2c" ? clients.includes("aria2c") :
   s.job === "bt-effect seeder" ? direction !== "download" && clients.includes("bt-effect") :
-  false)
+  false).map((s) => ({ ...s, runs: config.runs ?? 1 }))
 
 let workDir
 let interrupted = false
@@ -114,7 +116,7 @@ const missingCommands = () => {
   const skipped = new Map()
   const needs = (spec) => [
     ...(spec.client === "bt-effect" ? ["download"] : []),
-    ...(spec.swarm === "bt-effect" || spec.swarm === "five" ? ["seed"] : [])
+    ...(["bt-effect", "uploads bt-effect", "five"].includes(spec.swarm) ? ["seed"] : [])
   ]
   const commands = specs.some((s) => needs(s).length > 0) ? btEffectCommands(mainJs) : new Set()
   for (const spec of specs) {
@@ -127,33 +129,43 @@ const missingCommands = () => {
   return skipped
 }
 
+/** "3 run(s)", or how many for which rows when they differ. */
+const runsText = (jobs) => {
+  const counts = [...new Set(jobs.map((s) => s.runs))].sort((a, b) => b - a)
+  if (counts.length <= 1) return `${counts[0] ?? 0} run(s)`
+  return counts.map((n) => `${n} run(s) of ${jobs.filter((s) => s.runs === n).map((s) => s.job).join(", ")}`).join("; ")
+}
+
 const main = async () => {
   const aria2 = spawnSync("aria2c", ["--version"], { encoding: "utf8" })
   if (aria2.status !== 0) throw new Error("aria2c is not installed (apt-get install -y aria2)")
   if (!hasTime) console.log("bench: /usr/bin/time is missing (apt-get install -y time): CPU and RSS will read n/a")
   const skipped = missingCommands()
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), "bt-effect-bench-"))
-  const tracker = await startTracker(trackerScript)
+  // Every client re-announces every 30 s, bt-effect's shortest interval: the uploads rows' seeders learn
+  // of a new leecher then (bittorrent-tracker's default is 10 minutes).
+  const tracker = await startTracker(trackerScript, { intervalSeconds: 30 })
   const ctx = { mainJs, workDir, tracker, timeoutMs: config.timeoutMs, config, payloads: {}, swarms: new Map(), failedSwarms: new Map() }
   const jobs = specs.filter((s) => !skipped.has(s.job))
   console.log([
     `bench: ${config.size} bytes${rows?.includes("big") ? ` (big file: ${config.bigSize})` : ""}, ${config.pieceLength / 1024} KiB pieces, ` +
-      `${config.runs} run(s), timeout ${config.timeoutMs / 1000} s`,
+      `${runsText(jobs)}, timeout ${config.timeoutMs / 1000} s`,
     `  node ${process.version}, ${aria2.stdout.split("\n")[0]}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}`,
-    `  tracker ${tracker.httpUrl} / ${tracker.udpUrl} (bt-effect announces over ${config.udp ? "UDP" : "HTTP"})`,
-    "  1 MB = 10^6 bytes; seconds are wall time from start to exit; CPU and peak RSS are the downloader's unless said",
+    `  tracker ${tracker.httpUrl} / ${tracker.udpUrl} (bt-effect announces over ${config.udp ? "UDP" : "HTTP"}; interval 30 s)`,
+    "  1 MB = 10^6 bytes; seconds are wall time from start to exit (uploads rows: to completion); CPU and peak RSS are the downloader's unless said",
     "  seeder peak RSS: the seeder's resident set high-water mark during the download (/proc/PID/status VmHWM)"
   ].join("\n"))
 
-  // A swarm stops after the last run's last job that uses it, so that idle seeders do not share the CPU
-  // with later rows (within a run of several, they stay up from one run to the next).
-  const lastUse = new Map(jobs.map((s, i) => [s.swarm, i]))
+  // A swarm stops after the last job that uses it, so that idle seeders do not share the CPU with later
+  // rows (within a run of several, they stay up from one run to the next); qBittorrent likewise.
+  const order = schedule(jobs)
+  const lastUse = new Map(order.map(({ spec }, i) => [spec.swarm, i]))
+  const lastQbittorrent = order.findLastIndex(({ spec }) => spec.client === "qbittorrent")
   const results = []
   let peakResets = true
-  for (let run = 1; run <= config.runs; run++) {
-    for (const [i, spec] of jobs.entries()) {
-      if (interrupted) return 130
-      if (skipped.has(spec.job)) continue
+  for (const [i, { spec, run }] of order.entries()) {
+    if (interrupted) return 130
+    if (!skipped.has(spec.job)) {
       try {
         const r = await runJob(ctx, spec, run)
         results.push(r)
@@ -164,18 +176,25 @@ const main = async () => {
         skipped.set(spec.job, reason.split("\n")[0])
         console.log(`bench: ${spec.job} skipped: ${reason}`)
       }
-      if (run === config.runs && lastUse.get(spec.swarm) === i) await stopSwarm(ctx, spec.swarm)
-      if (run === config.runs && spec.client === "qbittorrent") await stopQbittorrentIfStarted(ctx)
     }
+    if (spec.swarm !== undefined && lastUse.get(spec.swarm) === i) await stopSwarm(ctx, spec.swarm)
+    if (i === lastQbittorrent) await stopQbittorrentIfStarted(ctx)
   }
   if (rows !== undefined) {
-    console.log(`\nEvery row: the downloader's seconds, MB/s, CPU per GiB and peak RSS; the seeders' CPU (added up) and largest peak RSS\n\n${rowsTable(results, skipped, specs)}\n`)
+    const [uploads, others] = [specs.filter((s) => s.upload), specs.filter((s) => !s.upload)]
+    if (others.length > 0) {
+      console.log(`\nEvery row: the downloader's seconds, MB/s, CPU per GiB and peak RSS; the seeders' CPU (added up) and largest peak RSS\n\n${rowsTable(results, skipped, others)}\n`)
+    }
+    if (uploads.length > 0) {
+      console.log(`\nUploads: each leecher downloads from one bt-effect seeder and, in a swarm of its own, from one aria2c seeder; ` +
+        `wall time from its start, transfer time from its first payload byte on disk, to completion\n\n${uploadsTable(results, skipped, uploads)}\n`)
+    }
   } else {
     if (direction !== "upload") console.log(`\nDownload: the client downloads from the aria2c seeder\n\n${downloadTable(results, skipped)}\n`)
     if (direction !== "download") console.log(`\nUpload: aria2c downloads from the seeder\n\n${uploadTable(results, skipped)}\n`)
   }
   if (!peakResets) console.log("(the kernel refused to reset peak RSS: seeder peak RSS covers the seeder's whole life)\n")
-  if (config.runs > 1) console.log("(medians over the runs that succeeded)\n")
+  if (jobs.some((s) => s.runs > 1)) console.log("(medians over the runs that succeeded)\n")
   return results.every((r) => r.ok) ? 0 : 1
 }
 

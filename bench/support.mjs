@@ -89,6 +89,33 @@ export const peakRssMB = (pid) => {
   }
 }
 
+/**
+ * Watches a download as it lands on disk, polling every 20 ms: `firstByteAt` is the first poll that sees
+ * a block allocated to any of `files` (every client here writes without preallocating, so a block means
+ * payload written), `completedAt` the first that sees the file `marker` (a client's completion signal),
+ * and `completed` resolves then. `stop()` ends the polling. Times are `performance.now()`.
+ */
+export const watchTransfer = (files, marker) => {
+  let signalCompleted
+  const watch = { firstByteAt: undefined, completedAt: undefined, completed: new Promise((resolve) => (signalCompleted = resolve)) }
+  const hasBlocks = (file) => {
+    try {
+      return fs.statSync(file).blocks > 0
+    } catch {
+      return false
+    }
+  }
+  const timer = setInterval(() => {
+    if (watch.firstByteAt === undefined && files.some(hasBlocks)) watch.firstByteAt = performance.now()
+    if (marker !== undefined && watch.completedAt === undefined && fs.existsSync(marker)) {
+      watch.completedAt = performance.now()
+      signalCompleted()
+    }
+  }, 20)
+  watch.stop = () => clearInterval(timer)
+  return watch
+}
+
 export const freePort = (host) =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
@@ -232,8 +259,11 @@ export const writeTorrent = (file, info, announce) => {
 // ------------------------------------------------------------------------------------------------------
 // Tracker and aria2c
 
-export const startTracker = async (trackerScript) => {
-  const child = track(spawn(process.execPath, [trackerScript], { stdio: ["pipe", "pipe", "inherit"] }))
+/** `intervalSeconds`: the re-announce interval the tracker tells every client (bittorrent-tracker's own
+ *  default is 10 minutes). */
+export const startTracker = async (trackerScript, { intervalSeconds } = {}) => {
+  const args = intervalSeconds === undefined ? [] : ["--interval", String(intervalSeconds)]
+  const child = track(spawn(process.execPath, [trackerScript, ...args], { stdio: ["pipe", "pipe", "inherit"] }))
   const announces = []
   const listeners = new Set()
   const ready = new Promise((resolve, reject) => {
