@@ -180,7 +180,9 @@ export class PeerState {
     const fast = this.fast
       ? `fast extension on; sent ${show(this.fastTally.sent)}; received ${show(this.fastTally.received)}`
       : "fast extension off"
-    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}`
+    const latency = this.requests.latency
+    const pipeline = `request depth ${this.requests.currentDepth}${latency === undefined ? "" : `, service time ${latency} ms`}`
+    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}; ${pipeline}`
   }
 
   private queue(bytes: Uint8Array): void {
@@ -302,7 +304,7 @@ export class PeerState {
   }
 
   private onPiece(m: Message.Piece, now: number): void {
-    const block = this.requests.take(m.index, m.begin, m.block.length)
+    const block = this.requests.take(m.index, m.begin, m.block.length, now)
     if (block === undefined) {
       if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
       return
@@ -368,7 +370,7 @@ export class PeerState {
     if (blocks.length === 0) return
     this.ctx.throttle?.spend("down", blocks.length * Layout.BLOCK_SIZE)
     if (this.requests.size === 0) this.lastBlockMs = now
-    this.requests.add(blocks)
+    this.requests.add(blocks, now)
     this.queue(Message.encodeRequests(blocks))
   }
 

@@ -10,7 +10,7 @@ describe("RequestPipeline", () => {
   it("tops up in batches: all of the depth when empty, then only once a batch fits", () => {
     const p = new RequestPipeline()
     expect(p.room()).toBe(limits.initialDepth)
-    p.add(blocks(0, limits.initialDepth))
+    p.add(blocks(0, limits.initialDepth), 0)
     expect(p.room()).toBe(0)
     // A quarter of the depth (below the request batch) must be free before it is worth a write.
     for (let i = 0; i < limits.initialDepth / 4 - 1; i++) p.take(0, i * 16384, 16384)
@@ -22,7 +22,7 @@ describe("RequestPipeline", () => {
   it("keeps within what the peer said it queues (reqq), topping up by a quarter of that", () => {
     const p = new RequestPipeline()
     expect(p.room(10)).toBe(10)
-    p.add(blocks(0, 10))
+    p.add(blocks(0, 10), 0)
     expect(p.room(10)).toBe(0)
     p.take(0, 0, 16384)
     expect(p.room(10)).toBe(0)
@@ -36,7 +36,7 @@ describe("RequestPipeline", () => {
 
   it("takes a request only for its exact piece, offset and length", () => {
     const p = new RequestPipeline()
-    p.add(blocks(3, 2))
+    p.add(blocks(3, 2), 0)
     expect(p.take(3, 16384, 1000)).toBeUndefined()
     expect(p.take(3 + 2 ** 21, 16384, 16384)).toBeUndefined()
     expect(p.take(3, 16384, 16384)).toEqual({ piece: 3, offset: 16384, length: 16384 })
@@ -60,5 +60,49 @@ describe("RequestPipeline", () => {
     const fast = new RequestPipeline()
     for (let i = 0; i < 2 * limits.maxDepth; i++) fast.received()
     expect(fast.room()).toBe(limits.maxDepth)
+  })
+
+  it("follows the peer's service latency: twice the blocks it serves in it, plus a batch", () => {
+    const p = new RequestPipeline()
+    p.tick(limits.tickMs, 0, 0)
+    // A batch asked with nothing outstanding, its first block 4 ms later: the service time.
+    p.add(blocks(0, 8), 1000)
+    p.take(0, 0, 16384, 1004)
+    expect(p.latency).toBe(4)
+    // 100 MB/s for 4 ms is 25 blocks: 50 kept, plus a batch of top-up.
+    p.takeAll()
+    p.tick(2000, 0, 100_000_000)
+    expect(p.room()).toBe(Math.ceil((2 * 100_000_000 * 4) / 1000 / 16384) + limits.requestBatch)
+  })
+
+  it("keeps the least time; once it is old, drains for a clean sample that replaces it", () => {
+    const p = new RequestPipeline()
+    p.tick(limits.tickMs, 0, 0)
+    p.add(blocks(0, 4), 0)
+    p.take(0, 0, 16384, 2)
+    // A later batch behind a queue: 30 ms, not the peer's service time.
+    p.add(blocks(1, 4), 100)
+    p.take(1, 0, 16384, 130)
+    expect(p.latency).toBe(2)
+    // The window is over: the pipeline drains (no room while requests are outstanding) ...
+    p.tick(limits.latencyWindowMs + 10, 0, 1_000_000)
+    expect(p.size).toBeGreaterThan(0)
+    expect(p.room()).toBe(0)
+    p.takeAll()
+    // ... then a batch asked with nothing ahead of it gives the new least time, even above the old.
+    p.add(blocks(2, 4), 20_000)
+    p.take(2, 0, 16384, 20_003)
+    expect(p.latency).toBe(3)
+  })
+
+  it("a reject or a cancel of the timed block gives no sample", () => {
+    const p = new RequestPipeline()
+    p.add(blocks(0, 4), 0)
+    p.take(0, 0, 16384)
+    expect(p.latency).toBeUndefined()
+    // The next batch is timed instead.
+    p.add(blocks(1, 1), 10)
+    p.take(1, 0, 16384, 15)
+    expect(p.latency).toBe(5)
   })
 })
