@@ -50,16 +50,20 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
  * loopback address of its own, since libtorrent refuses a peer on its own IP address: on 127.0.0.1 it
  * would never connect to the bt-effect seeder, which announces from there.
  */
-export const startQbittorrent = async (ctx, host) => {
-  const profile = path.join(ctx.workDir, "qbittorrent")
+export const startQbittorrent = async (ctx, host, { profileName = "qbittorrent" } = {}) => {
+  const profile = path.join(ctx.workDir, profileName)
   const configDir = path.join(profile, "qBittorrent", "config")
   fs.mkdirSync(configDir, { recursive: true })
-  const webPort = await freePort("127.0.0.1")
-  fs.writeFileSync(path.join(configDir, "qBittorrent.conf"), [
+  const configFile = path.join(configDir, "qBittorrent.conf")
+  // A restart (the scale row) keeps the profile as qBittorrent left it: its preferences (no DHT, LSD, ...)
+  // apply from the first moment, and its resume data is there.
+  const restart = fs.existsSync(configFile)
+  const webPort = restart ? Number(/WebUI\\Port=(\d+)/.exec(fs.readFileSync(configFile, "utf8"))?.[1]) : await freePort("127.0.0.1")
+  if (!restart) fs.writeFileSync(configFile, [
     "[LegalNotice]", "Accepted=true", "",
     "[Preferences]", "WebUI\\Address=127.0.0.1", `WebUI\\Port=${webPort}`, "WebUI\\LocalHostAuth=false", "WebUI\\UseUPnP=false", ""
   ].join("\n"))
-  const logPath = path.join(ctx.workDir, "qbittorrent.log")
+  const logPath = path.join(ctx.workDir, `${profileName}.log`)
   const log = fs.openSync(logPath, "a")
   const args = [`--profile=${profile}`, `--webui-port=${webPort}`, ...(needsLegalFlag(ctx.workDir) ? ["--confirm-legal-notice"] : [])]
   const child = track(spawn(binary, args, { stdio: ["ignore", log, log], env: homeIn(ctx.workDir) }))
@@ -82,6 +86,7 @@ export const startQbittorrent = async (ctx, host) => {
       if (Date.now() > until) throw new Error("its Web API did not answer within 30 s")
       await sleep(200)
     }
+    if (restart) return qbt
     const listenPort = await freePort(host)
     const preferences = {
       dht: false, lsd: false, pex: false, upnp: false, random_port: false, listen_port: listenPort,

@@ -1,8 +1,9 @@
 // npm run bench [-- --runs 3 --size-mib 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
 //                   --direction both|download|upload --udp --fresh]
 // npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,floor,qbt,up-transmission,
-//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big
-//                  [--files 200 --big-gib 4 --install-qbt] (and the flags above but --only and --direction)
+//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big,scale
+//                  [--files 200 --big-gib 4 --install-qbt --scale-count 1000 --idle-seconds 30]
+//                  (and the flags above but --only and --direction)
 // npm run bench -- ... --profile DIR   (every bt-effect process writes a V8 CPU profile into DIR)
 //
 // Loopback benchmark, each download into a fresh folder and verified by sha256. The default run measures
@@ -27,6 +28,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { btEffectCommands, hasTime } from "./clients.mjs"
 import { downloadTable, legacyLine, rowLine, rowsTable, uploadsTable, uploadTable } from "./report.mjs"
+import { scaleRow } from "./scale.mjs"
 import { jobSpecs, rowGroups, rowNames, runJob, schedule, selectJobs, stopQbittorrentIfStarted, stopSwarm } from "./rows.mjs"
 import { childPids, children, kill, startTracker, stopTree } from "./support.mjs"
 
@@ -50,6 +52,8 @@ const { values: flags } = parseArgs({
     rows: { type: "string" },
     files: { type: "string", default: "200" }, // files of the "files" row's torrent
     "big-gib": { type: "string", default: "4" }, // the "big" row's payload
+    "scale-count": { type: "string", default: "1000" }, // torrents of the "scale" row
+    "idle-seconds": { type: "string", default: "30" }, // the "scale" row's idle CPU span
     "install-qbt": { type: "boolean", default: false }, // apt-get install qbittorrent-nox when missing
     udp: { type: "boolean", default: false }, // bt-effect's torrents name the UDP tracker URL
     fresh: { type: "boolean", default: false }, // rebuild the cached payloads
@@ -62,9 +66,11 @@ if (!["both", "download", "upload"].includes(direction)) usage(`--direction is b
 if (flags.rows !== undefined && (flags.only !== undefined || flags.direction !== undefined)) {
   usage("--rows picks the rows itself: drop --only and --direction")
 }
-const rows = flags.rows?.split(",").flatMap((name) => rowGroups[name] ?? [name])
+const rows = flags.rows?.split(",").flatMap((name) => rowGroups[name] ?? [name]).filter((name) => name !== "scale")
+// The scale row is a table of its own (bench/scale.mjs): daemons with many torrents, not a download.
+const scale = flags.rows?.split(",").some((name) => name === "scale" || name === "all") ?? false
 const unknown = rows?.filter((name) => !rowNames.includes(name)) ?? []
-if (unknown.length > 0) usage(`unknown row(s) ${unknown.join(", ")}: --rows takes ${[...Object.keys(rowGroups), ...rowNames].join(", ")}`)
+if (unknown.length > 0) usage(`unknown row(s) ${unknown.join(", ")}: --rows takes ${[...Object.keys(rowGroups), ...rowNames, "scale"].join(", ")}`)
 const positive = (name, value) => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) usage(`--${name} is a whole number above 0, not ${value}`)
@@ -77,6 +83,8 @@ const config = {
   timeoutMs: positive("timeout", flags.timeout) * 1000,
   files: positive("files", flags.files),
   bigSize: positive("big-gib", flags["big-gib"]) * 1024 ** 3,
+  scaleCount: positive("scale-count", flags["scale-count"]),
+  scaleIdleSeconds: positive("idle-seconds", flags["idle-seconds"]),
   installQbt: flags["install-qbt"],
   udp: flags.udp,
   fresh: flags.fresh,
@@ -145,7 +153,7 @@ const main = async () => {
   // Every client re-announces every 30 s, bt-effect's shortest interval: the uploads rows' seeders learn
   // of a new leecher then (bittorrent-tracker's default is 10 minutes).
   const tracker = await startTracker(trackerScript, { intervalSeconds: 30 })
-  const ctx = { mainJs, workDir, tracker, timeoutMs: config.timeoutMs, config, payloads: {}, swarms: new Map(), failedSwarms: new Map() }
+  const ctx = { mainJs, workDir, tracker, trackerScript, scaleIdleSeconds: config.scaleIdleSeconds, timeoutMs: config.timeoutMs, config, payloads: {}, swarms: new Map(), failedSwarms: new Map() }
   const jobs = specs.filter((s) => !skipped.has(s.job))
   console.log([
     `bench: ${config.size} bytes${rows?.includes("big") ? ` (big file: ${config.bigSize})` : ""}, ${config.pieceLength / 1024} KiB pieces, ` +
@@ -195,7 +203,8 @@ const main = async () => {
   }
   if (!peakResets) console.log("(the kernel refused to reset peak RSS: seeder peak RSS covers the seeder's whole life)\n")
   if (jobs.some((s) => s.runs > 1)) console.log("(medians over the runs that succeeded)\n")
-  return results.every((r) => r.ok) ? 0 : 1
+  const scaleOk = scale && !interrupted ? await scaleRow(ctx) : true
+  return results.every((r) => r.ok) && scaleOk ? 0 : 1
 }
 
 main()

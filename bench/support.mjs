@@ -143,7 +143,7 @@ export const logTail = (file) => {
 // ------------------------------------------------------------------------------------------------------
 // Payload: deterministic (AES-CTR keystream), cached between runs; the torrents are rewritten per run.
 
-const bencode = (v) => {
+export const bencode = (v) => {
   if (typeof v === "number") return Buffer.from(`i${v}e`)
   if (typeof v === "string") v = Buffer.from(v)
   if (Buffer.isBuffer(v)) return Buffer.concat([Buffer.from(`${v.length}:`), v])
@@ -271,7 +271,7 @@ export const startTracker = async (trackerScript, { intervalSeconds } = {}) => {
       const message = JSON.parse(line)
       if (message.ready === true) resolve(message)
       else {
-        announces.push(message)
+        announces.push({ ...message, at: performance.now() })
         for (const listener of listeners) listener()
       }
     })
@@ -290,7 +290,7 @@ export const startTracker = async (trackerScript, { intervalSeconds } = {}) => {
       `no announce within ${ms} ms; seen ${JSON.stringify(announces)}`
     ).finally(() => listeners.delete(listener))
   }
-  return { child, httpUrl: `http://127.0.0.1:${ports.http}/announce`, udpUrl: `udp://127.0.0.1:${ports.udp}`, waitFor }
+  return { child, announces, httpUrl: `http://127.0.0.1:${ports.http}/announce`, udpUrl: `udp://127.0.0.1:${ports.udp}`, waitFor }
 }
 
 /** aria2c on loopback only: no DHT, LPD, PEX or IPv6; announces over HTTP to `announceUrl` only. */

@@ -98,6 +98,8 @@ export interface SessionSettings {
   /** Downloads and seeds running at once; more wait in the queue. */
   readonly downloadQueueSize: number
   readonly seedQueueSize: number
+  /** Whether seeds queue at all (off by default, as in Transmission: every complete torrent seeds). */
+  readonly seedQueueEnabled: boolean
   readonly dhtEnabled: boolean
   readonly pexEnabled: boolean
   readonly version: string

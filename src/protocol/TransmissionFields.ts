@@ -49,12 +49,21 @@ const pieceSpan = (v: TorrentView) => {
   })
 }
 
+/** Hosts of the tracker URLs seen, remembered: every torrent of a list names its trackers' hosts twice,
+ *  and a URL parse is the dearest part of a torrent's tracker stats. Bounded. */
+const hosts = new Map<string, string>()
+
 const hostOf = (url: string): string => {
+  const known = hosts.get(url)
+  if (known !== undefined) return known
+  let host = ""
   try {
-    return new URL(url).host
+    host = new URL(url).host
   } catch {
-    return ""
+    // not a URL: no host
   }
+  if (hosts.size < 4096) hosts.set(url, host)
+  return host
 }
 
 /** "tracker.example.org" → "example": the site name Transmission 4 shows. */
@@ -324,7 +333,7 @@ const sessionFields = (c: SessionContext): { readonly [snake: string]: Json } =>
     script_torrent_done_filename: "",
     script_torrent_done_seeding_enabled: false,
     script_torrent_done_seeding_filename: "",
-    seed_queue_enabled: true,
+    seed_queue_enabled: s.seedQueueEnabled,
     seed_queue_size: s.seedQueueSize,
     seed_ratio_limit: 2,
     seed_ratio_limited: false,

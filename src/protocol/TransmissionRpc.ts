@@ -88,12 +88,27 @@ export const isCall = (item: RpcCall | RpcRejection): item is RpcCall => "method
 // ---------------------------------------------------------------------------------------------------------
 // Names
 
-/** "peer-limit", "hashString", "isUTP" and "delete_local_data" all to snake_case. */
-export const toSnake = (name: string): string =>
-  name.replace(/-/g, "_").replace(/([a-z0-9])([A-Z]+)/g, "$1_$2").toLowerCase()
+/**
+ * A name conversion remembered: the same few dozen names are converted for every torrent of every
+ * torrent-get (a list of 1,000 torrents converts 60,000 names). Bounded, since names come from clients.
+ */
+const remembered = (convert: (name: string) => string): ((name: string) => string) => {
+  const known = new Map<string, string>()
+  return (name) => {
+    let out = known.get(name)
+    if (out === undefined) {
+      out = convert(name)
+      if (known.size < 4096) known.set(name, out)
+    }
+    return out
+  }
+}
 
-const toCamel = (snake: string): string => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
-const toKebab = (snake: string): string => snake.replace(/_/g, "-")
+/** "peer-limit", "hashString", "isUTP" and "delete_local_data" all to snake_case. */
+export const toSnake = remembered((name) => name.replace(/-/g, "_").replace(/([a-z0-9])([A-Z]+)/g, "$1_$2").toLowerCase())
+
+const toCamel = remembered((snake) => snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()))
+const toKebab = remembered((snake) => snake.replace(/_/g, "-"))
 
 interface ClassicStyle {
   readonly base: "camel" | "kebab"
@@ -360,6 +375,7 @@ export interface SessionSetRequest {
   readonly downloadDir?: string
   readonly downloadQueueSize?: number
   readonly seedQueueSize?: number
+  readonly seedQueueEnabled?: boolean
   readonly dhtEnabled?: boolean
   readonly pexEnabled?: boolean
 }
@@ -368,6 +384,7 @@ export const decodeSessionSet = (args: { readonly [key: string]: unknown }): Ses
   const dir = str(args["download_dir"])
   const downloadQueue = num(args["download_queue_size"])
   const seedQueue = num(args["seed_queue_size"])
+  const seedQueueEnabled = bool(args["seed_queue_enabled"])
   const dht = bool(args["dht_enabled"])
   const pex = bool(args["pex_enabled"])
   return {
@@ -376,6 +393,7 @@ export const decodeSessionSet = (args: { readonly [key: string]: unknown }): Ses
     ...(dir === undefined || dir === "" ? {} : { downloadDir: dir }),
     ...(downloadQueue === undefined ? {} : { downloadQueueSize: Math.floor(downloadQueue) }),
     ...(seedQueue === undefined ? {} : { seedQueueSize: Math.floor(seedQueue) }),
+    ...(seedQueueEnabled === undefined ? {} : { seedQueueEnabled }),
     ...(dht === undefined ? {} : { dhtEnabled: dht }),
     ...(pex === undefined ? {} : { pexEnabled: pex })
   }

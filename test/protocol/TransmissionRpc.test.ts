@@ -73,6 +73,7 @@ const settings: SessionSettings = {
   speedLimitUp: 0,
   downloadQueueSize: 5,
   seedQueueSize: 10,
+  seedQueueEnabled: false,
   dhtEnabled: true,
   pexEnabled: false,
   version: "bt-effect 0.1.0 (Transmission RPC)"

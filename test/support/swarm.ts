@@ -113,17 +113,22 @@ export const makeSwarm = (options: {
           RarestFirst.layer,
           resumeMemory(resume(host))
         )
+        // As `download` does: the checkpoint's pieces, its totals, and whether it is current.
         const start = memberOptions.recover === true
-          ? Effect.map(Resume.recover(m, root(host)), (r) => r.have)
-          : Effect.succeed(trusted)
-        return yield* Effect.flatMap(start, (have) => Torrent.start({
+          ? Effect.map(Resume.recover(m, root(host)), (r) => ({
+            trusted: r.have,
+            ...(r.saved !== undefined ? { previous: r.saved } : {}),
+            checkpointCurrent: r.current
+          }))
+          : Effect.succeed({ trusted })
+        return yield* Effect.flatMap(start, (recovered) => Torrent.start({
           metainfo: m,
           root: root(host),
           peerId: PeerId.make(Buffer.from(host.padEnd(12, "#"))),
           port,
           listenHost: host,
           announceIp: host,
-          trusted: have,
+          ...recovered,
           ...(memberOptions.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: memberOptions.checkpointIntervalMs } : {}),
           ...(memberOptions.maxPeers !== undefined ? { maxPeers: memberOptions.maxPeers } : {}),
           ...(memberOptions.uploadSlots !== undefined ? { uploadSlots: memberOptions.uploadSlots } : {}),

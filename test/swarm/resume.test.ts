@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import * as Layout from "../../src/domain/Layout.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
@@ -173,5 +174,34 @@ describe("swarm: resume", () => {
       expect(state.saves).toBe(before)
       const recovered = yield* recoverNow(swarm, "10.0.0.2")
       expect(recovered.have.count).toBe(0)
+    }))
+
+  it.scoped("a seed started again on a current checkpoint writes none at start, none while no peer comes, and checkpoints once one does", () =>
+    Effect.gen(function* () {
+      const swarm = yield* makeSwarm({ size: 512 * 1024, pieceLength: 16384 })
+      const state = swarm.resume("10.0.0.1")
+      const first = yield* Scope.make()
+      yield* swarm.member("10.0.0.1", { pieces: all }).pipe(Scope.extend(first))
+      // No checkpoint yet: one at start (the state folder is known writable at once).
+      expect(state.saves).toBe(1)
+      yield* Scope.close(first, Exit.void)
+      const saved = state.saves
+
+      const recovered = yield* recoverNow(swarm, "10.0.0.1")
+      expect(recovered.current).toBe(true)
+      yield* swarm.member("10.0.0.1", { recover: true, checkpointIntervalMs: 30_000 })
+      yield* TestClock.adjust("10 minutes")
+      // A daemon restarting 1,000 seeds would rewrite and flush 1,000 unchanged files, and wake 33 times a
+      // second to look at them.
+      expect(state.saves).toBe(saved)
+      // Its only timers are its next announce (the tracker's interval, 30 minutes, from the first start
+      // and this one): no choker round and no checkpoint look while no peer is here.
+      expect([...(yield* TestClock.sleeps())].filter((at) => at < 30 * 60_000)).toEqual([])
+
+      // A leecher comes: what we upload changes the checkpoint, saved within an interval.
+      const leecher = yield* swarm.member("10.0.0.2", { peers: [address("10.0.0.1")] })
+      yield* withClock(leecher.completed, { step: "50 millis", maxVirtual: "60 seconds" })
+      yield* TestClock.adjust("40 seconds")
+      expect(state.saves).toBeGreaterThan(saved)
     }))
 })

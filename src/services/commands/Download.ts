@@ -98,6 +98,7 @@ export const download = (options: DownloadOptions) =>
       const handle = yield* Torrent.start({
         trusted: recovered.have,
         ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
+        checkpointCurrent: recovered.current,
         ...(dht !== undefined ? { dht } : {}),
         pex: options.pex,
         peers: source.peers,

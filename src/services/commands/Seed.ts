@@ -52,7 +52,8 @@ export const seed = (options: SeedOptions) =>
         maxPeers: options.maxPeers,
         uploadSlots: options.uploadSlots,
         trusted: have,
-        ...(recovered.saved !== undefined ? { previous: recovered.saved } : {})
+        ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
+        checkpointCurrent: recovered.current
       })
       yield* options.progress.write(`seeding ${metainfo.name} on port ${handle.port} (Ctrl-C stops)\n`)
       return yield* Progress.run(handle.stats, options.progress)

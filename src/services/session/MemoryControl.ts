@@ -55,6 +55,7 @@ export const defaultSettings: SessionSettings = {
   speedLimitUp: 0,
   downloadQueueSize: 5,
   seedQueueSize: 10,
+  seedQueueEnabled: false,
   dhtEnabled: true,
   pexEnabled: true,
   version: "bt-effect 0.1.0 (Transmission RPC)"

@@ -27,6 +27,7 @@ import * as SavedList from "./SavedList.js"
 import type { SessionControlService } from "./SessionControl.js"
 import { viewOf } from "./SessionEntry.js"
 import * as SessionQueue from "./SessionQueue.js"
+import * as AnnouncePacer from "../tracker/AnnouncePacer.js"
 import * as TorrentActions from "./TorrentActions.js"
 import * as TorrentList from "./TorrentList.js"
 import { type RunRequirements, runTorrent } from "./TorrentRun.js"
@@ -61,6 +62,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
     speedLimitUp: 0,
     downloadQueueSize: options.downloadQueueSize ?? 5,
     seedQueueSize: options.seedQueueSize ?? 10,
+    seedQueueEnabled: false,
     dhtEnabled: dht !== undefined,
     pexEnabled: options.pex,
     version: options.version
@@ -74,7 +76,8 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
 
   // What running a torrent needs, captured here so that the control methods need nothing.
   const services = yield* Effect.context<RunRequirements>()
-  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save }
+  const pacer = yield* AnnouncePacer.make()
+  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take }
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,

@@ -77,7 +77,8 @@ export const statusOf = (entry: Entry): Status => {
 const magnetLinkOf = (entry: Entry): string =>
   entry.magnet ?? formatMagnet(Magnet.make({ infoHash: infoHash(fromHex(entry.hash) ?? new Uint8Array(20)), displayName: entry.name }))
 
-/** The view of one torrent now. */
+/** The view of one torrent now. Its costly parts (files, pieces, peers, trackers, the magnet link) are
+ *  computed when read: a front end listing 1,000 torrents asks for a few fields of each. */
 export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
   Effect.gen(function* () {
     const m = entry.metainfo
@@ -91,7 +92,7 @@ export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
     const left = totalSize - haveValid
     const rateDownload = stats?.downloadRate ?? 0
     const complete = m !== undefined && left === 0
-    const files = m === undefined || layout === undefined
+    const files = () => m === undefined || layout === undefined
       ? []
       : m.files.flatMap((file, index) =>
           file.pad
@@ -123,33 +124,43 @@ export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
       downloadDir: entry.downloadDir,
       addedDate: entry.addedDate,
       doneDate: entry.doneDate,
-      magnetLink: magnetLinkOf(entry),
+      get magnetLink() {
+        return magnetLinkOf(entry)
+      },
       isPrivate: m?.private ?? false,
       pieceCount: m?.pieceCount ?? 0,
       pieceSize: m?.pieceLength ?? 0,
-      pieces: have === undefined ? "" : Buffer.from(have.toBytes()).toString("base64"),
-      files,
-      peers: peers.map((p) => {
-        const at = p.key.lastIndexOf(":")
-        return {
-          address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
-          port: Number(p.key.slice(at + 1)),
-          clientName: p.client,
-          rateToClient: p.downloadRate,
-          rateToPeer: p.uploadRate,
-          progress: p.isSeed ? 1 : 0,
-          isDownloadingFrom: !p.peerChoking && p.amInterested,
-          isUploadingTo: !p.amChoking && p.peerInterested,
-          isIncoming: false
-        }
-      }),
-      trackers: (stats?.trackers ?? []).map((t, tier) => ({
-        announce: t.url,
-        tier,
-        state: t.state === "pending" ? "waiting" : t.state,
-        lastError: t.error ?? "",
-        peers: t.peers
-      })),
+      get pieces() {
+        return have === undefined ? "" : Buffer.from(have.toBytes()).toString("base64")
+      },
+      get files() {
+        return files()
+      },
+      get peers() {
+        return peers.map((p) => {
+          const at = p.key.lastIndexOf(":")
+          return {
+            address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
+            port: Number(p.key.slice(at + 1)),
+            clientName: p.client,
+            rateToClient: p.downloadRate,
+            rateToPeer: p.uploadRate,
+            progress: p.isSeed ? 1 : 0,
+            isDownloadingFrom: !p.peerChoking && p.amInterested,
+            isUploadingTo: !p.amChoking && p.peerInterested,
+            isIncoming: false
+          }
+        })
+      },
+      get trackers() {
+        return (stats?.trackers ?? []).map((t, tier) => ({
+          announce: t.url,
+          tier,
+          state: t.state === "pending" ? "waiting" : t.state,
+          lastError: t.error ?? "",
+          peers: t.peers
+        }))
+      },
       downloadLimit: entry.downloadLimit,
       uploadLimit: entry.uploadLimit,
       queuePosition: entry.queuePosition

@@ -1,7 +1,7 @@
 /**
  * The session's queue: which torrents run. A torrent that is not paused either runs or waits; at most
- * `downloadQueueSize` downloads and `seedQueueSize` seeds run at once, and waiting torrents start in queue
- * order as slots free up. The queue looks every second, and at once whenever a front end changes something.
+ * `downloadQueueSize` downloads and (when `seedQueueEnabled`, off by default as in Transmission)
+ * `seedQueueSize` seeds run at once, and waiting torrents start in queue order as slots free up. The queue looks every second, and at once whenever a front end changes something.
  * Each running torrent is one fiber (TorrentRun.ts), kept by id.
  */
 import * as Effect from "effect/Effect"
@@ -13,6 +13,7 @@ import type { Entry } from "./SessionEntry.js"
 export interface QueueLimits {
   readonly downloadQueueSize: number
   readonly seedQueueSize: number
+  readonly seedQueueEnabled: boolean
 }
 
 export interface SessionQueue {
@@ -29,29 +30,46 @@ export interface QueueOptions {
   readonly run: (entry: Entry) => Effect.Effect<void>
 }
 
-/** A seed slot is held by a complete torrent that runs; any other torrent that runs holds a download slot. */
-const isSeeding = (e: Entry) => e.phase === "running" && e.handle !== undefined && e.complete
+/** A seed slot is held by a complete torrent that is not stopped (starting and checking included: its
+ *  data was complete when it stopped); any other torrent not stopped holds a download slot. */
+const holdsSeedSlot = (e: Entry) => e.complete
 
-/** Whether `entry` may start beside the torrents running now: a complete one wants a seed slot, any other a download slot. */
-const hasRoom = (entry: Entry, entries: ReadonlyArray<Entry>, limits: QueueLimits): boolean => {
-  const running = entries.filter((e) => e.phase !== "stopped")
-  const seeds = running.filter(isSeeding).length
-  const downloads = running.length - seeds
-  return entry.complete ? seeds < limits.seedQueueSize : downloads < limits.downloadQueueSize
+/** The slots in use now, counted once per pass (a pass over 1,000 waiting torrents must not count 1,000 times). */
+const slotsInUse = (entries: ReadonlyArray<Entry>) => {
+  let seeds = 0
+  let downloads = 0
+  for (const e of entries) {
+    if (e.phase === "stopped") continue
+    if (holdsSeedSlot(e)) seeds++
+    else downloads++
+  }
+  return { seeds, downloads }
 }
 
 /** The queue, looking every second until the scope closes (which stops every run). */
 export const make = (options: QueueOptions): Effect.Effect<SessionQueue, never, Scope.Scope> =>
   Effect.gen(function*() {
     const runs = yield* FiberMap.make<number>()
-    const schedule = Effect.gen(function*() {
+    // One pass at a time: the one-second look and a front end's change would otherwise count the same
+    // free slots twice.
+    const lock = yield* Effect.makeSemaphore(1)
+    const schedule = lock.withPermits(1)(Effect.gen(function*() {
       const waiting = options.entries().filter((e) => !e.paused && e.phase === "stopped").sort((a, b) => a.queuePosition - b.queuePosition)
+      if (waiting.length === 0) return
+      const limits = options.limits()
+      const used = slotsInUse(options.entries())
       for (const entry of waiting) {
-        if (!hasRoom(entry, options.entries(), options.limits())) continue
+        // Stopped, paused or started since the list was taken: starting it again would interrupt that run.
+        if (entry.paused || entry.phase !== "stopped") continue
+        // A complete torrent wants a seed slot (always free while seeds do not queue), any other a download slot.
+        const seed = holdsSeedSlot(entry)
+        if (seed ? limits.seedQueueEnabled && used.seeds >= limits.seedQueueSize : used.downloads >= limits.downloadQueueSize) continue
+        if (seed) used.seeds++
+        else used.downloads++
         entry.phase = "starting"
         yield* FiberMap.run(runs, entry.id, options.run(entry))
       }
-    })
+    }))
     yield* Effect.forkScoped(Effect.repeat(schedule, Schedule.spaced("1 second")))
     return { schedule, stop: (entry) => FiberMap.remove(runs, entry.id) }
   })

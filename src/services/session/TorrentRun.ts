@@ -29,6 +29,8 @@ export interface Shared {
   readonly pex: () => boolean
   /** Saves the session's list: what a run learns (the name, the done date, an error) is kept. */
   readonly save: Effect.Effect<void>
+  /** Every torrent's announces take turns (AnnouncePacer.ts). */
+  readonly announcePace: Effect.Effect<void>
 }
 
 /** The metadata of a torrent added as a magnet link, from its peers (or the state folder, if fetched before). */
@@ -72,10 +74,12 @@ const run = (entry: Entry, shared: Shared) =>
       listener: shared.listener,
       throttle: new Throttle({ down: [entry.buckets.down, shared.buckets.down], up: [entry.buckets.up, shared.buckets.up] }),
       pex: shared.pex(),
+      announcePace: shared.announcePace,
       trusted: recovered.have,
       peers: entry.peers,
       ...(shared.dht !== undefined ? { dht: shared.dht } : {}),
-      ...(recovered.saved !== undefined ? { previous: recovered.saved } : {})
+      ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
+      checkpointCurrent: recovered.current
     })
     entry.phase = "running"
     yield* entry.handle.completed

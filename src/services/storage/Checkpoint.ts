@@ -24,6 +24,8 @@ export interface CheckpointOptions {
   readonly have: () => Bitfield
   /** Bytes downloaded and uploaded over the torrent's life (earlier runs included). */
   readonly totals: () => { readonly downloaded: number; readonly uploaded: number }
+  /** The resume data on disk already says what `have` and `totals` say now: nothing has changed yet. */
+  readonly current?: boolean
 }
 
 export interface Checkpointer {
@@ -40,7 +42,9 @@ export interface Checkpointer {
 export const make = Effect.fn("Checkpoint.make")(function*(options: CheckpointOptions) {
   const store = yield* ResumeStore
   const lock = yield* Effect.makeSemaphore(1)
-  let last: { pieces: number; downloaded: number; uploaded: number } | undefined
+  let last: { pieces: number; downloaded: number; uploaded: number } | undefined = options.current === true
+    ? { pieces: options.have().count, ...options.totals() }
+    : undefined
 
   const save = (saveOptions?: { readonly strict?: boolean }) =>
     lock.withPermits(1)(

@@ -4,6 +4,7 @@
  * admitted or refused in its handshake without a fiber in between; the torrent ends the sessions of a
  * banned host (Torrent.ts).
  */
+import * as Effect from "effect/Effect"
 import type { PeerErrorReason } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
 import type { PeerInfo, PeerLink } from "../peer/PeerContext.js"
@@ -24,8 +25,19 @@ export class Swarm {
   readonly #peerIds = new Map<string, string>()
   readonly #banned = new Set<string>()
   readonly #strikes = new Map<string, number>()
+  /** Fibers waiting for a first peer (`whenPeers`). */
+  readonly #waiting = new Set<() => void>()
 
   constructor(private readonly ourPeerId: string) {}
+
+  /** Succeeds as soon as a peer is connected (at once if one is): the timers that matter only with
+   *  peers (the choker, checkpoints) wait on it, so that a torrent without peers costs no timer work. */
+  readonly whenPeers: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.#links.size > 0) return resume(Effect.void)
+    const wake = () => resume(Effect.void)
+    this.#waiting.add(wake)
+    return Effect.sync(() => this.#waiting.delete(wake))
+  })
 
   /** Admits a peer after its handshake, or says why not (ourselves, a banned host, a peer already here). */
   attach(link: PeerLink, peerId: Uint8Array): Refusal | undefined {
@@ -37,6 +49,11 @@ export class Swarm {
     }
     this.#links.set(link.key, link)
     this.#peerIds.set(link.key, id)
+    if (this.#waiting.size > 0) {
+      const waiting = [...this.#waiting]
+      this.#waiting.clear()
+      for (const wake of waiting) wake()
+    }
     return undefined
   }
 

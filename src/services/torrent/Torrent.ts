@@ -47,15 +47,16 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     root: options.root,
     storage,
     have: () => picker.have,
-    totals: () => ({ downloaded: previous.downloaded + meters.down.total, uploaded: previous.uploaded + meters.up.total })
+    totals: () => ({ downloaded: previous.downloaded + meters.down.total, uploaded: previous.uploaded + meters.up.total }),
+    current: options.checkpointCurrent === true
   })
+  const swarm = new Swarm(InfoHash.toHex(options.peerId))
   const done = yield* Deferred.make<void, StorageError>()
-  yield* keepCheckpoints(checkpoint, options.checkpointIntervalMs ?? 30_000, done)
+  yield* keepCheckpoints(checkpoint, options.checkpointIntervalMs ?? 30_000, swarm, done)
   const completeAtStart = picker.isComplete
   if (completeAtStart) yield* Deferred.succeed(done, undefined)
 
   const events = yield* PubSub.unbounded<TorrentEvent>()
-  const swarm = new Swarm(InfoHash.toHex(options.peerId))
   const ban = (key: string, why: string): Effect.Effect<void> => Effect.suspend(() => banHost(key, why))
   const flow = yield* PieceFlow.make({ metainfo: m, layout, picker, storage, swarm, events, checkpoint, done, ban })
   const reader = PieceReader.make(layout, storage, readCacheBytes)
@@ -112,11 +113,18 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   return handle
 })
 
-/** A checkpoint now (a state folder that cannot be written is said at once), at an interval, and on stop.
- *  A disk error or a file deleted under the torrent ends it. */
-const keepCheckpoints = (checkpoint: Checkpoint.Checkpointer, intervalMs: number, done: Deferred.Deferred<void, StorageError>) =>
+/** A checkpoint now unless the one on disk is current (a state folder that cannot be written is said at
+ *  once), at an interval while peers are connected (without peers nothing changes, and a daemon seeding
+ *  1,000 torrents would wake 33 times a second for nothing), and on stop. A disk error or a file deleted
+ *  under the torrent ends it. */
+const keepCheckpoints = (
+  checkpoint: Checkpoint.Checkpointer,
+  intervalMs: number,
+  swarm: Swarm,
+  done: Deferred.Deferred<void, StorageError>
+) =>
   Effect.gen(function* () {
-    yield* checkpoint.save({ strict: true })
+    if (yield* checkpoint.changed) yield* checkpoint.save({ strict: true })
     yield* Effect.addFinalizer(() =>
       Effect.if(checkpoint.changed, { onTrue: () => checkpoint.save(), onFalse: () => Effect.void }).pipe(
         Effect.catchAll((e) => Effect.logWarning(`last checkpoint not saved: ${e.message}`))
@@ -125,6 +133,7 @@ const keepCheckpoints = (checkpoint: Checkpoint.Checkpointer, intervalMs: number
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         while (true) {
+          yield* swarm.whenPeers
           yield* Effect.sleep(intervalMs)
           if (yield* checkpoint.changed) yield* checkpoint.save()
         }
@@ -156,6 +165,7 @@ const announce = (
           compact: true,
           ...(options.announceIp !== undefined ? { ip: options.announceIp } : {})
         })),
-      onPeers: peers.learn
+      onPeers: peers.learn,
+      ...(options.announcePace !== undefined ? { pace: options.announcePace } : {})
     })
   })

@@ -38,12 +38,17 @@ export interface TorrentOptions {
   readonly checkpointIntervalMs?: number
   /** Bytes downloaded and uploaded in earlier runs (from the resume data), carried into its totals. */
   readonly previous?: { readonly downloaded: number; readonly uploaded: number }
+  /** The resume data on disk already holds `trusted` and `previous` (Resume's `current`): no checkpoint is
+   *  taken at start. */
+  readonly checkpointCurrent?: boolean
   /** Our DHT node: the torrent is looked up and announced there (never for private torrents). */
   readonly dht?: DhtService
   /** Peer exchange (BEP 11); default on, always off for private torrents. */
   readonly pex?: boolean
   /** A port shared with other torrents (the daemon's); `port` and `listenHost` are then unused. */
   readonly listener?: SharedListener
+  /** Waits for a turn before each announce (the daemon's AnnouncePacer, shared by its torrents). */
+  readonly announcePace?: Effect.Effect<void>
   /** Rate limits (the daemon's, per torrent and for the session). */
   readonly throttle?: Throttle
 }

@@ -8,7 +8,6 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type { NetworkError, PeerError, StorageError } from "../../domain/Errors.js"
 import { layoutOf } from "../../domain/Metainfo.js"
@@ -129,7 +128,8 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
     return { port, dialer, candidates, learn: (addresses) => Effect.sync(() => learn(addresses)) } satisfies Peers
   })
 
-/** Every 10 s, who gets our upload (Choker.ts); a peer that becomes interested gets a free slot at once. */
+/** Every 10 s while peers are connected, who gets our upload (Choker.ts); a peer that becomes interested
+ *  gets a free slot at once. Without peers there is nothing to choose: no round, no timer. */
 const startChoker = (options: TorrentOptions, swarm: Swarm, picker: Picker) =>
   Effect.gen(function* () {
     const slots = options.uploadSlots ?? 4
@@ -138,7 +138,7 @@ const startChoker = (options: TorrentOptions, swarm: Swarm, picker: Picker) =>
       Prng.make(yield* Random.nextIntBetween(0, 2 ** 32)).next
     )
     const round = Effect.map(Clock.currentTimeMillis, (now) => choker.applyTo([...swarm.links()], now, picker.isComplete))
-    yield* Effect.forkScoped(Effect.repeat(round, Schedule.spaced("10 seconds")))
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(swarm.whenPeers, Effect.zipRight(Effect.sleep("10 seconds"), round))))
     return {
       interested: (key: string) => {
         if (swarm.unchoked < slots + 1 && !picker.have.isEmpty) swarm.get(key)?.choke(false)

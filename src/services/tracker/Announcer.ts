@@ -45,6 +45,8 @@ export interface AnnouncerOptions {
   readonly request: (event: AnnounceEvent) => Effect.Effect<AnnounceRequest>
   /** Peers from a response. */
   readonly onPeers: (peers: ReadonlyArray<PeerAddress>) => Effect.Effect<void>
+  /** Waits for a turn before each round of a tier (the session's AnnouncePacer); `stopped` does not wait. */
+  readonly pace?: Effect.Effect<void>
 }
 
 /** Bounds on the regular announce interval, in seconds. */
@@ -172,6 +174,7 @@ const runTier = (tracker: TrackerService, tier: Tier, options: AnnouncerOptions)
   Effect.gen(function*() {
     let failures = 0
     while (true) {
+      if (options.pace !== undefined) yield* options.pace
       const intervalSeconds = yield* announceTier(tracker, tier, options)
       let delayMs: number
       if (intervalSeconds !== undefined) {
