@@ -61,9 +61,18 @@ export const Metainfo = Schema.Struct({
 })
 export type Metainfo = typeof Metainfo.Type
 
-/** The piece layout of the v1 piece space (pad files included). */
-export const layoutOf = (m: Metainfo): Layout.Layout =>
-  Layout.make(m.pieceLength, m.files.map((f) => ({ length: f.length, pad: f.pad })))
+const layouts = new WeakMap<Metainfo, Layout.Layout>()
+
+/** The piece layout of the v1 piece space (pad files included); made once per metainfo (it is immutable),
+ *  since every view of a torrent in a list of 1,000 asks for it. */
+export const layoutOf = (m: Metainfo): Layout.Layout => {
+  let layout = layouts.get(m)
+  if (layout === undefined) {
+    layout = Layout.make(m.pieceLength, m.files.map((f) => ({ length: f.length, pad: f.pad })))
+    layouts.set(m, layout)
+  }
+  return layout
+}
 
 /** The expected SHA-1 of a piece, as a view into `pieces`. */
 export const pieceHash = (m: Metainfo, piece: number): Uint8Array => m.pieces.subarray(piece * 20, piece * 20 + 20)

@@ -134,9 +134,10 @@ const rename = (value: Json, style: ClassicStyle): Json => {
   if (Array.isArray(value)) return value.map((v: Json) => rename(v, style))
   if (!isObject(value)) return value
   const out: { [key: string]: Json } = {}
-  for (const [key, v] of Object.entries(value as JsonObject)) {
+  const object = value as JsonObject
+  for (const key in object) {
     const name = style.exceptions[key] ?? (style.base === "camel" ? toCamel(key) : toKebab(key))
-    out[name] = rename(v, style)
+    out[name] = rename(object[key]!, style)
   }
   return out
 }
@@ -157,7 +158,8 @@ export const classicResult = (method: string, result: JsonObject): JsonObject =>
 const renameTorrent = (torrent: Json): Json => {
   if (!isObject(torrent)) return torrent // a row of the "table" format: values only
   const out: { [key: string]: Json } = {}
-  for (const [key, v] of Object.entries(torrent as JsonObject)) out[key] = rename(v, torrentStyle)
+  const object = torrent as JsonObject
+  for (const key in object) out[key] = rename(object[key]!, torrentStyle)
   return out
 }
 

@@ -28,6 +28,7 @@ import type { SessionControlService } from "./SessionControl.js"
 import { viewOf } from "./SessionEntry.js"
 import * as SessionQueue from "./SessionQueue.js"
 import * as AnnouncePacer from "../tracker/AnnouncePacer.js"
+import * as StartTurns from "./StartTurns.js"
 import * as TorrentActions from "./TorrentActions.js"
 import * as TorrentList from "./TorrentList.js"
 import { type RunRequirements, runTorrent } from "./TorrentRun.js"
@@ -49,6 +50,9 @@ const freeSpace = (target: string) =>
     try: () => fs.promises.statfs(target),
     catch: (e) => new ControlError({ reason: "Io", detail: `${target}: ${e instanceof Error ? e.message : String(e)}` })
   }).pipe(Effect.map((s) => ({ path: target, sizeBytes: s.bavail * s.bsize, totalSize: s.blocks * s.bsize })))
+
+/** Torrents checked and set up at once (StartTurns.ts): enough to keep a disk and a core busy. */
+const startsAtOnce = 8
 
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
   const listener = yield* PeerRouter.make({ port: options.peerPort, ...(options.listenHost !== undefined ? { host: options.listenHost } : {}) })
@@ -77,7 +81,8 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   // What running a torrent needs, captured here so that the control methods need nothing.
   const services = yield* Effect.context<RunRequirements>()
   const pacer = yield* AnnouncePacer.make()
-  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take }
+  const starting = StartTurns.make(startsAtOnce)
+  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting }
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,

@@ -16,6 +16,7 @@ import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
 import type { Entry } from "./SessionEntry.js"
+import type { StartTurns } from "./StartTurns.js"
 
 /** What every torrent of the session shares. */
 export interface Shared {
@@ -31,6 +32,8 @@ export interface Shared {
   readonly save: Effect.Effect<void>
   /** Every torrent's announces take turns (AnnouncePacer.ts). */
   readonly announcePace: Effect.Effect<void>
+  /** Turns to be checked and set up (StartTurns.ts). */
+  readonly starting: StartTurns
 }
 
 /** The metadata of a torrent added as a magnet link, from its peers (or the state folder, if fetched before). */
@@ -57,6 +60,12 @@ const run = (entry: Entry, shared: Shared) =>
   Effect.gen(function*() {
     entry.error = ""
     const metainfo = entry.metainfo ?? (yield* fetchMetadata(entry, shared))
+    // A turn to start: given back once the torrent runs, or when the run ends before (an error, a stop
+    // while checking).
+    yield* shared.starting.take
+    let holding = true
+    const giveBack = Effect.suspend(() => (holding ? Effect.zipRight(Effect.sync(() => (holding = false)), shared.starting.release) : Effect.void))
+    yield* Effect.addFinalizer(() => giveBack)
     entry.phase = "checking"
     const recovered = yield* recover(metainfo, entry.downloadDir, {
       ignoreCheckpoint: entry.recheck,
@@ -82,6 +91,7 @@ const run = (entry: Entry, shared: Shared) =>
       checkpointCurrent: recovered.current
     })
     entry.phase = "running"
+    yield* giveBack
     yield* entry.handle.completed
     entry.complete = true
     if (entry.doneDate === 0) {

@@ -37,7 +37,9 @@ const readCacheBytes = 16 * 1024 * 1024
 export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptions) {
   const m = options.metainfo
   const layout = layoutOf(m)
-  const storage = yield* (yield* Storage).open(m, options.root)
+  // A torrent complete at start only reads: its files are opened when read, none created or opened for
+  // writing up front (a daemon restarting 1,000 seeds would open and close every file of each).
+  const storage = yield* (yield* Storage).open(m, options.root, { readOnly: options.trusted?.isComplete === true })
   const picker = yield* (yield* PiecePicker).make(layout, options.trusted?.copy() ?? Bitfield.empty(m.pieceCount))
   const meters = { down: new RateMeter(), up: new RateMeter() }
   const previous = options.previous ?? { downloaded: 0, uploaded: 0 }
