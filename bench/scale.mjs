@@ -11,8 +11,8 @@
 // 2. is stopped gracefully and started again: **all seeding** is the time from the spawn to the first
 //    poll (every 100 ms) that sees every torrent seeding;
 // 3. once every torrent has announced `started` (at most 90 s) and 5 s more, **idle CPU** is its CPU over
-//    `idleSeconds` (no peer connects: the tracker answers every announce with no other peer), as a share
-//    of one core; **RSS** its resident set then;
+//    two windows of `idleSeconds` one after the other (no peer connects: the tracker answers every
+//    announce with no other peer), as a share of one core; **RSS** its resident set then;
 // 4. **list all**: the median of 5 calls listing every torrent with the fields a front end asks for
 //    (Transmission's torrent-get with the fields of transmission-remote-gui's list; qBittorrent's
 //    torrents/info, which always returns all of its fields);
@@ -242,10 +242,16 @@ const idleFigures = async (ctx, { pid, startSeconds, restartAt, announcesBefore,
   const started = () => ctx.scaleTracker.announces.slice(announcesBefore).filter((a) => a.event === "start").length
   for (const until = performance.now() + 90_000; started() < count && performance.now() < until;) await sleep(200)
   await sleep(5_000)
-  const cpuBefore = cpuSeconds(pid)
-  const idleStart = performance.now()
-  await sleep(ctx.scaleIdleSeconds * 1000)
-  const idleCpu = (cpuSeconds(pid) - cpuBefore) / ((performance.now() - idleStart) / 1000)
+  // Two windows: V8 gives back the heap a start grew in a one-off collection, which the first often
+  // catches (bt-effect: 5% of a core over that window, 0.1% over the next); the second is the idle cost.
+  const window = async () => {
+    const cpuBefore = cpuSeconds(pid)
+    const idleStart = performance.now()
+    await sleep(ctx.scaleIdleSeconds * 1000)
+    return (cpuSeconds(pid) - cpuBefore) / ((performance.now() - idleStart) / 1000)
+  }
+  const firstIdleCpu = await window()
+  const idleCpu = await window()
   const rss = rssMB(pid)
   const listMs = []
   let listed = 0
@@ -258,7 +264,7 @@ const idleFigures = async (ctx, { pid, startSeconds, restartAt, announcesBefore,
   const perSecond = new Map()
   for (const s of starts) perSecond.set(Math.floor(s), (perSecond.get(Math.floor(s)) ?? 0) + 1)
   return {
-    startSeconds, idleCpuPercent: idleCpu * 100, rssMB: rss, listMs: median(listMs), listed,
+    startSeconds, firstIdleCpuPercent: firstIdleCpu * 100, idleCpuPercent: idleCpu * 100, rssMB: rss, listMs: median(listMs), listed,
     announces: starts.length, announcesPeakPerSecond: Math.max(0, ...perSecond.values()),
     announceSpreadSeconds: starts.length === 0 ? Number.NaN : Math.max(...starts) - Math.min(...starts)
   }
@@ -278,7 +284,7 @@ export const scaleRow = async (ctx) => {
     try {
       const r = await run(ctx, scale, torrents)
       results.set(name, r)
-      console.log(`scale: ${name}: all seeding ${fmt(r.startSeconds)} s after a restart, idle CPU ${fmt(r.idleCpuPercent, 2)}% of a core, ` +
+      console.log(`scale: ${name}: all seeding ${fmt(r.startSeconds)} s after a restart, idle CPU ${fmt(r.firstIdleCpuPercent, 2)}% then ${fmt(r.idleCpuPercent, 2)}% of a core, ` +
         `RSS ${fmt(r.rssMB, 0)} MB, list of ${r.listed} in ${fmt(r.listMs, 0)} ms, ${r.announces} announces (at most ${r.announcesPeakPerSecond} in a second, over ${fmt(r.announceSpreadSeconds)} s)`)
     } catch (error) {
       results.set(name, { failure: (error instanceof Error ? error.message : String(error)).split("\n")[0] })
@@ -292,7 +298,8 @@ export const scaleRow = async (ctx) => {
   }
   const rows = [
     ["all seeding after a restart (s)", "startSeconds", 1, "3"],
-    [`CPU with no peer connected (% of a core, over ${ctx.scaleIdleSeconds} s)`, "idleCpuPercent", 2, "1"],
+    [`CPU with no peer connected (% of a core, first ${ctx.scaleIdleSeconds} s)`, "firstIdleCpuPercent", 2, ""],
+    [`CPU with no peer connected (% of a core, next ${ctx.scaleIdleSeconds} s)`, "idleCpuPercent", 2, "1"],
     ["RSS (MB)", "rssMB", 0, "150"],
     ["list all torrents (ms, median of 5)", "listMs", 0, "200"],
     ["started announces in the busiest second", "announcesPeakPerSecond", 0, ""],
