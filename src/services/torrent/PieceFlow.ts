@@ -83,7 +83,10 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
           yield* Deferred.succeed(options.done, undefined)
         }
       })
-    const writer = yield* PieceWriter.make(options.storage, stored, (error) => Deferred.fail(options.done, error))
+    // A torrent complete at start asks for no block, so it has nothing to check or write: no writer and
+    // no check loop (two fibers and their queues fewer for each of a daemon's 1,000 seeds).
+    const downloading = !picker.isComplete
+    const writer = downloading ? yield* PieceWriter.make(options.storage, stored, (error) => Deferred.fail(options.done, error)) : undefined
 
     const failed = (piece: number, senders: ReadonlyArray<string>) =>
       Effect.gen(function* () {
@@ -102,9 +105,9 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
         const verdict = assembly.verify(piece)
         if (!verdict.ok) return yield* failed(piece, verdict.senders)
         for (const liar of verdict.liars) yield* options.ban(liar, `sent corrupt data for piece ${piece}`)
-        writer.enqueue(piece, verdict.data)
+        writer?.enqueue(piece, verdict.data)
       })
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toCheck), check)))
+    if (downloading) yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toCheck), check)))
 
     return {
       addBlock: (key, block, data) => {
