@@ -10,7 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Queue from "effect/Queue"
+import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
@@ -76,8 +76,10 @@ interface Entry {
 interface Tier {
   /** Current order: shuffled once, then the tracker that answers moves to the front. */
   readonly entries: Array<Entry>
-  /** Wakes the tier's fiber before its next announce time (on `completed`). */
-  readonly wake: Queue.Queue<void>
+  /** The fiber announcing the tier. `completed` interrupts it and starts another at once: a wait that a
+   *  wake could cut short (a timeout raced against a queue) would hold two more fibers per torrent the
+   *  whole time, and a daemon holds 1,000 torrents. */
+  fiber: Fiber.RuntimeFiber<never> | undefined
   /** `completed` was asked for and no tracker of this tier has taken it yet. */
   completedPending: boolean
 }
@@ -146,21 +148,23 @@ export const make = (options: AnnouncerOptions): Effect.Effect<Announcer, never,
     const tiers: Array<Tier> = []
     for (const urls of distinctTiers(options.tiers)) {
       const shuffled = yield* Random.shuffle(urls)
-      tiers.push({ entries: Array.from(shuffled, entry), wake: yield* Queue.sliding<void>(1), completedPending: false })
+      tiers.push({ entries: Array.from(shuffled, entry), fiber: undefined, completedPending: false })
     }
     let completedAsked = false
 
     // Added before the tier fibers are forked, so that it runs after they are interrupted.
     yield* Effect.addFinalizer(() => stopAll(tracker, tiers, options))
 
-    for (const tier of tiers) yield* Effect.forkScoped(runTier(tracker, tier, options))
+    const scope = yield* Effect.scope
+    const run = (tier: Tier) => Effect.map(Effect.forkIn(runTier(tracker, tier, options), scope), (fiber) => void (tier.fiber = fiber))
+    for (const tier of tiers) yield* run(tier)
 
     const completed = Effect.suspend(() => {
       if (completedAsked) return Effect.void
       completedAsked = true
       return Effect.forEach(tiers, (tier) => {
         tier.completedPending = true
-        return Queue.offer(tier.wake, undefined)
+        return Effect.zipRight(tier.fiber === undefined ? Effect.void : Fiber.interrupt(tier.fiber), run(tier))
       }, { discard: true })
     })
 
@@ -186,7 +190,7 @@ const runTier = (tracker: TrackerService, tier: Tier, options: AnnouncerOptions)
       }
       const next = (yield* Clock.currentTimeMillis) + delayMs
       for (const e of tier.entries) e.nextAnnounceAt = next
-      yield* Effect.timeoutOption(Queue.take(tier.wake), Duration.millis(delayMs))
+      yield* Effect.sleep(delayMs)
     }
   })
 
