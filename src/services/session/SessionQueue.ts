@@ -1,7 +1,8 @@
 /**
  * The session's queue: which torrents run. A torrent that is not paused either runs or waits; at most
  * `downloadQueueSize` downloads and (when `seedQueueEnabled`, off by default as in Transmission)
- * `seedQueueSize` seeds run at once, and waiting torrents start in queue order as slots free up. The queue looks every second, and at once whenever a front end changes something.
+ * `seedQueueSize` seeds run at once, and waiting torrents start in queue order as slots free up. The queue
+ * looks every second, and at once whenever a front end changes something.
  * Each running torrent is one fiber (TorrentRun.ts), kept by id.
  */
 import * as Effect from "effect/Effect"
