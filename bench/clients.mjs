@@ -153,9 +153,9 @@ export const aria2Download = async (ctx, { outDir, torrent, logPath, host, watch
 
 /** `bt-effect download` into `outDir`: the program as users start it (`npx bt-effect`), the executable
  *  itself with its shebang's flags. */
-export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath, watch }, seeders) => {
+export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath, watch, args: extra = [] }, seeders) => {
   const [command, args] = btEffectCommand(ctx, [
-    "download", torrent, "--out", outDir, "--port", String(await freePort("0.0.0.0")), ...btEffectArgs(ctx, name)
+    "download", torrent, "--out", outDir, "--port", String(await freePort("0.0.0.0")), ...btEffectArgs(ctx, name), ...extra
   ])
   return measure(ctx, command, args, logPath, seeders, { watch })
 }

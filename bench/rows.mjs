@@ -29,11 +29,11 @@ const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
   uploads: uploadRows,
-  all: ["download", "aria2c", "upload", "btbt", "floor", "qbt", ...uploadRows, "multi", "files"]
+  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files"]
 }
-export const rowNames = ["download", "aria2c", "upload", "btbt", "floor", "qbt", ...uploadRows, "multi", "files", "big"]
+export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "big"]
 /** The rows issue 17's targets are judged on: without `--runs`, they (and their baselines) run 3 times. */
-export const targetRows = ["btbt", "floor", ...uploadRows]
+export const targetRows = ["btbt", "threads", "floor", ...uploadRows]
 export const targetRuns = 3
 
 /**
@@ -50,6 +50,11 @@ export const jobSpecs = (config) => [
   { job: "qbt", row: "qbt", label: "qBittorrent ← aria2c", payload: "single", swarm: "aria2c", client: "qbittorrent", baseline: "aria2c" },
   { job: "bt-effect seeder", row: "upload", label: "aria2c ← bt-effect", payload: "single", swarm: "bt-effect", client: "aria2c", baseline: "aria2c" },
   { job: "btbt", row: "btbt", label: "bt-effect ← bt-effect", payload: "single", swarm: "bt-effect", client: "bt-effect", baseline: "aria2c" },
+  // The same with one thread hashing the pieces (HashThreads; off by default on two cores), to measure it.
+  {
+    job: "btbt threads", row: "threads", label: "bt-effect --hash-threads 1 ← bt-effect", payload: "single", swarm: "bt-effect",
+    client: "bt-effect", baseline: "aria2c", args: ["--hash-threads", "1"]
+  },
   { job: "floor", row: "floor", label: "floor: loopback TCP + SHA-1 + O_DIRECT writes, no BitTorrent", payload: "single", client: "floor" },
   ...uploadLeechers.flatMap(({ client, name, host }) => ["bt-effect", "aria2c"].map((seeder) => ({
     job: `${client} from ${seeder}`, row: `up-${client}`, label: `${name} ← ${seeder}`, payload: "single",
@@ -204,7 +209,7 @@ export const runJob = async (ctx, spec, run) => {
   const announce = spec.client === "bt-effect" && ctx.config.udp ? ctx.tracker.udpUrl : ctx.tracker.httpUrl
   const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce)
   const job = {
-    name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info, host: spec.host ?? "127.0.0.1",
+    name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info, host: spec.host ?? "127.0.0.1", args: spec.args ?? [],
     ...(spec.upload ? { watch: data.files.map((f) => path.join(outDir, f.path)) } : {})
   }
   const result = qbt === undefined ? await downloaders[spec.client](ctx, job, swarm.seeders) :

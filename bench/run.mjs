@@ -1,6 +1,6 @@
 // npm run bench [-- --runs 3 --size-mib 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
 //                   --direction both|download|upload --udp --fresh]
-// npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,floor,qbt,up-transmission,
+// npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,threads,floor,qbt,up-transmission,
 //                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big,scale
 //                  [--files 200 --big-gib 4 --install-qbt --scale-count 1000 --idle-seconds 30]
 //                  (and the flags above but --only and --direction)

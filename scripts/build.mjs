@@ -49,6 +49,18 @@ await esbuild.build({
   logLevel: "warning"
 })
 
+// The threads that check downloaded pieces (src/services/pieces/DigestWorker.ts), for the same reason.
+await esbuild.build({
+  entryPoints: ["src/services/pieces/DigestWorker.ts"],
+  outfile: "dist/digest-worker.cjs",
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node20",
+  sourcemap: true,
+  logLevel: "warning"
+})
+
 // The daemon's web interface (src/web): its script and its style sheet bundled for browsers, and its page,
 // into dist/web/, the folder the daemon serves (src/main.ts names it). Not minified: it is small, and
 // readable in the browser as it is.

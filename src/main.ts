@@ -40,6 +40,7 @@ import * as FileStorage from "./services/storage/FileStorage.js"
 import { infoJson, infoText } from "./services/commands/InfoReport.js"
 import * as TcpNetwork from "./services/wire/TcpNetwork.js"
 import * as RarestFirst from "./services/pieces/RarestFirst.js"
+import * as HashThreads from "./services/pieces/HashThreads.js"
 import { loadTorrent } from "./services/torrent/TorrentSource.js"
 import * as NetworkTracker from "./services/tracker/NetworkTracker.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
@@ -63,6 +64,8 @@ const write = (text: string) => Effect.sync(() => void process.stdout.write(text
 /** The hashing worker of `create` and `demo`, which scripts/build.mjs bundles beside this bundle (whose
  *  __dirname is dist/). */
 const workerScript = path.join(__dirname, "hash-worker.cjs")
+/** The threads that check downloaded pieces (HashThreads), bundled beside it too. */
+const digestWorkerScript = path.join(__dirname, "digest-worker.cjs")
 
 /** Log lines for people: "warning: ...", clear of the live progress line. */
 const cliLogger = Logger.make(({ logLevel, message }) => {
@@ -117,6 +120,19 @@ const dhtBootstrap = Options.text("dht-bootstrap").pipe(
 )
 const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
 const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex }
+const hashThreads = Options.integer("hash-threads").pipe(
+  Options.optional,
+  Options.withDescription(
+    `threads that check downloaded pieces beside the main one; 0: the main thread checks them (default on this machine: ${HashThreads.defaultCount()})`
+  )
+)
+/** `--hash-threads` with the script the threads run, or a usage error. */
+const hashThreadsFrom = (count: Option.Option<number>) => {
+  const n = Option.getOrElse(count, HashThreads.defaultCount)
+  return n >= 0 && n <= 64
+    ? Effect.succeed({ count: n, script: digestWorkerScript })
+    : Effect.fail(new UsageError({ reason: "Option", detail: `--hash-threads takes 0 to 64, not ${n}` }))
+}
 
 /** The DHT's options from its flags, or a usage error. */
 const dhtFrom = (
@@ -190,12 +206,14 @@ const downloadCommand = Command.make(
       Options.optional,
       Options.withDescription("with --seed: stop after seeding this many minutes")
     ),
+    hashThreads,
     state,
     verbose
   },
-  ({ maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose, ...flags }) =>
-    Effect.flatMap(dhtFrom(flags, port, state), (dht) => download({
+  ({ hashThreads, maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose, ...flags }) =>
+    Effect.flatMap(Effect.zip(dhtFrom(flags, port, state), hashThreadsFrom(hashThreads)), ([dht, threads]) => download({
       ...(dht !== undefined ? { dht } : {}),
+      hashThreads: threads,
       pex: !flags.noPex,
       torrent,
       out,
@@ -259,13 +277,15 @@ const daemonCommand = Command.make(
     allowedHost: Options.text("allowed-host").pipe(Options.repeated, Options.withDescription("a host name the RPC answers besides localhost (repeat)")),
     peerPort: Options.integer("peer-port").pipe(Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
     downloadDir: Options.text("download-dir").pipe(Options.withDefault("./downloads"), Options.withDescription("where torrents go unless added with another folder")),
+    hashThreads,
     state,
     verbose,
     ...dhtFlags
   },
-  ({ allowedHost, downloadDir, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, ...flags }) =>
+  ({ allowedHost, downloadDir, hashThreads, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, ...flags }) =>
     Effect.gen(function* () {
       const dht = yield* dhtFrom(flags, peerPort, state)
+      const threads = yield* hashThreadsFrom(hashThreads)
       const auth = Option.getOrUndefined(rpcAuth)?.split(":")
       return yield* daemon({
         rpcHost,
@@ -279,6 +299,7 @@ const daemonCommand = Command.make(
         progress: { tty, write },
         // The web interface that scripts/build.mjs puts beside this bundle (whose __dirname is dist/).
         webDir: path.join(__dirname, "web"),
+        hashThreads: threads,
         ...(dht !== undefined ? { dht } : {}),
         ...(auth !== undefined ? { auth: { username: auth[0] ?? "", password: auth.slice(1).join(":") } } : {})
       })

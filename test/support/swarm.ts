@@ -11,6 +11,7 @@ import * as Layout from "../../src/domain/Layout.js"
 import type * as Magnet from "../../src/domain/Magnet.js"
 import type { Throttle } from "../../src/domain/TokenBucket.js"
 import type { DhtService } from "../../src/services/dht/Dht.js"
+import type { HashThreads } from "../../src/services/pieces/HashThreads.js"
 import * as MagnetSource from "../../src/services/torrent/MagnetSource.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
@@ -44,6 +45,8 @@ export interface MemberOptions {
   readonly dht?: DhtService
   readonly pex?: boolean
   readonly throttle?: Throttle
+  /** Threads that hash the member's downloaded pieces. */
+  readonly hashThreads?: HashThreads
 }
 
 export interface Swarm {
@@ -135,7 +138,8 @@ export const makeSwarm = (options: {
           ...(memberOptions.peers !== undefined ? { peers: memberOptions.peers } : {}),
           ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {}),
           ...(memberOptions.pex !== undefined ? { pex: memberOptions.pex } : {}),
-          ...(memberOptions.throttle !== undefined ? { throttle: memberOptions.throttle } : {})
+          ...(memberOptions.throttle !== undefined ? { throttle: memberOptions.throttle } : {}),
+          ...(memberOptions.hashThreads !== undefined ? { hashThreads: memberOptions.hashThreads } : {})
         })).pipe(Effect.provide(layers))
       })
 

@@ -6,8 +6,10 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
+import * as path from "node:path"
 import { Bitfield } from "../../src/domain/Bitfield.js"
 import { layoutOf } from "../../src/domain/Metainfo.js"
+import * as HashThreads from "../../src/services/pieces/HashThreads.js"
 import type { TorrentEvent } from "../../src/services/torrent/Torrent.js"
 import { withClock } from "../support/clock.js"
 import { fakePeer } from "../support/fakePeer.js"
@@ -74,6 +76,20 @@ describe("swarm", () => {
       expect(stats.banned).toEqual(["10.0.0.3"])
       expect(stats.hashFailures).toBeGreaterThan(0)
       expect((yield* leecher.peers).map((p) => p.key)).not.toContain("10.0.0.3:6881")
+    }))
+
+  it.scoped("with hashing threads: completes with correct data when one seeder lies, and bans it", () =>
+    Effect.gen(function* () {
+      const threads = yield* HashThreads.make(1, path.resolve("dist/digest-worker.cjs"))
+      const swarm = yield* makeSwarm({ size: 2 * 1024 * 1024, pieceLength: 65536 })
+      yield* swarm.member("10.0.0.1", { pieces: all })
+      yield* swarm.member("10.0.0.3", { pieces: all, corrupt: (piece) => piece % 3 === 0 })
+      const leecher = yield* swarm.member("10.0.0.9", { hashThreads: threads })
+      yield* leecher.completed
+      expect(Buffer.compare(swarm.contents("10.0.0.9")!, swarm.torrent.payload)).toBe(0)
+      const stats = yield* leecher.stats
+      expect(stats.banned).toEqual(["10.0.0.3"])
+      expect(stats.hashFailures).toBeGreaterThan(0)
     }))
 
   it.scoped("gives the blocks of a peer that vanishes mid-piece to the others", () =>

@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import type { DhtOptions } from "../dht/Dht.js"
+import * as HashThreads from "../pieces/HashThreads.js"
 import type * as Progress from "./Progress.js"
 import * as RpcServer from "../session/RpcServer.js"
 import * as Session from "../session/Session.js"
@@ -25,6 +26,8 @@ export interface DaemonOptions {
   readonly progress: Progress.ProgressOptions
   /** The folder of the web interface's built files (dist/web: src/main.ts names the one beside the bundle). */
   readonly webDir: string
+  /** Threads that hash downloaded pieces, shared by every torrent, and their script; 0: the main thread. */
+  readonly hashThreads?: { readonly count: number; readonly script: string }
 }
 
 export const daemon = (options: DaemonOptions) =>
@@ -32,7 +35,11 @@ export const daemon = (options: DaemonOptions) =>
     Effect.gen(function* () {
       // Read first: a daemon without its web interface stops before it opens any torrent.
       const webFiles = yield* WebFiles.load(options.webDir)
+      const threads = options.hashThreads !== undefined && options.hashThreads.count > 0
+        ? yield* HashThreads.make(options.hashThreads.count, options.hashThreads.script)
+        : undefined
       const control = yield* Session.make({
+        ...(threads !== undefined ? { hashThreads: threads } : {}),
         stateDir: options.stateDir,
         downloadDir: options.downloadDir,
         peerPort: options.peerPort,

@@ -15,6 +15,7 @@ import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
 import type * as Dht from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
+import * as HashThreads from "../pieces/HashThreads.js"
 import * as Magnet from "../../domain/Magnet.js"
 
 export interface DownloadOptions {
@@ -33,6 +34,8 @@ export interface DownloadOptions {
   readonly dht?: Dht.DhtOptions
   /** Peer exchange (BEP 11); --no-pex turns it off. */
   readonly pex: boolean
+  /** Threads that hash downloaded pieces (HashThreads), and their script; absent or 0: the main thread. */
+  readonly hashThreads?: { readonly count: number; readonly script: string }
 }
 
 /** Seeds until uploaded/size reaches `ratio` or `minutes` pass (whichever comes first), or forever. */
@@ -94,8 +97,12 @@ export const download = (options: DownloadOptions) =>
         yield* options.progress.write(`saved ${file}\n`)
       }
       const recovered = yield* recoverShowing(metainfo, options.out, options.progress)
+      const threads = options.hashThreads !== undefined && options.hashThreads.count > 0
+        ? yield* HashThreads.make(options.hashThreads.count, options.hashThreads.script)
+        : undefined
       const started = yield* Clock.currentTimeMillis
       const handle = yield* Torrent.start({
+        ...(threads !== undefined ? { hashThreads: threads } : {}),
         trusted: recovered.have,
         ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
         checkpointCurrent: recovered.current,

@@ -7,6 +7,10 @@
  * check of a complete piece is a digest (plus whatever came out of order) rather than a second pass over
  * a megabyte that has left the cache. Hashing in steps, not per block, keeps the calls into the hash few.
  *
+ * With hashing threads (HashThreads), the aligned block is shared memory, and a piece cut from it is not
+ * hashed as it comes: the whole piece goes to a thread once complete (`offThread`), and `verify` is given
+ * the thread's digest. A piece outside it is hashed here as above.
+ *
  * Smart ban (as libtorrent): when a piece fails its hash, the hash and sender of each of its blocks are
  * kept. When the piece later passes, every kept block whose bytes differ from the good piece was sent
  * by a liar, however many honest peers shared the piece with it. A peer that alone sent a failing piece
@@ -32,6 +36,8 @@ interface InProgress {
   hashed: number
   /** Bytes from the start whose blocks are all in (at least `hashed`). */
   contiguous: number
+  /** Hashed by a thread once complete, not here as the blocks come. */
+  readonly offThread: boolean
 }
 
 interface FailedBlock {
@@ -64,7 +70,9 @@ export class PieceAssembly {
     private readonly layout: Layout.Layout,
     private readonly expectedHash: (piece: number) => Uint8Array,
     /** Bytes of spare piece buffers kept for reuse (at least one buffer). */
-    spareBytes: number = 2 * layout.pieceLength
+    spareBytes: number = 2 * layout.pieceLength,
+    /** Pieces in the aligned block are hashed by threads (it is then shared memory). */
+    private readonly hashThreads = false
   ) {
     this.maxFree = Math.max(1, Math.floor(spareBytes / layout.pieceLength))
   }
@@ -85,14 +93,15 @@ export class PieceAssembly {
         senders: new Array(Layout.blockCount(this.layout, piece)),
         hash: createHash("sha1"),
         hashed: 0,
-        contiguous: 0
+        contiguous: 0,
+        offThread: this.hashThreads && reused !== undefined && this.cut.has(reused)
       }
       this.pieces.set(piece, p)
       this.buffered += size
     }
     p.buffer.set(data, offset)
     p.senders[offset / Layout.BLOCK_SIZE] = sender
-    if (offset !== p.contiguous) return
+    if (offset !== p.contiguous || p.offThread) return
     const size = p.buffer.length
     let end = offset + data.length
     while (end < size && p.senders[end / Layout.BLOCK_SIZE] !== undefined) {
@@ -105,16 +114,23 @@ export class PieceAssembly {
     }
   }
 
+  /** A complete piece's bytes, when a thread is to hash them (its digest then goes to `verify`). */
+  offThread(piece: number): Uint8Array | undefined {
+    const p = this.pieces.get(piece)
+    return p?.offThread === true ? p.buffer : undefined
+  }
+
   /**
-   * Checks a complete piece. A verified piece's buffer stays counted, and its data valid, until `release`
-   * is called with it (after it is stored); a failed one is let go of at once.
+   * Checks a complete piece, against `digest` when a thread computed it (`offThread`). A verified piece's
+   * buffer stays counted, and its data valid, until `release` is called with it (after it is stored); a
+   * failed one is let go of at once.
    */
-  verify(piece: number): Verdict {
+  verify(piece: number, digest?: Uint8Array): Verdict {
     const p = this.pieces.get(piece)
     if (p === undefined) return { ok: false, senders: [] }
     this.pieces.delete(piece)
-    if (p.hashed < p.buffer.length) p.hash.update(p.buffer.subarray(p.hashed))
-    if (p.hash.digest().equals(this.expectedHash(piece))) {
+    if (digest === undefined && p.hashed < p.buffer.length) p.hash.update(p.buffer.subarray(p.hashed))
+    if (Buffer.compare(digest ?? p.hash.digest(), this.expectedHash(piece)) === 0) {
       return { ok: true, data: p.buffer, liars: this.liarsOf(piece, p.buffer) }
     }
     const record = this.failed.get(piece) ?? []
@@ -148,7 +164,7 @@ export class PieceAssembly {
   private cutBuffer(): Buffer | undefined {
     const slot = Math.ceil(this.layout.pieceLength / DirectIo.alignment) * DirectIo.alignment
     if (this.cut.size >= this.maxFree) return undefined
-    this.aligned ??= DirectIo.alignedMemory(slot * this.maxFree)
+    this.aligned ??= DirectIo.alignedMemory(slot * this.maxFree, this.hashThreads)
     if (this.aligned === undefined) return undefined
     const buffer = Buffer.from(this.aligned.buffer, this.aligned.byteOffset + slot * this.cut.size, this.layout.pieceLength)
     this.cut.add(buffer)

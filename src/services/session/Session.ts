@@ -20,6 +20,7 @@ import { randomPeerId } from "../../domain/PeerId.js"
 import { type SessionSettings, statsOf } from "../../domain/SessionView.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtOptions } from "../dht/Dht.js"
+import type { HashThreads } from "../pieces/HashThreads.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
@@ -43,6 +44,8 @@ export interface SessionOptions {
   readonly downloadQueueSize?: number
   readonly seedQueueSize?: number
   readonly version: string
+  /** Threads that hash downloaded pieces, for every torrent; absent: the main thread. */
+  readonly hashThreads?: HashThreads
 }
 
 const freeSpace = (target: string) =>
@@ -82,7 +85,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const services = yield* Effect.context<RunRequirements>()
   const pacer = yield* AnnouncePacer.make()
   const starting = StartTurns.make(startsAtOnce)
-  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting }
+  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting, hashThreads: options.hashThreads }
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,

@@ -11,6 +11,7 @@ import * as Magnet from "../../domain/Magnet.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import { Throttle, type TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtService } from "../dht/Dht.js"
+import type { HashThreads } from "../pieces/HashThreads.js"
 import { recover } from "../storage/Resume.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
@@ -34,6 +35,8 @@ export interface Shared {
   readonly announcePace: Effect.Effect<void>
   /** Turns to be checked and set up (StartTurns.ts). */
   readonly starting: StartTurns
+  /** Threads that hash downloaded pieces; undefined: the main thread. */
+  readonly hashThreads: HashThreads | undefined
 }
 
 /** The metadata of a torrent added as a magnet link, from its peers (or the state folder, if fetched before). */
@@ -87,6 +90,7 @@ const run = (entry: Entry, shared: Shared) =>
       trusted: recovered.have,
       peers: entry.peers,
       ...(shared.dht !== undefined ? { dht: shared.dht } : {}),
+      ...(shared.hashThreads !== undefined ? { hashThreads: shared.hashThreads } : {}),
       ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
       checkpointCurrent: recovered.current
     })

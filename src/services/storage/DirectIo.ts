@@ -27,17 +27,26 @@ export const alignment = 4096
 const wasmPage = 65536
 // The one piece of the WebAssembly API used (the project's type libraries leave it out).
 interface WasmMemory {
-  readonly buffer: ArrayBuffer
+  readonly buffer: ArrayBuffer | SharedArrayBuffer
 }
-const WasmMemory = (globalThis as { readonly WebAssembly?: { readonly Memory: new (size: { readonly initial: number }) => WasmMemory } })
+interface WasmMemorySize {
+  readonly initial: number
+  readonly maximum?: number
+  readonly shared?: boolean
+}
+const WasmMemory = (globalThis as { readonly WebAssembly?: { readonly Memory: new (size: WasmMemorySize) => WasmMemory } })
   .WebAssembly?.Memory
 const alignedBuffers = new WeakSet<ArrayBufferLike>()
 
-/** `bytes` (rounded up) of zeroed page-aligned memory, or undefined where none can be had. */
-export const alignedMemory = (bytes: number): Uint8Array | undefined => {
+/**
+ * `bytes` (rounded up) of zeroed page-aligned memory, or undefined where none can be had; `shared`: a
+ * SharedArrayBuffer's, which worker threads read in place (HashThreads).
+ */
+export const alignedMemory = (bytes: number, shared = false): Uint8Array | undefined => {
   if (WasmMemory === undefined) return undefined
   try {
-    const memory = new WasmMemory({ initial: Math.max(1, Math.ceil(bytes / wasmPage)) })
+    const pages = Math.max(1, Math.ceil(bytes / wasmPage))
+    const memory = new WasmMemory(shared ? { initial: pages, maximum: pages, shared } : { initial: pages })
     alignedBuffers.add(memory.buffer)
     return new Uint8Array(memory.buffer)
   } catch {

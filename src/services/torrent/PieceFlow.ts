@@ -18,6 +18,7 @@ import type { BlockRequest } from "../../domain/Block.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
 import { type Metainfo, pieceHash } from "../../domain/Metainfo.js"
+import type { HashThreads } from "../pieces/HashThreads.js"
 import type { Picker } from "../pieces/PiecePicker.js"
 import { PieceAssembly } from "../pieces/PieceAssembly.js"
 import * as PieceWriter from "../pieces/PieceWriter.js"
@@ -42,6 +43,8 @@ export interface PieceFlowOptions {
   readonly done: Deferred.Deferred<void, StorageError>
   /** Bans a peer's host (its sessions end). */
   readonly ban: (key: string, why: string) => Effect.Effect<void>
+  /** Threads that hash complete pieces; without them, pieces are hashed here as their blocks come. */
+  readonly hashThreads?: HashThreads
 }
 
 export interface PieceFlow {
@@ -60,7 +63,9 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
   Effect.gen(function* () {
     const { layout, picker, swarm, events } = options
     const budget = Math.max(maxBufferedBytes, 2 * layout.pieceLength)
-    const assembly = new PieceAssembly(layout, (i) => pieceHash(options.metainfo, i), 2 * budget) // and what comes past it
+    const threads = options.hashThreads
+    // Spare buffers: the budget and what comes past it.
+    const assembly = new PieceAssembly(layout, (i) => pieceHash(options.metainfo, i), 2 * budget, threads !== undefined)
     const toCheck = yield* Queue.unbounded<number>()
     let verifiedBytes = 0
     let hashFailures = 0
@@ -102,12 +107,17 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
 
     const check = (piece: number) =>
       Effect.gen(function* () {
-        const verdict = assembly.verify(piece)
+        const bytes = threads !== undefined ? assembly.offThread(piece) : undefined
+        const digest = bytes !== undefined ? yield* threads!.sha1(bytes) : undefined
+        const verdict = assembly.verify(piece, digest)
         if (!verdict.ok) return yield* failed(piece, verdict.senders)
         for (const liar of verdict.liars) yield* options.ban(liar, `sent corrupt data for piece ${piece}`)
         writer?.enqueue(piece, verdict.data)
       })
-    if (downloading) yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toCheck), check)))
+    // Hashed here, pieces are checked one after another; on threads, each has its own fiber (children of
+    // the loop's), so that the threads get the next while the first is hashed.
+    const checkNext = threads === undefined ? check : (piece: number) => Effect.asVoid(Effect.fork(check(piece)))
+    if (downloading) yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toCheck), checkNext)))
 
     return {
       addBlock: (key, block, data) => {

@@ -60,7 +60,18 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
 
   const events = yield* PubSub.unbounded<TorrentEvent>()
   const ban = (key: string, why: string): Effect.Effect<void> => Effect.suspend(() => banHost(key, why))
-  const flow = yield* PieceFlow.make({ metainfo: m, layout, picker, storage, swarm, events, checkpoint, done, ban })
+  const flow = yield* PieceFlow.make({
+    metainfo: m,
+    layout,
+    picker,
+    storage,
+    swarm,
+    events,
+    checkpoint,
+    done,
+    ban,
+    ...(options.hashThreads !== undefined ? { hashThreads: options.hashThreads } : {})
+  })
   const reader = PieceReader.make(layout, storage, readCacheBytes)
   const peers = yield* TorrentPeers.connect(options, { picker, swarm, flow, meters, withPieces: reader.withPieces, done })
   const banHost = (key: string, why: string) =>

@@ -12,6 +12,7 @@ import type { PeerId } from "../../domain/PeerId.js"
 import type { Throttle } from "../../domain/TokenBucket.js"
 import type { DhtService } from "../dht/Dht.js"
 import type { PeerInfo } from "../peer/PeerContext.js"
+import type { HashThreads } from "../pieces/HashThreads.js"
 import type { TrackerStatus } from "../tracker/Announcer.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
 
@@ -51,6 +52,8 @@ export interface TorrentOptions {
   readonly announcePace?: Effect.Effect<void>
   /** Rate limits (the daemon's, per torrent and for the session). */
   readonly throttle?: Throttle
+  /** Threads that hash downloaded pieces (the process's); without them, on the calling thread. */
+  readonly hashThreads?: HashThreads
 }
 
 export interface TorrentStats {

@@ -93,3 +93,38 @@ describe("PieceAssembly buffers", () => {
     expect(again.ok && DirectIo.isAligned(again.data, 0)).toBe(true)
   })
 })
+
+describe("PieceAssembly for hashing threads", () => {
+  const big = Layout.make(4 * Layout.BLOCK_SIZE, [{ length: 16 * Layout.BLOCK_SIZE + 100 }])
+  const payload = randomBytes(16 * Layout.BLOCK_SIZE + 100, 7)
+  const bytesOf = (piece: number) => payload.subarray(piece * 65536, Math.min((piece + 1) * 65536, payload.length))
+  const hashOf = (piece: number) => createHash("sha1").update(bytesOf(piece)).digest()
+  const fill = (a: PieceAssembly, piece: number) => {
+    const bytes = bytesOf(piece)
+    for (let at = 0; at < bytes.length; at += Layout.BLOCK_SIZE) a.addBlock(piece, at, bytes.subarray(at, at + Layout.BLOCK_SIZE), "A")
+  }
+
+  it("gathers whole pieces in shared memory, for a thread to hash, and judges them by the digest it is given", () => {
+    const a = new PieceAssembly(big, hashOf, 2 * 65536, true)
+    fill(a, 0)
+    fill(a, 1)
+    const bytes = a.offThread(0)
+    expect(bytes?.buffer).toBeInstanceOf(SharedArrayBuffer)
+    expect(Buffer.compare(bytes!, bytesOf(0))).toBe(0)
+    const good = a.verify(0, createHash("sha1").update(bytes!).digest())
+    expect(good.ok && DirectIo.isAligned(good.data, 0)).toBe(true)
+    // The digest decides, not the bytes: a wrong one fails the piece.
+    const bad = a.verify(1, new Uint8Array(20))
+    expect(bad).toEqual({ ok: false, senders: ["A"] })
+  })
+
+  it("hashes here a piece outside the shared memory (past its spares, or the short last one)", () => {
+    const a = new PieceAssembly(big, hashOf, 65536, true)
+    fill(a, 0) // the one shared buffer
+    fill(a, 1) // an ordinary one
+    fill(a, 4) // the last piece, 100 bytes
+    expect(a.offThread(1)).toBeUndefined()
+    expect(a.offThread(4)).toBeUndefined()
+    expect([a.verify(1).ok, a.verify(4).ok]).toEqual([true, true])
+  })
+})

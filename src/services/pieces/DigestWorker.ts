@@ -1,0 +1,32 @@
+/**
+ * A worker thread of `HashThreads`: it answers each piece it is sent, a stretch of memory shared with the
+ * main thread, with the stretch's SHA-1. Nothing is copied to it: the piece stays where its blocks were
+ * gathered (PieceAssembly), and only 20 bytes come back.
+ *
+ * A worker thread starts from a file: scripts/build.mjs bundles this module on its own as
+ * `dist/digest-worker.cjs`. It imports no Effect, to start quickly.
+ */
+import * as crypto from "node:crypto"
+import { parentPort } from "node:worker_threads"
+
+/** What the main thread sends: piece `id`'s bytes, `length` of them from `offset` in `memory`. */
+export interface DigestRequest {
+  readonly id: number
+  readonly memory: SharedArrayBuffer
+  readonly offset: number
+  readonly length: number
+}
+
+/** What the worker answers. */
+export interface DigestReply {
+  readonly id: number
+  readonly digest: Uint8Array
+}
+
+const port = parentPort
+if (port === null) throw new Error("DigestWorker.ts runs on a worker thread: HashThreads starts it")
+
+port.on("message", ({ id, memory, offset, length }: DigestRequest) => {
+  const digest = crypto.createHash("sha1").update(new Uint8Array(memory, offset, length)).digest()
+  port.postMessage({ id, digest } satisfies DigestReply)
+})
