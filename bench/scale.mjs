@@ -22,7 +22,8 @@ import { spawn } from "node:child_process"
 import { createCipheriv, createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { bencode, cpuSeconds, exited, freePort, logTail, startTracker, stopTree, track, writeTorrent } from "./support.mjs"
+import { peerLoad } from "./peerload.mjs"
+import { bencode, cpuSeconds, exited, freePort, infoHash, logTail, startTracker, stopTree, track, writeTorrent } from "./support.mjs"
 import { startQbittorrent, stopQbittorrent } from "./qbittorrent.mjs"
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -63,7 +64,7 @@ export const prepareScaleSet = ({ cache, count }) => {
   if (fs.existsSync(infoFile)) {
     const infos = JSON.parse(fs.readFileSync(infoFile, "utf8")).map((hex) => Buffer.from(hex, "hex"))
     console.log(`scale: cached ${count} torrents in ${dataDir}`)
-    return { dataDir, infos }
+    return { dataDir, infos, layouts: layouts(count) }
   }
   fs.rmSync(dir, { recursive: true, force: true })
   fs.mkdirSync(dataDir, { recursive: true })
@@ -91,7 +92,7 @@ export const prepareScaleSet = ({ cache, count }) => {
   }
   fs.writeFileSync(infoFile, JSON.stringify(infos.map((info) => info.toString("hex"))))
   console.log(`scale: ${(total / MiB).toFixed(0)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  return { dataDir, infos }
+  return { dataDir, infos, layouts: layouts(count) }
 }
 
 const rssMB = (pid) => {
@@ -183,7 +184,8 @@ const btEffectScale = async (ctx, scale, torrents) => {
     const startSeconds = await untilAllSeeding(allSeeding(daemon.rpc), daemon.child, restartAt, ctx.timeoutMs, "bt-effect")
     return await idleFigures(ctx, {
       pid: daemon.child.pid, startSeconds, restartAt, announcesBefore,
-      list: () => daemon.rpc("torrent-get", { fields: listFields }).then((a) => a.torrents.length)
+      list: () => daemon.rpc("torrent-get", { fields: listFields }).then((a) => a.torrents.length),
+      peers: { scale, host: "127.0.0.1", port: peerPort }
     })
   } catch (error) {
     throw new Error(`${error instanceof Error ? error.message : String(error)}\n${logTail(daemon.logPath)}`)
@@ -225,9 +227,11 @@ const qbittorrentScale = async (ctx, scale, torrents) => {
     const announcesBefore = ctx.scaleTracker.announces.length
     qbt = await startQbittorrent(ctx, host, { profileName: "qbittorrent-scale" })
     const startSeconds = await untilAllSeeding(allSeeding, qbt.child, restartAt, ctx.timeoutMs, "qBittorrent")
+    const { listen_port: port } = await qbt.api("app/preferences").then((r) => r.json())
     return await idleFigures(ctx, {
       pid: qbt.child.pid, startSeconds, restartAt, announcesBefore,
-      list: () => qbt.api("torrents/info").then((r) => r.json()).then((list) => list.length)
+      list: () => qbt.api("torrents/info").then((r) => r.json()).then((list) => list.length),
+      peers: { scale, host, port }
     })
   } finally {
     await stopQbittorrent(qbt)
@@ -236,7 +240,27 @@ const qbittorrentScale = async (ctx, scale, torrents) => {
 
 // ------------------------------------------------------------------------------------------------------
 
-const idleFigures = async (ctx, { pid, startSeconds, restartAt, announcesBefore, list }) => {
+/** Leechers at once in the "peers" part, one per torrent, spread over the set (every fifth of 1,000). */
+const loadPeers = 200
+
+/**
+ * `loadPeers` leechers (bench/peerload.mjs) download a torrent each from the daemon at once: the bytes it
+ * served per second over the whole load, how many completed, and its CPU meanwhile.
+ */
+const servePeers = async ({ scale, host, port }, pid) => {
+  const step = Math.max(1, Math.floor(scale.infos.length / loadPeers))
+  const chosen = scale.infos.map((info, i) => ({ info, layout: scale.layouts[i] })).filter((_, i) => i % step === 0).slice(0, loadPeers)
+  const torrents = chosen.map(({ info, layout }) => ({ infoHash: Buffer.from(infoHash(info), "hex"), size: layout.size, pieceLength: layout.pieceLength }))
+  const cpuBefore = cpuSeconds(pid)
+  const load = await peerLoad({ host, port, torrents })
+  return {
+    peers: torrents.length, peersComplete: load.complete, servedMB: load.bytes / 1e6, serveSeconds: load.seconds,
+    serveMbps: load.bytes / 1e6 / load.seconds, serveCpuPercent: ((cpuSeconds(pid) - cpuBefore) / load.seconds) * 100,
+    serveRssMB: rssMB(pid)
+  }
+}
+
+const idleFigures = async (ctx, { pid, startSeconds, restartAt, announcesBefore, list, peers }) => {
   // Idle is after the start: once every torrent has announced (or a minute and a half), and 5 s more.
   const count = ctx.config.scaleCount
   const started = () => ctx.scaleTracker.announces.slice(announcesBefore).filter((a) => a.event === "start").length
@@ -263,7 +287,9 @@ const idleFigures = async (ctx, { pid, startSeconds, restartAt, announcesBefore,
   const starts = ctx.scaleTracker.announces.slice(announcesBefore).filter((a) => a.event === "start").map((a) => (a.at - restartAt) / 1000)
   const perSecond = new Map()
   for (const s of starts) perSecond.set(Math.floor(s), (perSecond.get(Math.floor(s)) ?? 0) + 1)
+  const served = await servePeers(peers, pid)
   return {
+    ...served,
     startSeconds, firstIdleCpuPercent: firstIdleCpu * 100, idleCpuPercent: idleCpu * 100, rssMB: rss, listMs: median(listMs), listed,
     announces: starts.length, announcesPeakPerSecond: Math.max(0, ...perSecond.values()),
     announceSpreadSeconds: starts.length === 0 ? Number.NaN : Math.max(...starts) - Math.min(...starts)
@@ -285,7 +311,8 @@ export const scaleRow = async (ctx) => {
       const r = await run(ctx, scale, torrents)
       results.set(name, r)
       console.log(`scale: ${name}: all seeding ${fmt(r.startSeconds)} s after a restart, idle CPU ${fmt(r.firstIdleCpuPercent, 2)}% then ${fmt(r.idleCpuPercent, 2)}% of a core, ` +
-        `RSS ${fmt(r.rssMB, 0)} MB, list of ${r.listed} in ${fmt(r.listMs, 0)} ms, ${r.announces} announces (at most ${r.announcesPeakPerSecond} in a second, over ${fmt(r.announceSpreadSeconds)} s)`)
+        `RSS ${fmt(r.rssMB, 0)} MB, list of ${r.listed} in ${fmt(r.listMs, 0)} ms, ${r.announces} announces (at most ${r.announcesPeakPerSecond} in a second, over ${fmt(r.announceSpreadSeconds)} s); ` +
+        `${r.peers} leechers at once: ${fmt(r.servedMB, 0)} MB in ${fmt(r.serveSeconds)} s (${fmt(r.serveMbps)} MB/s), ${r.peersComplete} complete, CPU ${fmt(r.serveCpuPercent, 0)}% of a core, RSS then ${fmt(r.serveRssMB, 0)} MB`)
     } catch (error) {
       results.set(name, { failure: (error instanceof Error ? error.message : String(error)).split("\n")[0] })
       console.log(`scale: ${name} skipped: ${error instanceof Error ? error.message : String(error)}`)
@@ -303,7 +330,11 @@ export const scaleRow = async (ctx) => {
     ["RSS (MB)", "rssMB", 0, "150"],
     ["list all torrents (ms, median of 5)", "listMs", 0, "200"],
     ["started announces in the busiest second", "announcesPeakPerSecond", 0, ""],
-    ["seconds from the first to the last started announce", "announceSpreadSeconds", 1, ""]
+    ["seconds from the first to the last started announce", "announceSpreadSeconds", 1, ""],
+    [`${loadPeers} leechers at once, a torrent each: MB/s served`, "serveMbps", 1, ""],
+    [`the same: leechers complete (of ${loadPeers})`, "peersComplete", 0, ""],
+    ["the same: CPU (% of a core)", "serveCpuPercent", 0, ""],
+    ["the same: RSS after (MB)", "serveRssMB", 0, ""]
   ]
   console.log(`\nScale: one daemon seeding ${torrents.length} torrents (256 KiB-16 MiB, a third multi-file), resume data present\n`)
   console.log("| | bt-effect daemon | qBittorrent | target (bt-effect) |\n|---|---|---|---|")

@@ -1,18 +1,18 @@
 /**
  * Reading pieces for peers: each piece is read from storage once, whole, and many blocks are served from
- * it. Recently read pieces are kept (least recently used goes first) within a byte budget; two peers asking
- * for the same piece at once share one read.
+ * it. Recently read pieces are kept in a ReadCache (a byte budget, least recently used goes first, shared
+ * by a daemon's torrents); two peers asking for the same piece at once share one read.
  *
- * The buffers of pieces that leave are reused for the next reads: fresh memory costs page faults, which
- * on a seeder reading every piece were a large part of its work. That is safe because nothing keeps a
- * piece's bytes beyond `withPieces`: it pins the pieces until the effect its callback makes has run (a
- * pinned piece is never recycled), typically the socket write of views into them.
+ * The buffers of pieces that leave are reused for the next reads (ReadCache's spares). That is safe
+ * because nothing keeps a piece's bytes beyond `withPieces`: it pins the pieces until the effect its
+ * callback makes has run (a pinned piece is never recycled), typically the socket write of views into them.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type { StorageError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
 import type { TorrentStorage } from "../storage/Storage.js"
+import type { CachedPiece, ReadCache } from "./ReadCache.js"
 
 export interface PieceReader {
   /** Runs the effect `use` makes with the bytes of every piece in `pieces` (read when not kept), pinned
@@ -21,12 +21,11 @@ export interface PieceReader {
     pieces: ReadonlyArray<number>,
     use: (piece: (index: number) => Uint8Array) => Effect.Effect<A, E>
   ) => Effect.Effect<A, E | StorageError>
+  /** Lets this torrent's unpinned pieces leave the cache (it stops). */
+  readonly close: () => void
 }
 
-interface Entry {
-  readonly data: Uint8Array
-  pins: number
-}
+type Entry = CachedPiece
 
 interface Reading {
   readonly done: Deferred.Deferred<Entry, StorageError>
@@ -34,32 +33,17 @@ interface Reading {
   waiters: number
 }
 
-/** Buffers of evicted pieces kept for reuse. */
-const maxFree = 4
-
-export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes: number): PieceReader => {
-  const capacity = Math.max(2, Math.floor(budgetBytes / layout.pieceLength))
+export const make = (layout: Layout.Layout, storage: TorrentStorage, cache: ReadCache): PieceReader => {
   const entries = new Map<number, Entry>()
   const reading = new Map<number, Reading>()
-  const free: Array<Uint8Array> = []
-
-  const evict = () => {
-    for (const [index, entry] of entries) {
-      if (entries.size <= capacity) return
-      if (entry.pins > 0) continue
-      entries.delete(index)
-      if (entry.data.length === layout.pieceLength && free.length < maxFree) free.push(entry.data)
-    }
-  }
+  const owned = new Set<Entry>()
 
   /** The piece's entry, pinned once for the caller. */
   const load = (index: number): Effect.Effect<Entry, StorageError> =>
     Effect.suspend(() => {
       const kept = entries.get(index)
       if (kept !== undefined) {
-        // Most recently used goes last.
-        entries.delete(index)
-        entries.set(index, kept)
+        cache.touch(kept)
         kept.pins++
         return Effect.succeed(kept)
       }
@@ -71,8 +55,7 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
       // Uninterruptible: a read abandoned between `reading.set` and its end would leave later callers
       // waiting on it for ever.
       return Effect.uninterruptible(Effect.gen(function* () {
-        const size = Layout.pieceSize(layout, index)
-        const data = (size === layout.pieceLength ? free.pop() : undefined) ?? new Uint8Array(size)
+        const data = cache.buffer(Layout.pieceSize(layout, index))
         const read: Reading = { done: yield* Deferred.make<Entry, StorageError>(), waiters: 0 }
         reading.set(index, read)
         const exit = yield* Effect.exit(storage.readInto(index, 0, data))
@@ -81,9 +64,17 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
           yield* Deferred.failCause(read.done, exit.cause)
           return yield* Effect.failCause(exit.cause)
         }
-        const entry: Entry = { data, pins: 1 + read.waiters }
+        const entry: Entry = {
+          data,
+          pins: 1 + read.waiters,
+          forget: () => {
+            entries.delete(index)
+            owned.delete(entry)
+          }
+        }
         entries.set(index, entry)
-        evict()
+        owned.add(entry)
+        cache.add(entry)
         yield* Deferred.succeed(read.done, entry)
         return entry
       }))
@@ -95,7 +86,7 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
         const pinned = new Map<number, Entry>()
         const unpin = Effect.sync(() => {
           for (const entry of pinned.values()) entry.pins--
-          evict()
+          cache.trim()
         })
         return Effect.forEach(new Set(pieces), (index) => Effect.map(load(index), (entry) => void pinned.set(index, entry)), {
           discard: true
@@ -103,6 +94,7 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, budgetBytes
           Effect.flatMap(() => use((index) => pinned.get(index)!.data)),
           Effect.ensuring(unpin)
         )
-      })
+      }),
+    close: () => cache.release((entry) => owned.has(entry))
   }
 }

@@ -21,6 +21,7 @@ import { type SessionSettings, statsOf } from "../../domain/SessionView.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtOptions } from "../dht/Dht.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
+import { ReadCache } from "../pieces/ReadCache.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
@@ -54,6 +55,12 @@ const freeSpace = (target: string) =>
     catch: (e) => new ControlError({ reason: "Io", detail: `${target}: ${e instanceof Error ? e.message : String(e)}` })
   }).pipe(Effect.map((s) => ({ path: target, sizeBytes: s.bavail * s.bsize, totalSize: s.blocks * s.bsize })))
 
+/**
+ * Pieces read for peers kept in memory, across every torrent (ReadCache.ts): four times what one torrent
+ * alone keeps (Torrent.ts), so that a few busy torrents each keep as much as a lone one.
+ */
+const readCacheBytes = 64 * 1024 * 1024
+
 /** Torrents checked and set up at once (StartTurns.ts): enough to keep a disk and a core busy. */
 const startsAtOnce = 8
 
@@ -85,7 +92,8 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const services = yield* Effect.context<RunRequirements>()
   const pacer = yield* AnnouncePacer.make()
   const starting = StartTurns.make(startsAtOnce)
-  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting, hashThreads: options.hashThreads }
+  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting, hashThreads: options.hashThreads,
+    readCache: new ReadCache(readCacheBytes) }
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,

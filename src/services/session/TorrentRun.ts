@@ -12,6 +12,7 @@ import type { PeerId } from "../../domain/PeerId.js"
 import { Throttle, type TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtService } from "../dht/Dht.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
+import type { ReadCache } from "../pieces/ReadCache.js"
 import { recover } from "../storage/Resume.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
@@ -37,6 +38,8 @@ export interface Shared {
   readonly starting: StartTurns
   /** Threads that hash downloaded pieces; undefined: the main thread. */
   readonly hashThreads: HashThreads | undefined
+  /** Pieces read for peers, one budget for every torrent (ReadCache.ts). */
+  readonly readCache: ReadCache
 }
 
 /** The metadata of a torrent added as a magnet link, from its peers (or the state folder, if fetched before). */
@@ -91,6 +94,7 @@ const run = (entry: Entry, shared: Shared) =>
       peers: entry.peers,
       ...(shared.dht !== undefined ? { dht: shared.dht } : {}),
       ...(shared.hashThreads !== undefined ? { hashThreads: shared.hashThreads } : {}),
+      readCache: shared.readCache,
       ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
       checkpointCurrent: recovered.current
     })

@@ -21,6 +21,7 @@ import { layoutOf, type Metainfo, trackerTiers } from "../../domain/Metainfo.js"
 import { RateMeter } from "../../domain/Rate.js"
 import { PiecePicker } from "../pieces/PiecePicker.js"
 import * as PieceReader from "../pieces/PieceReader.js"
+import { ReadCache } from "../pieces/ReadCache.js"
 import * as Checkpoint from "../storage/Checkpoint.js"
 import { Storage } from "../storage/Storage.js"
 import * as Announcer from "../tracker/Announcer.js"
@@ -31,7 +32,8 @@ import type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "
 
 export type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
 
-/** Pieces kept in memory after a read for peers (whole pieces read once, served as many blocks). */
+/** Pieces kept in memory after a read for peers (whole pieces read once, served as many blocks), by a
+ *  torrent with a cache of its own (a daemon's torrents share one: Session.ts). */
 const readCacheBytes = 16 * 1024 * 1024
 
 export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptions) {
@@ -72,7 +74,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     ban,
     ...(options.hashThreads !== undefined ? { hashThreads: options.hashThreads } : {})
   })
-  const reader = PieceReader.make(layout, storage, readCacheBytes)
+  const reader = PieceReader.make(layout, storage, options.readCache ?? new ReadCache(readCacheBytes))
+  yield* Effect.addFinalizer(() => Effect.sync(reader.close))
   const peers = yield* TorrentPeers.connect(options, { picker, swarm, flow, meters, withPieces: reader.withPieces, done })
   const banHost = (key: string, why: string) =>
     Effect.gen(function* () {

@@ -13,6 +13,7 @@ import type { Throttle } from "../../domain/TokenBucket.js"
 import type { DhtService } from "../dht/Dht.js"
 import type { PeerInfo } from "../peer/PeerContext.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
+import type { ReadCache } from "../pieces/ReadCache.js"
 import type { TrackerStatus } from "../tracker/Announcer.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
 
@@ -54,6 +55,8 @@ export interface TorrentOptions {
   readonly throttle?: Throttle
   /** Threads that hash downloaded pieces (the process's); without them, on the calling thread. */
   readonly hashThreads?: HashThreads
+  /** The cache of pieces read for peers, shared with other torrents (the daemon's); absent: its own. */
+  readonly readCache?: ReadCache
 }
 
 export interface TorrentStats {
