@@ -148,7 +148,7 @@ export class TrackerError extends Schema.TaggedError<TrackerError>()("TrackerErr
   }
 }
 
-export const StorageErrorReason = Schema.Literal("Open", "Read", "Write", "NoSpace", "Permission", "Outside", "Missing")
+export const StorageErrorReason = Schema.Literal("Open", "Read", "Write", "NoSpace", "Permission", "Outside", "Missing", "Locked")
 export type StorageErrorReason = typeof StorageErrorReason.Type
 
 /** A file of the torrent that could not be created, read or written. */

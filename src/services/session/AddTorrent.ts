@@ -1,7 +1,7 @@
 /**
- * Adding a torrent to the session, from each source: the bytes of a .torrent (kept in the state folder for
- * a restart), a magnet link (its metadata comes from peers when it first runs), or the URL of a .torrent
- * (fetched over HTTP, TorrentUrl.ts). A torrent already in the session is not added again: the answer names
+ * Adding a torrent to the session, from each source: the bytes of a .torrent, a magnet link (its metadata
+ * comes from peers when it first runs), or the URL of a .torrent (fetched over HTTP, TorrentUrl.ts). The
+ * .torrent's bytes, uploaded or fetched, are kept in the state folder for a restart. A torrent already in the session is not added again: the answer names
  * the one there. v2-only torrents and links are refused, as the rest of bt-effect does.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -64,9 +64,10 @@ const identify = (source: AddSource, fetchTorrent: TorrentUrl.FetchTorrent): Eff
         return { identity: { hash, name: magnet.displayName ?? hash, metainfo: undefined, magnet: source.uri }, keep: undefined }
       })
     case "Url":
-      // The fetched bytes are not kept in the state folder: a torrent added by its URL is not restored
-      // after a restart (SavedList.restore finds neither its .torrent nor a magnet link).
-      return Effect.map(Effect.flatMap(fetchTorrent(source.url), decodeMetainfo), (m) => ({ identity: fromMetainfo(m), keep: undefined }))
+      // The fetched bytes are kept as uploaded ones are: a restart finds the torrent without the URL,
+      // which may be gone by then.
+      return Effect.flatMap(fetchTorrent(source.url), (bytes) =>
+        Effect.map(decodeMetainfo(bytes), (m) => ({ identity: fromMetainfo(m), keep: bytes })))
   }
 }
 

@@ -23,6 +23,7 @@ import type { DhtOptions } from "../dht/Dht.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
 import { ReadCache } from "../pieces/ReadCache.js"
 import { startDht } from "../dht/DhtSettings.js"
+import * as StateLock from "../storage/StateLock.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
@@ -65,6 +66,8 @@ const readCacheBytes = 64 * 1024 * 1024
 const startsAtOnce = 8
 
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
+  // Before anything is loaded or bound: a second daemon on this folder stops here.
+  yield* StateLock.lock(options.stateDir)
   const listener = yield* PeerRouter.make({ port: options.peerPort, ...(options.listenHost !== undefined ? { host: options.listenHost } : {}) })
   const dht = yield* startDht(options.dht)
   const peerId = yield* randomPeerId
@@ -92,8 +95,18 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const services = yield* Effect.context<RunRequirements>()
   const pacer = yield* AnnouncePacer.make()
   const starting = StartTurns.make(startsAtOnce)
-  const shared = { peerId, listener, dht, buckets, pex: () => settings.pexEnabled, save, announcePace: pacer.take, starting, hashThreads: options.hashThreads,
-    readCache: new ReadCache(readCacheBytes) }
+  const shared = {
+    peerId,
+    listener,
+    dht,
+    buckets,
+    pex: () => settings.pexEnabled,
+    save,
+    announcePace: pacer.take,
+    starting,
+    hashThreads: options.hashThreads,
+    readCache: new ReadCache(readCacheBytes)
+  }
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,

@@ -311,6 +311,27 @@ describe("Session", () => {
       expect((yield* control.torrents("all")).map((v) => v.id)).toEqual([1])
     }))
 
+  it.scoped("keeps a torrent added by its URL across a restart, when its server is gone", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(epochMs)
+      const swarm = yield* makeSwarm({ size: 256 * 1024 })
+      yield* swarm.member("10.0.0.1", { pieces: all })
+      const stateDir = yield* tempStateDir
+      const resume = newResume()
+      const hash = hexOf(swarm.torrent)
+      const firstRun = yield* Scope.make()
+      const server = yield* Scope.extend(httpServer((_, res) => reply(res, swarm.torrent.bytes)), firstRun)
+      const control = yield* Scope.extend(startSession(swarm, { stateDir, resume }), firstRun)
+      const added = yield* control.add({ _tag: "Url", url: `http://127.0.0.1:${server.port}/swarm.torrent` }, {})
+      yield* waitView(control, added.id, seeding)
+      expect(sameBytes(resume.torrents.get(hash), swarm.torrent.bytes)).toBe(true)
+      yield* Scope.close(firstRun, Exit.void)
+
+      const again = yield* startSession(swarm, { stateDir, resume })
+      const { views } = yield* watchAll(again, (vs) => vs.length === 1 && seeding(vs[0]!), "30 seconds")
+      expect(views.map((v) => [v.hashString, v.name, v.percentDone])).toEqual([[hash, "swarm", 1]])
+    }))
+
   it.scoped("answers unknown ids and bad torrents with ControlError", () =>
     Effect.gen(function* () {
       const { control } = yield* setUp()
