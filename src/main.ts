@@ -276,7 +276,10 @@ const daemonCommand = Command.make(
     rpcAuth,
     allowedHost: Options.text("allowed-host").pipe(Options.repeated, Options.withDescription("a host name the RPC answers besides localhost (repeat)")),
     peerPort: Options.integer("peer-port").pipe(Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
-    downloadDir: Options.text("download-dir").pipe(Options.withDefault("./downloads"), Options.withDescription("where torrents go unless added with another folder")),
+    downloadDir: Options.text("download-dir").pipe(
+      Options.optional,
+      Options.withDescription("where torrents go unless added with another folder (default: the saved setting, else ./downloads)")
+    ),
     hashThreads,
     state,
     verbose,
@@ -291,7 +294,7 @@ const daemonCommand = Command.make(
         rpcHost,
         rpcPort,
         peerPort,
-        downloadDir,
+        ...(Option.isSome(downloadDir) ? { downloadDir: downloadDir.value } : {}),
         stateDir: Option.getOrElse(state, defaultStateDir),
         pex: !flags.noPex,
         allowedHosts: allowedHost,

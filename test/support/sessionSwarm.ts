@@ -42,11 +42,17 @@ export const tempStateDir = Effect.acquireRelease(
 /** A session on 10.0.0.2 of the swarm's network, tracker and store, with `resume` as its state folder's resume data. */
 export const startSession = (
   swarm: Swarm,
-  options: { readonly stateDir: string; readonly resume: MemoryResume; readonly downloadQueueSize?: number }
+  options: {
+    readonly stateDir: string
+    readonly resume: MemoryResume
+    readonly downloadQueueSize?: number
+    /** Started without a download folder on its command line: the saved setting's, else ./downloads. */
+    readonly savedFolder?: boolean
+  }
 ): Effect.Effect<SessionControlService, unknown, Scope.Scope> =>
   Session.make({
     stateDir: options.stateDir,
-    downloadDir,
+    ...(options.savedFolder === true ? {} : { downloadDir }),
     peerPort: sessionPeerPort,
     pex: true,
     version: "test",

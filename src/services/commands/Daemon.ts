@@ -16,7 +16,8 @@ export interface DaemonOptions {
   readonly rpcHost: string
   readonly rpcPort: number
   readonly peerPort: number
-  readonly downloadDir: string
+  /** Absent: the saved setting, else ./downloads. */
+  readonly downloadDir?: string
   readonly stateDir: string
   readonly dht?: DhtOptions
   readonly pex: boolean
@@ -41,7 +42,7 @@ export const daemon = (options: DaemonOptions) =>
       const control = yield* Session.make({
         ...(threads !== undefined ? { hashThreads: threads } : {}),
         stateDir: options.stateDir,
-        downloadDir: options.downloadDir,
+        ...(options.downloadDir !== undefined ? { downloadDir: options.downloadDir } : {}),
         peerPort: options.peerPort,
         pex: options.pex,
         version: options.version,

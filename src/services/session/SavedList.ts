@@ -33,7 +33,14 @@ export const restore = (file: string, list: TorrentList): Effect.Effect<void, ne
       if (metainfo === undefined && saved.magnet === undefined) continue
       yield* list.add(
         { hash: saved.hash, name: metainfo?.name ?? saved.name, metainfo, magnet: saved.magnet },
-        { downloadDir: saved.downloadDir, paused: saved.paused, addedDate: saved.addedDate, doneDate: saved.doneDate }
+        {
+          downloadDir: saved.downloadDir,
+          paused: saved.paused,
+          addedDate: saved.addedDate,
+          doneDate: saved.doneDate,
+          ...(saved.downloadLimit !== undefined ? { downloadLimit: saved.downloadLimit } : {}),
+          ...(saved.uploadLimit !== undefined ? { uploadLimit: saved.uploadLimit } : {})
+        }
       )
     }
   })

@@ -30,6 +30,7 @@ import * as SavedList from "./SavedList.js"
 import type { SessionControlService } from "./SessionControl.js"
 import { viewOf } from "./SessionEntry.js"
 import * as SessionQueue from "./SessionQueue.js"
+import * as SettingsFile from "./SettingsFile.js"
 import * as AnnouncePacer from "../tracker/AnnouncePacer.js"
 import * as StartTurns from "./StartTurns.js"
 import * as TorrentActions from "./TorrentActions.js"
@@ -38,11 +39,14 @@ import { type RunRequirements, runTorrent } from "./TorrentRun.js"
 
 export interface SessionOptions {
   readonly stateDir: string
-  readonly downloadDir: string
+  /** Where torrents go unless added with a folder; absent: the saved setting (settings.json), else ./downloads. */
+  readonly downloadDir?: string
   readonly peerPort: number
   readonly listenHost?: string
   readonly dht?: DhtOptions
+  /** False: no peer exchange this run (--no-pex); true: the saved setting, else on. */
   readonly pex: boolean
+  /** Queue sizes; absent: the saved settings, else 5 downloads and 10 seeds. */
   readonly downloadQueueSize?: number
   readonly seedQueueSize?: number
   readonly version: string
@@ -72,21 +76,24 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const dht = yield* startDht(options.dht)
   const peerId = yield* randomPeerId
   const startedAt = yield* Clock.currentTimeMillis
+  // This run's command line first, then what was saved, then the defaults.
+  const settingsFile = path.join(options.stateDir, "settings.json")
+  const saved = yield* SettingsFile.load(settingsFile)
   let settings: SessionSettings = {
-    downloadDir: path.resolve(options.downloadDir),
+    downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
     peerPort: listener.port,
-    speedLimitDown: 0,
-    speedLimitUp: 0,
-    downloadQueueSize: options.downloadQueueSize ?? 5,
-    seedQueueSize: options.seedQueueSize ?? 10,
-    seedQueueEnabled: false,
+    speedLimitDown: saved.speedLimitDown ?? 0,
+    speedLimitUp: saved.speedLimitUp ?? 0,
+    downloadQueueSize: options.downloadQueueSize ?? saved.downloadQueueSize ?? 5,
+    seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? 10,
+    seedQueueEnabled: saved.seedQueueEnabled ?? false,
     dhtEnabled: dht !== undefined,
-    pexEnabled: options.pex,
+    pexEnabled: options.pex && (saved.pexEnabled ?? true),
     version: options.version
   }
 
   // The session's rate limits, spent together with each torrent's own.
-  const buckets = { down: new TokenBucket(0, startedAt), up: new TokenBucket(0, startedAt) }
+  const buckets = { down: new TokenBucket(settings.speedLimitDown, startedAt), up: new TokenBucket(settings.speedLimitUp, startedAt) }
   const list = TorrentList.make()
   const sessionFile = path.join(options.stateDir, "session.json")
   const save = SavedList.save(sessionFile, list)
@@ -137,6 +144,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
         const now = yield* Clock.currentTimeMillis
         buckets.down.setRate(settings.speedLimitDown, now)
         buckets.up.setRate(settings.speedLimitUp, now)
+        yield* SettingsFile.save(settingsFile, settings)
         yield* queue.schedule
       }),
     stats: Effect.gen(function* () {

@@ -1,8 +1,8 @@
 /**
  * The daemon's list of torrents between runs: `<state>/session.json`, replaced atomically (a temp file
  * written and flushed, renamed over it, the folder flushed). Each torrent's .torrent and resume data live
- * beside it in `<state>/torrents/`; this file says which torrents there are, where their data goes and
- * whether they were stopped. A file that cannot be read is reported and the session starts empty.
+ * beside it in `<state>/torrents/`; this file says which torrents there are, where their data goes,
+ * whether they were stopped and their own rate limits. A file that cannot be read is reported and the session starts empty.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,7 +19,10 @@ const SavedTorrent = Schema.Struct({
   downloadDir: Schema.String,
   paused: Schema.Boolean,
   addedDate: Schema.Number,
-  doneDate: Schema.Number
+  doneDate: Schema.Number,
+  /** Its own rate limits, bytes per second; absent: none (files of earlier versions have none). */
+  downloadLimit: Schema.optional(Schema.NonNegativeInt),
+  uploadLimit: Schema.optional(Schema.NonNegativeInt)
 })
 export type SavedTorrent = typeof SavedTorrent.Type
 
@@ -48,7 +51,9 @@ export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect
         downloadDir: e.downloadDir,
         paused: e.paused,
         addedDate: e.addedDate,
-        doneDate: e.doneDate
+        doneDate: e.doneDate,
+        ...(e.downloadLimit > 0 ? { downloadLimit: e.downloadLimit } : {}),
+        ...(e.uploadLimit > 0 ? { uploadLimit: e.uploadLimit } : {})
       }))
     return replaceFile(file, Buffer.from(JSON.stringify({ version: 1, torrents }, null, 1)))
   })

@@ -86,7 +86,13 @@ export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
           }
           yield* queue.schedule
         })),
+    // Saved, as every change to a torrent is: its limits hold after a restart.
     set: (which, settings) =>
-      each(which, (found) => Effect.map(Clock.currentTimeMillis, (now) => found.forEach((entry) => applySettings(entry, settings, now))))
+      each(which, (found) =>
+        Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          for (const entry of found) applySettings(entry, settings, now)
+          yield* save
+        }))
   }
 }

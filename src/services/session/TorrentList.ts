@@ -18,6 +18,9 @@ export interface Placement {
   readonly addedDate?: number
   /** Seconds since the epoch, 0 never; a torrent done before is complete until its check says otherwise. */
   readonly doneDate?: number
+  /** Its own rate limits in bytes per second (0: none), as saved; none when not given. */
+  readonly downloadLimit?: number
+  readonly uploadLimit?: number
 }
 
 export interface TorrentList {
@@ -26,7 +29,7 @@ export interface TorrentList {
   /** The torrent of this info hash (lower-case hex), if it is in the session. */
   readonly byHash: (hash: string) => Entry | undefined
   readonly select: (which: Selection) => Effect.Effect<ReadonlyArray<Entry>, ControlError>
-  /** A new torrent, stopped (the queue starts it unless it is paused), with no limits of its own. */
+  /** A new torrent, stopped (the queue starts it unless it is paused), with the limits of its placement. */
   readonly add: (identity: TorrentIdentity, placement: Placement) => Effect.Effect<Entry>
   readonly remove: (entry: Entry) => void
 }
@@ -52,12 +55,15 @@ export const make = (): TorrentList => {
   const add = (identity: TorrentIdentity, placement: Placement) =>
     Effect.gen(function*() {
       const doneDate = placement.doneDate ?? 0
+      const now = yield* Clock.currentTimeMillis
+      const downloadLimit = placement.downloadLimit ?? 0
+      const uploadLimit = placement.uploadLimit ?? 0
       const entry: Entry = {
         id: nextId++,
         ...identity,
         downloadDir: placement.downloadDir,
         paused: placement.paused,
-        addedDate: placement.addedDate ?? Math.floor((yield* Clock.currentTimeMillis) / 1000),
+        addedDate: placement.addedDate ?? Math.floor(now / 1000),
         doneDate,
         error: "",
         phase: "stopped",
@@ -69,9 +75,9 @@ export const make = (): TorrentList => {
         have: undefined,
         complete: doneDate > 0,
         previous: { downloaded: 0, uploaded: 0 },
-        downloadLimit: 0,
-        uploadLimit: 0,
-        buckets: { down: new TokenBucket(0, yield* Clock.currentTimeMillis), up: new TokenBucket(0, yield* Clock.currentTimeMillis) }
+        downloadLimit,
+        uploadLimit,
+        buckets: { down: new TokenBucket(downloadLimit, now), up: new TokenBucket(uploadLimit, now) }
       }
       entries.set(entry.id, entry)
       return entry

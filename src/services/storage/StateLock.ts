@@ -35,12 +35,17 @@ const holderOf = (file: string): number | undefined => {
 
 const failure = (dir: string, detail: string) => new StorageError({ reason: "Locked", path: dir, detail })
 
+/** Folders this process holds: its own pid in a lock file does not tell one session from another. */
+const heldHere = new Set<string>()
+
 const take = (dir: string, file: string): void => {
+  if (heldHere.has(path.resolve(dir))) throw failure(dir, "in use by another session of this process")
   fs.mkdirSync(dir, { recursive: true })
   // Twice at most: a stale lock is removed once, then taken.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" })
+      heldHere.add(path.resolve(dir))
       return
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
@@ -65,6 +70,10 @@ export const lock = (dir: string): Effect.Effect<void, StorageError, Scope.Scope
         error instanceof StorageError ? error : failure(dir, `cannot lock: ${error instanceof Error ? error.message : String(error)}`)
     }),
     // Only our own lock: a folder taken over meanwhile is not ours to free.
-    () => Effect.sync(() => holderOf(file) === process.pid && fs.rmSync(file, { force: true }))
+    () =>
+      Effect.sync(() => {
+        heldHere.delete(path.resolve(dir))
+        if (holderOf(file) === process.pid) fs.rmSync(file, { force: true })
+      })
   )
 }

@@ -11,6 +11,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { toHex } from "../../../src/domain/InfoHash.js"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
 import { type SessionControlService } from "../../../src/services/session/SessionControl.js"
@@ -330,6 +332,43 @@ describe("Session", () => {
       const again = yield* startSession(swarm, { stateDir, resume })
       const { views } = yield* watchAll(again, (vs) => vs.length === 1 && seeding(vs[0]!), "30 seconds")
       expect(views.map((v) => [v.hashString, v.name, v.percentDone])).toEqual([[hash, "swarm", 1]])
+    }))
+
+  it.scoped("keeps the session's settings (settings.json) and each torrent's limits (session.json) across a restart; the command line's folder wins", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(epochMs)
+      const swarm = yield* makeSwarm({ size: 256 * 1024 })
+      const stateDir = yield* tempStateDir
+      const resume = newResume()
+      const hash = hexOf(swarm.torrent)
+      /** A session on the state folder for the time of `use`, stopped after it. */
+      const run = <A>(options: { readonly savedFolder?: boolean }, use: (control: SessionControlService) => Effect.Effect<A, unknown>) =>
+        Effect.scoped(Effect.flatMap(startSession(swarm, { stateDir, resume, ...options }), use))
+
+      yield* run({}, (control) =>
+        Effect.gen(function* () {
+          const a = yield* control.add(metainfo(swarm.torrent), { paused: true })
+          yield* control.updateSettings({
+            speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, downloadDir: "/chosen"
+          })
+          yield* control.set([a.id], { downloadLimit: 120_000, uploadLimit: 9_000 })
+        }))
+      expect(JSON.parse(fs.readFileSync(path.join(stateDir, "settings.json"), "utf8"))).toEqual({
+        version: 1,
+        settings: {
+          downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, pexEnabled: true
+        }
+      })
+      expect((yield* readSessionFile(stateDir)).torrents).toMatchObject([{ hash, downloadLimit: 120_000, uploadLimit: 9_000 }])
+
+      const restored = yield* run({ savedFolder: true }, (control) => Effect.zip(control.settings, control.torrents("all")))
+      expect(restored[0]).toMatchObject({
+        downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true
+      })
+      expect(restored[1].map((v) => [v.hashString, v.downloadLimit, v.uploadLimit])).toEqual([[hash, 120_000, 9_000]])
+
+      const told = yield* run({}, (control) => control.settings)
+      expect([told.downloadDir, told.speedLimitDown]).toEqual([downloadDir, 300_000])
     }))
 
   it.scoped("answers unknown ids and bad torrents with ControlError", () =>

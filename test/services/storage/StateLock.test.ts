@@ -39,6 +39,14 @@ describe("StateLock", () => {
       expect(fs.readFileSync(path.join(dir, "daemon.lock"), "utf8")).toBe(`${process.ppid}\n`)
     }))
 
+  it.scoped("refuses a folder that another session of this process holds", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      yield* StateLock.lock(dir)
+      const error = yield* Effect.flip(StateLock.lock(dir))
+      expect([error.reason, error.message]).toEqual(["Locked", `${dir}: in use by another session of this process`])
+    }))
+
   it.scoped("takes over a lock left by a process that is gone (killed, not stopped)", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
