@@ -120,6 +120,13 @@ const trackerStat = (t: TrackerView, id: number): JsonObject => ({
   seeder_count: -1
 })
 
+/**
+ * A rate as Transmission sends it: whole bytes per second. Our meters give fractions, and clients parse
+ * these fields as integers: transmission-remote 3.00 left a torrent out of `-l` (every row needs its
+ * rates as integers) for as long as it moved data.
+ */
+const wholeRate = (bytesPerSecond: number): number => Math.round(bytesPerSecond)
+
 const peer = (p: PeerView): JsonObject => ({
   address: p.address,
   client_is_choked: !p.isDownloadingFrom,
@@ -135,8 +142,8 @@ const peer = (p: PeerView): JsonObject => ({
   peer_is_interested: p.isUploadingTo,
   port: p.port,
   progress: p.progress,
-  rate_to_client: p.rateToClient,
-  rate_to_peer: p.rateToPeer
+  rate_to_client: wholeRate(p.rateToClient),
+  rate_to_peer: wholeRate(p.rateToPeer)
 })
 
 const trackerList = (trackers: ReadonlyArray<TrackerView>): string => {
@@ -225,8 +232,8 @@ const torrentFields: { readonly [snake: string]: Field } = {
   primary_mime_type: () => "application/octet-stream",
   priorities: (v) => v.files.map(() => 0),
   queue_position: (v) => v.queuePosition,
-  rate_download: (v) => v.rateDownload,
-  rate_upload: (v) => v.rateUpload,
+  rate_download: (v) => wholeRate(v.rateDownload),
+  rate_upload: (v) => wholeRate(v.rateUpload),
   recheck_progress: (v) => (v.status === Status.Check ? v.percentDone : 0),
   seconds_downloading: () => 0,
   seconds_seeding: () => 0,
@@ -385,10 +392,10 @@ export const statsObject = (s: SessionStats): JsonObject => {
   }
   return {
     active_torrent_count: s.activeTorrentCount,
-    download_speed: s.downloadSpeed,
+    download_speed: wholeRate(s.downloadSpeed),
     paused_torrent_count: s.pausedTorrentCount,
     torrent_count: s.torrentCount,
-    upload_speed: s.uploadSpeed,
+    upload_speed: wholeRate(s.uploadSpeed),
     cumulative_stats: run,
     current_stats: run
   }

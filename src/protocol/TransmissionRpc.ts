@@ -356,6 +356,29 @@ const limitChange = (args: { readonly [key: string]: unknown }, limit: string, l
   ...(bool(args[limited]) === undefined ? {} : { limited: bool(args[limited])! })
 })
 
+/**
+ * The arguments of a setter that bt-effect does not carry out (`ids` aside), spelled as in Transmission's
+ * docs (`seed-ratio-limit`): a setter naming one is refused whole, rather than answering "success" and
+ * changing nothing.
+ */
+export const unsupportedArguments = (args: { readonly [key: string]: unknown }, known: ReadonlySet<string>): ReadonlyArray<string> =>
+  Object.keys(args).filter((key) => key !== "ids" && !known.has(key)).map((key) => key.replace(/_/g, "-"))
+
+/** What torrent-set carries out. */
+export const torrentSetArguments: ReadonlySet<string> = new Set([
+  "download_limit", "download_limited", "upload_limit", "upload_limited", "queue_position"
+])
+
+/** What session-set carries out. */
+export const sessionSetArguments: ReadonlySet<string> = new Set([
+  "speed_limit_down", "speed_limit_down_enabled", "speed_limit_up", "speed_limit_up_enabled", "download_dir",
+  "download_queue_size", "seed_queue_size", "seed_queue_enabled", "dht_enabled", "pex_enabled"
+])
+
+/** The refusal of a setter that names arguments bt-effect does not carry out. */
+export const refuseUnsupported = (names: ReadonlyArray<string>): Outcome =>
+  failure(ErrorCode.InvalidParams, `not supported: ${names.join(", ")} (nothing was changed)`)
+
 export interface TorrentSetRequest {
   readonly download: LimitChange
   readonly upload: LimitChange

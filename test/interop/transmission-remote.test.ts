@@ -133,6 +133,12 @@ describe("interop: transmission-remote 3.00 drives the RPC", () => {
       expect((yield* remote(port, "-d", "250")).code).toBe(0)
       expect((yield* remote(port, "-t", "1", "-i")).out).toContain("  Download Limit: 100 kB/s\n")
       expect((yield* remote(port, "-si")).out).toContain("  Download speed limit: 250 kB/s")
+      // What bt-effect does not do is refused, named, instead of "success" with nothing changed.
+      for (const args of [["-sr", "2"], ["-as"], ["-t", "1", "-G", "0"]]) {
+        const refused = yield* remote(port, ...args)
+        expect(refused.code, args.join(" ")).not.toBe(0)
+        expect(refused.out, args.join(" ")).toMatch(/not supported: \S+/)
+      }
 
       expect((yield* remote(port, "-t", "1", "-r")).code).toBe(0)
       expect((yield* remote(port, "-t", "2", "--remove-and-delete")).code).toBe(0)

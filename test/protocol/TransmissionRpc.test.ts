@@ -189,6 +189,26 @@ describe("TransmissionRpc: fields", () => {
     expect(snake["peers"]![0]).toMatchObject({ client_name: "aria2/1.36.0", is_utp: false, rate_to_client: 2000 })
   })
 
+  it("sends whole numbers wherever Transmission does, however fractional our rates are", () => {
+    // Transmission's reals in torrent-get (libtransmission/rpcimpl.c, tr_variantDictAddReal); every other
+    // number it sends is an integer, and clients parse it as one.
+    const reals = new Set(["metadata_percent_complete", "percent_complete", "percent_done", "recheck_progress", "seed_ratio_limit", "upload_ratio", "progress"])
+    const fractional = view({
+      rateDownload: 1352439.3144456104,
+      rateUpload: 20.5,
+      peers: [{ ...view().peers[0]!, rateToClient: 77.7, rateToPeer: 0.4, progress: 0.37 }]
+    })
+    const wrong: Array<string> = []
+    const walk = (value: unknown, at: string, key: string): void => {
+      if (typeof value === "number" && !reals.has(key) && !Number.isInteger(value)) wrong.push(`${at} = ${value}`)
+      if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${at}[${i}]`, key))
+      else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) walk(v, `${at}.${k}`, k)
+    }
+    walk(torrentObject(fractional, [...torrentFieldNames], context), "torrent", "")
+    walk(statsObject({ activeTorrentCount: 1, pausedTorrentCount: 0, torrentCount: 1, downloadSpeed: 1000.25, uploadSpeed: 3.5, downloadedBytes: 6, uploadedBytes: 7, secondsActive: 8 }), "session-stats", "")
+    expect(wrong).toEqual([])
+  })
+
   it("answers the table format as names then rows", () => {
     expect(torrentTable([view(), view({ id: 2, name: "other" })], ["id", "name", "bogus"], context)).toEqual([["id", "name"], [1, "movie"], [2, "other"]])
   })

@@ -5,7 +5,18 @@
 import * as Effect from "effect/Effect"
 import type { SessionSettings } from "../../domain/SessionView.js"
 import { sessionObject, statsObject, wantsFreeSpace } from "../../protocol/TransmissionFields.js"
-import { applyLimit, decodeFields, decodeFreeSpace, decodeSessionSet, ErrorCode, failure, success } from "../../protocol/TransmissionRpc.js"
+import {
+  applyLimit,
+  decodeFields,
+  decodeFreeSpace,
+  decodeSessionSet,
+  ErrorCode,
+  failure,
+  refuseUnsupported,
+  sessionSetArguments,
+  success,
+  unsupportedArguments
+} from "../../protocol/TransmissionRpc.js"
 import { controlFailure, type Method } from "./RpcMethod.js"
 
 export const sessionGet: Method = (call, { control, memory, sessionId }) =>
@@ -26,13 +37,19 @@ export const sessionGet: Method = (call, { control, memory, sessionId }) =>
 
 export const sessionSet: Method = (call, { control, memory }) =>
   Effect.gen(function*() {
+    const unsupported = unsupportedArguments(call.args, sessionSetArguments)
+    if (unsupported.length > 0) return refuseUnsupported(unsupported)
     const request = decodeSessionSet(call.args)
     const current = yield* control.settings
+    // The DHT node is made at start (--no-dht); a change asked while running would change nothing.
+    if (request.dhtEnabled !== undefined && request.dhtEnabled !== current.dhtEnabled) {
+      return refuseUnsupported(["dht-enabled (restart the daemon with or without --no-dht)"])
+    }
     const down = applyLimit(current.speedLimitDown, memory.sessionLimits.down, request.download)
     const up = applyLimit(current.speedLimitUp, memory.sessionLimits.up, request.upload)
     memory.sessionLimits.down = down.remembered
     memory.sessionLimits.up = up.remembered
-    const { download: _d, upload: _u, ...rest } = request
+    const { download: _d, upload: _u, dhtEnabled: _dht, ...rest } = request
     const patch: Partial<Omit<SessionSettings, "version" | "peerPort">> = {
       ...rest,
       ...(down.bytes === undefined ? {} : { speedLimitDown: down.bytes }),

@@ -24,7 +24,10 @@ import {
   failure,
   type Ids,
   type Outcome,
-  success
+  refuseUnsupported,
+  success,
+  torrentSetArguments,
+  unsupportedArguments
 } from "../../protocol/TransmissionRpc.js"
 import { controlFailure, type Method } from "./RpcMethod.js"
 import type { AddSource, Selection, SessionControlService, TorrentSettings } from "./SessionControl.js"
@@ -115,6 +118,8 @@ export const torrentAdd: Method = (call, { control, memory }) =>
 
 export const torrentSet: Method = (call, { control, memory }) =>
   Effect.gen(function*() {
+    const unsupported = unsupportedArguments(call.args, torrentSetArguments)
+    if (unsupported.length > 0) return refuseUnsupported(unsupported)
     const request = decodeTorrentSet(call.args)
     const which = yield* resolve(decodeIds(call.args), control)
     const views = yield* control.torrents(which)

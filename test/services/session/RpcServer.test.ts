@@ -282,6 +282,9 @@ describe("RpcServer: classic methods against a memory session", () => {
       const shown = yield* rpc({ method: "torrent-get", arguments: { ids: 1, fields: ["downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited"] } })
       expect(shown.json.arguments.torrents).toEqual([{ downloadLimit: 100, downloadLimited: false, uploadLimit: 25, uploadLimited: false }])
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimited: true } })
+      // transmission-remote -t 1 -G 0 (files-unwanted) and -sr 2: refused, naming them, nothing changed.
+      const refused = yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimit: 5, "files-unwanted": [0], seedRatioLimit: 2 } })
+      expect(refused.json.result).toBe("not supported: files-unwanted, seed-ratio-limit (nothing was changed)")
       expect(memory.torrent(1)?.uploadLimit).toBe(25_000)
       yield* rpc({ method: "torrent-add", arguments: { filename: magnet } })
       yield* rpc({ method: "queue-move-top", arguments: { ids: [2] } })
@@ -297,7 +300,13 @@ describe("RpcServer: classic methods against a memory session", () => {
       const { rpc, memory } = yield* serve({}, { freeSpace: { sizeBytes: 123, totalSize: 456 } })
       yield* rpc({ method: "torrent-add", arguments: { metainfo } })
       yield* memory.setRates(1, 3000, 700)
-      expect((yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 200, "speed-limit-down-enabled": true, "download-dir": "/srv", "peer-port": 1 } })).json.result).toBe("success")
+      // A setter naming what bt-effect does not do is refused whole, naming it (transmission-remote -as, -sr 2).
+      const refused = yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 1, "peer-port": 1, "alt-speed-enabled": true, seedRatioLimit: 2 } })
+      expect(refused.json.result).toBe("not supported: peer-port, alt-speed-enabled, seed-ratio-limit (nothing was changed)")
+      // The DHT runs (the memory session says so): turning it off while running would change nothing.
+      expect((yield* rpc({ method: "session-set", arguments: { "dht-enabled": false } })).json.result).toMatch(/^not supported: dht-enabled/)
+      expect((yield* rpc({ method: "session-set", arguments: { "dht-enabled": true } })).json.result).toBe("success")
+      expect((yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 200, "speed-limit-down-enabled": true, "download-dir": "/srv" } })).json.result).toBe("success")
       yield* rpc({ method: "session-set", arguments: { "speed-limit-up-enabled": true } })
       expect(memory.calls().filter((c) => c._tag === "updateSettings")).toEqual([
         { _tag: "updateSettings", settings: { downloadDir: "/srv", speedLimitDown: 200_000 } },
