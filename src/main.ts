@@ -7,6 +7,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -84,13 +85,24 @@ const clientLayer = Layer.mergeAll(
   UdpDatagram.layer
 )
 
-const maxPeers = Options.integer("max-peers").pipe(Options.withDefault(50), Options.withDescription("connections at most"))
+/**
+ * A number option checked when the command line is parsed: outside [min, max] it is a usage error (exit
+ * 2) naming the option, not a failure deep in the run (`--port 70000` was "internal error: RangeError").
+ */
+const within = (name: string, min: number, max: number, what = `${min} to ${max}`) =>
+  Options.mapEffect((n: number) =>
+    n >= min && n <= max ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} takes ${what}, not ${n}`))))
+const portNumber = (name: string) => within(name, 0, 65535, "a port number, 0 to 65535")
+
+const maxPeers = Options.integer("max-peers").pipe(within("max-peers", 1, 100_000), Options.withDefault(50), Options.withDescription("connections at most"))
 const uploadSlots = Options.integer("upload-slots").pipe(
+  within("upload-slots", 0, 10_000),
   Options.withDefault(4),
   Options.withDescription("peers unchoked by upload or download rate (one more is unchoked optimistically)")
 )
 const verbose = Options.boolean("verbose").pipe(Options.withDescription("debug logs (peers connecting and leaving)"))
 const port = Options.integer("port").pipe(
+  portNumber("port"),
   Options.withDefault(6881),
   Options.withDescription("the port to listen on for peers (0 picks one)")
 )
@@ -111,6 +123,7 @@ const withClient = <A, E>(
 
 const noDht = Options.boolean("no-dht").pipe(Options.withDescription("do not use the DHT (never used for private torrents)"))
 const dhtPort = Options.integer("dht-port").pipe(
+  portNumber("dht-port"),
   Options.optional,
   Options.withDescription("the DHT's UDP port (default: the number of --port)")
 )
@@ -192,6 +205,7 @@ const downloadCommand = Command.make(
     ),
     port,
     stallTimeout: Options.integer("stall-timeout").pipe(
+      within("stall-timeout", 0, 2_147_483, "0 to 2147483 seconds"),
       Options.withDefault(0),
       Options.withDescription("give up after this many seconds without data (0: never)")
     ),
@@ -199,10 +213,12 @@ const downloadCommand = Command.make(
     uploadSlots,
     seed: Options.boolean("seed").pipe(Options.withDescription("keep seeding after the download completes")),
     seedRatio: Options.float("seed-ratio").pipe(
+      within("seed-ratio", 0, 1_000_000),
       Options.optional,
       Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
     ),
     seedTime: Options.float("seed-time").pipe(
+      within("seed-time", 0, 35_791, "0 to 35791 minutes"),
       Options.optional,
       Options.withDescription("with --seed: stop after seeding this many minutes")
     ),
@@ -236,8 +252,8 @@ const downloadCommand = Command.make(
 const demoCommand = Command.make(
   "demo",
   {
-    size: Options.integer("size-mib").pipe(Options.withDefault(64), Options.withDescription("payload size in MiB")),
-    downloaders: Options.integer("downloaders").pipe(Options.withDefault(3), Options.withDescription("downloaders")),
+    size: Options.integer("size-mib").pipe(within("size-mib", 1, 1_048_576), Options.withDefault(64), Options.withDescription("payload size in MiB")),
+    downloaders: Options.integer("downloaders").pipe(within("downloaders", 1, 100), Options.withDefault(3), Options.withDescription("downloaders")),
     verbose
   },
   ({ downloaders, size, verbose }) =>
@@ -247,9 +263,10 @@ const demoCommand = Command.make(
 const trackerCommand = Command.make(
   "tracker",
   {
-    port: Options.integer("port").pipe(Options.withDefault(6969), Options.withDescription("HTTP and UDP port (0 picks one)")),
+    port: Options.integer("port").pipe(portNumber("port"), Options.withDefault(6969), Options.withDescription("HTTP and UDP port (0 picks one)")),
     host: Options.text("host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address to listen on")),
     interval: Options.integer("interval").pipe(
+      within("interval", 1, 86_400, "1 to 86400 seconds"),
       Options.withDefault(60),
       Options.withDescription("seconds between a client's announces; peers silent for twice as long are dropped")
     )
@@ -271,11 +288,11 @@ const overHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(eff
 const daemonCommand = Command.make(
   "daemon",
   {
-    rpcPort: Options.integer("rpc-port").pipe(Options.withDefault(9091), Options.withDescription("the RPC and web interface port")),
+    rpcPort: Options.integer("rpc-port").pipe(portNumber("rpc-port"), Options.withDefault(9091), Options.withDescription("the RPC and web interface port")),
     rpcHost: Options.text("rpc-host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address the RPC listens on")),
     rpcAuth,
     allowedHost: Options.text("allowed-host").pipe(Options.repeated, Options.withDescription("a host name the RPC answers besides localhost (repeat)")),
-    peerPort: Options.integer("peer-port").pipe(Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
+    peerPort: Options.integer("peer-port").pipe(portNumber("peer-port"), Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
     downloadDir: Options.text("download-dir").pipe(
       Options.optional,
       Options.withDescription("where torrents go unless added with another folder (default: the saved setting, else ./downloads)")

@@ -53,6 +53,21 @@ describe("bt-effect download, when things go wrong", () => {
     expect(r.stderr.trim()).toBe(`bt-effect: ${bad}: 'info' is not a dict`)
   })
 
+  it("refuses a number out of range when it parses the command line: exit 2, one line naming the option", async () => {
+    const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+      [["download", "x.torrent", "--port", "70000"], "--port takes a port number, 0 to 65535, not 70000"],
+      [["download", "x.torrent", "--max-peers", "0"], "--max-peers takes 1 to 100000, not 0"],
+      [["download", "x.torrent", "--dht-port", "-1"], "--dht-port takes a port number, 0 to 65535, not -1"],
+      [["daemon", "--rpc-port", "99999"], "--rpc-port takes a port number, 0 to 65535, not 99999"],
+      [["tracker", "--interval", "0"], "--interval takes 1 to 86400 seconds, not 0"]
+    ]
+    for (const [args, line] of cases) {
+      const r = await runCli(args)
+      expect(r.code, args.join(" ")).toBe(2)
+      expect((r.stdout + r.stderr).trim(), args.join(" ")).toBe(line)
+    }
+  })
+
   it("says the tracker is unreachable and gives up when nothing comes (exit 1)", async () => {
     const file = torrentFor(`http://127.0.0.1:${await closedPort()}/announce`, "unreachable")
     const r = await runCli(["download", file, "--out", path.join(dir, "o2"), "--port", "0", "--stall-timeout", "2"])
