@@ -24,42 +24,27 @@ import * as fs from "node:fs"
  */
 const nodeFlags = "--max-semi-space-size=2 --optimize-for-size"
 
+/** `entry` bundled for node as one CommonJS file, with its source map. */
+const bundleForNode = (entry, outfile) =>
+  esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    sourcemap: true,
+    logLevel: "warning"
+  })
+
 fs.rmSync("dist", { recursive: true, force: true })
-await esbuild.build({
-  entryPoints: ["src/main.ts"],
-  outfile: "dist/bt-effect.cjs",
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  sourcemap: true,
-  logLevel: "warning"
-})
+await bundleForNode("src/main.ts", "dist/bt-effect.cjs")
 
-// The hashing worker of `create` (src/services/create/HashWorker.ts) as a file of its own: a worker thread
-// starts from a file. The bundle names it beside itself (src/main.ts); tests start it from dist/.
-await esbuild.build({
-  entryPoints: ["src/services/create/HashWorker.ts"],
-  outfile: "dist/hash-worker.cjs",
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  sourcemap: true,
-  logLevel: "warning"
-})
-
-// The threads that check downloaded pieces (src/services/pieces/DigestWorker.ts), for the same reason.
-await esbuild.build({
-  entryPoints: ["src/services/pieces/DigestWorker.ts"],
-  outfile: "dist/digest-worker.cjs",
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  sourcemap: true,
-  logLevel: "warning"
-})
+// The worker threads as files of their own, since a worker thread starts from a file: the hashing worker
+// of `create` and the threads that check downloaded pieces. The bundle names them beside itself
+// (src/main.ts); tests start them from dist/.
+await bundleForNode("src/services/create/HashWorker.ts", "dist/hash-worker.cjs")
+await bundleForNode("src/services/pieces/DigestWorker.ts", "dist/digest-worker.cjs")
 
 // The daemon's web interface (src/web): its script and its style sheet bundled for browsers, and its page,
 // into dist/web/, the folder the daemon serves (src/main.ts names it). Not minified: it is small, and

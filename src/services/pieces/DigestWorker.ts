@@ -6,8 +6,8 @@
  * A worker thread starts from a file: scripts/build.mjs bundles this module on its own as
  * `dist/digest-worker.cjs`. It imports no Effect, to start quickly.
  */
-import * as crypto from "node:crypto"
 import { parentPort } from "node:worker_threads"
+import { sha1 } from "../create/PieceSha1.js"
 
 /** What the main thread sends: piece `id`'s bytes, `length` of them from `offset` in `memory`. */
 export interface DigestRequest {
@@ -27,6 +27,5 @@ const port = parentPort
 if (port === null) throw new Error("DigestWorker.ts runs on a worker thread: HashThreads starts it")
 
 port.on("message", ({ id, memory, offset, length }: DigestRequest) => {
-  const digest = crypto.createHash("sha1").update(new Uint8Array(memory, offset, length)).digest()
-  port.postMessage({ id, digest } satisfies DigestReply)
+  port.postMessage({ id, digest: sha1(new Uint8Array(memory, offset, length)) } satisfies DigestReply)
 })

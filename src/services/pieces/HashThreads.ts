@@ -14,17 +14,15 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as crypto from "node:crypto"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
+import { sha1 as sha1Here } from "../create/PieceSha1.js"
 import type { DigestReply, DigestRequest } from "./DigestWorker.js"
 
 export interface HashThreads {
   /** How many threads hash. */
   readonly count: number
-  /** Whether `data` lies in memory the threads can read (else `sha1` hashes it on the calling thread). */
-  readonly reaches: (data: Uint8Array) => boolean
   /** The SHA-1 of `data`, on a thread when it lies in shared memory. `data` must not change until then. */
   readonly sha1: (data: Uint8Array) => Effect.Effect<Uint8Array>
 }
@@ -32,14 +30,12 @@ export interface HashThreads {
 /**
  * Threads where none are asked for: one per core beyond two, at most four. A thread helps only with a core
  * of its own; the main thread and the kernel's network and disk work keep two busy. On a 2-core machine,
- * bt-effect from bt-effect on loopback (1 GiB, 4 runs each) went at 295-344 MB/s and 3.5-4.6 CPU s/GiB with
+ * bt-effect from bt-effect on loopback (1 GiB, 4 runs each) went at 258-344 MB/s and 3.5-4.6 CPU s/GiB with
  * one thread, against 303-386 MB/s and 2.8-3.6 CPU s/GiB without; in one bench run of 3 each (`--rows
  * btbt,threads`), medians 299.1 against 319.3 MB/s, 4.32 against 3.42 CPU s/GiB. There it costs, so there
  * it is off.
  */
 export const defaultCount = (): number => Math.max(0, Math.min(4, os.availableParallelism() - 2))
-
-const sha1Here = (data: Uint8Array): Uint8Array => crypto.createHash("sha1").update(data).digest()
 
 interface Pending {
   readonly data: Uint8Array
@@ -89,7 +85,6 @@ export const make = (count: number, script: string): Effect.Effect<HashThreads, 
 
       return {
         count: started.length,
-        reaches: (data) => data.buffer instanceof SharedArrayBuffer,
         sha1: (data) =>
           Effect.suspend(() => {
             const thread = data.buffer instanceof SharedArrayBuffer ? leastBusy() : undefined

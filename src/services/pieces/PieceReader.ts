@@ -36,7 +36,6 @@ interface Reading {
 export const make = (layout: Layout.Layout, storage: TorrentStorage, cache: ReadCache): PieceReader => {
   const entries = new Map<number, Entry>()
   const reading = new Map<number, Reading>()
-  const owned = new Set<Entry>()
 
   /** The piece's entry, pinned once for the caller. */
   const load = (index: number): Effect.Effect<Entry, StorageError> =>
@@ -67,13 +66,9 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, cache: Read
         const entry: Entry = {
           data,
           pins: 1 + read.waiters,
-          forget: () => {
-            entries.delete(index)
-            owned.delete(entry)
-          }
+          forget: () => void entries.delete(index)
         }
         entries.set(index, entry)
-        owned.add(entry)
         cache.add(entry)
         yield* Deferred.succeed(read.done, entry)
         return entry
@@ -95,6 +90,9 @@ export const make = (layout: Layout.Layout, storage: TorrentStorage, cache: Read
           Effect.ensuring(unpin)
         )
       }),
-    close: () => cache.release((entry) => owned.has(entry))
+    close: () => {
+      const mine = new Set(entries.values())
+      cache.release((entry) => mine.has(entry))
+    }
   }
 }

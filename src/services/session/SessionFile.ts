@@ -2,14 +2,13 @@
  * The daemon's list of torrents between runs: `<state>/session.json`, replaced atomically (a temp file
  * written and flushed, renamed over it, the folder flushed). Each torrent's .torrent and resume data live
  * beside it in `<state>/torrents/`; this file says which torrents there are, where their data goes,
- * whether they were stopped and their own rate limits. A file that cannot be read is reported and the session starts empty.
+ * whether they were stopped and their own rate limits. A file that cannot be read is reported and the
+ * session starts empty.
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import * as fs from "node:fs"
 import type { StorageError } from "../../domain/Errors.js"
-import { replaceFile } from "../files/AtomicFile.js"
+import * as JsonFile from "../files/JsonFile.js"
 import type { Entry } from "./SessionEntry.js"
 
 const SavedTorrent = Schema.Struct({
@@ -26,18 +25,10 @@ const SavedTorrent = Schema.Struct({
 })
 export type SavedTorrent = typeof SavedTorrent.Type
 
-const SessionJson = Schema.parseJson(Schema.Struct({ version: Schema.Literal(1), torrents: Schema.Array(SavedTorrent) }))
+const SessionJson = Schema.Struct({ version: Schema.Literal(1), torrents: Schema.Array(SavedTorrent) })
 
 export const load = (file: string): Effect.Effect<ReadonlyArray<SavedTorrent>> =>
-  Effect.promise(() => fs.promises.readFile(file, "utf8").then((text) => text, () => undefined)).pipe(
-    Effect.flatMap((text) => {
-      if (text === undefined) return Effect.succeed([])
-      return Either.match(Schema.decodeUnknownEither(SessionJson)(text), {
-        onLeft: (e) => Effect.as(Effect.logWarning(`ignoring ${file}: ${e.message.split("\n")[0]}`), []),
-        onRight: (session) => Effect.succeed(session.torrents)
-      })
-    })
-  )
+  Effect.map(JsonFile.load(file, SessionJson, { version: 1 as const, torrents: [] }), (session) => session.torrents)
 
 /** Writes the list, in queue order, replacing the file atomically (files/AtomicFile.ts). */
 export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StorageError> =>
@@ -55,5 +46,5 @@ export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect
         ...(e.downloadLimit > 0 ? { downloadLimit: e.downloadLimit } : {}),
         ...(e.uploadLimit > 0 ? { uploadLimit: e.uploadLimit } : {})
       }))
-    return replaceFile(file, Buffer.from(JSON.stringify({ version: 1, torrents }, null, 1)))
+    return JsonFile.save(file, { version: 1, torrents })
   })

@@ -8,11 +8,9 @@
  * and the defaults apply; a setting missing from it keeps its default.
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import * as fs from "node:fs"
 import type { SessionSettings } from "../../domain/SessionView.js"
-import { replaceFile } from "../files/AtomicFile.js"
+import * as JsonFile from "../files/JsonFile.js"
 
 const SavedSettings = Schema.Struct({
   downloadDir: Schema.optional(Schema.String),
@@ -27,18 +25,10 @@ const SavedSettings = Schema.Struct({
 /** The settings a file holds: those a user can change while the daemon runs. */
 export type SavedSettings = typeof SavedSettings.Type
 
-const SettingsJson = Schema.parseJson(Schema.Struct({ version: Schema.Literal(1), settings: SavedSettings }))
+const SettingsJson = Schema.Struct({ version: Schema.Literal(1), settings: SavedSettings })
 
 export const load = (file: string): Effect.Effect<SavedSettings> =>
-  Effect.promise(() => fs.promises.readFile(file, "utf8").then((text) => text, () => undefined)).pipe(
-    Effect.flatMap((text) => {
-      if (text === undefined) return Effect.succeed({})
-      return Either.match(Schema.decodeUnknownEither(SettingsJson)(text), {
-        onLeft: (e) => Effect.as(Effect.logWarning(`ignoring ${file}: ${e.message.split("\n")[0]}`), {}),
-        onRight: (saved) => Effect.succeed(saved.settings)
-      })
-    })
-  )
+  Effect.map(JsonFile.load(file, SettingsJson, { version: 1 as const, settings: {} }), (saved) => saved.settings)
 
 /** Writes the settings a user can change; one that cannot be written is a warning (the next change tries again). */
 export const save = (file: string, settings: SessionSettings): Effect.Effect<void> => {
@@ -51,7 +41,7 @@ export const save = (file: string, settings: SessionSettings): Effect.Effect<voi
     seedQueueEnabled: settings.seedQueueEnabled,
     pexEnabled: settings.pexEnabled
   }
-  return replaceFile(file, Buffer.from(JSON.stringify({ version: 1, settings: saved }, null, 1))).pipe(
+  return JsonFile.save(file, { version: 1, settings: saved }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`settings not saved: ${e.message}`))
   )
 }

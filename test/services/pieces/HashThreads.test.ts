@@ -26,7 +26,6 @@ describe("HashThreads", () => {
     Effect.gen(function* () {
       const threads = yield* HashThreads.make(2, script)
       const pieces = Array.from({ length: 24 }, (_, i) => shared(randomBytes(65536 + i, i + 1), 4096 * (i % 3)))
-      expect(pieces.every(threads.reaches)).toBe(true)
       const digests = yield* Effect.forEach(pieces, threads.sha1, { concurrency: "unbounded" })
       expect(digests.map((d) => Buffer.from(d).toString("hex"))).toEqual(pieces.map((p) => sha1(p).toString("hex")))
     }))
@@ -35,7 +34,6 @@ describe("HashThreads", () => {
     Effect.gen(function* () {
       const threads = yield* HashThreads.make(1, script)
       const piece = randomBytes(10000, 3)
-      expect(threads.reaches(piece)).toBe(false)
       expect(Buffer.from(yield* threads.sha1(piece)).equals(sha1(piece))).toBe(true)
     }))
 
