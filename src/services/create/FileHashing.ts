@@ -22,7 +22,7 @@ import { describeErrno } from "../files/FileErrors.js"
 import { node } from "../files/NodeCallback.js"
 import { readOnlyFlags } from "../files/OpenFlags.js"
 import { closeQuietly } from "../files/PositionalIo.js"
-import { hashPieces } from "./PieceSha1.js"
+import { hashPieces } from "../../domain/PieceSha1.js"
 
 export interface HashSource {
   /** Where to read the file (a Buffer keeps names that are not UTF-8). */

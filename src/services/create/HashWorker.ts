@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import { parentPort } from "node:worker_threads"
 import { readOnlyFlags } from "../files/OpenFlags.js"
 import type { Batch, Segment, WorkerReply } from "./FileHashing.js"
-import { hashPieces } from "./PieceSha1.js"
+import { hashPieces } from "../../domain/PieceSha1.js"
 
 let buffer = new Uint8Array(0)
 

@@ -7,7 +7,7 @@
  * `dist/digest-worker.cjs`. It imports no Effect, to start quickly.
  */
 import { parentPort } from "node:worker_threads"
-import { sha1 } from "../create/PieceSha1.js"
+import { sha1 } from "../../domain/PieceSha1.js"
 
 /** What the main thread sends: piece `id`'s bytes, `length` of them from `offset` in `memory`. */
 export interface DigestRequest {

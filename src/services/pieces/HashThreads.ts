@@ -17,7 +17,7 @@ import type * as Scope from "effect/Scope"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Worker } from "node:worker_threads"
-import { sha1 as sha1Here } from "../create/PieceSha1.js"
+import { sha1 as sha1Here } from "../../domain/PieceSha1.js"
 import type { DigestReply, DigestRequest } from "./DigestWorker.js"
 
 export interface HashThreads {

@@ -1,6 +1,6 @@
 /**
  * SHA-1 of pieces, the same on the calling thread (FileHashing.inlineHasher) and on worker threads
- * (HashWorker.ts, and pieces/DigestWorker.ts for downloaded pieces). No Effect here: the workers'
+ * (create/HashWorker.ts, and pieces/DigestWorker.ts for downloaded pieces). No Effect here: the workers'
  * bundles stay small and quick to start.
  */
 import * as crypto from "node:crypto"
