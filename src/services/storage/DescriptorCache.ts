@@ -3,7 +3,9 @@
  * a least-recently-used cache with a limit (a torrent of 100,000 files must not exhaust descriptors); a
  * file that fell out of the cache is reopened on demand, one open at a time per file, whoever asks.
  * A descriptor in use by a read or write is never closed under it: eviction retires it, and the last user
- * closes it. Each use runs uninterruptibly, since Node cannot cancel a call that libuv has started, and a
+ * closes it. A file is created (grown sparse to its length) when it is first written, not when the torrent
+ * opens: a download that fails before any data arrives leaves no full-size empty files behind. Each use
+ * runs uninterruptibly, since Node cannot cancel a call that libuv has started, and a
  * descriptor closed while the thread pool still uses it could be reused by an unrelated open. Every
  * descriptor is closed with the scope.
  */
@@ -39,9 +41,6 @@ export interface DescriptorCache {
     action: Action,
     use: (fd: number, handle: Handle) => Effect.Effect<A, NodeJS.ErrnoException>
   ) => Effect.Effect<A, StorageError>
-  /** Creates the file (grown sparse to its length) and opens it now; `checked` holds the folders already
-   *  walked (OpenInRoot.walk). */
-  readonly create: (index: number, checked: Set<string>) => Effect.Effect<void, StorageError>
   /** Whether the file's descriptor is in the cache now. */
   readonly isOpen: (index: number) => boolean
   /** The inode the file had when this cache first opened it: the file the torrent writes to. */
@@ -53,19 +52,28 @@ const closeHandle = (handle: Handle): void => {
   if (typeof handle.direct === "number") closeQuietly(handle.direct)
 }
 
-/** The cache of at most `maxOpenFiles` descriptors of the planned files, read-only or not. */
+/**
+ * The cache of at most `maxOpenFiles` descriptors of the planned files, read-only or not. `present` holds
+ * the inodes of the files there when the torrent opened: those are the files it uses (one deleted or
+ * replaced since is an error, not created afresh, since its verified pieces would be lost unseen).
+ */
 export const make = (
   planned: StoragePlan,
   maxOpenFiles: number,
-  readOnly: boolean
+  readOnly: boolean,
+  present: ReadonlyMap<number, bigint> = new Map()
 ): Effect.Effect<DescriptorCache, never, Scope.Scope> =>
   Effect.gen(function*() {
     const files = planned.files
-    /** The inode each file had when first opened. */
-    const inodes = new Map<number, bigint>()
+    /** The inode each file had when the torrent opened, or when first opened. */
+    const inodes = new Map<number, bigint>(present)
     // Least recently used first (a Map iterates in insertion order; a hit moves the entry to the end).
     const handles = new Map<number, Handle>()
     const opening = new Map<number, Deferred.Deferred<void, StorageError>>()
+    /** Files opened to be written in this run: created (and grown to their length) by that first open. */
+    const created = new Set<number>()
+    /** Folders below the root walked to create files (OpenInRoot.walk). */
+    const checked = new Set<string>()
     let closed = false
 
     const evict = (): void => {
@@ -77,8 +85,13 @@ export const make = (
       }
     }
 
-    const openHandle = (index: number, ready: Deferred.Deferred<void, StorageError>, checked: Set<string> | undefined) =>
-      openFile(planned.root, files[index]!, readOnly ? "read" : checked !== undefined ? "create" : "existing", checked).pipe(
+    const openHandle = (index: number, ready: Deferred.Deferred<void, StorageError>, creating: boolean) =>
+      openFile(
+        planned.root,
+        files[index]!,
+        readOnly ? "read" : !creating ? "existing" : present.has(index) ? "resize" : "create",
+        creating ? checked : undefined
+      ).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           opening.delete(index)
@@ -91,6 +104,7 @@ export const make = (
             return Effect.fail(closedError(files[index]!.path, "open"))
           }
           if (!inodes.has(index)) inodes.set(index, ino)
+          if (creating) created.add(index)
           const handle: Handle = { fd, users: 1, retired: false, direct: undefined }
           handles.set(index, handle)
           evict()
@@ -99,7 +113,7 @@ export const make = (
       )
 
     /** The file's handle with one more user; one open at a time per file, whoever asks. */
-    const acquire = (index: number, action: Action, checked?: Set<string>): Effect.Effect<Handle, StorageError> =>
+    const acquire = (index: number, action: Action): Effect.Effect<Handle, StorageError> =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(closedError(files[index]!.path, action))
         const hit = handles.get(index)
@@ -110,10 +124,10 @@ export const make = (
           return Effect.succeed(hit)
         }
         const pending = opening.get(index)
-        if (pending !== undefined) return Effect.zipRight(Deferred.await(pending), acquire(index, action, checked))
+        if (pending !== undefined) return Effect.zipRight(Deferred.await(pending), acquire(index, action))
         const ready = Deferred.unsafeMake<void, StorageError>(FiberId.none)
         opening.set(index, ready)
-        return openHandle(index, ready, checked)
+        return openHandle(index, ready, action === "write" && !created.has(index))
       })
 
     const release = (handle: Handle) =>
@@ -148,7 +162,6 @@ export const make = (
             release
           )
         ),
-      create: (index, checked) => Effect.uninterruptible(Effect.flatMap(acquire(index, "open", checked), release)),
       isOpen: (index) => handles.has(index),
       inodeOf: (index) => inodes.get(index)
     }

@@ -17,7 +17,7 @@ import { node, unit } from "../files/NodeCallback.js"
 import { readAll, writeAll } from "../files/PositionalIo.js"
 import * as DescriptorCache from "./DescriptorCache.js"
 import * as DirectIo from "./DirectIo.js"
-import { ensureRoot, walk } from "./OpenInRoot.js"
+import { ensureRoot } from "./OpenInRoot.js"
 import {
   type FileStamp,
   type OpenOptions,
@@ -73,12 +73,20 @@ const readOnlyError = (file: PlannedFile) =>
  * error reported is that of the first failing span.
  */
 const writing = (torrent: OpenTorrent): Pick<TorrentStorage, "write" | "writePieces"> => {
-  const { descriptors, dirty, files, layout, readOnly, written } = torrent
+  const { descriptors, dirty, files, layout, readOnly, stored, written } = torrent
   const markWritten = (file: number) =>
     Effect.sync(() => {
       dirty.add(file)
       written.add(file)
     })
+  // Files are created when first written (DescriptorCache.ts); an empty file has no bytes to write, so the
+  // empty ones are made with the first write of all, once the download has data to keep.
+  let emptiesMade = false
+  const makeEmpties = Effect.suspend(() => {
+    if (emptiesMade) return Effect.void
+    emptiesMade = true
+    return Effect.forEach(stored.filter((f) => f.length === 0), (f) => descriptors.withFile(f.index, "write", () => Effect.void), { discard: true })
+  })
 
   const writeSpan = (span: Layout.FileSpan, offset: number, data: Uint8Array): Effect.Effect<void, StorageError> => {
     if (!files[span.file]!.stored) return Effect.void
@@ -86,7 +94,8 @@ const writing = (torrent: OpenTorrent): Pick<TorrentStorage, "write" | "writePie
     const chunk = data.subarray(start, start + span.length)
     if (readOnly) return Effect.fail(readOnlyError(files[span.file]!))
     return descriptors.withFile(span.file, "write", (fd) => writeAll(fd, chunk, span.fileOffset)).pipe(
-      Effect.ensuring(markWritten(span.file))
+      Effect.ensuring(markWritten(span.file)),
+      Effect.zipLeft(makeEmpties)
     )
   }
 
@@ -106,7 +115,7 @@ const writing = (torrent: OpenTorrent): Pick<TorrentStorage, "write" | "writePie
           descriptors.withFile(run.file, "write", (_, handle) => {
             const chunks = run.parts.map((p) => pieces[p.piece]!.subarray(p.pieceOffset, p.pieceOffset + p.length))
             return DirectIo.writeRun(handle, chunks, run.fileOffset)
-          }).pipe(Effect.ensuring(markWritten(run.file))), { discard: true })
+          }).pipe(Effect.ensuring(markWritten(run.file))), { discard: true }).pipe(Effect.zipLeft(makeEmpties))
       })
   }
 }
@@ -200,27 +209,25 @@ const stamping = ({ descriptors, files, stored, written }: OpenTorrent): Torrent
   }).pipe(Effect.withSpan("Storage.stamps"))
 }
 
-/** Creates the folders first, in order (parents before children), then the files, several at once. */
-const createFiles = (root: string, { descriptors, stored }: OpenTorrent) =>
-  Effect.gen(function*() {
-    const checked = new Set<string>()
-    for (const file of stored) yield* walk(root, file, true, checked)
-    yield* Effect.forEach(stored, (file) => descriptors.create(file.index, checked), { concurrency: 16, discard: true })
-  })
-
 const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: number, readOnly: boolean) =>
   Effect.gen(function*() {
+    const stored = planned.files.filter((f) => f.stored)
+    // The files already there, by inode: the torrent's, from now on (DescriptorCache.make).
+    const present = new Map<number, bigint>()
+    if (!readOnly) {
+      yield* Effect.forEach(stored, (file) => Effect.map(stampOf(file), (stamp) => {
+        if (stamp !== undefined) present.set(file.index, stamp.ino)
+      }), { concurrency: 16, discard: true })
+    }
     const torrent: OpenTorrent = {
       files: planned.files,
-      stored: planned.files.filter((f) => f.stored),
+      stored,
       layout,
       readOnly,
-      descriptors: yield* DescriptorCache.make(planned, maxOpenFiles, readOnly),
+      descriptors: yield* DescriptorCache.make(planned, maxOpenFiles, readOnly, present),
       dirty: new Set(),
       written: new Set()
     }
-    // Read-only, files are opened when read.
-    if (!readOnly) yield* createFiles(planned.root, torrent)
     const syncLock = yield* Effect.makeSemaphore(1)
     return {
       ...writing(torrent),

@@ -70,11 +70,18 @@ export const walk = (root: string, file: PlannedFile, create: boolean, checked: 
     }
   })
 
-export type OpenMode = "create" | "existing" | "read"
+/** `create`: created when missing; `resize`: must exist (it did when the torrent opened); both grown sparse
+ *  to the file's length. `existing` and `read` open what is there as it is. */
+export type OpenMode = "create" | "resize" | "existing" | "read"
 
-const flagsOf: Readonly<Record<OpenMode, number>> = { create: createFlags, existing: existingFlags, read: readOnlyFlags }
+const flagsOf: Readonly<Record<OpenMode, number>> = {
+  create: createFlags,
+  resize: existingFlags,
+  existing: existingFlags,
+  read: readOnlyFlags
+}
 
-/** A descriptor on the file (created, and grown sparse to its length, in mode `create`), and its inode. */
+/** A descriptor on the file (grown sparse to its length in modes `create` and `resize`), and its inode. */
 export const openFile = (
   root: string,
   file: PlannedFile,
@@ -91,7 +98,7 @@ export const openFile = (
       Effect.tap((stats) =>
         !stats.isFile()
           ? Effect.fail(new StorageError({ reason: "Open", path: file.path, detail: "not a regular file" }))
-          : mode === "create" && stats.size < BigInt(file.length)
+          : (mode === "create" || mode === "resize") && stats.size < BigInt(file.length)
           ? unit((done) => fs.ftruncate(fd, file.length, done)).pipe(Effect.mapError(failure("resize", file.path)))
           : Effect.void
       )

@@ -150,16 +150,25 @@ describe("FileStorage", () => {
       }))
   }
 
-  it.scopedLive("creates sparse files of full length at open, and the storage closes with its scope", () =>
+  it.scopedLive("creates no file at open, each file (sparse, full length) when first written, the empty ones with the first write; closes with its scope", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
+      const four = path.join(root, "multi", "d", "e", "four.bin")
+      const one = path.join(root, "multi", "a", "b", "one.bin")
+      const empty = path.join(root, "multi", "a", "empty.txt")
       const storage = yield* Effect.scoped(
         Effect.gen(function*() {
           const s = yield* openWith(FileStorage.layer, multi.metainfo, root)
-          expect(fs.statSync(path.join(root, "multi", "d", "e", "four.bin")).size).toBe(40000)
-          expect(fs.statSync(path.join(root, "multi", "a", "b", "one.bin")).size).toBe(30000)
-          // Nothing written yet: reads give zeros.
-          expect(yield* s.read(3, 0, 100)).toEqual(zeros(100))
+          // A download that fails before any data arrives leaves nothing but the folder it was given.
+          expect(fs.readdirSync(root)).toEqual([])
+          yield* s.writePieces(3, [multi.payload.subarray(3 * 32768, 4 * 32768)])
+          expect(fs.statSync(four).size).toBe(40000)
+          expect(fs.existsSync(one)).toBe(false)
+          expect(fs.statSync(empty).size).toBe(0)
+          // Written around: the rest of the file reads as zeros.
+          expect(yield* s.read(2, 0, 100)).toEqual(zeros(100))
+          yield* s.write(0, 0, multi.payload.subarray(0, 10))
+          expect(fs.statSync(one).size).toBe(30000)
           return s
         })
       )
@@ -245,12 +254,13 @@ describe("FileStorage", () => {
     expect(fs.readFileSync(path.join(outside, "one.bin")).equals(outsideData)).toBe(true)
   }
 
-  it.scopedLive("refuses a symlinked folder planted under the root before open", () =>
+  it.scopedLive("refuses a symlinked folder planted under the root before the first write", () =>
     Effect.gen(function*() {
       const { outside, root } = yield* withOutside
       fs.mkdirSync(path.join(root, "two"), { recursive: true })
       fs.symlinkSync(outside, path.join(root, "two", "sub"))
-      const error = yield* openError(FileStorage.layer, twoFiles.metainfo, root)
+      const error = yield* withStorage(FileStorage.layer, twoFiles.metainfo, root, (s) =>
+        Effect.flip(s.write(0, 0, twoFiles.payload.subarray(0, 16384))))
       expect(error.reason).toBe("Outside")
       expect(error.path).toBe(path.join(root, "two", "sub", "one.bin"))
       expect(error.detail).toContain("symbolic link")
@@ -262,6 +272,8 @@ describe("FileStorage", () => {
       const { outside, root } = yield* withOutside
       const error = yield* withStorage(FileStorage.layerWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
         Effect.gen(function*() {
+          yield* s.write(0, 0, twoFiles.payload.subarray(0, 16384))
+          yield* s.write(2, 0, twoFiles.payload.subarray(32768, 40000))
           yield* s.read(2, 0, 100) // two.bin now holds the one descriptor: one.bin must be reopened
           fs.renameSync(path.join(root, "two", "sub"), path.join(root, "two", "moved"))
           fs.symlinkSync(outside, path.join(root, "two", "sub"))
@@ -278,7 +290,9 @@ describe("FileStorage", () => {
       const two = path.join(root, "two", "two.bin")
       const error = yield* withStorage(FileStorage.layerWith({ maxOpenFiles: 1 }), twoFiles.metainfo, root, (s) =>
         Effect.gen(function*() {
-          yield* s.read(0, 0, 100)
+          yield* s.write(2, 0, twoFiles.payload.subarray(32768, 40000))
+          yield* s.write(0, 0, twoFiles.payload.subarray(0, 16384))
+          yield* s.read(0, 0, 100) // one.bin holds the one descriptor: two.bin must be reopened
           fs.rmSync(two)
           fs.symlinkSync(path.join(outside, "one.bin"), two)
           return yield* Effect.flip(s.write(2, 0, twoFiles.payload.subarray(32768, 40000)))
@@ -404,10 +418,11 @@ describe("FileStorage: stamps and read-only opening", () => {
       expect(fs.readdirSync(root)).toEqual([])
     }))
 
-  it.scopedLive("stamps after an open to write: each stored file's length and mtime, none for pad or symlink", () =>
+  it.scopedLive("stamps after every piece is written: each stored file's length and mtime, none for pad or symlink", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      const opened = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.stamps)
+      const opened = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
+        Effect.zipRight(roundTrip(s, multi.payload, layoutMulti), s.stamps))
       const stamps = yield* stampsWith(FileStorage.layer, multi.metainfo, root)
       multi.metainfo.files.forEach((file, i) => {
         if (storedMulti.includes(i)) {
@@ -487,7 +502,7 @@ describe("FileStorage: stamps and read-only opening", () => {
   it.scopedLive("syncAll on read-only storage over existing files succeeds", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
-      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 32768)))
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => roundTrip(s, multi.payload, layoutMulti))
       yield* withReadOnly(FileStorage.layerWith({ maxOpenFiles: 1 }), multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           yield* s.syncAll
@@ -499,6 +514,7 @@ describe("FileStorage: stamps and read-only opening", () => {
   it.scopedLive("TorrentStorage.stamps after a write shows the written file's new mtime, the others' as before", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => roundTrip(s, multi.payload, layoutMulti))
       yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           storedMulti.forEach((i) => age(multiPath(root, i)))
@@ -557,10 +573,11 @@ describe("FileStorage: stamps and read-only opening", () => {
       }
     }))
 
-  it.scopedLive("TorrentStorage.stamps: deleting a file after the storage opened it fails, even before any write to it", () =>
+  it.scopedLive("TorrentStorage.stamps: deleting a file that was there when the storage opened fails, even before any write to it", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
       const one = multiPath(root, 0)
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 100)))
       const error = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
         Effect.gen(function*() {
           fs.unlinkSync(one)
@@ -568,6 +585,22 @@ describe("FileStorage: stamps and read-only opening", () => {
         }))
       expect(error.reason).toBe("Missing")
       expect(error.path).toBe(one)
+    }))
+
+  // Its verified pieces would be zeros unseen: a file there at open is never made afresh.
+  it.scopedLive("a file that was there when the storage opened and is deleted before its first write is an error, not created again", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const one = multiPath(root, 0)
+      yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) => s.write(0, 0, multi.payload.subarray(0, 100)))
+      const error = yield* withStorage(FileStorage.layer, multi.metainfo, root, (s) =>
+        Effect.gen(function*() {
+          fs.unlinkSync(one)
+          return yield* Effect.flip(s.write(0, 200, multi.payload.subarray(200, 300)))
+        }))
+      expect(error.path).toBe(one)
+      expect(error.detail).toContain("no such file")
+      expect(fs.existsSync(one)).toBe(false)
     }))
 
   // A file held open (all are, below the descriptor limit) is looked at again by every `stamps`, written
