@@ -7,14 +7,12 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Exit from "effect/Exit"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -23,32 +21,35 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as path from "node:path"
-import { UsageError } from "./domain/Errors.js"
 import { create } from "./services/commands/Create.js"
 import * as UdpDatagram from "./services/wire/UdpDatagram.js"
-import { bootstrapEnv, dhtOptions, publicRouters } from "./services/dht/DhtSettings.js"
 import { daemon } from "./services/commands/Daemon.js"
 import { demo } from "./services/commands/Demo.js"
 import * as Remote from "./services/commands/Remote.js"
-import { defaultRpcUrl } from "./services/commands/Remote.js"
 import { download } from "./services/commands/Download.js"
 import { seed } from "./services/commands/Seed.js"
 import * as ResumeFiles from "./services/storage/ResumeFiles.js"
 import type * as ResumeStore from "./services/storage/ResumeStore.js"
 import { defaultStateDir } from "./services/storage/ResumeStore.js"
+import type { RpcCredentials } from "./domain/RpcAddress.js"
+import * as CommandLine from "./services/commands/CommandLine.js"
+import {
+  dataFolder, dhtFlags, dhtFrom, hashThreads, hashThreadsFrom, ids, integerOption, jsonProgress, maxPeers, optionalText, port, portOption,
+  rateLimits, rpcAuth, rpcUrl, state, textOption, torrentArg, uploadSlots, verbose, within
+} from "./services/commands/CommandOptions.js"
+import { describeProgram, plainText } from "./services/commands/CommandTree.js"
+import { completionScript } from "./services/commands/Completions.js"
+import { commandHelp, programHelp, styleFor } from "./services/commands/HelpText.js"
 import { verify } from "./services/commands/Verify.js"
 import * as FileStorage from "./services/storage/FileStorage.js"
 import { infoJson, infoText } from "./services/commands/InfoReport.js"
 import * as TcpNetwork from "./services/wire/TcpNetwork.js"
 import * as RarestFirst from "./services/pieces/RarestFirst.js"
-import * as HashThreads from "./services/pieces/HashThreads.js"
 import { loadTorrent } from "./services/torrent/TorrentSource.js"
 import * as NetworkTracker from "./services/tracker/NetworkTracker.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
 
 const version = "0.1.0"
-
-const torrentArg = Args.file({ name: "FILE.torrent" }).pipe(Args.withDescription("the .torrent file"))
 
 const info = Command.make(
   "info",
@@ -85,31 +86,6 @@ const clientLayer = Layer.mergeAll(
   UdpDatagram.layer
 )
 
-/**
- * A number option checked when the command line is parsed: outside [min, max] it is a usage error (exit
- * 2) naming the option, not a failure deep in the run (`--port 70000` was "internal error: RangeError").
- */
-const within = (name: string, min: number, max: number, what = `${min} to ${max}`) =>
-  Options.mapEffect((n: number) =>
-    n >= min && n <= max ? Effect.succeed(n) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--${name} takes ${what}, not ${n}`))))
-const portNumber = (name: string) => within(name, 0, 65535, "a port number, 0 to 65535")
-
-const maxPeers = Options.integer("max-peers").pipe(within("max-peers", 1, 100_000), Options.withDefault(50), Options.withDescription("connections at most"))
-const uploadSlots = Options.integer("upload-slots").pipe(
-  within("upload-slots", 0, 10_000),
-  Options.withDefault(4),
-  Options.withDescription("peers unchoked by upload or download rate (one more is unchoked optimistically)")
-)
-const verbose = Options.boolean("verbose").pipe(Options.withDescription("debug logs (peers connecting and leaving)"))
-const port = Options.integer("port").pipe(
-  portNumber("port"),
-  Options.withDefault(6881),
-  Options.withDescription("the port to listen on for peers (0 picks one)")
-)
-const state = Options.directory("state").pipe(
-  Options.optional,
-  Options.withDescription(`where resume data is kept (default ${defaultStateDir()})`)
-)
 const withClient = <A, E>(
   effect: Effect.Effect<A, E, Layer.Layer.Success<typeof clientLayer> | ResumeStore.ResumeStore | FileSystem.FileSystem>,
   debug: boolean,
@@ -121,65 +97,34 @@ const withClient = <A, E>(
     Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
   )
 
-const noDht = Options.boolean("no-dht").pipe(Options.withDescription("do not use the DHT (never used for private torrents)"))
-const dhtPort = Options.integer("dht-port").pipe(
-  portNumber("dht-port"),
-  Options.optional,
-  Options.withDescription("the DHT's UDP port (default: the number of --port)")
-)
-const dhtBootstrap = Options.text("dht-bootstrap").pipe(
-  Options.optional,
-  Options.withDescription(`HOST:PORT,... to join the DHT through (default: $${bootstrapEnv}, else ${publicRouters.join(", ")})`)
-)
-const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
-const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex }
-const hashThreads = Options.integer("hash-threads").pipe(
-  Options.optional,
-  Options.withDescription(
-    `threads that check downloaded pieces beside the main one; 0: the main thread checks them (default on this machine: ${HashThreads.defaultCount()})`
-  )
-)
-/** `--hash-threads` with the script the threads run, or a usage error. */
-const hashThreadsFrom = (count: Option.Option<number>) => {
-  const n = Option.getOrElse(count, HashThreads.defaultCount)
-  return n >= 0 && n <= 64
-    ? Effect.succeed({ count: n, script: digestWorkerScript })
-    : Effect.fail(new UsageError({ reason: "Option", detail: `--hash-threads takes 0 to 64, not ${n}` }))
-}
-
-/** The DHT's options from its flags, or a usage error. */
-const dhtFrom = (
-  flags: { readonly noDht: boolean; readonly noPex: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string> },
-  peerPort: number,
-  stateDir: Option.Option<string>
-) =>
-  Either.match(
-    dhtOptions(
-      { enabled: !flags.noDht, port: Option.getOrUndefined(flags.dhtPort), bootstrap: Option.getOrUndefined(flags.dhtBootstrap) },
-      peerPort,
-      Option.getOrElse(stateDir, defaultStateDir)
-    ),
-    {
-      onLeft: (detail) => Effect.fail(new UsageError({ reason: "Option", detail })),
-      onRight: (options) => Effect.succeed(options)
-    }
-  )
-
 const seedCommand = Command.make(
   "seed",
   {
     torrent: torrentArg,
-    data: Options.text("data").pipe(Options.withDescription("the folder that holds the torrent's content (as --out did)")),
+    data: dataFolder,
     port,
     maxPeers,
     uploadSlots,
+    ...rateLimits,
+    json: jsonProgress,
     state,
     verbose,
     ...dhtFlags
   },
-  ({ data, maxPeers, port, state, torrent, uploadSlots, verbose, ...flags }) =>
+  ({ data, downloadLimit, json, maxPeers, port, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
     Effect.flatMap(dhtFrom(flags, port, state), (dht) =>
-      seed({ torrent, data, port, maxPeers, uploadSlots, progress: { tty, write }, pex: !flags.noPex, ...(dht !== undefined ? { dht } : {}) })
+      seed({
+        torrent,
+        data,
+        port,
+        maxPeers,
+        uploadSlots,
+        downloadLimit,
+        uploadLimit,
+        progress: { tty, write, json },
+        pex: !flags.noPex,
+        ...(dht !== undefined ? { dht } : {})
+      })
     ).pipe((effect) => withClient(effect, verbose, state))
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
 
@@ -187,7 +132,7 @@ const verifyCommand = Command.make(
   "verify",
   {
     torrent: torrentArg,
-    data: Options.text("data").pipe(Options.withDescription("the folder that holds the torrent's content (as --out did)")),
+    data: dataFolder,
     state,
     verbose
   },
@@ -198,36 +143,40 @@ const downloadCommand = Command.make(
   "download",
   {
     torrent: Args.text({ name: "FILE.torrent|MAGNET" }).pipe(Args.withDescription("a .torrent file or a magnet link")),
-    ...dhtFlags,
-    out: Options.text("out").pipe(
-      Options.withDefault("./downloads"),
-      Options.withDescription("the folder to download into (created when missing)")
-    ),
+    out: textOption("out", "./downloads", "DIR", "the folder to download into (created when missing)"),
     port,
-    stallTimeout: Options.integer("stall-timeout").pipe(
-      within("stall-timeout", 0, 2_147_483, "0 to 2147483 seconds"),
-      Options.withDefault(0),
-      Options.withDescription("give up after this many seconds without data (0: never)")
-    ),
+    stallTimeout: integerOption("stall-timeout", {
+      min: 0,
+      max: 2_147_483,
+      range: "0 to 2147483 seconds",
+      default: 0,
+      placeholder: "SECONDS",
+      description: "give up after this many seconds without data (0: never)"
+    }),
     maxPeers,
     uploadSlots,
     seed: Options.boolean("seed").pipe(Options.withDescription("keep seeding after the download completes")),
     seedRatio: Options.float("seed-ratio").pipe(
       within("seed-ratio", 0, 1_000_000),
       Options.optional,
+      Options.withPseudoName("RATIO"),
       Options.withDescription("with --seed: stop once uploaded / size reaches this ratio")
     ),
     seedTime: Options.float("seed-time").pipe(
       within("seed-time", 0, 35_791, "0 to 35791 minutes"),
       Options.optional,
+      Options.withPseudoName("MINUTES"),
       Options.withDescription("with --seed: stop after seeding this many minutes")
     ),
+    ...rateLimits,
+    json: jsonProgress,
     hashThreads,
     state,
-    verbose
+    verbose,
+    ...dhtFlags
   },
-  ({ hashThreads, maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadSlots, verbose, ...flags }) =>
-    Effect.flatMap(Effect.zip(dhtFrom(flags, port, state), hashThreadsFrom(hashThreads)), ([dht, threads]) => download({
+  ({ downloadLimit, hashThreads, json, maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
+    Effect.flatMap(Effect.zip(dhtFrom(flags, port, state), hashThreadsFrom(hashThreads, digestWorkerScript)), ([dht, threads]) => download({
       ...(dht !== undefined ? { dht } : {}),
       hashThreads: threads,
       pex: !flags.noPex,
@@ -237,6 +186,8 @@ const downloadCommand = Command.make(
       stallTimeoutSeconds: stallTimeout,
       maxPeers,
       uploadSlots,
+      downloadLimit,
+      uploadLimit,
       ...(keepSeeding || Option.isSome(seedRatio) || Option.isSome(seedTime)
         ? {
             seed: {
@@ -245,15 +196,15 @@ const downloadCommand = Command.make(
             }
           }
         : {}),
-      progress: { tty, write }
+      progress: { tty, write, json }
     })).pipe((effect) => withClient(effect, verbose, state))
-).pipe(Command.withDescription("download a torrent (a .torrent file or a magnet link) into a folder, verifying every piece"))
+).pipe(Command.withDescription("download a .torrent or a magnet link into a folder, verifying every piece"))
 
 const demoCommand = Command.make(
   "demo",
   {
-    size: Options.integer("size-mib").pipe(within("size-mib", 1, 1_048_576), Options.withDefault(64), Options.withDescription("payload size in MiB")),
-    downloaders: Options.integer("downloaders").pipe(within("downloaders", 1, 100), Options.withDefault(3), Options.withDescription("downloaders")),
+    size: integerOption("size-mib", { min: 1, max: 1_048_576, default: 64, placeholder: "MIB", description: "payload size in MiB" }),
+    downloaders: integerOption("downloaders", { min: 1, max: 100, default: 3, description: "how many downloaders" }),
     verbose
   },
   ({ downloaders, size, verbose }) =>
@@ -263,24 +214,24 @@ const demoCommand = Command.make(
 const trackerCommand = Command.make(
   "tracker",
   {
-    port: Options.integer("port").pipe(portNumber("port"), Options.withDefault(6969), Options.withDescription("HTTP and UDP port (0 picks one)")),
-    host: Options.text("host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address to listen on")),
-    interval: Options.integer("interval").pipe(
-      within("interval", 1, 86_400, "1 to 86400 seconds"),
-      Options.withDefault(60),
-      Options.withDescription("seconds between a client's announces; peers silent for twice as long are dropped")
-    )
+    port: portOption("port", 6969, "HTTP and UDP port (0 picks one)"),
+    host: textOption("host", "127.0.0.1", "ADDRESS", "the address to listen on"),
+    interval: integerOption("interval", {
+      min: 1,
+      max: 86_400,
+      range: "1 to 86400 seconds",
+      default: 60,
+      placeholder: "SECONDS",
+      description: "seconds between a client's announces; peers silent for twice as long are dropped"
+    })
   },
   ({ host, interval, port }) => TrackerServer.run({ port, host, interval })
 ).pipe(Command.withDescription("a small HTTP and UDP tracker (BEP 3, 15, 23) for a private swarm or a test"))
 
-const rpcUrl = Options.text("rpc-url").pipe(
-  Options.withDefault(defaultRpcUrl),
-  Options.withDescription("the daemon's RPC address")
-)
-const rpcAuth = Options.text("rpc-auth").pipe(Options.optional, Options.withDescription("USER:PASSWORD for the daemon's RPC"))
-const remote = (url: string, auth: Option.Option<string>) => ({ url, ...(Option.isSome(auth) ? { auth: auth.value } : {}) })
-const ids = Args.text({ name: "ID" }).pipe(Args.atLeast(1), Args.withDescription("torrent ids or info hashes, or all"))
+const remote = (url: string, auth: Option.Option<RpcCredentials>) => ({
+  url,
+  ...(Option.isSome(auth) ? { auth: `${auth.value.username}:${auth.value.password}` } : {})
+})
 const printed = <E, R>(effect: Effect.Effect<string, E, R>) => Effect.flatMap(effect, (text) => Console.log(text))
 /** The remote commands reach the daemon over node:http, as the trackers are reached. */
 const overHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, NodeHttpClient.layer)
@@ -288,14 +239,19 @@ const overHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(eff
 const daemonCommand = Command.make(
   "daemon",
   {
-    rpcPort: Options.integer("rpc-port").pipe(portNumber("rpc-port"), Options.withDefault(9091), Options.withDescription("the RPC and web interface port")),
-    rpcHost: Options.text("rpc-host").pipe(Options.withDefault("127.0.0.1"), Options.withDescription("the address the RPC listens on")),
+    rpcPort: portOption("rpc-port", 9091, "the RPC and web interface port"),
+    rpcHost: textOption("rpc-host", "127.0.0.1", "ADDRESS", "the address the RPC listens on"),
     rpcAuth,
-    allowedHost: Options.text("allowed-host").pipe(Options.repeated, Options.withDescription("a host name the RPC answers besides localhost (repeat)")),
-    peerPort: Options.integer("peer-port").pipe(portNumber("peer-port"), Options.withDefault(51413), Options.withDescription("the one port for peers of all torrents (0 picks one)")),
-    downloadDir: Options.text("download-dir").pipe(
-      Options.optional,
-      Options.withDescription("where torrents go unless added with another folder (default: the saved setting, else ./downloads)")
+    allowedHost: Options.text("allowed-host").pipe(
+      Options.repeated,
+      Options.withPseudoName("HOST"),
+      Options.withDescription("a host name the RPC answers besides localhost")
+    ),
+    peerPort: portOption("peer-port", 51413, "the one port for peers of all torrents (0 picks one)"),
+    downloadDir: optionalText(
+      "download-dir",
+      "DIR",
+      "where torrents go unless added with another folder (default: the saved setting, else ./downloads)"
     ),
     hashThreads,
     state,
@@ -305,8 +261,7 @@ const daemonCommand = Command.make(
   ({ allowedHost, downloadDir, hashThreads, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, ...flags }) =>
     Effect.gen(function* () {
       const dht = yield* dhtFrom(flags, peerPort, state)
-      const threads = yield* hashThreadsFrom(hashThreads)
-      const auth = Option.getOrUndefined(rpcAuth)?.split(":")
+      const threads = yield* hashThreadsFrom(hashThreads, digestWorkerScript)
       return yield* daemon({
         rpcHost,
         rpcPort,
@@ -321,7 +276,7 @@ const daemonCommand = Command.make(
         webDir: path.join(__dirname, "web"),
         hashThreads: threads,
         ...(dht !== undefined ? { dht } : {}),
-        ...(auth !== undefined ? { auth: { username: auth[0] ?? "", password: auth.slice(1).join(":") } } : {})
+        ...(Option.isSome(rpcAuth) ? { auth: rpcAuth.value } : {})
       })
     }).pipe((effect) => withClient(effect, verbose, state))
 ).pipe(Command.withDescription("run many torrents with a web interface and a Transmission-compatible RPC"))
@@ -330,7 +285,7 @@ const addCommand = Command.make(
   "add",
   {
     torrent: Args.text({ name: "FILE.torrent|MAGNET|URL" }).pipe(Args.withDescription("what to add")),
-    downloadDir: Options.text("download-dir").pipe(Options.optional, Options.withDescription("where its data goes")),
+    downloadDir: optionalText("download-dir", "DIR", "where its data goes (default: the daemon's folder)"),
     paused: Options.boolean("paused").pipe(Options.withDescription("add it stopped")),
     rpcUrl,
     rpcAuth
@@ -342,34 +297,38 @@ const addCommand = Command.make(
     })))
 ).pipe(Command.withDescription("add a torrent to a running daemon"))
 
-const listCommand = Command.make("list", { rpcUrl, rpcAuth }, (o) => overHttp(printed(Remote.list(remote(o.rpcUrl, o.rpcAuth))))).pipe(
-  Command.withDescription("list a running daemon's torrents")
-)
-const startCommand = Command.make("start", { ids, rpcUrl, rpcAuth }, (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-start", o.ids))).pipe(
+const listCommand = Command.make(
+  "list",
+  { json: Options.boolean("json").pipe(Options.withDescription("print the torrents as JSON")), rpcUrl, rpcAuth },
+  (o) => overHttp(printed(Remote.list(remote(o.rpcUrl, o.rpcAuth), o.json ? "json" : "text")))
+).pipe(Command.withDescription("list a running daemon's torrents"))
+const startCommand = Command.make("start", { ids, rpcUrl, rpcAuth }, (o) => overHttp(printed(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-start", o.ids)))).pipe(
   Command.withDescription("start torrents of a running daemon")
 )
-const stopCommand = Command.make("stop", { ids, rpcUrl, rpcAuth }, (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-stop", o.ids))).pipe(
+const stopCommand = Command.make("stop", { ids, rpcUrl, rpcAuth }, (o) => overHttp(printed(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-stop", o.ids)))).pipe(
   Command.withDescription("stop torrents of a running daemon")
 )
 const removeCommand = Command.make(
   "remove",
   { ids, rpcUrl, rpcAuth, deleteData: Options.boolean("delete-data").pipe(Options.withDescription("delete their data too")) },
-  (o) => overHttp(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-remove", o.ids, o.deleteData))
+  (o) => overHttp(printed(Remote.act(remote(o.rpcUrl, o.rpcAuth), "torrent-remove", o.ids, o.deleteData)))
 ).pipe(Command.withDescription("remove torrents from a running daemon"))
 
 const createCommand = Command.make(
   "create",
   {
     path: Args.path({ name: "PATH" }).pipe(Args.withDescription("a file or a folder")),
-    announce: Options.text("announce").pipe(Options.repeated, Options.withDescription("a tracker URL (repeat for more)")),
+    announce: Options.text("announce").pipe(Options.repeated, Options.withPseudoName("URL"), Options.withDescription("a tracker URL")),
     pieceLength: Options.integer("piece-length").pipe(
       Options.optional,
+      Options.withPseudoName("BYTES"),
       Options.withDescription("bytes per piece, a power of two from 16384 (chosen from the size when absent)")
     ),
     private: Options.boolean("private").pipe(Options.withDescription("mark the torrent private (BEP 27)")),
-    webSeed: Options.text("web-seed").pipe(Options.repeated, Options.withDescription("a web seed URL (BEP 19)")),
-    comment: Options.text("comment").pipe(Options.optional, Options.withDescription("a comment")),
-    output: Options.text("output").pipe(Options.withAlias("o"), Options.withDescription("the .torrent file to write"))
+    webSeed: Options.text("web-seed").pipe(Options.repeated, Options.withPseudoName("URL"), Options.withDescription("a web seed URL (BEP 19)")),
+    comment: optionalText("comment", "TEXT", "a comment"),
+    output: Options.text("output").pipe(Options.withAlias("o"), Options.withPseudoName("FILE"), Options.withDescription("the .torrent file to write")),
+    force: Options.boolean("force").pipe(Options.withDescription("replace the output file if it exists"))
   },
   (o) =>
     create({
@@ -380,6 +339,7 @@ const createCommand = Command.make(
       webSeeds: o.webSeed,
       ...(Option.isSome(o.comment) ? { comment: o.comment.value } : {}),
       output: o.output,
+      force: o.force,
       progress: { tty, write },
       workerScript
     })
@@ -393,7 +353,10 @@ const cli = Command.make("bt-effect").pipe(
   ])
 )
 
-const run = Command.run(cli, { name: "bt-effect", version })
+/** The commands and their options as data: what help, the mistakes pointed out and completions read. */
+const structure = describeProgram(cli)
+const words = process.argv.slice(2)
+const run = () => CommandLine.execute(cli, structure.name, words)
 
 /** Every way a command can fail: what `run` can fail with, one union of tagged errors. */
 type Failure = Effect.Effect.Error<ReturnType<typeof run>>
@@ -420,15 +383,33 @@ const exitCodeOf = (failure: Failure): 1 | 2 => {
   }
 }
 
-/** The failure's one line (@effect/cli has already shown usage errors with the command's help). */
+/** The failure's one line; a value @effect/cli refused, in its words ("--port takes a port number, ..."). */
 const report = (failure: Failure): Effect.Effect<void> =>
-  ValidationError.isValidationError(failure) ? Effect.void : Console.error(`bt-effect: ${failure.message}`)
+  Console.error(`bt-effect: ${ValidationError.isValidationError(failure) ? plainText(failure.error) || "bad command line" : failure.message}`)
+
+/** What the command line asks for: help, the version, a completion script or a usage error (exit 2)
+ *  before any command runs; else the command. */
+const answer = (route: CommandLine.Route) => {
+  switch (route._tag) {
+    case "Help": {
+      const style = styleFor(process.stdout, process.env)
+      return Effect.as(write(route.command === undefined ? programHelp(structure, version, style) : commandHelp(structure, route.command, style)), 0)
+    }
+    case "Version":
+      return Effect.as(Console.log(`${structure.name} ${version}`), 0)
+    case "Completions":
+      return Effect.as(write(completionScript(structure, route.shell)), 0)
+    case "Mistake":
+      return Effect.as(Console.error(route.message), 2)
+    case "Run":
+      return Effect.as(run(), 0)
+  }
+}
 
 /** Set by the program, read by the teardown: what the process exits with when the program ends normally. */
 let exitCode = 0
 
-const program = Effect.suspend(() => run(process.argv)).pipe(
-  Effect.as(0),
+const program = Effect.suspend(() => answer(CommandLine.route(structure, words))).pipe(
   Effect.catchAll((failure) => Effect.as(report(failure), exitCodeOf(failure))),
   Effect.flatMap((code) => Effect.sync(() => void (exitCode = code))),
   Effect.tapDefect((defect) => Console.error(`bt-effect: internal error: ${Cause.pretty(defect).split("\n")[0]}`)),
