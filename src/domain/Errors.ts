@@ -249,7 +249,8 @@ export const CreateErrorReason = Schema.Literal(
   "Unreadable",
   "InvalidUrl",
   "Hashing",
-  "Encoding"
+  "Encoding",
+  "Exists"
 )
 export type CreateErrorReason = typeof CreateErrorReason.Type
 

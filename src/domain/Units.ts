@@ -27,3 +27,15 @@ export const formatDuration = (seconds: number): string => {
   if (m > 0) return `${m}m${String(sec).padStart(2, "0")}s`
   return `${sec}s`
 }
+
+/**
+ * A rate as `--download-limit` takes it: bytes per second, or with K, M or G (1024-based, as aria2c's
+ * limits; a trailing B, iB or /s is allowed): `500K`, `2M`, `1.5MiB/s`. 0 is no limit. Left: why not.
+ */
+export const parseRate = (text: string): { readonly ok: true; readonly rate: number } | { readonly ok: false; readonly why: string } => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg])?(?:i?b)?(?:\/s)?\s*$/i.exec(text)
+  if (match === null) return { ok: false, why: `a rate like 500K, 2M or 1048576 (bytes per second), not '${text}'` }
+  const scale = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? "").toLowerCase() as "k" | "m" | "g"] ?? 1
+  const rate = Math.round(Number(match[1]) * scale)
+  return rate > 2 ** 40 ? { ok: false, why: `at most 1024G, not '${text}'` } : { ok: true, rate }
+}

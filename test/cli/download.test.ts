@@ -4,6 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { spawn } from "node:child_process"
+import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -64,7 +65,7 @@ describe("bt-effect download, when things go wrong", () => {
     for (const [args, line] of cases) {
       const r = await runCli(args)
       expect(r.code, args.join(" ")).toBe(2)
-      expect((r.stdout + r.stderr).trim(), args.join(" ")).toBe(line)
+      expect((r.stdout + r.stderr).trim(), args.join(" ")).toBe(`bt-effect: ${line}`)
     }
   })
 
@@ -75,6 +76,23 @@ describe("bt-effect download, when things go wrong", () => {
     expect(r.stdout).toMatch(/tracker http:\/\/127\.0\.0\.1:\d+\/announce failed/)
     expect(lastLine(r.stderr)).toMatch(/^bt-effect: stalled: no peers for 2s \(trackers: http:\/\/127\.0\.0\.1:\d+\/announce: .+\)$/)
     expect(r.stderr).not.toMatch(/\n\s+at /)
+    // Nothing arrived, so nothing is left behind: no full-size empty file for the data.
+    expect(fs.existsSync(path.join(dir, "o2", "unreachable"))).toBe(false)
+  })
+
+  // A UDP tracker retries for minutes (BEP 15); until it gives up it has not answered, which is not "0 peers".
+  it("a UDP tracker that never answers is said to have given no answer yet, not 0 peers", async () => {
+    const silent = dgram.createSocket("udp4")
+    await new Promise<void>((resolve) => silent.bind(0, "127.0.0.1", resolve))
+    try {
+      const url = `udp://127.0.0.1:${silent.address().port}/announce`
+      const file = torrentFor(url, "silent-udp")
+      const r = await runCli(["download", file, "--out", path.join(dir, "o-udp"), "--port", "0", "--stall-timeout", "2"])
+      expect(r.code).toBe(1)
+      expect(lastLine(r.stderr)).toBe(`bt-effect: stalled: no peers for 2s (trackers: ${url}: no answer yet)`)
+    } finally {
+      silent.close()
+    }
   })
 
   it("shows a tracker's failure reason", async () => {

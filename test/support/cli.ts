@@ -6,7 +6,9 @@ import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
-export const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/main.js")
+/** BT_EFFECT_CLI runs another build (a copy of dist/ made aside, so that a rebuild cannot pull it away
+ *  from under a run). */
+export const mainJs = process.env.BT_EFFECT_CLI ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/main.js")
 
 export interface CliResult {
   readonly code: number | null

@@ -13,12 +13,22 @@ import { CreateError } from "../../domain/Errors.js"
 
 export interface CreateCommandOptions extends Omit<CreateOptions, "onProgress"> {
   readonly output: string
+  /** Replace `output` when it exists (--force); without it an existing file is left as it is. */
+  readonly force?: boolean
   readonly progress: ProgressOptions
 }
 
+const exists = (output: string) =>
+  new CreateError({ reason: "Exists", detail: `${output} exists (give --force to replace it)` })
+
+/** Said before hashing what may be gigabytes, and held to when writing (`wx`: someone may make it meanwhile). */
+const refuseExisting = (output: string) =>
+  Effect.suspend(() => (fs.existsSync(output) ? Effect.fail(exists(output)) : Effect.void))
+
 export const create = (options: CreateCommandOptions) =>
   Effect.gen(function* () {
-    const { output, progress, ...createOptions } = options
+    const { force, output, progress, ...createOptions } = options
+    if (force !== true) yield* refuseExisting(output)
     let hashed = 0
     let total = 0
     const started = yield* Clock.currentTimeMillis
@@ -42,8 +52,11 @@ export const create = (options: CreateCommandOptions) =>
     }).pipe(Effect.ensuring(Fiber.interrupt(shower)))
     if (progress.tty) yield* progress.write("\r\x1b[2K")
     yield* Effect.try({
-      try: () => fs.writeFileSync(output, created.bytes),
-      catch: (e) => new CreateError({ reason: "Unreadable", detail: `cannot write ${output}: ${e instanceof Error ? e.message : String(e)}` })
+      try: () => fs.writeFileSync(output, created.bytes, { flag: force === true ? "w" : "wx" }),
+      catch: (e) =>
+        e instanceof Error && Reflect.get(e, "code") === "EEXIST"
+          ? exists(output)
+          : new CreateError({ reason: "Unreadable", detail: `cannot write ${output}: ${e instanceof Error ? e.message : String(e)}` })
     })
     const m = created.metainfo
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000

@@ -1,14 +1,19 @@
 /**
  * `bt-effect download`: one torrent from its trackers' peers into a folder, with progress, until every
  * piece is verified; then a summary. Data already in the folder is kept (Resume.ts). Stopping (Ctrl-C)
- * closes the scope: a last checkpoint, a `stopped` announce, files closed.
+ * says what was done and closes the scope: a last checkpoint, a `stopped` announce, files closed.
+ *
+ * The peer port is bound before anything else (a port in use fails at once, not after hashing the data
+ * already there), and files are created as their first piece arrives (FileStorage), so that a download
+ * that fails early leaves no empty full-size files behind.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { DownloadError } from "../../domain/Errors.js"
-import { randomPeerId } from "../../domain/PeerId.js"
+import { type PeerId, randomPeerId } from "../../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../../domain/Units.js"
 import * as Progress from "./Progress.js"
+import * as ProgressJson from "./ProgressJson.js"
 import * as Torrent from "../torrent/Torrent.js"
 import { recoverShowing } from "./Recover.js"
 import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
@@ -17,8 +22,11 @@ import { startDht } from "../dht/DhtSettings.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as HashThreads from "../pieces/HashThreads.js"
 import * as Magnet from "../../domain/Magnet.js"
+import type { TrackerStatus } from "../tracker/Announcer.js"
+import * as PeerRouter from "../wire/PeerRouter.js"
+import { type RateLimits, throttleOf } from "./RateLimits.js"
 
-export interface DownloadOptions {
+export interface DownloadOptions extends RateLimits {
   /** A .torrent file, or a magnet link. */
   readonly torrent: string
   readonly out: string
@@ -53,6 +61,9 @@ const seedUntil = (stats: Effect.Effect<Torrent.TorrentStats>, limits: { readonl
     }
   })
 
+/** A tracker as the stall message gives it: a pending one has not answered yet, which is not "0 peers". */
+const trackerWord = (t: TrackerStatus): string =>
+  t.state === "failed" ? `${t.url}: ${t.error ?? "failed"}` : t.state === "pending" ? `${t.url}: no answer yet` : `${t.url}: ${t.peers} peer(s)`
 
 /** Fails when nothing has arrived for `seconds`, saying what the trackers said. */
 const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =>
@@ -67,7 +78,7 @@ const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =
         last = s.downloadedBytes
         since = now
       } else if (now - since >= seconds * 1000) {
-        const trackers = s.trackers.map((t) => (t.state === "failed" ? `${t.url}: ${t.error ?? "failed"}` : `${t.url}: ${t.peers} peer(s)`))
+        const trackers = s.trackers.map(trackerWord)
         const why = s.peers === 0 ? "no peers" : `${s.peers} peer(s) but no data`
         return yield* new DownloadError({
           reason: "Stalled",
@@ -77,32 +88,41 @@ const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =
     }
   })
 
+/** The torrent to download: from its file, or from peers for a magnet. */
+const sourceOf = (options: DownloadOptions, context: { readonly peerId: PeerId; readonly port: number; readonly dht: Dht.DhtService | undefined }) =>
+  Effect.gen(function* () {
+    if (!options.torrent.startsWith("magnet:")) return { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [] }
+    return yield* MagnetSource.resolve(yield* Magnet.parse(options.torrent), {
+      peerId: context.peerId,
+      port: context.port,
+      dht: context.dht,
+      stallTimeoutSeconds: options.stallTimeoutSeconds,
+      report: (line) => Progress.say(options.progress, line)
+    })
+  })
+
 export const download = (options: DownloadOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
+      const progress = options.progress
       const peerId = yield* randomPeerId
+      const listener = yield* PeerRouter.make({ port: options.port })
       const dht = yield* startDht(options.dht)
-      const source = options.torrent.startsWith("magnet:")
-        ? yield* MagnetSource.resolve(yield* Magnet.parse(options.torrent), {
-            peerId,
-            port: options.port,
-            dht,
-            stallTimeoutSeconds: options.stallTimeoutSeconds,
-            report: (line) => options.progress.write(`${line}\n`)
-          })
-        : { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [] }
+      const source = yield* sourceOf(options, { peerId, port: listener.port, dht })
       const metainfo = yield* ensureDownloadable(source.metainfo)
       if (source.fetched !== undefined) {
         const file = yield* MagnetSource.saveBeside(options.out, metainfo, source.fetched)
-        yield* options.progress.write(`saved ${file}\n`)
+        yield* Progress.say(progress, `saved ${file}`)
       }
-      const recovered = yield* recoverShowing(metainfo, options.out, options.progress)
+      const recovered = yield* recoverShowing(metainfo, options.out, progress)
       const threads = options.hashThreads !== undefined && options.hashThreads.count > 0
         ? yield* HashThreads.make(options.hashThreads.count, options.hashThreads.script)
         : undefined
       const started = yield* Clock.currentTimeMillis
+      const throttle = yield* throttleOf(options)
       const handle = yield* Torrent.start({
         ...(threads !== undefined ? { hashThreads: threads } : {}),
+        ...(throttle !== undefined ? { throttle } : {}),
         trusted: recovered.have,
         ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
         checkpointCurrent: recovered.current,
@@ -112,24 +132,41 @@ export const download = (options: DownloadOptions) =>
         metainfo,
         root: options.out,
         peerId,
-        port: options.port,
+        port: listener.port,
+        listener,
         maxPeers: options.maxPeers,
         uploadSlots: options.uploadSlots
       })
+      const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - started)
       const done = options.stallTimeoutSeconds > 0
         ? Effect.raceFirst(handle.completed, watchdog(handle.stats, options.stallTimeoutSeconds))
         : handle.completed
-      yield* Effect.forkScoped(Progress.run(handle.stats, options.progress))
-      yield* done.pipe(Effect.onExit(() => Progress.finish(options.progress)))
+      yield* Effect.forkScoped(Progress.run(handle.stats, progress))
+      // Ctrl-C before the end: what was done, as a finished download says it.
+      const stopped = Effect.gen(function* () {
+        yield* Progress.finish(progress)
+        const s = yield* handle.stats
+        const ms = yield* elapsed
+        yield* Progress.tell(progress, ProgressJson.ended("stopped", s, ms), Progress.stoppedSummary(s, ms))
+      })
+      yield* done.pipe(Effect.onExit(() => Progress.finish(progress)), Effect.onInterrupt(() => stopped))
       const stats = yield* handle.stats
-      const now = yield* Clock.currentTimeMillis
-      yield* options.progress.write(`${Progress.summary(stats, now - started)}\n`)
+      const ms = yield* elapsed
+      yield* Progress.tell(progress, ProgressJson.ended("done", stats, ms), Progress.summary(stats, ms))
       if (options.seed === undefined) return
-      yield* options.progress.write(`seeding on port ${handle.port} (Ctrl-C stops)\n`)
-      const why = yield* seedUntil(handle.stats, options.seed).pipe(Effect.onExit(() => Progress.finish(options.progress)))
-      const after = yield* handle.stats
-      yield* options.progress.write(
-        `seeded: ${why}; uploaded ${formatBytes(after.uploadedBytes)} (ratio ${(after.uploadedBytes / after.totalLength).toFixed(2)})\n`
-      )
+      yield* Progress.say(progress, `seeding on port ${handle.port} (Ctrl-C stops)`)
+      const seeded = (why: string) =>
+        Effect.gen(function* () {
+          yield* Progress.finish(progress)
+          const after = yield* handle.stats
+          const ratio = after.uploadedBytes / after.totalLength
+          yield* Progress.tell(
+            progress,
+            ProgressJson.ended("seeded", after, yield* elapsed, { why, ratio: Math.round(ratio * 100) / 100 }),
+            `seeded: ${why}; uploaded ${formatBytes(after.uploadedBytes)} (ratio ${ratio.toFixed(2)})`
+          )
+        })
+      const why = yield* seedUntil(handle.stats, options.seed).pipe(Effect.onInterrupt(() => seeded("stopped")))
+      yield* seeded(why)
     })
   )

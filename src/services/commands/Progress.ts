@@ -1,12 +1,15 @@
 /**
  * Progress of a torrent for people: on a terminal a live line redrawn every second, elsewhere a plain
- * line every few seconds; tracker trouble as it changes; a summary at the end.
+ * line every few seconds; tracker trouble as it changes; a summary at the end. With `json`, the same as
+ * one JSON object per line for scripts (ProgressJson.ts).
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { formatBytes, formatDuration, formatRate } from "../../domain/Units.js"
 import type { CheckProgress } from "../storage/DataCheck.js"
+import type { TrackerStatus } from "../tracker/Announcer.js"
 import type { TorrentStats } from "../torrent/Torrent.js"
+import * as ProgressJson from "./ProgressJson.js"
 
 export interface ProgressOptions {
   /** A live, redrawn line (a terminal) or plain lines (a log or a pipe). */
@@ -15,7 +18,17 @@ export interface ProgressOptions {
   readonly write: (text: string) => Effect.Effect<void>
   /** Between plain lines; the live line is redrawn every second. */
   readonly plainIntervalMs?: number
+  /** One JSON object per line (ProgressJson.ts), every second, instead of text. */
+  readonly json?: boolean
 }
+
+/** A line for people, or a "message" event. */
+export const say = (options: ProgressOptions, text: string): Effect.Effect<void> =>
+  options.write(options.json === true ? ProgressJson.line(ProgressJson.message(text)) : `${text}\n`)
+
+/** An event for scripts, or the text line that says it for people. */
+export const tell = (options: ProgressOptions, event: ProgressJson.JsonEvent, text: string): Effect.Effect<void> =>
+  options.write(options.json === true ? ProgressJson.line(event) : `${text}\n`)
 
 const percent = (s: TorrentStats) => (s.totalLength === 0 ? 100 : (100 * s.verifiedBytes) / s.totalLength)
 
@@ -44,6 +57,15 @@ export const line = (s: TorrentStats): string => {
   ].join("  ")
 }
 
+/** What a download interrupted before its end (Ctrl-C) had done. */
+export const stoppedSummary = (s: TorrentStats, elapsedMs: number): string => {
+  const seconds = elapsedMs / 1000
+  const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
+  const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
+  return `stopped: ${s.name}: ${percent(s).toFixed(1)}% (${formatBytes(s.verifiedBytes)} of ${formatBytes(s.totalLength)}) after ${took}; ` +
+    `${formatBytes(s.downloadedBytes)} downloaded (average ${formatRate(rate)}), ${formatBytes(s.uploadedBytes)} uploaded`
+}
+
 export const summary = (s: TorrentStats, elapsedMs: number): string => {
   const seconds = elapsedMs / 1000
   const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
@@ -55,16 +77,20 @@ export const summary = (s: TorrentStats, elapsedMs: number): string => {
   return `done: ${s.name}: ${formatBytes(s.totalLength)}${part} in ${took}, average ${formatRate(rate)}${failures}`
 }
 
-const trackerNotes = (s: TorrentStats, seen: Map<string, string>): ReadonlyArray<string> => {
-  const notes: Array<string> = []
+const trackerNote = (t: TrackerStatus): string =>
+  t.state === "failed" ? `tracker ${t.url} failed: ${t.error ?? "no answer"}` : t.warning !== undefined ? `tracker ${t.url} warns: ${t.warning}` : t.state === "working" ? `tracker ${t.url} ok: ${t.peers} peer(s)` : ""
+
+/** The trackers whose note changed since last seen. */
+const trackerNotes = (s: TorrentStats, seen: Map<string, string>): ReadonlyArray<TrackerStatus> => {
+  const changed: Array<TrackerStatus> = []
   for (const t of s.trackers) {
-    const note = t.state === "failed" ? `tracker ${t.url} failed: ${t.error ?? "no answer"}` : t.warning !== undefined ? `tracker ${t.url} warns: ${t.warning}` : t.state === "working" ? `tracker ${t.url} ok: ${t.peers} peer(s)` : ""
+    const note = trackerNote(t)
     if (note !== "" && seen.get(t.url) !== note) {
       seen.set(t.url, note)
-      notes.push(note)
+      changed.push(t)
     }
   }
-  return notes
+  return changed
 }
 
 /** Shows progress until interrupted. */
@@ -76,8 +102,11 @@ export const run = (stats: Effect.Effect<TorrentStats>, options: ProgressOptions
     while (true) {
       const s = yield* stats
       const now = yield* Clock.currentTimeMillis
-      const notes = trackerNotes(s, seen)
-      if (options.tty) {
+      const changed = trackerNotes(s, seen)
+      const notes = changed.map(trackerNote)
+      if (options.json === true) {
+        yield* options.write(changed.map((t) => ProgressJson.line(ProgressJson.tracker(t))).join("") + ProgressJson.line(ProgressJson.progress(s)))
+      } else if (options.tty) {
         const text = notes.map((n) => `\r\x1b[2K${n}\n`).join("") + `\r\x1b[2K${line(s)}`
         yield* options.write(text)
       } else {
@@ -100,6 +129,11 @@ export const checkReporter = (options: ProgressOptions) => {
   let lastPlain = Number.NEGATIVE_INFINITY
   return (c: CheckProgress): Effect.Effect<void> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      if (options.json === true) {
+        if (now - lastPlain < 1000 && c.checkedBytes < c.totalBytes) return Effect.void
+        lastPlain = now
+        return options.write(ProgressJson.line(ProgressJson.checking(c)))
+      }
       if (options.tty) return options.write(`\r\x1b[2K${checkLine(c)}`)
       if (now - lastPlain < (options.plainIntervalMs ?? 5000) && c.checkedBytes < c.totalBytes) return Effect.void
       lastPlain = now
@@ -108,4 +142,5 @@ export const checkReporter = (options: ProgressOptions) => {
 }
 
 /** Ends the live line so that what follows starts on its own line. */
-export const finish = (options: ProgressOptions): Effect.Effect<void> => (options.tty ? options.write("\r\x1b[2K") : Effect.void)
+export const finish = (options: ProgressOptions): Effect.Effect<void> =>
+  options.tty && options.json !== true ? options.write("\r\x1b[2K") : Effect.void

@@ -15,7 +15,7 @@ export const recoverShowing = (metainfo: Metainfo, root: string, progress: Progr
       Effect.ensuring(Progress.finish(progress))
     )
     const line = describe(metainfo, root, recovered)
-    if (line !== undefined) yield* progress.write(`${line}\n`)
+    if (line !== undefined) yield* Progress.say(progress, line)
     return recovered
   })
 

@@ -11,6 +11,7 @@ import { DownloadError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
 import { layoutOf, relativePath } from "../../domain/Metainfo.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
+import { dataHint } from "./DataFolder.js"
 import * as Progress from "./Progress.js"
 import { record, recover } from "../storage/Resume.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
@@ -61,9 +62,10 @@ export const verify = (options: VerifyOptions) =>
       )
     }
     if (!have.isComplete) {
+      const hint = have.isEmpty ? dataHint(metainfo, options.data) : undefined
       return yield* new DownloadError({
         reason: "Incomplete",
-        detail: `incomplete: ${metainfo.pieceCount - have.count} of ${metainfo.pieceCount} pieces missing or damaged`
+        detail: `incomplete: ${metainfo.pieceCount - have.count} of ${metainfo.pieceCount} pieces missing or damaged${hint !== undefined ? ` (${hint})` : ""}`
       })
     }
   })

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import * as Progress from "../../../src/services/commands/Progress.js"
+import * as ProgressJson from "../../../src/services/commands/ProgressJson.js"
 import type { TorrentStats } from "../../../src/services/torrent/Torrent.js"
 
 const stats = (over: Partial<TorrentStats> = {}): TorrentStats => ({
@@ -66,5 +67,47 @@ describe("Progress", () => {
       yield* Fiber.interrupt(fiber)
       expect(out.length).toBe(4)
       expect(out.every((l) => l.startsWith("\r\x1b[2K") && !l.includes("\n"))).toBe(true)
+    }))
+
+  it("a download stopped before its end says how far it got, what it fetched and gave", () => {
+    expect(Progress.stoppedSummary(stats({ uploadedBytes: 1024 * 1024 }), 10_000)).toBe(
+      "stopped: ubuntu.iso: 25.0% (25.0 MiB of 100 MiB) after 10.0 s; 26.0 MiB downloaded (average 2.60 MiB/s), 1.00 MiB uploaded"
+    )
+  })
+
+  it.effect("--json: one object per line each second, tracker changes once, and the end as an event", () =>
+    Effect.gen(function* () {
+      const out: Array<string> = []
+      const options = { tty: true, json: true, write: (t: string) => Effect.sync(() => void out.push(t)) }
+      const fiber = yield* Effect.fork(Progress.run(Effect.succeed(stats()), options))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.interrupt(fiber)
+      yield* Progress.finish(options)
+      yield* Progress.say(options, "saved x.torrent")
+      yield* Progress.tell(options, ProgressJson.ended("done", stats({ complete: true }), 4000), "done: text not shown")
+      const lines = out.join("").split("\n").filter((l) => l !== "")
+      // Nothing but JSON: no escape codes, no text lines.
+      const events = lines.map((l) => JSON.parse(l) as { event: string } & Record<string, unknown>)
+      expect(events.map((e) => e.event)).toEqual(["tracker", "progress", "progress", "progress", "message", "done"])
+      expect(events[0]).toEqual({ event: "tracker", url: "udp://t:1", state: "failed", peers: 0, error: "no answer" })
+      expect(events[1]).toEqual({
+        event: "progress",
+        name: "ubuntu.iso",
+        totalBytes: 100 * 1024 * 1024,
+        verifiedBytes: 25 * 1024 * 1024,
+        percent: 25,
+        downloadedBytes: 26 * 1024 * 1024,
+        uploadedBytes: 0,
+        hashFailures: 0,
+        downloadRate: 5 * 1024 * 1024,
+        uploadRate: 0,
+        peers: 3,
+        seeds: 1,
+        complete: false,
+        eta: 15
+      })
+      expect(events[4]).toEqual({ event: "message", text: "saved x.torrent" })
+      expect(events[5]).toMatchObject({ event: "done", seconds: 4, averageRate: Math.round((26 * 1024 * 1024) / 4) })
+      expect(ProgressJson.progress(stats({ downloadRate: 0 })).eta).toBeNull()
     }))
 })
