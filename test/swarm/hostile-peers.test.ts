@@ -120,6 +120,13 @@ const dropped = (log: ReadonlyArray<string>, host: string): ReadonlyArray<string
 /** Runs under TestClock until done (50 ms steps, 30 s at most). */
 const virtually = <A, E, R>(effect: Effect.Effect<A, E, R>) => withClock(effect, { step: "50 millis", maxVirtual: "30 seconds" })
 
+/** The attacker's first connection, once it has ended. */
+const firstConnection = (attacker: Listening) =>
+  Effect.gen(function* () {
+    while (attacker.connections.length === 0) yield* Effect.sleep("50 millis")
+    yield* attacker.connections[0]!.ended
+  })
+
 /** The only connection made to a listening attacker, once it has ended. */
 const onlyConnection = (attacker: Listening) =>
   Effect.gen(function* () {
@@ -462,11 +469,14 @@ describe("hostile peers (in-memory swarm)", () => {
         const closer = yield* attackerAt(swarm, "10.0.2.1", vanish("10.0.2.1", "close"))
         const resetter = yield* attackerAt(swarm, "10.0.2.2", vanish("10.0.2.2", "reset"))
         const leecher = yield* swarm.member(leecherHost, { peers: [address("10.0.2.1"), address("10.0.2.2")] })
-        yield* virtually(Effect.all([completes(leecher), onlyConnection(closer), onlyConnection(resetter)]))
+        // They vanish before the seeder serves: with nothing else to download from, the leecher dials them
+        // again at once (a download never waits on a timer for a peer known to have its blocks:
+        // stall.test.ts), and each time they vanish again.
+        yield* virtually(Effect.all([completes(leecher), firstConnection(closer), firstConnection(resetter)]))
         expect(closer.connections[0]!.ending()?.by).toBe("attacker")
         expect(resetter.connections[0]!.ending()?.by).toBe("reset")
-        expect(dropped(log, "10.0.2.1")).toEqual(["connection closed by the peer"])
-        expect(dropped(log, "10.0.2.2")).toEqual(["10.0.2.2:6881: connection reset"])
+        expect(new Set(dropped(log, "10.0.2.1"))).toEqual(new Set(["connection closed by the peer"]))
+        expect(new Set(dropped(log, "10.0.2.2"))).toEqual(new Set(["10.0.2.2:6881: connection reset"]))
         expect((yield* leecher.stats).hashFailures).toBe(0)
       })))
 

@@ -10,6 +10,9 @@ import * as path from "node:path"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as HashSet from "effect/HashSet"
+import * as Logger from "effect/Logger"
 import { DownloadError } from "../../domain/Errors.js"
 import * as Prng from "../../domain/Prng.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
@@ -66,6 +69,22 @@ const sha256File = (file: string) =>
       .on("error", () => resume(Effect.succeed("unreadable")))
   })
 
+/** The torrent's log lines (--verbose) say whose they are and when, since the demo's start: one process
+ *  holds the seeder and every downloader, and a peer's address alone does not tell which of them speaks. */
+const labelled = (label: string, since: number) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.locallyWith(effect, FiberRef.currentLoggers, (loggers) =>
+      HashSet.map(loggers, (logger) =>
+        Logger.mapInputOptions(logger, (o: Logger.Logger.Options<unknown>) => ({
+          ...o,
+          message: [
+            `+${((o.date.getTime() - since) / 1000).toFixed(3)}s ${label}:`,
+            ...(Array.isArray(o.message) ? o.message : [o.message])
+          ]
+        }))
+      )
+    )
+
 const row = (label: string, s: Torrent.TorrentStats) =>
   `${label.padEnd(12)} ${((100 * s.verifiedBytes) / s.totalLength).toFixed(1).padStart(5)}%  ` +
   `down ${formatRate(s.downloadRate).padStart(12)}  up ${formatRate(s.uploadRate).padStart(12)}  peers ${s.peers}`
@@ -93,14 +112,15 @@ export const demo = (options: DemoOptions) =>
       // Resume data in the temporary folder too: the demo leaves nothing behind.
       const state = ResumeFiles.layer(path.join(dir, "state"))
       const { have } = yield* recoverShowing(metainfo, seedDir, progress).pipe(Effect.provide(state))
-      const start = (root: string, trusted?: typeof have) =>
+      const since = yield* Clock.currentTimeMillis
+      const start = (label: string, root: string, trusted?: typeof have) =>
         Effect.flatMap(randomPeerId, (peerId) =>
           Torrent.start({ metainfo, root, peerId, port: 0, listenHost: host, ...(trusted ? { trusted } : {}) })
-        ).pipe(Effect.provide(state))
-      const seeder = yield* start(seedDir, have)
+        ).pipe(Effect.provide(state), labelled(label, since))
+      const seeder = yield* start("seeder", seedDir, have)
       const started = yield* Clock.currentTimeMillis
       const downloaders = yield* Effect.forEach(Array.from({ length: options.downloaders }, (_, i) => i + 1), (n) =>
-        Effect.map(start(path.join(dir, `downloader-${n}`)), (handle) => ({ n, handle }))
+        Effect.map(start(`downloader ${n}`, path.join(dir, `downloader-${n}`)), (handle) => ({ n, handle }))
       )
       yield* progress.write(
         `demo: one seeder and ${options.downloaders} downloaders on ${host} (ports ${seeder.port}, ${downloaders.map((d) => d.handle.port).join(", ")})\n`

@@ -4,6 +4,7 @@
  * (`SwarmContext`). The limits every session keeps are in PeerLimits.ts.
  */
 import type * as Effect from "effect/Effect"
+import type { Bitfield } from "../../domain/Bitfield.js"
 import type { PeerErrorReason, StorageError } from "../../domain/Errors.js"
 import type * as InfoHash from "../../domain/InfoHash.js"
 import * as Layout from "../../domain/Layout.js"
@@ -18,6 +19,8 @@ import { type BlockRequest } from "../../domain/Block.js"
 export interface PeerLink {
   readonly key: string
   readonly host: string
+  /** The peer dialled us (else we dialled it). */
+  readonly inbound: boolean
   /** A piece we now have: tell the peer, and reconsider interest. */
   readonly have: (piece: number) => void
   /** Another peer delivered this block first (endgame): cancel our request. */
@@ -34,6 +37,10 @@ export interface PeerLink {
   readonly listenAddress: () => PeerAddress | undefined
   /** Our requests to the peer not yet answered. */
   readonly outstanding: () => number
+  /** The peer has said which pieces it has (a bitfield, BEP 6's short forms, or a HAVE). */
+  readonly told: () => boolean
+  /** Ends the session at its next turn (another connection to the same peer is kept instead). */
+  readonly end: (reason: PeerErrorReason, detail: string) => void
 }
 
 export interface PeerInfo {
@@ -51,6 +58,13 @@ export interface PeerInfo {
   readonly connectedAt: number
   /** We want its data and it has sent no block for a minute: it gets no regular unchoke. */
   readonly snubbed: boolean
+  /** For display (the daemon's RPC): the pieces it has (live, not to be changed), its peer id, the payload
+   *  bytes it sent us and we sent it, and whether it dialled us. */
+  readonly pieces: Bitfield
+  readonly peerId: Uint8Array
+  readonly downloaded: number
+  readonly uploaded: number
+  readonly incoming: boolean
 }
 
 /** What the handshake told of the peer. */
@@ -91,6 +105,8 @@ export interface SwarmContext {
   readonly countUploaded: (bytes: number, now: number) => void
   /** The peer became interested in us (the choker may have a free slot for it). */
   readonly interested: (key: string) => void
+  /** We lost interest in the peer: it has nothing more we want (the torrent may look for peers that do). */
+  readonly uninteresting: (key: string) => void
   /** The extension protocol: metadata to serve, PEX. */
   readonly extensions: ExtensionContext
   /** Rate limits (the torrent's and the session's); absent: none. */

@@ -44,7 +44,8 @@ export const limits = {
   uploadBatch: 64,
   /** Requests are topped up once this many can go (or the pipeline is empty): one write for many. */
   requestBatch: 32,
-  /** Unrequested blocks tolerated before the peer is dropped. */
+  /** Unrequested blocks tolerated before the peer is dropped; a block whose request we gave up (it crossed
+   *  our CANCEL in endgame) is not one: an honest peer far away sends hundreds of them (RequestPipeline). */
   maxUnrequested: 128,
   /** A peer we want data from that sends no block for this long is snubbed (no regular unchoke). */
   snubMs: 60_000

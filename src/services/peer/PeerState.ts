@@ -44,6 +44,8 @@ export class PeerState {
   private lastSentMs = 0
   private lastBlockMs = 0
   private unrequested = 0
+  /** Blocks that came after we had given up their requests (they crossed our CANCEL): wasted, not a fault. */
+  private late = 0
   /** Requests refused since we last unchoked the peer, and keep-alives since the last tick (floods). */
   private refused = 0
   private keepAlives = 0
@@ -78,6 +80,7 @@ export class PeerState {
     return {
       key: this.key,
       host: this.host,
+      inbound: this.features.dialled === undefined,
       have: (piece) => {
         this.queue(Message.encode(Message.have(piece)))
         this.offerAllowedFast(piece)
@@ -94,7 +97,7 @@ export class PeerState {
         this.wake()
       },
       cancel: (block) => {
-        if (this.requests.take(block.piece, block.offset, block.length) !== undefined) {
+        if (this.requests.cancel(block.piece, block.offset, block.length) !== undefined) {
           this.queue(Message.encode(Message.cancel(block.piece, block.offset, block.length)))
           this.wake()
         }
@@ -102,7 +105,12 @@ export class PeerState {
       wake: () => this.wake(),
       info: (now) => this.info(now),
       listenAddress: () => this.features.extensions?.listenAddress() ?? this.features.dialled,
-      outstanding: () => this.requests.size
+      outstanding: () => this.requests.size,
+      told: () => this.attachedToPicker,
+      end: (reason, detail) => {
+        this.end(reason, detail)
+        this.wake()
+      }
     }
   }
 
@@ -161,7 +169,12 @@ export class PeerState {
       isSeed: this.theirs.isComplete,
       outstanding: this.requests.size,
       connectedAt: this.connectedAt,
-      snubbed: this.amInterested && !this.peerChoking && now - this.lastBlockMs > limits.snubMs
+      snubbed: this.amInterested && !this.peerChoking && now - this.lastBlockMs > limits.snubMs,
+      pieces: this.theirs,
+      peerId: this.features.peerId,
+      downloaded: this.down.total,
+      uploaded: this.up.total,
+      incoming: this.features.dialled === undefined
     }
   }
 
@@ -182,7 +195,8 @@ export class PeerState {
       : "fast extension off"
     const latency = this.requests.latency
     const pipeline = `request depth ${this.requests.currentDepth}${latency === undefined ? "" : `, service time ${latency} ms`}`
-    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}; ${pipeline}`
+    return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}; ${pipeline}; ` +
+      `blocks after our cancel ${this.late}, unasked ${this.unrequested}`
   }
 
   private queue(bytes: Uint8Array): void {
@@ -276,6 +290,7 @@ export class PeerState {
       case "Reject": {
         const block = this.requests.take(m.index, m.begin, m.length)
         if (block !== undefined) this.ctx.picker.release(this.key, [block])
+        else this.requests.late(m.index, m.begin, m.length)
         return
       }
       case "Extended":
@@ -300,13 +315,15 @@ export class PeerState {
     if (interesting !== this.amInterested) {
       this.amInterested = interesting
       this.queue(Message.encode(interesting ? Message.interested : Message.notInterested))
+      if (!interesting) this.ctx.uninteresting(this.key)
     }
   }
 
   private onPiece(m: Message.Piece, now: number): void {
     const block = this.requests.take(m.index, m.begin, m.block.length, now)
     if (block === undefined) {
-      if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
+      if (this.requests.late(m.index, m.begin, m.block.length)) this.late++
+      else if (++this.unrequested > limits.maxUnrequested) this.end("Protocol", "too many blocks we did not request")
       return
     }
     this.requests.received()

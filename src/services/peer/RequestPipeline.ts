@@ -12,6 +12,10 @@
  * time. The least sample over `latencyWindowMs` stands for the peer's service time; when it is that old,
  * the pipeline drains once (no top-up until every request is answered), so that the next batch finds no
  * queue ahead of it at the peer and measures the service time alone, as BBR's ProbeRTT does.
+ *
+ * Requests given up (cancelled in endgame, dropped at a choke) are remembered for a while: their blocks may
+ * be on the way already (a CANCEL crosses them on the wire, and a deep pipeline across a slow link holds
+ * hundreds), and such a block is wasted, not a block the peer sent unasked.
  */
 import { type BlockRequest } from "../../domain/Block.js"
 import { limits, nextDepth } from "./PeerLimits.js"
@@ -22,6 +26,8 @@ const keyOf = (piece: number, offset: number) => piece * 0x1_0000_0000 + offset
 
 export class RequestPipeline {
   private readonly outstanding = new Map<number, BlockRequest>()
+  /** Requests given up whose blocks may still come: key -> length, oldest first, at most maxDepth. */
+  private readonly givenUp = new Map<number, number>()
   private depth = limits.initialDepth
   private slowStart = true
   /** The block being timed (its key, -1 for none) and when its request left. */
@@ -86,6 +92,29 @@ export class RequestPipeline {
     return block
   }
 
+  /** We no longer want the block (another peer sent it: endgame): the request is taken out, and its block
+   *  may still come (`late`). */
+  cancel(piece: number, offset: number, length: number): BlockRequest | undefined {
+    const block = this.take(piece, offset, length)
+    if (block !== undefined) this.giveUp(block)
+    return block
+  }
+
+  /** Whether a block no request answers is one we gave up on (once for each). A reject of it says the
+   *  same: nothing more will come for it. */
+  late(piece: number, offset: number, length: number): boolean {
+    const key = keyOf(piece, offset)
+    if (this.givenUp.get(key) !== length) return false
+    this.givenUp.delete(key)
+    return true
+  }
+
+  private giveUp(block: BlockRequest): void {
+    this.givenUp.delete(keyOf(block.piece, block.offset))
+    this.givenUp.set(keyOf(block.piece, block.offset), block.length)
+    if (this.givenUp.size > limits.maxDepth) this.givenUp.delete(this.givenUp.keys().next().value!)
+  }
+
   /** Requests that may be outstanding now. */
   get currentDepth(): number {
     return this.depth
@@ -114,11 +143,13 @@ export class RequestPipeline {
     if (this.slowStart && this.depth < limits.maxDepth) this.depth++
   }
 
-  /** Every outstanding request, taken out (to give back to the picker). */
+  /** Every outstanding request, given up (to give back to the picker): the peer choked us. Under BEP 6 the
+   *  blocks of its allowed fast pieces still come. */
   takeAll(): ReadonlyArray<BlockRequest> {
     const all = [...this.outstanding.values()]
     this.outstanding.clear()
     this.sampleKey = -1
+    for (const block of all) this.giveUp(block)
     return all
   }
 

@@ -28,8 +28,9 @@ export interface DialerOptions<E> {
   /** Connections being opened at once. */
   readonly halfOpen: number
   readonly connectTimeout: Duration.DurationInput
-  /** A candidate not to dial now, besides those in session (a banned host, say). */
-  readonly skip?: (candidate: Candidate) => boolean
+  /** What not to dial in a round, besides those in session (a banned host, a peer connected to us from
+   *  another port): asked once a round, for a test of each candidate. */
+  readonly skip?: () => (candidate: Candidate) => boolean
   /** A connection that opened wipes the address's failures (a torrent's peers; not a metadata fetch's, whose
    *  attempts fail after connecting as often as before). */
   readonly forgiveOnConnect: boolean
@@ -84,11 +85,12 @@ export const make = <E>(options: DialerOptions<E>): Effect.Effect<Dialer, never,
         })
       )
 
-    const busy = (c: Candidate) => inSession(c.key) || connecting.has(c.key) || options.skip?.(c) === true
     /** Dials what is due; gives how long until the next candidate falls due (undefined: none waits, or the
      *  sessions are full, and an end of one wakes the loop). */
     const round = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
+      const skip = options.skip?.()
+      const busy = (c: Candidate) => inSession(c.key) || connecting.has(c.key) || skip?.(c) === true
       let full = false
       for (const candidate of options.candidates.due(now, busy)) {
         full = (yield* FiberMap.size(fibers)) >= options.maxSessions || connecting.size >= options.halfOpen

@@ -5,6 +5,11 @@
  * when the list is full, a new address takes the place of the least promising one not in use (one that
  * must never be dialled again, else the one that failed most, else the oldest never tried), and
  * addresses are dialled fewest failures first, newest first among equals.
+ *
+ * A peer whose session ended, no fault of its (it closed, the connection broke), while it had pieces we
+ * want, waits as after a failure while a connected peer has pieces we want; once none has, it is dialled
+ * again at once (`left`, `returnNow`): a download never waits out a retry delay for a peer it knows has
+ * its blocks.
  */
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import { format as formatAddress } from "../../domain/PeerAddress.js"
@@ -18,10 +23,21 @@ export interface Candidate {
   dead: boolean
   /** When it was added, in order: newer first among equals. */
   readonly seq: number
+  /** Its session ended, no fault of its, while it had pieces we want: `returnNow` makes it due. */
+  returnable: boolean
+  /** Returns (`returnNow`) since a session with it last brought blocks. */
+  returns: number
 }
 
 /** Waits before dialling again an address that failed `failures` times: 30 s doubling, at most 10 min. */
 export const retryDelayMs = (failures: number) => Math.min(30_000 * 2 ** Math.max(0, failures - 1), 10 * 60_000)
+
+/** Waits before the `returns`th return to a peer (`returnNow`) with no block from it since the last one
+ *  that brought some: the first at once, then 1 s doubling; undefined past 16 s (it then waits as after a
+ *  failure). A peer that takes our connections and drops them is not dialled in a loop, and one that
+ *  refused us while it held a connection of ours that broke on our side only has time to notice. */
+export const returnDelayMs = (returns: number): number | undefined =>
+  returns <= 1 ? 0 : returns <= 6 ? 1000 * 2 ** (returns - 2) : undefined
 
 export class PeerCandidates {
   readonly #byKey = new Map<string, Candidate>()
@@ -46,8 +62,39 @@ export class PeerCandidates {
       if (victim === undefined) return false
       this.#byKey.delete(victim.key)
     }
-    this.#byKey.set(key, { key, address, failures: 0, nextAttemptMs: 0, dead: false, seq: this.#seq++ })
+    this.#byKey.set(key, {
+      key, address, failures: 0, nextAttemptMs: 0, dead: false, seq: this.#seq++, returnable: false, returns: 0
+    })
     return true
+  }
+
+  /**
+   * A session with the peer listening at `address` ended, no fault of the peer's, while it had pieces we
+   * want (or had not said yet): it waits as after a failure, and `returnNow` may make it due sooner. Added
+   * if unknown (a peer that had dialled us). `delivered`: the session brought blocks.
+   */
+  left(address: PeerAddress, now: number, delivered: boolean, inUse: (key: string) => boolean): void {
+    const key = formatAddress(address)
+    if (!this.#byKey.has(key)) this.add(address, inUse)
+    const candidate = this.#byKey.get(key)
+    if (candidate === undefined || candidate.dead) return
+    this.failed(key, now, false)
+    candidate.returnable = true
+    if (delivered) candidate.returns = 0
+  }
+
+  /** No connected peer has pieces we want: the peers that left while they had pieces we want are due again,
+   *  after `returnDelayMs` (at once, unless they keep leaving with no block). Whether there were any. */
+  returnNow(now: number): boolean {
+    let any = false
+    for (const candidate of this.#byKey.values()) {
+      if (!candidate.returnable || candidate.dead) continue
+      candidate.returnable = false
+      const delay = returnDelayMs(++candidate.returns)
+      if (delay !== undefined) candidate.nextAttemptMs = Math.min(candidate.nextAttemptMs, now + delay)
+      any = true
+    }
+    return any
   }
 
   /** A dial or session of `key` ended badly: wait longer before the next try, or never try again. */

@@ -3,10 +3,19 @@
  * the peer ids in use, the hosts banned and the strikes against them. Synchronous, so that a session is
  * admitted or refused in its handshake without a fiber in between; the torrent ends the sessions of a
  * banned host (Torrent.ts).
+ *
+ * One connection per peer (by peer id). When a second one comes from the same host, which stays is
+ * decided so that both sides keep the same one, whatever order they saw them in. Each side dialled the
+ * other at once: the one opened by the lower peer id (libtorrent: by the lower listening port); refusing
+ * every second connection left none when each side kept its own. The peer dialled us again: the new one,
+ * since it gave up the first (broken on its side, not yet on ours; libtorrent drops the new one, and the
+ * peer waits out a retry delay). We dialled a second address of the same peer, or a second connection
+ * comes from another host: the first.
  */
 import * as Effect from "effect/Effect"
 import type { PeerErrorReason } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
+import { format as formatAddress } from "../../domain/PeerAddress.js"
 import type { PeerInfo, PeerLink } from "../peer/PeerContext.js"
 
 /** Pieces that fail their hash check, sent by one peer alone, before its host is banned. */
@@ -39,13 +48,20 @@ export class Swarm {
     return Effect.sync(() => this.#waiting.delete(wake))
   })
 
-  /** Admits a peer after its handshake, or says why not (ourselves, a banned host, a peer already here). */
+  /** Admits a peer after its handshake, or says why not (ourselves, a banned host, a peer already here);
+   *  a connection to the same peer that this one replaces is ended. */
   attach(link: PeerLink, peerId: Uint8Array): Refusal | undefined {
     const id = InfoHash.toHex(peerId)
     if (id === this.ourPeerId) return { reason: "Self", detail: "connected to ourselves" }
     if (this.#banned.has(link.host)) return { reason: "Banned", detail: "banned" }
-    for (const other of this.#peerIds.values()) {
-      if (other === id) return { reason: "Duplicate", detail: "already connected to this peer" }
+    for (const [key, other] of this.#peerIds) {
+      if (other !== id) continue
+      const existing = this.#links.get(key)!
+      if (!this.#replaces(link, existing, id)) return { reason: "Duplicate", detail: "already connected to this peer" }
+      this.detach(key)
+      const why = link.inbound && existing.inbound ? "the peer connected again" : "both sides dialled; the other connection is kept"
+      existing.end("Duplicate", why)
+      break
     }
     this.#links.set(link.key, link)
     this.#peerIds.set(link.key, id)
@@ -55,6 +71,17 @@ export class Swarm {
       for (const wake of waiting) wake()
     }
     return undefined
+  }
+
+  /** Whether `link`, a second connection to the peer `theirs` (hex), takes the place of `existing`. Never
+   *  from another host: a peer id proves nothing, and anyone could knock a peer's connection off with it. */
+  #replaces(link: PeerLink, existing: PeerLink, theirs: string): boolean {
+    if (link.host !== existing.host) return false
+    if (link.inbound !== existing.inbound) {
+      const opener = link.inbound ? theirs : this.ourPeerId
+      return opener === (theirs < this.ourPeerId ? theirs : this.ourPeerId)
+    }
+    return link.inbound
   }
 
   detach(key: string): void {
@@ -76,6 +103,16 @@ export class Swarm {
 
   links(): IterableIterator<PeerLink> {
     return this.#links.values()
+  }
+
+  /** Where the connected peers listen, as "host:port" (those that dialled us and said, and those we dialled). */
+  listenKeys(): Set<string> {
+    const keys = new Set<string>()
+    for (const link of this.#links.values()) {
+      const address = link.listenAddress()
+      if (address !== undefined) keys.add(formatAddress(address))
+    }
+    return keys
   }
 
   infos(now: number): Array<PeerInfo> {

@@ -19,6 +19,7 @@ import * as PeerSession from "../peer/PeerSession.js"
 import type { Picker } from "../pieces/PiecePicker.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
 import { Choker } from "./Choker.js"
+import { Departures } from "./Departures.js"
 import * as Dialer from "./Dialer.js"
 import { PeerCandidates } from "./PeerCandidates.js"
 import * as PeerDiscovery from "./PeerDiscovery.js"
@@ -58,6 +59,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
     const addDhtNode = dht === undefined ? undefined : yield* PeerDiscovery.makeNodeFeed(dht)
     const choker = yield* startChoker(options, swarm, picker)
     let port = 0
+    const departures = new Departures(candidates, swarm, picker)
     const learn = (addresses: ReadonlyArray<PeerAddress>) => {
       const ourselves = (a: PeerAddress) => a.port === port && (a.host === options.announceIp || a.host === "127.0.0.1")
       dialer.learn(addresses.filter((a) => !ourselves(a)))
@@ -78,8 +80,13 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       picker,
       withPieces: parts.withPieces,
       interested: choker.interested,
+      uninteresting: () => {
+        if (departures.stranded(clock.unsafeCurrentTimeMillis())) dialer.wake()
+      },
       attach: (link, peerId) => swarm.attach(link, peerId),
       detach: (key) => {
+        const link = swarm.get(key)
+        if (link !== undefined) departures.leaving(link, clock.unsafeCurrentTimeMillis())
         swarm.detach(key)
         dialer.wake()
         // Its requested blocks are back in the pool.
@@ -101,13 +108,20 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       halfOpen: options.halfOpen ?? 12,
       connectTimeout: "10 seconds",
       forgiveOnConnect: true,
-      skip: (c) => swarm.has(c.key) || swarm.isBanned(c.address.host),
-      session: (connection, inbound) => PeerSession.run({ connection, context, inbound }),
+      // A peer that dialled us is in session under another port: not dialled where it listens (the
+      // connection would be refused as a duplicate, or replace the one we have: Swarm.attach).
+      skip: () => {
+        const listening = swarm.listenKeys()
+        return (c) => swarm.has(c.key) || listening.has(c.key) || swarm.isBanned(c.address.host)
+      },
+      session: (connection, inbound) =>
+        PeerSession.run({ connection, context, inbound }).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => departures.forget(connection.remote)))
+        ),
       ended: (key, error) =>
         Effect.gen(function* () {
           if (error._tag === "StorageError") return yield* Deferred.fail(parts.done, error)
-          const dead = error._tag === "PeerError" && ["Self", "Banned", "Protocol", "Handshake"].includes(error.reason)
-          candidates.failed(key, yield* Clock.currentTimeMillis, dead)
+          departures.ended(key, error, yield* Clock.currentTimeMillis, dialer.inSession)
           yield* Effect.logDebug(`${error.message} (disconnected)`)
         })
     })

@@ -105,4 +105,29 @@ describe("RequestPipeline", () => {
     p.take(1, 0, 16384, 15)
     expect(p.latency).toBe(5)
   })
+
+  it("a block that crosses our cancel is known as late, once, and only for the exact request given up", () => {
+    const p = new RequestPipeline()
+    p.add(blocks(0, 4), 0)
+    expect(p.cancel(0, 0, 16384)).toEqual({ piece: 0, offset: 0, length: 16384 })
+    expect(p.cancel(0, 0, 16384)).toBeUndefined()
+    expect(p.size).toBe(3)
+    expect(p.late(0, 0, 1000)).toBe(false)
+    expect(p.late(0, 0, 16384)).toBe(true)
+    expect(p.late(0, 0, 16384)).toBe(false)
+    // Never asked for: not late.
+    expect(p.late(7, 0, 16384)).toBe(false)
+    // Dropped at a choke: late too (BEP 6 peers still send allowed fast pieces).
+    p.takeAll()
+    expect([1, 2, 3].map((i) => p.late(0, i * 16384, 16384))).toEqual([true, true, true])
+  })
+
+  it("remembers at most maxDepth requests given up, the oldest forgotten first", () => {
+    const p = new RequestPipeline()
+    p.add(blocks(0, limits.maxDepth + 1), 0)
+    for (let i = 0; i <= limits.maxDepth; i++) p.cancel(0, i * 16384, 16384)
+    expect(p.late(0, 0, 16384)).toBe(false)
+    expect(p.late(0, 16384, 16384)).toBe(true)
+    expect(p.late(0, limits.maxDepth * 16384, 16384)).toBe(true)
+  })
 })

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { PeerAddress } from "../../../src/domain/PeerAddress.js"
-import { PeerCandidates, retryDelayMs } from "../../../src/services/torrent/PeerCandidates.js"
+import { PeerCandidates, retryDelayMs, returnDelayMs } from "../../../src/services/torrent/PeerCandidates.js"
 
 const at = (n: number) => new PeerAddress({ host: `10.0.0.${n}`, port: 6881 })
 const keys = (list: ReadonlyArray<{ readonly key: string }>) => list.map((c) => c.key)
@@ -53,5 +53,45 @@ describe("PeerCandidates", () => {
 
   it("retries after 30 s, doubling to at most 10 minutes", () => {
     expect([1, 2, 3, 5, 20].map(retryDelayMs)).toEqual([30_000, 60_000, 120_000, 480_000, 600_000])
+  })
+
+  it("a peer that left with pieces we want waits as after a failure, until returnNow: then at once", () => {
+    const c = new PeerCandidates(10)
+    c.add(at(1), none)
+    c.add(at(2), none)
+    c.left(at(1), 1_000, true, none)
+    // Unknown until it left (it had dialled us): added.
+    c.left(at(3), 1_000, true, none)
+    c.failed("10.0.0.2:6881", 1_000, false)
+    expect(keys(c.due(2_000, none))).toEqual([])
+    c.returnNow(2_000)
+    // Those that left come back; one that failed to connect does not.
+    expect(keys(c.due(2_000, none)).sort()).toEqual(["10.0.0.1:6881", "10.0.0.3:6881"])
+    expect(c.nextDueAt((x) => x.key !== "10.0.0.2:6881")).toBe(1_000 + retryDelayMs(1))
+  })
+
+  it("returns to a peer that brings no block come later and later, then as after a failure", () => {
+    const c = new PeerCandidates(10)
+    const due: Array<number | undefined> = []
+    for (let i = 0; i < 8; i++) {
+      c.left(at(1), 0, false, none)
+      c.returnNow(0)
+      due.push(c.nextDueAt(none))
+    }
+    expect(due).toEqual([0, 1_000, 2_000, 4_000, 8_000, 16_000, retryDelayMs(7), retryDelayMs(8)])
+    expect([1, 2, 6, 7].map(returnDelayMs)).toEqual([0, 1_000, 16_000, undefined])
+    // A session that brings blocks starts the count again.
+    c.left(at(1), 0, true, none)
+    c.returnNow(0)
+    expect(c.nextDueAt(none)).toBe(0)
+  })
+
+  it("a dead address is never returned to", () => {
+    const c = new PeerCandidates(10)
+    c.add(at(1), none)
+    c.failed("10.0.0.1:6881", 0, true)
+    c.left(at(1), 0, true, none)
+    c.returnNow(0)
+    expect(c.due(0, none)).toEqual([])
   })
 })
