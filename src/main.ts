@@ -74,6 +74,12 @@ const cliLogger = Logger.make(({ logLevel, message }) => {
   const text = Array.isArray(message) ? message.join(" ") : String(message)
   process.stderr.write(`${tty ? "\r\x1b[2K" : ""}${logLevel.label.toLowerCase()}: ${text}\n`)
 })
+/** The daemon's log: what happened to its torrents, hours apart, so each line says when (local time). */
+const daemonLogger = Logger.make(({ date, logLevel, message }) => {
+  const text = Array.isArray(message) ? message.join(" ") : String(message)
+  const at = new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 19).replace("T", " ")
+  process.stderr.write(`${at} ${logLevel.label.toLowerCase()}: ${text}\n`)
+})
 
 const clientLayer = Layer.mergeAll(
   TcpNetwork.layer,
@@ -278,7 +284,7 @@ const daemonCommand = Command.make(
         ...(dht !== undefined ? { dht } : {}),
         ...(Option.isSome(rpcAuth) ? { auth: rpcAuth.value } : {})
       })
-    }).pipe((effect) => withClient(effect, verbose, state))
+    }).pipe((effect) => withClient(effect, verbose, state), Effect.provide(Logger.replace(cliLogger, daemonLogger)))
 ).pipe(Command.withDescription("run many torrents with a web interface and a Transmission-compatible RPC"))
 
 const addCommand = Command.make(

@@ -56,6 +56,8 @@ export const Metainfo = Schema.Struct({
   comment: Schema.optional(Schema.String),
   createdBy: Schema.optional(Schema.String),
   creationDate: Schema.optional(Schema.Number),
+  /** The info dictionary's `source` (private trackers' tag). */
+  source: Schema.optional(Schema.String),
   /** What was odd but tolerated: unsorted keys, trailing bytes, unsafe paths, dropped entries. */
   warnings: Schema.Array(Schema.String)
 })

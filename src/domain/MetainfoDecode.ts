@@ -249,6 +249,7 @@ const decodeOrThrow = (
   const comment = optionalText(top, "comment")
   const createdBy = optionalText(top, "created by")
   const creationDate = exactNumber(top.get("creation date"))
+  const source = optionalText(info, "source")
   return {
     ...(infoHash !== undefined ? { infoHash } : {}),
     ...(infoHashV2 !== undefined ? { infoHashV2 } : {}),
@@ -270,6 +271,7 @@ const decodeOrThrow = (
     ...(comment !== undefined ? { comment } : {}),
     ...(createdBy !== undefined ? { createdBy } : {}),
     ...(creationDate !== undefined ? { creationDate } : {}),
+    ...(source !== undefined ? { source } : {}),
     warnings
   }
 }

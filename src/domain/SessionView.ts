@@ -4,6 +4,9 @@
  * Plain data, cheap to build every second for every torrent; the session builds them, the RPC dialects
  * and the web interface read them.
  */
+import type { LimitMode } from "./SeedGoals.js"
+
+export type { LimitMode } from "./SeedGoals.js"
 
 /** Transmission's torrent status numbers (tr_torrent_activity). */
 export const Status = {
@@ -28,8 +31,14 @@ export interface PeerView {
   readonly address: string
   readonly port: number
   readonly clientName: string
+  /** Its peer id, base64 (as Transmission 4.1 shows it). */
+  readonly peerId: string
   readonly rateToClient: number
   readonly rateToPeer: number
+  /** Bytes of payload it sent us and we sent it, this connection. */
+  readonly bytesToClient: number
+  readonly bytesToPeer: number
+  /** The share of the pieces it has, 0..1. */
   readonly progress: number
   readonly isDownloadingFrom: boolean
   readonly isUploadingTo: boolean
@@ -43,6 +52,10 @@ export interface TrackerView {
   readonly state: string
   readonly lastError: string
   readonly peers: number
+  /** Seeders and leechers in its last answer (-1 unknown), and when it is announced to next (seconds, 0 unknown). */
+  readonly seeders: number
+  readonly leechers: number
+  readonly nextAnnounceTime: number
 }
 
 export interface TorrentView {
@@ -85,8 +98,43 @@ export interface TorrentView {
   /** Bytes per second; 0: unlimited. */
   readonly downloadLimit: number
   readonly uploadLimit: number
+  /** The limits' values kept while they are off (kB/s), as Transmission keeps a limit apart from its switch. */
+  readonly rememberedDownloadLimit: number
+  readonly rememberedUploadLimit: number
   /** Position in the queue of waiting torrents (0 first). */
   readonly queuePosition: number
+  /** 0..1 of the data checked, while it is checked; else 0. */
+  readonly recheckProgress: number
+  /** When it was last started (seconds since the epoch, 0 not in this run) and last moved data (0 never). */
+  readonly startDate: number
+  readonly activityDate: number
+  /** Seconds it has run downloading and seeding, over its whole life. */
+  readonly secondsDownloading: number
+  readonly secondsSeeding: number
+  /** Bytes of pieces that failed their check, over its whole life. */
+  readonly corruptEver: number
+  /** From the metainfo ("" or 0 when absent, or before a magnet's metadata). */
+  readonly comment: string
+  readonly creator: string
+  readonly dateCreated: number
+  readonly source: string
+  readonly webseeds: ReadonlyArray<string>
+  /** Where the daemon keeps its .torrent ("" before a magnet's metadata). */
+  readonly torrentFile: string
+  /** The seeding goals (SeedGoals.ts): which ratio and idle limit apply, and the torrent's own. */
+  readonly seedRatioMode: LimitMode
+  readonly seedRatioLimit: number
+  readonly seedIdleMode: LimitMode
+  /** Minutes. */
+  readonly seedIdleLimit: number
+  /** Stopped by its idle goal (finished), until started again. */
+  readonly idleLimitReached: boolean
+  /** Peers it connects to at most. */
+  readonly maxPeers: number
+  /** 0..1 of a magnet's metadata fetched; 1 once known. */
+  readonly metadataPercentComplete: number
+  /** How many connected peers have each piece. */
+  readonly availability: ReadonlyArray<number>
 }
 
 export interface SessionSettings {
@@ -103,7 +151,66 @@ export interface SessionSettings {
   readonly dhtEnabled: boolean
   readonly pexEnabled: boolean
   readonly version: string
+  /** The state folder (Transmission's config-dir). */
+  readonly configDir: string
+  /** The read cache of pieces served to peers, MiB. */
+  readonly cacheSizeMb: number
+  /** The speed limits' values kept while they are off (kB/s). */
+  readonly rememberedLimitDown: number
+  readonly rememberedLimitUp: number
+  /** The alternative speed limits (kB/s), and whether they are on instead of the usual ones. */
+  readonly altSpeedDown: number
+  readonly altSpeedUp: number
+  readonly altSpeedEnabled: boolean
+  /** Their schedule (AltSpeedSchedule.ts): minutes after local midnight, days as a bitmask (1 Sunday). */
+  readonly altSpeedTimeEnabled: boolean
+  readonly altSpeedTimeBegin: number
+  readonly altSpeedTimeEnd: number
+  readonly altSpeedTimeDay: number
+  /** The seeding goals of torrents that follow the session's (SeedGoals.ts). */
+  readonly seedRatioLimit: number
+  readonly seedRatioLimited: boolean
+  /** Minutes. */
+  readonly idleSeedingLimit: number
+  readonly idleSeedingLimitEnabled: boolean
+  /** A torrent idle this long no longer holds a slot of the queue. */
+  readonly queueStalledEnabled: boolean
+  readonly queueStalledMinutes: number
 }
+
+/** What a front end may change of the settings: all but what the command line and the machine decide. */
+export type SettingsChange = Partial<Omit<SessionSettings, "version" | "peerPort" | "configDir" | "cacheSizeMb">>
+
+/** Transmission's defaults for the settings a user can change (its settings.json's), but the download folder. */
+export const settingDefaults = {
+  speedLimitDown: 0,
+  speedLimitUp: 0,
+  downloadQueueSize: 5,
+  seedQueueSize: 10,
+  seedQueueEnabled: false,
+  pexEnabled: true,
+  rememberedLimitDown: 100,
+  rememberedLimitUp: 100,
+  altSpeedDown: 50,
+  altSpeedUp: 50,
+  altSpeedEnabled: false,
+  altSpeedTimeEnabled: false,
+  altSpeedTimeBegin: 540,
+  altSpeedTimeEnd: 1020,
+  altSpeedTimeDay: 127,
+  seedRatioLimit: 2,
+  seedRatioLimited: false,
+  idleSeedingLimit: 30,
+  idleSeedingLimitEnabled: false,
+  queueStalledEnabled: true,
+  queueStalledMinutes: 30
+} as const satisfies SettingsChange
+
+/** The session limits in force (bytes per second, 0 none): the alternative ones while they are on. */
+export const effectiveLimits = (s: SessionSettings): { readonly down: number; readonly up: number } =>
+  s.altSpeedEnabled
+    ? { down: s.altSpeedDown * 1000, up: s.altSpeedUp * 1000 }
+    : { down: s.speedLimitDown, up: s.speedLimitUp }
 
 export interface SessionStats {
   readonly activeTorrentCount: number

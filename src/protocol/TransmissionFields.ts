@@ -1,37 +1,93 @@
 /**
- * What the Transmission RPC reports, from what a session shows: torrent-get's fields from a TorrentView,
- * session-get's from SessionSettings, session-stats' from SessionStats. Pure; every name snake_case
- * (TransmissionRpc renames results for classic clients).
+ * What the Transmission RPC reports of torrents: torrent-get's fields from a TorrentView (the session's are
+ * in TransmissionSession.ts). Pure; every name snake_case (TransmissionRpc renames results for classic
+ * clients).
  *
- * Transmission clients expect every key they ask for, so features bt-effect does not have are reported
- * as off or empty (alt speeds, blocklist, scripts, seeding goals, file priorities) rather than left out:
- * a missing key breaks some front ends, and "off" is the truth.
+ * Every value is the torrent's or the session's own, computed as Transmission computes it (eta, isStalled,
+ * isFinished, the seeding goals: domain/SeedGoals.ts). Transmission clients expect every key they ask for,
+ * so what bt-effect does not have is reported as Transmission reports it when off or empty (blocklist,
+ * scripts, labels, bandwidth groups, web seeds sending, file priorities) rather than left out: a missing key
+ * breaks some front ends, and "off" is the truth. Numbers have the JSON type Transmission gives them
+ * (test/interop/transmission-rpc-types.test.ts compares with transmission-daemon): a client such as
+ * transmission-remote 3.00 refuses a fraction where it reads an integer.
  */
-import { bytesToKilobytes, type Json, type JsonObject, speedUnit, toSnake } from "./TransmissionRpc.js"
-import { type FileView, type PeerView, type SessionSettings, type SessionStats, type TorrentView, type TrackerView, Status } from "../domain/SessionView.js"
+import { type Json, type JsonObject, toSnake } from "./TransmissionRpc.js"
+import { bytesToKilobytes } from "./TransmissionSetters.js"
+import { type Activity, idleGoal, idleSeconds, isStalled, ratioBytes, ratioGoal, type SessionGoals, type StallRule } from "../domain/SeedGoals.js"
+import { type FileView, type PeerView, type TorrentView, type TrackerView, Status } from "../domain/SessionView.js"
+import { primaryMimeType } from "../domain/MimeTypes.js"
 
-export const rpcVersion = 17
-export const rpcVersionMinimum = 14
-export const rpcVersionSemver = "5.3.0"
-
-/** What a torrent's fields need besides its view. */
+/** What a torrent's fields need besides its view: the time, and the session's goals and stall rule. */
 export interface TorrentContext {
   /** Seconds since the epoch. */
   readonly now: number
-  /** The limits kept while a torrent's limit is off (kB/s), as Transmission shows them. */
-  readonly rememberedDownloadLimit: number
-  readonly rememberedUploadLimit: number
+  readonly session: SessionGoals & StallRule
 }
 
-// Transmission's eta: -1 not available (done), -2 unknown (and so for a magnet without its metadata).
-// TorrentView's: -1 unknown, -2 complete.
-const eta = (v: TorrentView): number =>
-  !v.hasMetadata ? -2 : leftUntilDone(v) === 0 ? -1 : v.eta >= 0 ? v.eta : -2
+/** Transmission's ETA_NOT_AVAIL and ETA_UNKNOWN. */
+const notAvailable = -1
+const unknown = -2
 
 const leftUntilDone = (v: TorrentView): number => (v.hasMetadata ? Math.max(0, v.totalSize - v.haveValid) : 0)
 
-const isActive = (v: TorrentView): boolean =>
-  v.status === Status.Download || v.status === Status.Seed || v.status === Status.Check
+/** Downloading or seeding (tr_torrentGetActivity's DOWNLOAD and SEED). */
+const transferring = (v: TorrentView): boolean => v.status === Status.Download || v.status === Status.Seed
+
+const activityOf = (v: TorrentView): Activity => ({ active: transferring(v), startDate: v.startDate, activityDate: v.activityDate })
+
+const transferOf = (v: TorrentView) => ({ downloadedEver: v.downloadedEver, uploadedEver: v.uploadedEver, sizeWhenDone: v.totalSize })
+
+/** The verified pieces, from the view's base64 bitfield. */
+const haveBits = (v: TorrentView): Uint8Array => Buffer.from(v.pieces, "base64")
+
+const pieceBytes = (v: TorrentView, piece: number): number =>
+  piece === v.pieceCount - 1 ? v.totalSize - piece * v.pieceSize : v.pieceSize
+
+/** tr_peerMgrGetDesiredAvailable: the bytes still wanted that the connected peers have. */
+const desiredAvailable = (v: TorrentView): number => {
+  if (v.peersConnected === 0 || !v.hasMetadata) return 0
+  const have = haveBits(v)
+  const availability = v.availability
+  let bytes = 0
+  for (let i = 0; i < v.pieceCount; i++) {
+    const has = ((have[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0
+    if (!has && (availability[i] ?? 0) > 0) bytes += pieceBytes(v, i)
+  }
+  return bytes
+}
+
+/**
+ * tr_torrentStat's eta: downloading, the time to the end at the current rate (-1 when the peers do not
+ * have what is left, -2 without a rate); seeding, the time to the ratio goal at the upload rate (-1 without
+ * one, -2 without a rate); else -1.
+ */
+const eta = (v: TorrentView, c: TorrentContext): number => {
+  if (v.status === Status.Download) {
+    const left = leftUntilDone(v)
+    if (left > desiredAvailable(v)) return notAvailable
+    return v.rateDownload >= 1 ? Math.floor(left / v.rateDownload) : unknown
+  }
+  if (v.status === Status.Seed) {
+    const ratio = ratioGoal(v, c.session)
+    if (ratio === undefined) return notAvailable
+    return v.rateUpload >= 1 ? Math.floor(ratioBytes(ratio, transferOf(v)).left / v.rateUpload) : unknown
+  }
+  return notAvailable
+}
+
+/** Seconds until a seed with no upload reaches its idle goal; else -1. */
+const etaIdle = (v: TorrentView, c: TorrentContext): number => {
+  const minutes = idleGoal(v, c.session)
+  if (v.status !== Status.Seed || v.rateUpload >= 1 || minutes === undefined) return notAvailable
+  return minutes * 60 - idleSeconds(activityOf(v), c.now)
+}
+
+/** Stopped by a goal: idle, or a ratio reached (tr_stat.finished). */
+const isFinished = (v: TorrentView, c: TorrentContext): boolean => {
+  if (v.idleLimitReached) return true
+  const ratio = ratioGoal(v, c.session)
+  return ratio !== undefined && leftUntilDone(v) === 0 && v.hasMetadata && ratioBytes(ratio, transferOf(v)).left === 0 && v.haveValid !== 0
+}
 
 /** tr_getRatio: uploaded over downloaded (or over what we have, for a torrent we only seed); -1 none, -2 infinite. */
 const ratio = (v: TorrentView): number => {
@@ -66,9 +122,11 @@ const hostOf = (url: string): string => {
   return host
 }
 
-/** "tracker.example.org" → "example": the site name Transmission 4 shows. */
+/** "tracker.example.org" → "example": the site name Transmission 4 shows; an address is its own. */
 const siteName = (url: string): string => {
-  const parts = hostOf(url).replace(/:\d+$/, "").split(".")
+  const host = hostOf(url).replace(/:\d+$/, "")
+  if (/^[\d.]+$/.test(host) || host.startsWith("[")) return host
+  const parts = host.split(".")
   return parts.length >= 2 ? parts[parts.length - 2]! : parts[0] ?? ""
 }
 
@@ -98,6 +156,7 @@ const trackerStat = (t: TrackerView, id: number): JsonObject => ({
   tier: t.tier,
   announce_state: announceState(t),
   download_count: -1,
+  downloader_count: -1,
   has_announced: t.state === "working" || t.state === "failed",
   has_scraped: false,
   host: hostOf(t.announce),
@@ -113,11 +172,11 @@ const trackerStat = (t: TrackerView, id: number): JsonObject => ({
   last_scrape_succeeded: false,
   last_scrape_time: 0,
   last_scrape_timed_out: false,
-  leecher_count: -1,
-  next_announce_time: 0,
+  leecher_count: t.leechers,
+  next_announce_time: t.nextAnnounceTime,
   next_scrape_time: 0,
   scrape_state: 0,
-  seeder_count: -1
+  seeder_count: t.seeders
 })
 
 /**
@@ -125,10 +184,12 @@ const trackerStat = (t: TrackerView, id: number): JsonObject => ({
  * these fields as integers: transmission-remote 3.00 left a torrent out of `-l` (every row needs its
  * rates as integers) for as long as it moved data.
  */
-const wholeRate = (bytesPerSecond: number): number => Math.round(bytesPerSecond)
+export const wholeRate = (bytesPerSecond: number): number => Math.round(bytesPerSecond)
 
 const peer = (p: PeerView): JsonObject => ({
   address: p.address,
+  bytes_to_client: p.bytesToClient,
+  bytes_to_peer: p.bytesToPeer,
   client_is_choked: !p.isDownloadingFrom,
   client_is_interested: p.isDownloadingFrom,
   client_name: p.clientName,
@@ -138,6 +199,7 @@ const peer = (p: PeerView): JsonObject => ({
   is_incoming: p.isIncoming,
   is_uploading_to: p.isUploadingTo,
   is_utp: false,
+  peer_id: p.peerId,
   peer_is_choked: !p.isUploadingTo,
   peer_is_interested: p.isUploadingTo,
   port: p.port,
@@ -160,25 +222,28 @@ const trackerList = (trackers: ReadonlyArray<TrackerView>): string => {
 type Field = (v: TorrentView, c: TorrentContext) => Json
 
 const torrentFields: { readonly [snake: string]: Field } = {
-  activity_date: (v, c) => (v.rateDownload > 0 || v.rateUpload > 0 ? c.now : Math.max(v.addedDate, v.doneDate)),
+  activity_date: (v) => v.activityDate,
   added_date: (v) => v.addedDate,
-  availability: (v) => new Array<number>(v.pieceCount).fill(0),
+  availability: (v) => v.availability,
+  // bt-effect gives every torrent the same share: Transmission's normal priority.
   bandwidth_priority: () => 0,
-  comment: () => "",
-  corrupt_ever: () => 0,
-  creator: () => "",
-  date_created: () => 0,
-  desired_available: (v) => (v.peersConnected > 0 ? leftUntilDone(v) : 0),
+  bytes_completed: (v) => v.files.map((f) => f.bytesCompleted),
+  comment: (v) => v.comment,
+  corrupt_ever: (v) => v.corruptEver,
+  creator: (v) => v.creator,
+  date_created: (v) => v.dateCreated,
+  desired_available: desiredAvailable,
   done_date: (v) => v.doneDate,
   download_dir: (v) => v.downloadDir,
   downloaded_ever: (v) => v.downloadedEver,
-  download_limit: (v, c) => (v.downloadLimit > 0 ? bytesToKilobytes(v.downloadLimit) : c.rememberedDownloadLimit),
+  download_limit: (v) => (v.downloadLimit > 0 ? bytesToKilobytes(v.downloadLimit) : v.rememberedDownloadLimit),
   download_limited: (v) => v.downloadLimit > 0,
+  // Transmission changes it when trackers or the name are edited, which bt-effect does not do.
   edit_date: () => 0,
   error: (v) => v.error,
   error_string: (v) => v.errorString,
   eta,
-  eta_idle: () => -1,
+  eta_idle: etaIdle,
   file_count: (v) => v.files.length,
   files: (v) => {
     const spans = pieceSpan(v)
@@ -190,26 +255,31 @@ const torrentFields: { readonly [snake: string]: Field } = {
       name: f.name
     }))
   },
+  // Every file is wanted at normal priority: bt-effect has no file selection yet.
   file_stats: (v) => v.files.map((f) => ({ bytes_completed: f.bytesCompleted, priority: 0, wanted: true })),
   group: () => "",
   hash_string: (v) => v.hashString,
+  // Blocks are kept in memory until their piece is verified, never on disk unchecked.
   have_unchecked: () => 0,
   have_valid: (v) => v.haveValid,
   honors_session_limits: () => true,
   id: (v) => v.id,
-  is_finished: () => false,
+  is_finished: isFinished,
   is_private: (v) => v.isPrivate,
-  is_stalled: () => false,
+  is_stalled: (v, c) => isStalled(c.session, activityOf(v), c.now),
   labels: () => [],
   left_until_done: leftUntilDone,
   magnet_link: (v) => v.magnetLink,
+  // No manual announce (torrent-reannounce) is offered: Transmission's "not allowed".
   manual_announce_time: () => -1,
-  max_connected_peers: () => 50,
-  metadata_percent_complete: (v) => (v.hasMetadata ? 1 : 0),
+  max_connected_peers: (v) => v.maxPeers,
+  metadata_percent_complete: (v) => v.metadataPercentComplete,
   name: (v) => v.name,
-  peer_limit: () => 50,
+  peer_limit: (v) => v.maxPeers,
   peers: (v) => v.peers.map(peer),
   peers_connected: (v) => v.peersConnected,
+  // Where each address came from is not kept: the peers that dialled us are counted as such, the others
+  // under the trackers, the one source every torrent has.
   peers_from: (v) => {
     const incoming = v.peers.filter((p) => p.isIncoming).length
     return {
@@ -229,33 +299,37 @@ const torrentFields: { readonly [snake: string]: Field } = {
   pieces: (v) => v.pieces,
   piece_count: (v) => v.pieceCount,
   piece_size: (v) => v.pieceSize,
-  primary_mime_type: () => "application/octet-stream",
+  primary_mime_type: (v) => primaryMimeType(v.files),
   priorities: (v) => v.files.map(() => 0),
   queue_position: (v) => v.queuePosition,
   rate_download: (v) => wholeRate(v.rateDownload),
   rate_upload: (v) => wholeRate(v.rateUpload),
-  recheck_progress: (v) => (v.status === Status.Check ? v.percentDone : 0),
-  seconds_downloading: () => 0,
-  seconds_seeding: () => 0,
-  seed_idle_limit: () => 30,
-  seed_idle_mode: () => 0,
-  seed_ratio_limit: () => 2,
-  seed_ratio_mode: () => 2,
+  recheck_progress: (v) => v.recheckProgress,
+  seconds_downloading: (v) => v.secondsDownloading,
+  seconds_seeding: (v) => v.secondsSeeding,
+  seed_idle_limit: (v) => v.seedIdleLimit,
+  seed_idle_mode: (v) => v.seedIdleMode,
+  seed_ratio_limit: (v) => v.seedRatioLimit,
+  seed_ratio_mode: (v) => v.seedRatioMode,
+  // Rarest first, always.
   sequential_download: () => false,
+  sequential_download_from_piece: () => 0,
   size_when_done: (v) => v.totalSize,
-  start_date: (v) => (isActive(v) ? v.addedDate : 0),
+  source: (v) => v.source,
+  start_date: (v) => v.startDate,
   status: (v) => v.status,
-  torrent_file: () => "",
+  torrent_file: (v) => v.torrentFile,
   total_size: (v) => v.totalSize,
   trackers: (v) => v.trackers.map(tracker),
   tracker_list: (v) => trackerList(v.trackers),
   tracker_stats: (v) => v.trackers.map(trackerStat),
   uploaded_ever: (v) => v.uploadedEver,
-  upload_limit: (v, c) => (v.uploadLimit > 0 ? bytesToKilobytes(v.uploadLimit) : c.rememberedUploadLimit),
+  upload_limit: (v) => (v.uploadLimit > 0 ? bytesToKilobytes(v.uploadLimit) : v.rememberedUploadLimit),
   upload_limited: (v) => v.uploadLimit > 0,
   upload_ratio: ratio,
   wanted: (v) => v.files.map(() => 1),
-  webseeds: () => [],
+  webseeds: (v) => v.webseeds,
+  // Web seeds are listed but not downloaded from.
   webseeds_sending_to_us: () => 0
 }
 
@@ -276,127 +350,4 @@ export const torrentObject = (v: TorrentView, fields: ReadonlyArray<string>, c: 
 export const torrentTable = (views: ReadonlyArray<TorrentView>, fields: ReadonlyArray<string>, c: TorrentContext): ReadonlyArray<Json> => {
   const known = fields.filter((f) => torrentFields[toSnake(f)] !== undefined)
   return [known, ...views.map((v) => known.map((f) => torrentFields[toSnake(f)]!(v, c)))]
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Session
-
-export interface SessionContext {
-  readonly settings: SessionSettings
-  /** The X-Transmission-Session-Id. */
-  readonly sessionId: string
-  /** The global limits kept while off (kB/s). */
-  readonly rememberedDownloadLimit: number
-  readonly rememberedUploadLimit: number
-  /** Free bytes in the download folder, when known. */
-  readonly downloadDirFreeSpace?: number
-}
-
-const units: JsonObject = {
-  speed_units: ["kB/s", "MB/s", "GB/s", "TB/s"],
-  speed_bytes: speedUnit,
-  size_units: ["kB", "MB", "GB", "TB"],
-  size_bytes: 1000,
-  memory_units: ["KiB", "MiB", "GiB", "TiB"],
-  memory_bytes: 1024
-}
-
-const sessionFields = (c: SessionContext): { readonly [snake: string]: Json } => {
-  const s = c.settings
-  return {
-    alt_speed_down: 50,
-    alt_speed_enabled: false,
-    alt_speed_time_begin: 540,
-    alt_speed_time_day: 127,
-    alt_speed_time_enabled: false,
-    alt_speed_time_end: 1020,
-    alt_speed_up: 50,
-    blocklist_enabled: false,
-    blocklist_size: 0,
-    blocklist_url: "",
-    cache_size_mb: 0,
-    config_dir: "",
-    default_trackers: "",
-    dht_enabled: s.dhtEnabled,
-    download_dir: s.downloadDir,
-    ...(c.downloadDirFreeSpace === undefined ? {} : { download_dir_free_space: c.downloadDirFreeSpace }),
-    download_queue_enabled: true,
-    download_queue_size: s.downloadQueueSize,
-    encryption: "tolerated",
-    idle_seeding_limit: 30,
-    idle_seeding_limit_enabled: false,
-    incomplete_dir: "",
-    incomplete_dir_enabled: false,
-    lpd_enabled: false,
-    peer_limit_global: 200,
-    peer_limit_per_torrent: 50,
-    peer_port: s.peerPort,
-    peer_port_random_on_start: false,
-    pex_enabled: s.pexEnabled,
-    port_forwarding_enabled: false,
-    queue_stalled_enabled: false,
-    queue_stalled_minutes: 30,
-    rename_partial_files: false,
-    rpc_version: rpcVersion,
-    rpc_version_minimum: rpcVersionMinimum,
-    rpc_version_semver: rpcVersionSemver,
-    script_torrent_added_enabled: false,
-    script_torrent_added_filename: "",
-    script_torrent_done_enabled: false,
-    script_torrent_done_filename: "",
-    script_torrent_done_seeding_enabled: false,
-    script_torrent_done_seeding_filename: "",
-    seed_queue_enabled: s.seedQueueEnabled,
-    seed_queue_size: s.seedQueueSize,
-    seed_ratio_limit: 2,
-    seed_ratio_limited: false,
-    session_id: c.sessionId,
-    speed_limit_down: s.speedLimitDown > 0 ? bytesToKilobytes(s.speedLimitDown) : c.rememberedDownloadLimit,
-    speed_limit_down_enabled: s.speedLimitDown > 0,
-    speed_limit_up: s.speedLimitUp > 0 ? bytesToKilobytes(s.speedLimitUp) : c.rememberedUploadLimit,
-    speed_limit_up_enabled: s.speedLimitUp > 0,
-    start_added_torrents: true,
-    tcp_enabled: true,
-    trash_original_torrent_files: false,
-    units,
-    utp_enabled: false,
-    version: s.version
-  }
-}
-
-/** session-get: the asked-for keys (unknown ones left out), or all of them when none is asked for. */
-export const sessionObject = (c: SessionContext, fields: ReadonlyArray<string>): JsonObject => {
-  const all = sessionFields(c)
-  if (fields.length === 0) return all
-  const out: { [key: string]: Json } = {}
-  for (const name of fields) {
-    const snake = toSnake(name)
-    const value = all[snake]
-    if (value !== undefined) out[snake] = value
-  }
-  return out
-}
-
-/** Whether session-get should find the download folder's free space (a deprecated key, asked by old clients). */
-export const wantsFreeSpace = (fields: ReadonlyArray<string>): boolean =>
-  fields.length === 0 || fields.some((f) => toSnake(f) === "download_dir_free_space")
-
-export const statsObject = (s: SessionStats): JsonObject => {
-  // The session counts this run only; the cumulative figures are this run's too (one session).
-  const run: JsonObject = {
-    uploaded_bytes: s.uploadedBytes,
-    downloaded_bytes: s.downloadedBytes,
-    files_added: s.torrentCount,
-    session_count: 1,
-    seconds_active: s.secondsActive
-  }
-  return {
-    active_torrent_count: s.activeTorrentCount,
-    download_speed: wholeRate(s.downloadSpeed),
-    paused_torrent_count: s.pausedTorrentCount,
-    torrent_count: s.torrentCount,
-    upload_speed: wholeRate(s.uploadSpeed),
-    cumulative_stats: run,
-    current_stats: run
-  }
 }

@@ -115,12 +115,21 @@ interface ClassicStyle {
   readonly exceptions: { readonly [snake: string]: string }
 }
 
+/** Keys Transmission 4.1 added, which it sends in snake_case to classic clients too (no older name). */
+const since41 = (...keys: ReadonlyArray<string>) => Object.fromEntries(keys.map((k) => [k, k]))
+
 /** Torrent objects nested in torrent-get results (files, peers, trackerStats...). */
-const torrentStyle: ClassicStyle = { base: "camel", exceptions: { is_utp: "isUTP" } }
+const torrentStyle: ClassicStyle = {
+  base: "camel",
+  exceptions: { is_utp: "isUTP", ...since41("begin_piece", "end_piece", "peer_id", "bytes_to_peer", "bytes_to_client", "downloader_count") }
+}
 
 /** How each method's result keys were spelled before 4.1 (from rpc-spec.md of 4.0). */
 const classicStyles: { readonly [method: string]: ClassicStyle } = {
-  session_get: { base: "kebab", exceptions: { seed_ratio_limit: "seedRatioLimit", seed_ratio_limited: "seedRatioLimited" } },
+  session_get: {
+    base: "kebab",
+    exceptions: { seed_ratio_limit: "seedRatioLimit", seed_ratio_limited: "seedRatioLimited", ...since41("preferred_transports", "sequential_download") }
+  },
   session_stats: { base: "camel", exceptions: { current_stats: "current-stats", cumulative_stats: "cumulative-stats" } },
   torrent_add: { base: "camel", exceptions: { torrent_added: "torrent-added", torrent_duplicate: "torrent-duplicate" } },
   free_space: { base: "kebab", exceptions: { total_size: "total_size" } },
@@ -280,9 +289,10 @@ export const decodeFields = (args: { readonly [key: string]: unknown }): Readonl
   return Array.isArray(fields) ? fields.filter((f): f is string => typeof f === "string") : []
 }
 
-const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined)
-const bool = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : typeof v === "number" ? v !== 0 : undefined)
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+/** An argument's value of the type wanted, or undefined: Transmission ignores a value of the wrong type. */
+export const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined)
+export const bool = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : typeof v === "number" ? v !== 0 : undefined)
+export const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
 
 /** Where torrent-add's torrent comes from: `filename` is a magnet, a URL or a path on this machine. */
 export type AddFrom =
@@ -323,105 +333,5 @@ export const decodeAdd = (args: { readonly [key: string]: unknown }): AddRequest
 }
 
 export const decodeRemove = (args: { readonly [key: string]: unknown }): boolean => bool(args["delete_local_data"]) ?? false
-
-/** Transmission's speeds are in kB/s of 1000 bytes (its `units.speed-bytes`). */
-export const speedUnit = 1000
-export const kilobytesToBytes = (kB: number): number => Math.round(kB * speedUnit)
-export const bytesToKilobytes = (bytes: number): number => Math.round(bytes / speedUnit)
-
-/** A limit in kB/s and whether it is honoured, either or both given. */
-export interface LimitChange {
-  readonly limit?: number
-  readonly limited?: boolean
-}
-
-/**
- * A limit after a change, where Transmission keeps a limit's value apart from whether it is on and the
- * session holds one number (0: unlimited): `remembered` is the value (kB/s) kept while the limit is
- * off. Undefined `bytes` means no change.
- */
-export const applyLimit = (
-  currentBytes: number,
-  remembered: number,
-  change: LimitChange
-): { readonly bytes: number | undefined; readonly remembered: number } => {
-  const value = change.limit ?? (currentBytes > 0 ? bytesToKilobytes(currentBytes) : remembered)
-  if (change.limit === undefined && change.limited === undefined) return { bytes: undefined, remembered: value }
-  const on = change.limited ?? currentBytes > 0
-  return { bytes: on ? kilobytesToBytes(value) : 0, remembered: value }
-}
-
-const limitChange = (args: { readonly [key: string]: unknown }, limit: string, limited: string): LimitChange => ({
-  ...(num(args[limit]) === undefined ? {} : { limit: num(args[limit])! }),
-  ...(bool(args[limited]) === undefined ? {} : { limited: bool(args[limited])! })
-})
-
-/**
- * The arguments of a setter that bt-effect does not carry out (`ids` aside), spelled as in Transmission's
- * docs (`seed-ratio-limit`): a setter naming one is refused whole, rather than answering "success" and
- * changing nothing.
- */
-export const unsupportedArguments = (args: { readonly [key: string]: unknown }, known: ReadonlySet<string>): ReadonlyArray<string> =>
-  Object.keys(args).filter((key) => key !== "ids" && !known.has(key)).map((key) => key.replace(/_/g, "-"))
-
-/** What torrent-set carries out. */
-export const torrentSetArguments: ReadonlySet<string> = new Set([
-  "download_limit", "download_limited", "upload_limit", "upload_limited", "queue_position"
-])
-
-/** What session-set carries out. */
-export const sessionSetArguments: ReadonlySet<string> = new Set([
-  "speed_limit_down", "speed_limit_down_enabled", "speed_limit_up", "speed_limit_up_enabled", "download_dir",
-  "download_queue_size", "seed_queue_size", "seed_queue_enabled", "dht_enabled", "pex_enabled"
-])
-
-/** The refusal of a setter that names arguments bt-effect does not carry out. */
-export const refuseUnsupported = (names: ReadonlyArray<string>): Outcome =>
-  failure(ErrorCode.InvalidParams, `not supported: ${names.join(", ")} (nothing was changed)`)
-
-export interface TorrentSetRequest {
-  readonly download: LimitChange
-  readonly upload: LimitChange
-  readonly queuePosition?: number
-}
-
-export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): TorrentSetRequest => {
-  const position = num(args["queue_position"])
-  return {
-    download: limitChange(args, "download_limit", "download_limited"),
-    upload: limitChange(args, "upload_limit", "upload_limited"),
-    ...(position === undefined ? {} : { queuePosition: Math.floor(position) })
-  }
-}
-
-export interface SessionSetRequest {
-  readonly download: LimitChange
-  readonly upload: LimitChange
-  readonly downloadDir?: string
-  readonly downloadQueueSize?: number
-  readonly seedQueueSize?: number
-  readonly seedQueueEnabled?: boolean
-  readonly dhtEnabled?: boolean
-  readonly pexEnabled?: boolean
-}
-
-export const decodeSessionSet = (args: { readonly [key: string]: unknown }): SessionSetRequest => {
-  const dir = str(args["download_dir"])
-  const downloadQueue = num(args["download_queue_size"])
-  const seedQueue = num(args["seed_queue_size"])
-  const seedQueueEnabled = bool(args["seed_queue_enabled"])
-  const dht = bool(args["dht_enabled"])
-  const pex = bool(args["pex_enabled"])
-  return {
-    download: limitChange(args, "speed_limit_down", "speed_limit_down_enabled"),
-    upload: limitChange(args, "speed_limit_up", "speed_limit_up_enabled"),
-    ...(dir === undefined || dir === "" ? {} : { downloadDir: dir }),
-    ...(downloadQueue === undefined ? {} : { downloadQueueSize: Math.floor(downloadQueue) }),
-    ...(seedQueue === undefined ? {} : { seedQueueSize: Math.floor(seedQueue) }),
-    ...(seedQueueEnabled === undefined ? {} : { seedQueueEnabled }),
-    ...(dht === undefined ? {} : { dhtEnabled: dht }),
-    ...(pex === undefined ? {} : { pexEnabled: pex })
-  }
-}
 
 export const decodeFreeSpace = (args: { readonly [key: string]: unknown }): string | undefined => str(args["path"])

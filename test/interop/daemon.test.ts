@@ -135,6 +135,34 @@ describe("interop: the daemon and transmission-remote", () => {
     expect(await stop(daemonProcess.child)).toBe(130)
   }, 150_000)
 
+  it("transmission-remote --move takes a torrent's data to a new folder in the middle of its download; it completes there", async () => {
+    const payload = await seeded("move-one", 75, 16 * 1024 * 1024, "3M")
+    const rpcPort = await freePort()
+    const downloads = path.join(root.path, "downloads-move")
+    const moved = path.join(root.path, "moved-here")
+    const daemonProcess = await startDaemon(path.join(root.path, "state-move"), downloads, rpcPort)
+    expect((await remote(rpcPort, "-a", payload.torrentPath)).code).toBe(0)
+    let before = ""
+    await until("a quarter", async () => Number(/(\d+)%/.exec((before = rowOf((await remote(rpcPort, "-l")).stdout, payload.name) ?? ""))?.[1] ?? 0) >= 25, 60_000)
+    const percentBefore = Number(/(\d+)%/.exec(before)?.[1])
+    const moving = await remote(rpcPort, "-t", "1", "--move", moved)
+    expect(moving.code, moving.stderr).toBe(0)
+    // The data is in the new folder at once, and the torrent goes on from what it had (not from 0%).
+    expect(fs.existsSync(path.join(moved, payload.name))).toBe(true)
+    expect(fs.existsSync(path.join(downloads, payload.name))).toBe(false)
+    const info = await remote(rpcPort, "-t", "1", "-i")
+    expect(info.stdout).toContain(`Location: ${moved}`)
+    const after = Number(/Percent Done: ([\d.]+)%/.exec(info.stdout)?.[1] ?? -1)
+    expect(after).toBeGreaterThanOrEqual(percentBefore - 1)
+    await until("100%", async () => /100%/.test(rowOf((await remote(rpcPort, "-l")).stdout, payload.name) ?? ""), 90_000)
+    expect(await verifyDownload(payload, moved)).toEqual([])
+    expect(fs.existsSync(path.join(downloads, payload.name))).toBe(false)
+    // Where it is now, as torrent-get says (downloadDir).
+    const got = await rpc(rpcPort, "torrent-get", { ids: [1], fields: ["downloadDir"] })
+    expect(got.arguments.torrents[0]?.["downloadDir"]).toBe(moved)
+    expect(await stop(daemonProcess.child)).toBe(130)
+  }, 150_000)
+
   it("the web interface: a torrent uploaded in Chromium downloads from aria2c, watched to the end; screenshots", async (context) => {
     if (!fs.existsSync("/usr/bin/chromium")) {
       const missing = "/usr/bin/chromium is absent (apt-get install -y chromium)"
@@ -151,7 +179,7 @@ describe("interop: the daemon and transmission-remote", () => {
       await page.goto(`http://127.0.0.1:${rpcPort}/`)
       await page.setInputFiles("#add-file", { name: "web-one.torrent", mimeType: "application/x-bittorrent", buffer: fs.readFileSync(payload.torrentPath) })
       await page.click("#add-button")
-      const row = 'li.torrent[data-id="1"]'
+      const row = '.torrent[data-id="1"]'
       await page.waitForSelector(`${row}[data-status="4"]`, { timeout: 20_000 })
       const shots = path.join(os.tmpdir(), "bt-effect-daemon-screenshots")
       fs.mkdirSync(shots, { recursive: true })

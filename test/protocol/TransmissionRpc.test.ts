@@ -4,15 +4,17 @@
  * limit conversions, and errors as classic result strings and JSON-RPC error objects.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { sessionObject, statsObject, torrentFieldNames, torrentObject, torrentTable } from "../../src/protocol/TransmissionFields.js"
-import { type SessionSettings, type TorrentView, Status } from "../../src/domain/SessionView.js"
 import {
-  applyLimit,
+  torrentFieldNames,
+  torrentObject,
+  torrentTable
+} from "../../src/protocol/TransmissionFields.js"
+import { sessionObject, statsObject } from "../../src/protocol/TransmissionSession.js"
+import { type SessionSettings, settingDefaults, type TorrentView, Status } from "../../src/domain/SessionView.js"
+import {
   buildResponse,
   decodeAdd,
   decodeIds,
-  decodeSessionSet,
-  decodeTorrentSet,
   ErrorCode,
   failure,
   parseBody,
@@ -22,6 +24,7 @@ import {
   success,
   toSnake
 } from "../../src/protocol/TransmissionRpc.js"
+import { applyLimit, decodeSessionSet, decodeSetLocation, decodeTorrentSet, sessionAlwaysSo, sessionSetArguments, torrentAlwaysSo, torrentSetArguments, unsupportedArguments } from "../../src/protocol/TransmissionSetters.js"
 
 const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   id: 1,
@@ -51,33 +54,62 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   pieces: "gA==",
   files: [{ name: "movie/a", length: 600, bytesCompleted: 250 }, { name: "movie/b", length: 400, bytesCompleted: 0 }],
   peers: [
-    { address: "127.0.0.2", port: 6881, clientName: "aria2/1.36.0", rateToClient: 2000, rateToPeer: 0, progress: 1, isDownloadingFrom: true, isUploadingTo: false, isIncoming: false },
-    { address: "127.0.0.3", port: 51413, clientName: "Transmission 3.00", rateToClient: 0, rateToPeer: 500, progress: 0.1, isDownloadingFrom: false, isUploadingTo: true, isIncoming: true }
+    {
+      address: "127.0.0.2", port: 6881, clientName: "aria2/1.36.0", peerId: "LUFSMjAwMC0=", rateToClient: 2000, rateToPeer: 0,
+      bytesToClient: 9000, bytesToPeer: 0, progress: 1, isDownloadingFrom: true, isUploadingTo: false, isIncoming: false
+    },
+    {
+      address: "127.0.0.3", port: 51413, clientName: "Transmission 3.00", peerId: "LVRSMzAwMC0=", rateToClient: 0, rateToPeer: 500,
+      bytesToClient: 0, bytesToPeer: 700, progress: 0.1, isDownloadingFrom: false, isUploadingTo: true, isIncoming: true
+    }
   ],
   trackers: [
-    { announce: "http://tracker.example.org:6969/announce", tier: 0, state: "working", lastError: "", peers: 3 },
-    { announce: "udp://backup.example.net:80", tier: 1, state: "failed", lastError: "timed out", peers: 0 }
+    { announce: "http://tracker.example.org:6969/announce", tier: 0, state: "working", lastError: "", peers: 3, seeders: 4, leechers: 7, nextAnnounceTime: 1_700_001_000 },
+    { announce: "udp://backup.example.net:80", tier: 1, state: "failed", lastError: "timed out", peers: 0, seeders: -1, leechers: -1, nextAnnounceTime: 0 }
   ],
   downloadLimit: 0,
   uploadLimit: 50_000,
+  rememberedDownloadLimit: 100,
+  rememberedUploadLimit: 100,
   queuePosition: 3,
+  recheckProgress: 0,
+  startDate: 1_700_000_100,
+  activityDate: 1_700_000_400,
+  secondsDownloading: 300,
+  secondsSeeding: 0,
+  corruptEver: 512,
+  comment: "a comment",
+  creator: "bt-effect 0.1.0",
+  dateCreated: 1_600_000_000,
+  source: "",
+  webseeds: [],
+  torrentFile: "/state/torrents/0123456789abcdef0123456789abcdef01234567.torrent",
+  seedRatioMode: 0,
+  seedRatioLimit: 2,
+  seedIdleMode: 0,
+  seedIdleLimit: 30,
+  idleLimitReached: false,
+  maxPeers: 50,
+  metadataPercentComplete: 1,
+  // Piece 0 is ours ("gA=="), 1 and 2 a peer has, 3 none.
+  availability: [2, 1, 1, 0],
   ...overrides
 })
 
-const context = { now: 1_700_000_500, rememberedDownloadLimit: 100, rememberedUploadLimit: 100 }
-
 const settings: SessionSettings = {
+  ...settingDefaults,
   downloadDir: "/data",
   peerPort: 6881,
   speedLimitDown: 250_000,
-  speedLimitUp: 0,
-  downloadQueueSize: 5,
-  seedQueueSize: 10,
-  seedQueueEnabled: false,
+  rememberedLimitUp: 70,
   dhtEnabled: true,
   pexEnabled: false,
-  version: "bt-effect 0.1.0 (Transmission RPC)"
+  version: "bt-effect 0.1.0 (Transmission RPC)",
+  configDir: "/state",
+  cacheSizeMb: 64
 }
+
+const context = { now: 1_700_000_500, session: settings }
 
 const single = (body: string): RpcCall | RpcRejection => {
   const parsed = parseBody(body)
@@ -154,6 +186,34 @@ describe("TransmissionRpc: units and limits", () => {
   it("reads session-set's keys in any spelling and ignores values of the wrong type", () => {
     expect(decodeSessionSet({ speed_limit_down: 200, speed_limit_down_enabled: true, download_dir: "/y", pex_enabled: false, seed_queue_size: "9" }))
       .toEqual({ download: { limit: 200, limited: true }, upload: {}, downloadDir: "/y", pexEnabled: false })
+    expect(decodeSessionSet({
+      alt_speed_down: 30, alt_speed_up: 5.7, alt_speed_enabled: true, alt_speed_time_enabled: 1, alt_speed_time_begin: 60,
+      alt_speed_time_end: 1440, alt_speed_time_day: 65, seed_ratio_limit: 1.5, seed_ratio_limited: true, idle_seeding_limit: 10,
+      idle_seeding_limit_enabled: false, queue_stalled_enabled: false, queue_stalled_minutes: 5
+    })).toEqual({
+      download: {}, upload: {}, altSpeedDown: 30, altSpeedUp: 5, altSpeedEnabled: true, altSpeedTimeEnabled: true, altSpeedTimeBegin: 60,
+      // 1440 is no minute of a day: ignored.
+      altSpeedTimeDay: 65, seedRatioLimit: 1.5, seedRatioLimited: true, idleSeedingLimit: 10, idleSeedingLimitEnabled: false,
+      queueStalledEnabled: false, queueStalledMinutes: 5
+    })
+  })
+
+  it("reads torrent-set's seeding goals and torrent-set-location", () => {
+    expect(decodeTorrentSet({ seed_ratio_limit: 2.5, seed_ratio_mode: 1, seed_idle_limit: 0, seed_idle_mode: 3 }))
+      .toEqual({ download: {}, upload: {}, seedRatioLimit: 2.5, seedRatioMode: 1 })
+    expect(decodeTorrentSet({ seed_idle_limit: 45, seed_idle_mode: 2 })).toEqual({ download: {}, upload: {}, seedIdleLimit: 45, seedIdleMode: 2 })
+    expect(decodeSetLocation({ location: "/new", move: true })).toEqual({ location: "/new", move: true })
+    expect(decodeSetLocation({ location: "/new" })).toEqual({ location: "/new", move: false })
+    expect(decodeSetLocation({ move: true })).toBe("no location")
+  })
+
+  it("refuses what it does not carry out, naming it, but not a request for what it always is", () => {
+    expect(unsupportedArguments({ ids: [1], seed_ratio_limit: 2, files_wanted: [0], honors_session_limits: true }, torrentSetArguments, torrentAlwaysSo))
+      .toEqual(["files-wanted"])
+    expect(unsupportedArguments({ bandwidth_priority: 1, honors_session_limits: false }, torrentSetArguments, torrentAlwaysSo))
+      .toEqual(["bandwidth-priority", "honors-session-limits"])
+    expect(unsupportedArguments({ utp_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required" }, sessionSetArguments, sessionAlwaysSo))
+      .toEqual(["encryption"])
   })
 })
 
@@ -163,26 +223,81 @@ describe("TransmissionRpc: fields", () => {
     expect(t).toEqual({ id: 1, hashString: "0123456789abcdef0123456789abcdef01234567", percent_done: 0.25, "peer-limit": 50, uploadRatio: 2 })
   })
 
-  it("maps eta, sizes, peer counts and limits to Transmission's conventions", () => {
-    const fields = ["eta", "leftUntilDone", "sizeWhenDone", "peersSendingToUs", "peersGettingFromUs", "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited"]
-    expect(torrentObject(view(), fields, context)).toEqual({
-      eta: 12, leftUntilDone: 750, sizeWhenDone: 1000, peersSendingToUs: 1, peersGettingFromUs: 1,
-      downloadLimit: 100, downloadLimited: false, uploadLimit: 50, uploadLimited: true
+  it("maps sizes, peer counts and limits to Transmission's conventions", () => {
+    const fields = ["leftUntilDone", "sizeWhenDone", "peersSendingToUs", "peersGettingFromUs", "downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited", "desiredAvailable"]
+    expect(torrentObject(view({ rememberedDownloadLimit: 340 }), fields, context)).toEqual({
+      leftUntilDone: 750, sizeWhenDone: 1000, peersSendingToUs: 1, peersGettingFromUs: 1,
+      downloadLimit: 340, downloadLimited: false, uploadLimit: 50, uploadLimited: true,
+      // Pieces 1 and 2, which we lack and a peer has.
+      desiredAvailable: 512
     })
-    // Complete: "not available" (-1), which transmission-remote shows as Done; a magnet without metadata: unknown (-2).
-    expect(torrentObject(view({ haveValid: 1000, percentDone: 1, eta: -2 }), ["eta"], context)).toEqual({ eta: -1 })
-    expect(torrentObject(view({ hasMetadata: false, totalSize: 0, eta: -1 }), ["eta", "metadataPercentComplete"], context))
-      .toEqual({ eta: -2, metadataPercentComplete: 0 })
     expect(torrentObject(view({ uploadedEver: 0, downloadedEver: 0, haveValid: 0 }), ["uploadRatio"], context)).toEqual({ uploadRatio: -1 })
+  })
+
+  it("computes eta as Transmission: the rest at the rate, -1 when the peers lack it or when done, -2 without a rate", () => {
+    const eta = (v: Partial<TorrentView>, session: SessionSettings = settings) => torrentObject(view(v), ["eta"], { ...context, session })["eta"]
+    // Piece 3 (232 bytes) is nowhere: the rest cannot come.
+    expect(eta({})).toBe(-1)
+    const reachable = { availability: [2, 1, 1, 1] as const, haveValid: 256 }
+    expect(eta({ ...reachable })).toBe(Math.floor(744 / 2000))
+    expect(eta({ ...reachable, rateDownload: 20 })).toBe(37)
+    expect(eta({ ...reachable, rateDownload: 0 })).toBe(-2)
+    // A seed: -1 without a ratio goal; with one, the bytes left to upload at the upload rate.
+    const seed = { status: Status.Seed, haveValid: 1000, percentDone: 1, downloadedEver: 1000, uploadedEver: 600, rateUpload: 100 }
+    expect(eta(seed)).toBe(-1)
+    expect(eta({ ...seed, seedRatioMode: 1, seedRatioLimit: 1.5 })).toBe(9) // (1500 - 600) / 100
+    expect(eta(seed, { ...settings, seedRatioLimited: true, seedRatioLimit: 1 })).toBe(4)
+    expect(eta({ ...seed, seedRatioMode: 2 }, { ...settings, seedRatioLimited: true })).toBe(-1)
+    expect(eta({ ...seed, seedRatioMode: 1, rateUpload: 0 })).toBe(-2)
+    // Stopped, and a magnet without metadata (downloading, no rate): -1, -2.
+    expect(eta({ status: Status.Stopped })).toBe(-1)
+    expect(eta({ hasMetadata: false, totalSize: 0, haveValid: 0, rateDownload: 0, peersConnected: 0, availability: [] })).toBe(-2)
+  })
+
+  it("tells when a torrent is finished, stalled or idle, from the session's goals or its own", () => {
+    const get = (v: Partial<TorrentView>, session: SessionSettings = settings, now = context.now) =>
+      torrentObject(view(v), ["isFinished", "isStalled", "etaIdle", "seedRatioMode", "seedRatioLimit", "seedIdleMode", "seedIdleLimit"], { now, session })
+    const seed = { status: Status.Seed, haveValid: 1000, percentDone: 1, downloadedEver: 1000, uploadedEver: 2000, rateUpload: 0 }
+    expect(get(seed)).toEqual({ isFinished: false, isStalled: false, etaIdle: -1, seedRatioMode: 0, seedRatioLimit: 2, seedIdleMode: 0, seedIdleLimit: 30 })
+    // The session's ratio of 2 applies: 2000 uploaded of 1000 is done.
+    expect(get(seed, { ...settings, seedRatioLimited: true })["isFinished"]).toBe(true)
+    expect(get({ ...seed, uploadedEver: 1999 }, { ...settings, seedRatioLimited: true })["isFinished"]).toBe(false)
+    expect(get({ ...seed, seedRatioMode: 1, seedRatioLimit: 3 }, { ...settings, seedRatioLimited: true })["isFinished"]).toBe(false)
+    expect(get({ ...seed, idleLimitReached: true, status: Status.Stopped })["isFinished"]).toBe(true)
+    // Idle 100 s of its own 5 minutes: 200 s to go; stalled after the session's 30 minutes without activity.
+    expect(get({ ...seed, seedIdleMode: 1, seedIdleLimit: 5 })["etaIdle"]).toBe(200)
+    expect(get(seed, settings, 1_700_000_400 + 30 * 60)["isStalled"]).toBe(false)
+    expect(get(seed, settings, 1_700_000_401 + 30 * 60)["isStalled"]).toBe(true)
+    expect(get(seed, { ...settings, queueStalledEnabled: false }, 1_700_000_401 + 30 * 60)["isStalled"]).toBe(false)
+    expect(get({ ...seed, status: Status.Stopped }, settings, 1_700_000_401 + 30 * 60)["isStalled"]).toBe(false)
+  })
+
+  it("answers the metainfo's fields, the dates, the counters and the 4.x fields from the torrent", () => {
+    expect(torrentObject(view({ webseeds: ["http://mirror.example.org/movie"], source: "EX" }), [
+      "comment", "creator", "dateCreated", "corruptEver", "startDate", "activityDate", "secondsDownloading", "secondsSeeding",
+      "torrentFile", "webseeds", "source", "maxConnectedPeers", "availability", "bytesCompleted", "primary-mime-type", "file-count"
+    ], context)).toEqual({
+      comment: "a comment", creator: "bt-effect 0.1.0", dateCreated: 1_600_000_000, corruptEver: 512, startDate: 1_700_000_100,
+      activityDate: 1_700_000_400, secondsDownloading: 300, secondsSeeding: 0,
+      torrentFile: "/state/torrents/0123456789abcdef0123456789abcdef01234567.torrent", webseeds: ["http://mirror.example.org/movie"],
+      source: "EX", maxConnectedPeers: 50, availability: [2, 1, 1, 0], bytesCompleted: [250, 0], "primary-mime-type": "application/octet-stream",
+      "file-count": 2
+    })
+    expect(torrentObject(view({ files: [{ name: "a/film.mkv", length: 900, bytesCompleted: 0 }, { name: "a/film.srt", length: 100, bytesCompleted: 0 }] }), ["primary_mime_type"], context))
+      .toEqual({ primary_mime_type: "video/x-matroska" })
   })
 
   it("spells nested objects in camelCase for classic clients and snake_case for JSON-RPC", () => {
     const result = { torrents: [torrentObject(view(), ["files", "peers", "trackerStats"], context)] }
     const classic = buildResponse({ dialect: "classic", method: "torrent_get", id: 1 }, success(result))
     const torrent = (classic as { arguments: { torrents: Array<Record<string, Array<Record<string, unknown>>>> } }).arguments.torrents[0]!
-    expect(torrent["files"]![0]).toEqual({ beginPiece: 0, bytesCompleted: 250, endPiece: 3, length: 600, name: "movie/a" })
-    expect(torrent["peers"]![1]).toMatchObject({ clientName: "Transmission 3.00", isUTP: false, isIncoming: true, rateToPeer: 500, flagStr: "UI" })
-    expect(torrent["trackerStats"]![1]).toMatchObject({ host: "backup.example.net:80", lastAnnounceResult: "timed out", tier: 1 })
+    // Keys new in Transmission 4.1 keep their snake_case: 4.1 has no older spelling for them.
+    expect(torrent["files"]![0]).toEqual({ begin_piece: 0, bytesCompleted: 250, end_piece: 3, length: 600, name: "movie/a" })
+    expect(torrent["peers"]![1]).toMatchObject({
+      clientName: "Transmission 3.00", isUTP: false, isIncoming: true, rateToPeer: 500, flagStr: "UI", peer_id: "LVRSMzAwMC0=", bytes_to_peer: 700
+    })
+    expect(torrent["trackerStats"]![1]).toMatchObject({ host: "backup.example.net:80", lastAnnounceResult: "timed out", tier: 1, downloader_count: -1 })
+    expect(torrent["trackerStats"]![0]).toMatchObject({ seederCount: 4, leecherCount: 7, nextAnnounceTime: 1_700_001_000 })
     const jsonrpc = buildResponse({ dialect: "jsonrpc", method: "torrent_get", id: 1 }, success(result))
     const snake = (jsonrpc as { result: { torrents: Array<Record<string, Array<Record<string, unknown>>>> } }).result.torrents[0]!
     expect(snake["files"]![1]).toEqual({ begin_piece: 2, bytes_completed: 0, end_piece: 4, length: 400, name: "movie/b" })
@@ -227,7 +342,7 @@ describe("TransmissionRpc: fields", () => {
 })
 
 describe("TransmissionRpc: session and responses", () => {
-  const session = { settings, sessionId: "sid", rememberedDownloadLimit: 100, rememberedUploadLimit: 70 }
+  const session = { settings, sessionId: "sid", peersPerTorrent: 50, reqq: 16384 }
 
   it("spells session-get in kebab-case (seedRatioLimit aside) for classic clients, with limits in kB/s", () => {
     const response = buildResponse({ dialect: "classic", method: "session_get", id: 2 }, success(sessionObject(session, [])))

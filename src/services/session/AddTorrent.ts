@@ -12,6 +12,7 @@ import { ControlError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
+import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import type { Added, AddOptions, AddSource } from "./SessionControl.js"
@@ -29,6 +30,8 @@ export interface AddContext {
   readonly list: TorrentList
   /** Where a torrent's data goes when it is added without a folder: the session's setting now. */
   readonly downloadDir: () => string
+  /** A new torrent's seeding goals: the session's now. */
+  readonly goals: () => TorrentGoals
   /** Sent with the fetch of a .torrent's URL. */
   readonly userAgent: string
   /** Saves the session's list. */
@@ -71,6 +74,8 @@ const identify = (source: AddSource, fetchTorrent: TorrentUrl.FetchTorrent): Eff
   }
 }
 
+const sourceWords = { Metainfo: "a .torrent file", Magnet: "a magnet link", Url: "a .torrent by its URL" } as const
+
 /** SessionControl's `add`, over the HttpClient and the ResumeStore of the context. */
 export const make = (
   context: AddContext
@@ -86,8 +91,11 @@ export const make = (
       if (keep !== undefined && identity.metainfo !== undefined) {
         yield* store.saveTorrent(identity.metainfo.infoHash!, keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
       }
-      const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true })
+      const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true, goals: context.goals() })
       yield* context.save
+      yield* Effect.logInfo(
+        `added: ${entry.id} ${entry.name} (${sourceWords[source._tag]}) into ${downloadDir}${options.paused === true ? ", stopped" : ""}`
+      )
       yield* context.schedule
       return { id: entry.id, hashString: entry.hash, name: entry.name, duplicate: false } satisfies Added
     })

@@ -11,7 +11,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ControlError } from "../../domain/Errors.js"
-import { type SessionSettings, Status, statsOf, type TorrentView } from "../../domain/SessionView.js"
+import { type SessionSettings, settingDefaults, Status, statsOf, type TorrentView } from "../../domain/SessionView.js"
 import * as MemoryTorrent from "./MemoryTorrent.js"
 import { type AddOptions, type AddSource, type Selection, SessionControl, type SessionControlService, type TorrentSettings } from "./SessionControl.js"
 
@@ -21,6 +21,7 @@ export type ControlCall =
   | { readonly _tag: "start" | "stop" | "verify"; readonly which: Selection }
   | { readonly _tag: "remove"; readonly which: Selection; readonly deleteData: boolean }
   | { readonly _tag: "set"; readonly which: Selection; readonly settings: TorrentSettings }
+  | { readonly _tag: "setLocation"; readonly which: Selection; readonly folder: string; readonly move: boolean }
   | { readonly _tag: "updateSettings"; readonly settings: Partial<SessionSettings> }
   | { readonly _tag: "freeSpace"; readonly path: string }
 
@@ -49,16 +50,13 @@ export interface MemoryControlHandle extends SessionControlService {
 export class MemoryControl extends Context.Tag("bt-effect/MemoryControl")<MemoryControl, MemoryControlHandle>() {}
 
 export const defaultSettings: SessionSettings = {
+  ...settingDefaults,
   downloadDir: "/downloads",
   peerPort: 6881,
-  speedLimitDown: 0,
-  speedLimitUp: 0,
-  downloadQueueSize: 5,
-  seedQueueSize: 10,
-  seedQueueEnabled: false,
   dhtEnabled: true,
-  pexEnabled: true,
-  version: "bt-effect 0.1.0 (Transmission RPC)"
+  version: "bt-effect 0.1.0 (Transmission RPC)",
+  configDir: "/state",
+  cacheSizeMb: 64
 }
 
 export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryControlHandle> =>
@@ -104,7 +102,9 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
           if (same !== undefined) return { id: same.id, hashString: same.hashString, name: same.name, duplicate: true }
           const id = nextId++
           const downloadDir = addOptions.downloadDir ?? settings.downloadDir
-          torrents.set(id, MemoryTorrent.newTorrent(info, { id, now: now(), downloadDir, paused: addOptions.paused === true, queuePosition: torrents.size }))
+          torrents.set(id, MemoryTorrent.newTorrent(info, {
+            id, now: now(), downloadDir, paused: addOptions.paused === true, queuePosition: torrents.size, seedRatioLimit: settings.seedRatioLimit, seedIdleLimit: settings.idleSeedingLimit
+          }))
           return { id, hashString: info.hashString, name: info.name, duplicate: false }
         })
       )
@@ -127,7 +127,9 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
       remove: (which, deleteData) => onEach({ _tag: "remove", which, deleteData }, (t) => torrents.delete(t.id)),
       verify: (which) => onEach({ _tag: "verify", which }, (t) => void (t.status = Status.Check)),
       set: (which, torrentSettings) => onEach({ _tag: "set", which, settings: torrentSettings }, (t) => Object.assign(t, torrentSettings)),
-      torrents: (which) => Effect.sync(() => selected(which).map((t) => ({ ...t }))),
+      setLocation: (which, folder, move) => onEach({ _tag: "setLocation", which, folder, move }, (t) => void (t.downloadDir = folder)),
+      // Its peers have every piece: the pieces it lacks are available while any is connected.
+      torrents: (which) => Effect.sync(() => selected(which).map((t) => ({ ...t, availability: new Array<number>(t.pieceCount).fill(t.peersConnected > 0 ? 1 : 0) }))),
       settings: Effect.sync(() => settings),
       updateSettings: (patch) => recorded({ _tag: "updateSettings", settings: patch }, Effect.sync(() => void (settings = { ...settings, ...patch }))),
       stats: Effect.sync(() => statsOf([...torrents.values()], now() - started)),

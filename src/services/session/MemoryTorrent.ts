@@ -19,7 +19,8 @@ export type MemoryTorrent = { -readonly [K in keyof TorrentView]: TorrentView[K]
 /** What a torrent's source tells: everything in its view that does not change while it runs. */
 export type Identity = Pick<
   TorrentView,
-  "hashString" | "name" | "hasMetadata" | "totalSize" | "magnetLink" | "isPrivate" | "pieceCount" | "pieceSize" | "pieces" | "files" | "trackers"
+  | "hashString" | "name" | "hasMetadata" | "totalSize" | "magnetLink" | "isPrivate" | "pieceCount" | "pieceSize" | "pieces" | "files"
+  | "trackers" | "comment" | "creator" | "dateCreated" | "source" | "webseeds" | "metadataPercentComplete"
 >
 
 /** The first `have` of `pieceCount` pieces, as the base64 bitfield a view shows. */
@@ -33,7 +34,7 @@ const hashOf = (m: { readonly infoHash?: Uint8Array | undefined; readonly infoHa
   m.infoHash !== undefined ? toHex(m.infoHash) : m.infoHashV2 !== undefined ? toHex(m.infoHashV2.subarray(0, 20)) : ""
 
 const trackersOf = (tiers: ReadonlyArray<ReadonlyArray<string>>) =>
-  tiers.flatMap((tier, i) => tier.map((announce) => ({ announce, tier: i, state: "waiting", lastError: "", peers: 0 })))
+  tiers.flatMap((tier, i) => tier.map((announce) => ({ announce, tier: i, state: "waiting", lastError: "", peers: 0, seeders: -1, leechers: -1, nextAnnounceTime: 0 })))
 
 const fromMetainfo = (m: Metainfo): Identity => {
   const hash = hashOf(m)
@@ -54,7 +55,13 @@ const fromMetainfo = (m: Metainfo): Identity => {
       length: f.length,
       bytesCompleted: 0
     })),
-    trackers: trackersOf(tiers)
+    trackers: trackersOf(tiers),
+    comment: m.comment ?? "",
+    creator: m.createdBy ?? "",
+    dateCreated: m.creationDate ?? 0,
+    source: m.source ?? "",
+    webseeds: m.urlList,
+    metadataPercentComplete: 1
   }
 }
 
@@ -71,7 +78,13 @@ const fromMagnet = (m: Magnet.Magnet, uri: string): Identity => {
     pieceSize: 0,
     pieces: "",
     files: [],
-    trackers: trackersOf(m.trackers.map((t) => [t]))
+    trackers: trackersOf(m.trackers.map((t) => [t])),
+    comment: "",
+    creator: "",
+    dateCreated: 0,
+    source: "",
+    webseeds: [],
+    metadataPercentComplete: 0
   }
 }
 
@@ -101,7 +114,16 @@ export const identify = (source: AddSource, urls: ReadonlyMap<string, Uint8Array
 /** A torrent just added: nothing done, no activity, at the end of the queue. */
 export const newTorrent = (
   identity: Identity,
-  placement: { readonly id: number; readonly now: number; readonly downloadDir: string; readonly paused: boolean; readonly queuePosition: number }
+  placement: {
+    readonly id: number
+    readonly now: number
+    readonly downloadDir: string
+    readonly paused: boolean
+    readonly queuePosition: number
+    /** The session's goals now: a new torrent follows them, with their values as its own. */
+    readonly seedRatioLimit: number
+    readonly seedIdleLimit: number
+  }
 ): MemoryTorrent => ({
   id: placement.id,
   status: placement.paused ? Status.Stopped : Status.Download,
@@ -122,7 +144,23 @@ export const newTorrent = (
   peers: [],
   downloadLimit: 0,
   uploadLimit: 0,
+  rememberedDownloadLimit: 100,
+  rememberedUploadLimit: 100,
   queuePosition: placement.queuePosition,
+  recheckProgress: 0,
+  startDate: placement.paused ? 0 : placement.now,
+  activityDate: 0,
+  secondsDownloading: 0,
+  secondsSeeding: 0,
+  corruptEver: 0,
+  torrentFile: identity.hasMetadata ? `/state/torrents/${identity.hashString}.torrent` : "",
+  seedRatioMode: 0,
+  seedRatioLimit: placement.seedRatioLimit,
+  seedIdleMode: 0,
+  seedIdleLimit: placement.seedIdleLimit,
+  idleLimitReached: false,
+  maxPeers: 50,
+  availability: new Array<number>(identity.pieceCount).fill(0),
   ...identity
 })
 

@@ -23,7 +23,7 @@ import {
 import * as ClientMemory from "./RpcClientMemory.js"
 import type { Method } from "./RpcMethod.js"
 import { freeSpace, sessionGet, sessionSet, sessionStats } from "./RpcSessionMethods.js"
-import { queueMove, torrentAction, torrentAdd, torrentGet, torrentRemove, torrentSet } from "./RpcTorrentMethods.js"
+import { queueMove, torrentAction, torrentAdd, torrentGet, torrentRemove, torrentSet, torrentSetLocation } from "./RpcTorrentMethods.js"
 import { SessionControl } from "./SessionControl.js"
 
 /** A request body to its response: one object, an array (a batch), or undefined (nothing to answer). */
@@ -36,6 +36,7 @@ const methods: { readonly [method: string]: { readonly run: Method; readonly cha
   torrent_get: { run: torrentGet, changes: false },
   torrent_add: { run: torrentAdd, changes: true },
   torrent_set: { run: torrentSet, changes: true },
+  torrent_set_location: { run: torrentSetLocation, changes: true },
   torrent_start: { run: torrentAction((c, w) => c.start(w)), changes: true },
   torrent_start_now: { run: torrentAction((c, w) => c.start(w)), changes: true },
   torrent_stop: { run: torrentAction((c, w) => c.stop(w)), changes: true },

@@ -194,6 +194,22 @@ const close = (server: http.Server) =>
 // The server
 
 /** Serves the RPC until the scope closes; `port` is the one bound. */
+/** A refused client, logged once a minute per address and reason: a client retrying in a loop must not
+ *  flood the log. */
+const refusalLog = () => {
+  const last = new Map<string, number>()
+  return (req: http.IncomingMessage, why: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      const now = Date.now()
+      const from = req.socket.remoteAddress ?? "?"
+      const key = `${from} ${why}`
+      if (now - (last.get(key) ?? -Infinity) < 60_000) return Effect.void
+      if (last.size > 1000) last.clear()
+      last.set(key, now)
+      return Effect.logWarning(`rpc: refused ${from}: ${why}`)
+    })
+}
+
 export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: number }, NetworkError, SessionControl | Scope.Scope> =>
   Effect.gen(function*() {
     const host = options.host ?? "127.0.0.1"
@@ -223,15 +239,18 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
         return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(response) }
       }).pipe(Effect.scoped)
 
+    const refusals = refusalLog()
     const route = (req: http.IncomingMessage): Effect.Effect<Reply, never, SessionControl> => {
       if (!hostAllowed(req.headers.host, boundName, allowed)) {
-        return Effect.succeed(text(421, "bt-effect received your request, but the hostname was unrecognized.</p>" +
+        return Effect.as(refusals(req, `host name '${req.headers.host ?? ""}' not allowed (--allowed-host)`), text(421, "bt-effect received your request, but the hostname was unrecognized.</p>" +
           "<p>To fix this, choose one of the following options:<ul><li>Open the page by its IP address or localhost" +
           "<li>Add this host name to the daemon's allowed hosts</ul>" +
           "<p>This requirement has been added to help prevent DNS rebinding attacks."))
       }
       if (options.auth !== undefined && !authorized(req.headers.authorization, options.auth)) {
-        return Effect.succeed(text(401, "Unauthorized User", { "www-authenticate": "Basic realm=\"Transmission\"" }))
+        const reply = text(401, "Unauthorized User", { "www-authenticate": "Basic realm=\"Transmission\"" })
+        // A browser asks without a login first, as it should: only a wrong one is worth a line.
+        return req.headers.authorization === undefined ? Effect.succeed(reply) : Effect.as(refusals(req, "wrong login"), reply)
       }
       const path = (req.url ?? "/").split("?")[0]!
       if (rpcPaths.has(path)) return rpc(req)

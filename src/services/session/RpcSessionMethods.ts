@@ -1,25 +1,17 @@
 /**
  * The Transmission RPC's session methods: session-get, session-set, session-stats and free-space. Speed
- * limits are kB/s here and bytes/s in the session; their values while off are the client memory's.
+ * limits are kB/s here and bytes/s in the session, which also keeps their values while they are off.
  */
 import * as Effect from "effect/Effect"
-import type { SessionSettings } from "../../domain/SessionView.js"
-import { sessionObject, statsObject, wantsFreeSpace } from "../../protocol/TransmissionFields.js"
-import {
-  applyLimit,
-  decodeFields,
-  decodeFreeSpace,
-  decodeSessionSet,
-  ErrorCode,
-  failure,
-  refuseUnsupported,
-  sessionSetArguments,
-  success,
-  unsupportedArguments
-} from "../../protocol/TransmissionRpc.js"
+import type { SettingsChange } from "../../domain/SessionView.js"
+import { limits as peerLimits } from "../peer/PeerLimits.js"
+import { peersPerTorrent } from "./SessionEntry.js"
+import { sessionObject, statsObject, wantsFreeSpace } from "../../protocol/TransmissionSession.js"
+import { decodeFields, decodeFreeSpace, ErrorCode, failure, success } from "../../protocol/TransmissionRpc.js"
+import { applyLimit, decodeSessionSet, refuseUnsupported, sessionAlwaysSo, sessionSetArguments, unsupportedArguments } from "../../protocol/TransmissionSetters.js"
 import { controlFailure, type Method } from "./RpcMethod.js"
 
-export const sessionGet: Method = (call, { control, memory, sessionId }) =>
+export const sessionGet: Method = (call, { control, sessionId }) =>
   Effect.gen(function*() {
     const fields = decodeFields(call.args)
     const settings = yield* control.settings
@@ -29,31 +21,32 @@ export const sessionGet: Method = (call, { control, memory, sessionId }) =>
     return success(sessionObject({
       settings,
       sessionId,
-      rememberedDownloadLimit: memory.sessionLimits.down,
-      rememberedUploadLimit: memory.sessionLimits.up,
+      peersPerTorrent,
+      reqq: peerLimits.maxUploadQueue,
       ...(free === undefined || free._tag === "None" ? {} : { downloadDirFreeSpace: free.value.sizeBytes })
     }, fields))
   })
 
-export const sessionSet: Method = (call, { control, memory }) =>
+export const sessionSet: Method = (call, { control }) =>
   Effect.gen(function*() {
-    const unsupported = unsupportedArguments(call.args, sessionSetArguments)
+    const current = yield* control.settings
+    // The listening port is bound at start (--peer-port): asking for it as it is changes nothing.
+    const unsupported = unsupportedArguments(call.args, sessionSetArguments, { ...sessionAlwaysSo, peer_port: current.peerPort })
     if (unsupported.length > 0) return refuseUnsupported(unsupported)
     const request = decodeSessionSet(call.args)
-    const current = yield* control.settings
     // The DHT node is made at start (--no-dht); a change asked while running would change nothing.
     if (request.dhtEnabled !== undefined && request.dhtEnabled !== current.dhtEnabled) {
       return refuseUnsupported(["dht-enabled (restart the daemon with or without --no-dht)"])
     }
-    const down = applyLimit(current.speedLimitDown, memory.sessionLimits.down, request.download)
-    const up = applyLimit(current.speedLimitUp, memory.sessionLimits.up, request.upload)
-    memory.sessionLimits.down = down.remembered
-    memory.sessionLimits.up = up.remembered
+    const down = applyLimit(current.speedLimitDown, current.rememberedLimitDown, request.download)
+    const up = applyLimit(current.speedLimitUp, current.rememberedLimitUp, request.upload)
     const { download: _d, upload: _u, dhtEnabled: _dht, ...rest } = request
-    const patch: Partial<Omit<SessionSettings, "version" | "peerPort">> = {
+    const patch: SettingsChange = {
       ...rest,
       ...(down.bytes === undefined ? {} : { speedLimitDown: down.bytes }),
-      ...(up.bytes === undefined ? {} : { speedLimitUp: up.bytes })
+      ...(up.bytes === undefined ? {} : { speedLimitUp: up.bytes }),
+      ...(down.remembered === current.rememberedLimitDown ? {} : { rememberedLimitDown: down.remembered }),
+      ...(up.remembered === current.rememberedLimitUp ? {} : { rememberedLimitUp: up.remembered })
     }
     if (Object.keys(patch).length > 0) yield* control.updateSettings(patch)
     return success()

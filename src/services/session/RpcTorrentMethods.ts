@@ -1,6 +1,6 @@
 /**
- * The Transmission RPC's torrent methods: torrent-get, torrent-add, torrent-set, the actions (start, stop,
- * verify, remove) and the queue moves.
+ * The Transmission RPC's torrent methods: torrent-get, torrent-add, torrent-set, torrent-set-location, the
+ * actions (start, stop, verify, remove) and the queue moves.
  *
  * As Transmission does, ids that name no torrent are skipped rather than refused: a list is resolved
  * against the session first. Actions on "recently-active" touch only the torrents moving data or being
@@ -14,21 +14,17 @@ import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
 import { torrentObject, torrentTable } from "../../protocol/TransmissionFields.js"
 import {
   type AddRequest,
-  applyLimit,
   decodeAdd,
   decodeFields,
   decodeIds,
   decodeRemove,
-  decodeTorrentSet,
   ErrorCode,
   failure,
   type Ids,
   type Outcome,
-  refuseUnsupported,
-  success,
-  torrentSetArguments,
-  unsupportedArguments
+  success
 } from "../../protocol/TransmissionRpc.js"
+import { applyLimit, decodeSetLocation, decodeTorrentSet, refuseUnsupported, torrentAlwaysSo, torrentSetArguments, unsupportedArguments } from "../../protocol/TransmissionSetters.js"
 import { controlFailure, type Method } from "./RpcMethod.js"
 import type { AddSource, Selection, SessionControlService, TorrentSettings } from "./SessionControl.js"
 
@@ -67,9 +63,10 @@ export const torrentGet: Method = (call, { control, memory }) =>
     const fields = decodeFields(call.args)
     const views = yield* control.torrents(ids._tag === "List" ? ids.ids : "all")
     if (ids._tag !== "List") memory.noteAll(views)
+    const context = { now: memory.now(), session: yield* control.settings }
     const torrents = call.args["format"] === "table"
-      ? views.length === 0 ? [] : [...torrentTable(views, fields, memory.contextOf(views[0]!))]
-      : views.map((v) => torrentObject(v, fields, memory.contextOf(v)))
+      ? views.length === 0 ? [] : [...torrentTable(views, fields, context)]
+      : views.map((v) => torrentObject(v, fields, context))
     return ids._tag === "RecentlyActive"
       ? success({ torrents, removed: [...memory.removed()] })
       : success({ torrents })
@@ -116,25 +113,37 @@ export const torrentAdd: Method = (call, { control, memory }) =>
     return success(added.duplicate ? { torrent_duplicate: torrent } : { torrent_added: torrent })
   }).pipe(Effect.merge)
 
-export const torrentSet: Method = (call, { control, memory }) =>
+export const torrentSet: Method = (call, { control }) =>
   Effect.gen(function*() {
-    const unsupported = unsupportedArguments(call.args, torrentSetArguments)
+    const unsupported = unsupportedArguments(call.args, torrentSetArguments, torrentAlwaysSo)
     if (unsupported.length > 0) return refuseUnsupported(unsupported)
-    const request = decodeTorrentSet(call.args)
+    const { download: downChange, upload: upChange, ...rest } = decodeTorrentSet(call.args)
     const which = yield* resolve(decodeIds(call.args), control)
     const views = yield* control.torrents(which)
     for (const v of views) {
-      const remembered = memory.limitsOf(v.id)
-      const down = applyLimit(v.downloadLimit, remembered.down, request.download)
-      const up = applyLimit(v.uploadLimit, remembered.up, request.upload)
-      memory.rememberLimits(v.id, { down: down.remembered, up: up.remembered })
+      const down = applyLimit(v.downloadLimit, v.rememberedDownloadLimit, downChange)
+      const up = applyLimit(v.uploadLimit, v.rememberedUploadLimit, upChange)
       const settings: TorrentSettings = {
+        ...rest,
         ...(down.bytes === undefined ? {} : { downloadLimit: down.bytes }),
         ...(up.bytes === undefined ? {} : { uploadLimit: up.bytes }),
-        ...(request.queuePosition === undefined ? {} : { queuePosition: request.queuePosition })
+        ...(down.remembered === v.rememberedDownloadLimit ? {} : { rememberedDownloadLimit: down.remembered }),
+        ...(up.remembered === v.rememberedUploadLimit ? {} : { rememberedUploadLimit: up.remembered })
       }
       if (Object.keys(settings).length > 0) yield* control.set([v.id], settings)
     }
+    return success()
+  }).pipe(Effect.catchAll((e) => Effect.succeed(controlFailure(e))))
+
+/** torrent-set-location: a new folder, the data moved there or looked for there. */
+export const torrentSetLocation: Method = (call, { control }) =>
+  Effect.gen(function*() {
+    const request = decodeSetLocation(call.args)
+    if (typeof request === "string") return failure(ErrorCode.InvalidParams, request)
+    if (!request.location.startsWith("/")) return failure(ErrorCode.PathNotAbsolute, "new location path is not absolute")
+    const which = yield* resolve(decodeIds(call.args), control)
+    if (which !== "all" && which.length === 0) return success()
+    yield* control.setLocation(which, request.location, request.move)
     return success()
   }).pipe(Effect.catchAll((e) => Effect.succeed(controlFailure(e))))
 

@@ -10,7 +10,8 @@ import { fromHex, infoHash } from "../../domain/InfoHash.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import * as SessionFile from "./SessionFile.js"
-import type { TorrentList } from "./TorrentList.js"
+import type { Placement, TorrentList } from "./TorrentList.js"
+import type { TorrentGoals } from "../../domain/SeedGoals.js"
 
 /** Saves the list now. One that cannot be saved is a warning: the torrents run on, the next change tries again. */
 export const save = (file: string, list: TorrentList): Effect.Effect<void> =>
@@ -18,11 +19,27 @@ export const save = (file: string, list: TorrentList): Effect.Effect<void> =>
     Effect.catchAll((e) => Effect.logWarning(`session not saved: ${e.message}`))
   )
 
+/** What session.json kept of a torrent besides its place, each part only when the file had it. */
+const savedState = (saved: SessionFile.SavedTorrent, goals: TorrentGoals): NonNullable<Placement["saved"]> => ({
+  ...(saved.rememberedDownloadLimit !== undefined ? { rememberedDownloadLimit: saved.rememberedDownloadLimit } : {}),
+  ...(saved.rememberedUploadLimit !== undefined ? { rememberedUploadLimit: saved.rememberedUploadLimit } : {}),
+  goals: {
+    seedRatioMode: saved.seedRatioMode ?? goals.seedRatioMode,
+    seedRatioLimit: saved.seedRatioLimit ?? goals.seedRatioLimit,
+    seedIdleMode: saved.seedIdleMode ?? goals.seedIdleMode,
+    seedIdleLimit: saved.seedIdleLimit ?? goals.seedIdleLimit
+  },
+  ...(saved.secondsDownloading !== undefined ? { secondsDownloading: saved.secondsDownloading } : {}),
+  ...(saved.secondsSeeding !== undefined ? { secondsSeeding: saved.secondsSeeding } : {}),
+  ...(saved.activityDate !== undefined ? { activityDate: saved.activityDate } : {}),
+  ...(saved.corruptEver !== undefined ? { corruptBefore: saved.corruptEver } : {})
+})
+
 /**
  * Adds the torrents of an earlier run to `list`, as they were. One whose .torrent is gone is kept only
  * while it has its magnet link (its metadata was never fetched); one whose hash is not hex is skipped.
  */
-export const restore = (file: string, list: TorrentList): Effect.Effect<void, never, ResumeStore> =>
+export const restore = (file: string, list: TorrentList, goals: TorrentGoals): Effect.Effect<void, never, ResumeStore> =>
   Effect.gen(function*() {
     const store = yield* ResumeStore
     for (const saved of yield* SessionFile.load(file)) {
@@ -39,7 +56,9 @@ export const restore = (file: string, list: TorrentList): Effect.Effect<void, ne
           addedDate: saved.addedDate,
           doneDate: saved.doneDate,
           ...(saved.downloadLimit !== undefined ? { downloadLimit: saved.downloadLimit } : {}),
-          ...(saved.uploadLimit !== undefined ? { uploadLimit: saved.uploadLimit } : {})
+          ...(saved.uploadLimit !== undefined ? { uploadLimit: saved.uploadLimit } : {}),
+          saved: savedState(saved, goals),
+          goals
         }
       )
     }

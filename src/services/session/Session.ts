@@ -8,8 +8,10 @@
  * - one torrent's run (TorrentRun.ts): its metadata when it came as a magnet link, the check of its data,
  *   then Torrent.start, in a scope that stopping closes (the last checkpoint, the `stopped` announce);
  * - adding from each source (AddTorrent.ts), and the actions on torrents named (TorrentActions.ts);
+ * - what it does each second (SessionClock.ts): time counted, activity, seeding goals, the alternative
+ *   limits' schedule;
  * - here, what is the session's as a whole: its settings, its rate limits (spent together with each
- *   torrent's own), its stats and the free space.
+ *   torrent's own; the alternative ones while on), its stats and the free space.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -17,7 +19,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
 import { randomPeerId } from "../../domain/PeerId.js"
-import { type SessionSettings, statsOf } from "../../domain/SessionView.js"
+import { isStalled, LimitMode, type TorrentGoals } from "../../domain/SeedGoals.js"
+import { effectiveLimits, type SessionSettings, settingDefaults, type SettingsChange, statsOf } from "../../domain/SessionView.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtOptions } from "../dht/Dht.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
@@ -28,6 +31,8 @@ import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
 import type { SessionControlService } from "./SessionControl.js"
+import { ResumeStore } from "../storage/ResumeStore.js"
+import * as SessionClock from "./SessionClock.js"
 import { viewOf } from "./SessionEntry.js"
 import * as SessionQueue from "./SessionQueue.js"
 import * as SettingsFile from "./SettingsFile.js"
@@ -35,6 +40,7 @@ import * as AnnouncePacer from "../tracker/AnnouncePacer.js"
 import * as StartTurns from "./StartTurns.js"
 import * as TorrentActions from "./TorrentActions.js"
 import * as TorrentList from "./TorrentList.js"
+import * as TorrentLocation from "./TorrentLocation.js"
 import { type RunRequirements, runTorrent } from "./TorrentRun.js"
 
 export interface SessionOptions {
@@ -69,6 +75,21 @@ const readCacheBytes = 64 * 1024 * 1024
 /** Torrents checked and set up at once (StartTurns.ts): enough to keep a disk and a core busy. */
 const startsAtOnce = 8
 
+/** This run's command line first, then what was saved, then the defaults. */
+const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSettings, peerPort: number, dhtEnabled: boolean): SessionSettings => ({
+  ...settingDefaults,
+  ...SettingsFile.given(saved),
+  downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
+  peerPort,
+  downloadQueueSize: options.downloadQueueSize ?? saved.downloadQueueSize ?? settingDefaults.downloadQueueSize,
+  seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? settingDefaults.seedQueueSize,
+  dhtEnabled,
+  pexEnabled: options.pex && (saved.pexEnabled ?? true),
+  version: options.version,
+  configDir: path.resolve(options.stateDir),
+  cacheSizeMb: readCacheBytes / (1024 * 1024)
+})
+
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
   // Before anything is loaded or bound: a second daemon on this folder stops here.
   yield* StateLock.lock(options.stateDir)
@@ -76,27 +97,29 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const dht = yield* startDht(options.dht)
   const peerId = yield* randomPeerId
   const startedAt = yield* Clock.currentTimeMillis
-  // This run's command line first, then what was saved, then the defaults.
   const settingsFile = path.join(options.stateDir, "settings.json")
-  const saved = yield* SettingsFile.load(settingsFile)
-  let settings: SessionSettings = {
-    downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
-    peerPort: listener.port,
-    speedLimitDown: saved.speedLimitDown ?? 0,
-    speedLimitUp: saved.speedLimitUp ?? 0,
-    downloadQueueSize: options.downloadQueueSize ?? saved.downloadQueueSize ?? 5,
-    seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? 10,
-    seedQueueEnabled: saved.seedQueueEnabled ?? false,
-    dhtEnabled: dht !== undefined,
-    pexEnabled: options.pex && (saved.pexEnabled ?? true),
-    version: options.version
-  }
+  let settings = initialSettings(options, yield* SettingsFile.load(settingsFile), listener.port, dht !== undefined)
+  // The schedule decides at start whether the alternative limits are on, as Transmission's does.
+  const altClock = new SessionClock.AltSpeedClock()
+  if (settings.altSpeedTimeEnabled) settings = { ...settings, altSpeedEnabled: altClock.reset(SessionClock.scheduleOf(settings), startedAt) }
 
   // The session's rate limits, spent together with each torrent's own.
-  const buckets = { down: new TokenBucket(settings.speedLimitDown, startedAt), up: new TokenBucket(settings.speedLimitUp, startedAt) }
+  const limits = effectiveLimits(settings)
+  const buckets = { down: new TokenBucket(limits.down, startedAt), up: new TokenBucket(limits.up, startedAt) }
   const list = TorrentList.make()
   const sessionFile = path.join(options.stateDir, "session.json")
   const save = SavedList.save(sessionFile, list)
+  // The last save, once every run has stopped (the queue's scope closes first): the counts and totals of the runs.
+  yield* Effect.addFinalizer(() => save)
+  const store = yield* ResumeStore
+  const viewContext = { torrentFolder: store.location }
+  /** A new torrent follows the session's goals, with the session's ratio and idle limits as its own. */
+  const newGoals = (): TorrentGoals => ({
+    seedRatioMode: LimitMode.Global,
+    seedRatioLimit: settings.seedRatioLimit,
+    seedIdleMode: LimitMode.Global,
+    seedIdleLimit: settings.idleSeedingLimit
+  })
 
   // What running a torrent needs, captured here so that the control methods need nothing.
   const services = yield* Effect.context<RunRequirements>()
@@ -117,42 +140,61 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const queue = yield* SessionQueue.make({
     entries: list.all,
     limits: () => settings,
+    stalled: (entry, now) => isStalled(settings, { active: entry.phase === "running", startDate: entry.startDate, activityDate: entry.activityDate }, now),
     run: (entry) => Effect.provide(runTorrent(entry, shared), services)
   })
 
-  yield* SavedList.restore(sessionFile, list)
+  yield* SavedList.restore(sessionFile, list, newGoals())
   const add = yield* AddTorrent.make({
     list,
     downloadDir: () => settings.downloadDir,
+    goals: newGoals,
     userAgent: `bt-effect/${options.version}`,
     save,
     schedule: queue.schedule
   })
 
+  const updateSettings = (changes: SettingsChange) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      settings = { ...settings, ...changes }
+      // A change to the schedule applies it at once (Transmission's userPokedTheClock).
+      const scheduleChanged = (["altSpeedTimeEnabled", "altSpeedTimeBegin", "altSpeedTimeEnd", "altSpeedTimeDay"] as const).some((k) => k in changes)
+      if (scheduleChanged && settings.altSpeedTimeEnabled) {
+        settings = { ...settings, altSpeedEnabled: altClock.reset(SessionClock.scheduleOf(settings), now) }
+      }
+      const limits = effectiveLimits(settings)
+      buckets.down.setRate(limits.down, now)
+      buckets.up.setRate(limits.up, now)
+      yield* SettingsFile.save(settingsFile, settings)
+      yield* queue.schedule
+    })
+
+  const actions = TorrentActions.make({ list, queue, save, settings: () => settings })
   const control: SessionControlService = {
     add,
-    ...TorrentActions.make({ list, queue, save }),
+    ...actions,
+    setLocation: TorrentLocation.make({ list, queue, store, save }),
     torrents: (which) =>
       list.select(which).pipe(
         Effect.orElseSucceed(() => []),
-        Effect.flatMap((found) => Effect.forEach(found, viewOf))
+        Effect.flatMap((found) => Effect.forEach(found, (e) => viewOf(e, viewContext)))
       ),
     settings: Effect.sync(() => settings),
-    updateSettings: (changes) =>
-      Effect.gen(function* () {
-        settings = { ...settings, ...changes }
-        const now = yield* Clock.currentTimeMillis
-        buckets.down.setRate(settings.speedLimitDown, now)
-        buckets.up.setRate(settings.speedLimitUp, now)
-        yield* SettingsFile.save(settingsFile, settings)
-        yield* queue.schedule
-      }),
+    updateSettings,
     stats: Effect.gen(function* () {
-      const views = yield* Effect.forEach(list.all(), viewOf)
+      const views = yield* Effect.forEach(list.all(), (e) => viewOf(e, viewContext))
       return statsOf(views, Math.floor(((yield* Clock.currentTimeMillis) - startedAt) / 1000))
     }),
     freeSpace
   }
+  yield* SessionClock.run({
+    entries: list.all,
+    settings: () => settings,
+    setAltSpeed: (on) => updateSettings({ altSpeedEnabled: on }).pipe(Effect.orDie),
+    stop: (entry) => actions.stop([entry.id]).pipe(Effect.ignore),
+    save
+  }, altClock)
   yield* queue.schedule
   return control
 })

@@ -9,7 +9,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type { ControlError } from "../../domain/Errors.js"
-import type { SessionSettings, SessionStats, TorrentView } from "../../domain/SessionView.js"
+import type { LimitMode, SessionSettings, SessionStats, SettingsChange, TorrentView } from "../../domain/SessionView.js"
 
 /** What to add: the bytes of a .torrent, a magnet link, or the URL of a .torrent (fetched by the session). */
 export type AddSource =
@@ -35,9 +35,19 @@ export interface Added {
 export type Selection = "all" | ReadonlyArray<number | string>
 
 export interface TorrentSettings {
+  /** Bytes per second, 0 none. */
   readonly downloadLimit?: number
   readonly uploadLimit?: number
+  /** The limits' values kept while they are off (kB/s). */
+  readonly rememberedDownloadLimit?: number
+  readonly rememberedUploadLimit?: number
   readonly queuePosition?: number
+  /** Its seeding goals (domain/SeedGoals.ts). */
+  readonly seedRatioMode?: LimitMode
+  readonly seedRatioLimit?: number
+  readonly seedIdleMode?: LimitMode
+  /** Minutes. */
+  readonly seedIdleLimit?: number
 }
 
 export interface SessionControlService {
@@ -48,9 +58,14 @@ export interface SessionControlService {
   /** Hashes the data again (the torrent goes through Check and then on as before). */
   readonly verify: (which: Selection) => Effect.Effect<void, ControlError>
   readonly set: (which: Selection, settings: TorrentSettings) => Effect.Effect<void, ControlError>
+  /**
+   * A new folder for the torrents' data (an absolute path). With `move`, their files go there and each goes
+   * on from there as it was; without, the data is looked for there (the torrent is checked again).
+   */
+  readonly setLocation: (which: Selection, folder: string, move: boolean) => Effect.Effect<void, ControlError>
   readonly torrents: (which: Selection) => Effect.Effect<ReadonlyArray<TorrentView>>
   readonly settings: Effect.Effect<SessionSettings>
-  readonly updateSettings: (settings: Partial<Omit<SessionSettings, "version" | "peerPort">>) => Effect.Effect<void, ControlError>
+  readonly updateSettings: (settings: SettingsChange) => Effect.Effect<void, ControlError>
   readonly stats: Effect.Effect<SessionStats>
   /** Free bytes on the file system holding `path`. */
   readonly freeSpace: (path: string) => Effect.Effect<{ readonly path: string; readonly sizeBytes: number; readonly totalSize: number }, ControlError>

@@ -9,10 +9,12 @@ import type { TokenBucket } from "../../domain/TokenBucket.js"
 import { format as formatMagnet } from "../../domain/Magnet.js"
 import { Magnet } from "../../domain/Magnet.js"
 import { fromHex, infoHash } from "../../domain/InfoHash.js"
-import { layoutOf, type Metainfo, relativePath } from "../../domain/Metainfo.js"
+import { layoutOf, type Metainfo, relativePath, trackerTiers } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { TorrentHandle } from "../torrent/Torrent.js"
+import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import { Status, type TorrentView } from "../../domain/SessionView.js"
+import * as path from "node:path"
 
 export interface Entry {
   readonly id: number
@@ -22,7 +24,8 @@ export interface Entry {
   metainfo: Metainfo | undefined
   /** The link it was added with, while its metadata is not known (and after, for display). */
   readonly magnet: string | undefined
-  readonly downloadDir: string
+  /** Where its data is (torrent-set-location changes it). */
+  downloadDir: string
   /** Stopped by the user (or by an error): not run until started. */
   paused: boolean
   /** Seconds since the epoch. */
@@ -47,8 +50,34 @@ export interface Entry {
   previous: { readonly downloaded: number; readonly uploaded: number }
   downloadLimit: number
   uploadLimit: number
+  /** The limits' values kept while they are off (kB/s). */
+  rememberedDownloadLimit: number
+  rememberedUploadLimit: number
   /** Its own limits (bytes per second, 0 none), spent with the session's. */
   readonly buckets: { readonly down: TokenBucket; readonly up: TokenBucket }
+  /** Its seeding goals (domain/SeedGoals.ts). */
+  goals: TorrentGoals
+  /** Stopped by its idle goal; cleared when started. */
+  idleLimitReached: boolean
+  /** Seconds run downloading and seeding over its life (counted each second by SessionClock.ts). */
+  secondsDownloading: number
+  secondsSeeding: number
+  /** Seconds since the epoch: when its run last started (0: not in this daemon's run), when it last moved data. */
+  startDate: number
+  activityDate: number
+  /** Bytes of pieces that failed their check in earlier runs. */
+  corruptBefore: number
+  /** The run's payload totals when last looked at (SessionClock.ts: a change is activity). */
+  lastTransferred: { readonly downloaded: number; readonly uploaded: number }
+}
+
+/** Peers a torrent of the daemon connects to at most (Transmission's peer-limit-per-torrent default). */
+export const peersPerTorrent = 50
+
+/** What the session adds to each view: where it keeps .torrent files. */
+export interface ViewContext {
+  /** The folder of the kept .torrent files (`<hash>.torrent`). */
+  readonly torrentFolder: string
 }
 
 /** What a torrent's source tells of it: its info hash and name, and its metainfo or the magnet link it came as. */
@@ -74,12 +103,17 @@ export const statusOf = (entry: Entry): Status => {
   }
 }
 
+/** The link it came as, or one made from its metainfo with its trackers (as Transmission's magnetLink). */
 const magnetLinkOf = (entry: Entry): string =>
-  entry.magnet ?? formatMagnet(Magnet.make({ infoHash: infoHash(fromHex(entry.hash) ?? new Uint8Array(20)), displayName: entry.name }))
+  entry.magnet ?? formatMagnet(Magnet.make({
+    infoHash: infoHash(fromHex(entry.hash) ?? new Uint8Array(20)),
+    displayName: entry.name,
+    ...(entry.metainfo === undefined ? {} : { trackers: trackerTiers(entry.metainfo).flat(), webSeeds: entry.metainfo.urlList })
+  }))
 
 /** The view of one torrent now. Its costly parts (files, pieces, peers, trackers, the magnet link) are
  *  computed when read: a front end listing 1,000 torrents asks for a few fields of each. */
-export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
+export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<TorrentView> =>
   Effect.gen(function* () {
     const m = entry.metainfo
     const handle = entry.handle
@@ -145,12 +179,22 @@ export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
             clientName: p.client,
             rateToClient: p.downloadRate,
             rateToPeer: p.uploadRate,
-            progress: p.isSeed ? 1 : 0,
+            peerId: Buffer.from(p.peerId).toString("base64"),
+            bytesToClient: p.downloaded,
+            bytesToPeer: p.uploaded,
+            progress: p.pieces.pieceCount === 0 ? 0 : p.pieces.count / p.pieces.pieceCount,
             isDownloadingFrom: !p.peerChoking && p.amInterested,
             isUploadingTo: !p.amChoking && p.peerInterested,
-            isIncoming: false
+            isIncoming: p.incoming
           }
         })
+      },
+      get availability() {
+        const counts = new Array<number>(m?.pieceCount ?? 0).fill(0)
+        for (const p of peers) {
+          for (let i = 0; i < counts.length; i++) if (p.pieces.has(i)) counts[i]!++
+        }
+        return counts
       },
       get trackers() {
         return (stats?.trackers ?? []).map((t, tier) => ({
@@ -158,11 +202,32 @@ export const viewOf = (entry: Entry): Effect.Effect<TorrentView> =>
           tier,
           state: t.state === "pending" ? "waiting" : t.state,
           lastError: t.error ?? "",
-          peers: t.peers
+          peers: t.peers,
+          seeders: t.seeders ?? -1,
+          leechers: t.leechers ?? -1,
+          nextAnnounceTime: t.nextAnnounceAt === undefined ? 0 : Math.floor(t.nextAnnounceAt / 1000)
         }))
       },
       downloadLimit: entry.downloadLimit,
       uploadLimit: entry.uploadLimit,
-      queuePosition: entry.queuePosition
+      rememberedDownloadLimit: entry.rememberedDownloadLimit,
+      rememberedUploadLimit: entry.rememberedUploadLimit,
+      queuePosition: entry.queuePosition,
+      recheckProgress: entry.phase === "checking" ? entry.checked : 0,
+      startDate: entry.startDate,
+      activityDate: entry.activityDate,
+      secondsDownloading: entry.secondsDownloading,
+      secondsSeeding: entry.secondsSeeding,
+      corruptEver: entry.corruptBefore + (stats?.hashFailures ?? 0) * (m?.pieceLength ?? 0),
+      comment: m?.comment ?? "",
+      creator: m?.createdBy ?? "",
+      dateCreated: m?.creationDate ?? 0,
+      source: m?.source ?? "",
+      webseeds: m?.urlList ?? [],
+      torrentFile: m === undefined ? "" : path.join(context.torrentFolder, `${entry.hash}.torrent`),
+      ...entry.goals,
+      idleLimitReached: entry.idleLimitReached,
+      maxPeers: peersPerTorrent,
+      metadataPercentComplete: m === undefined ? 0 : 1
     } satisfies TorrentView
   })

@@ -21,7 +21,20 @@ const SavedTorrent = Schema.Struct({
   doneDate: Schema.Number,
   /** Its own rate limits, bytes per second; absent: none (files of earlier versions have none). */
   downloadLimit: Schema.optional(Schema.NonNegativeInt),
-  uploadLimit: Schema.optional(Schema.NonNegativeInt)
+  uploadLimit: Schema.optional(Schema.NonNegativeInt),
+  /** The limits' values kept while off (kB/s). Absent in files of earlier versions, as all that follows. */
+  rememberedDownloadLimit: Schema.optional(Schema.NonNegative),
+  rememberedUploadLimit: Schema.optional(Schema.NonNegative),
+  /** Its seeding goals (domain/SeedGoals.ts): modes 0 the session's, 1 its own, 2 none; idle in minutes. */
+  seedRatioMode: Schema.optional(Schema.Literal(0, 1, 2)),
+  seedRatioLimit: Schema.optional(Schema.NonNegative),
+  seedIdleMode: Schema.optional(Schema.Literal(0, 1, 2)),
+  seedIdleLimit: Schema.optional(Schema.NonNegativeInt),
+  /** Seconds run downloading and seeding, when it last moved data (seconds since the epoch), bytes that failed their check. */
+  secondsDownloading: Schema.optional(Schema.NonNegativeInt),
+  secondsSeeding: Schema.optional(Schema.NonNegativeInt),
+  activityDate: Schema.optional(Schema.NonNegativeInt),
+  corruptEver: Schema.optional(Schema.NonNegativeInt)
 })
 export type SavedTorrent = typeof SavedTorrent.Type
 
@@ -44,7 +57,15 @@ export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect
         addedDate: e.addedDate,
         doneDate: e.doneDate,
         ...(e.downloadLimit > 0 ? { downloadLimit: e.downloadLimit } : {}),
-        ...(e.uploadLimit > 0 ? { uploadLimit: e.uploadLimit } : {})
+        ...(e.uploadLimit > 0 ? { uploadLimit: e.uploadLimit } : {}),
+        rememberedDownloadLimit: e.rememberedDownloadLimit,
+        rememberedUploadLimit: e.rememberedUploadLimit,
+        ...e.goals,
+        secondsDownloading: e.secondsDownloading,
+        secondsSeeding: e.secondsSeeding,
+        activityDate: e.activityDate,
+        // Those of the run going on are added when it stops, and the session saves then.
+        corruptEver: e.corruptBefore
       }))
     return JsonFile.save(file, { version: 1, torrents })
   })

@@ -2,9 +2,11 @@
  * The session's queue: which torrents run. A torrent that is not paused either runs or waits; at most
  * `downloadQueueSize` downloads and (when `seedQueueEnabled`, off by default as in Transmission)
  * `seedQueueSize` seeds run at once, and waiting torrents start in queue order as slots free up. The queue
- * looks every second, and at once whenever a front end changes something.
+ * looks every second, and at once whenever a front end changes something. A torrent that has moved no data
+ * for queue-stalled-minutes holds no slot (Transmission's queue-stalled-enabled), so that one more may run.
  * Each running torrent is one fiber (TorrentRun.ts), kept by id.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Schedule from "effect/Schedule"
@@ -29,6 +31,8 @@ export interface QueueOptions {
   readonly limits: () => QueueLimits
   /** The torrent's run, from start to stop. */
   readonly run: (entry: Entry) => Effect.Effect<void>
+  /** Whether a running torrent is stalled now (seconds since the epoch): it then holds no slot, as in Transmission. */
+  readonly stalled?: (entry: Entry, now: number) => boolean
 }
 
 /** A seed slot is held by a complete torrent that is not stopped (starting and checking included: its
@@ -36,11 +40,11 @@ export interface QueueOptions {
 const holdsSeedSlot = (e: Entry) => e.complete
 
 /** The slots in use now, counted once per pass (a pass over 1,000 waiting torrents must not count 1,000 times). */
-const slotsInUse = (entries: ReadonlyArray<Entry>) => {
+const slotsInUse = (entries: ReadonlyArray<Entry>, stalled: (e: Entry) => boolean) => {
   let seeds = 0
   let downloads = 0
   for (const e of entries) {
-    if (e.phase === "stopped") continue
+    if (e.phase === "stopped" || stalled(e)) continue
     if (holdsSeedSlot(e)) seeds++
     else downloads++
   }
@@ -58,7 +62,8 @@ export const make = (options: QueueOptions): Effect.Effect<SessionQueue, never, 
       const waiting = options.entries().filter((e) => !e.paused && e.phase === "stopped").sort((a, b) => a.queuePosition - b.queuePosition)
       if (waiting.length === 0) return
       const limits = options.limits()
-      const used = slotsInUse(options.entries())
+      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const used = slotsInUse(options.entries(), (e) => options.stalled?.(e, now) ?? false)
       for (const entry of waiting) {
         // Stopped, paused or started since the list was taken: starting it again would interrupt that run.
         if (entry.paused || entry.phase !== "stopped") continue

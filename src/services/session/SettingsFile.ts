@@ -1,7 +1,8 @@
 /**
  * The daemon's settings between runs: `<state>/settings.json` (as Transmission keeps its own), written
  * whenever a setting changes (session-set, the web interface) and read at start, so that limits, queue
- * sizes and the download folder a user chose hold after a restart. What the command line says for this
+ * sizes, the download folder, the alternative limits and their schedule, the seeding goals, and the limits'
+ * values kept while they are off hold after a restart. What the command line says for this
  * run wins over the file (`--download-dir`, `--no-pex`).
  *
  * Replaced atomically like session.json. A file that cannot be read or does not decode is reported once
@@ -20,7 +21,25 @@ const SavedSettings = Schema.Struct({
   downloadQueueSize: Schema.optional(Schema.NonNegativeInt),
   seedQueueSize: Schema.optional(Schema.NonNegativeInt),
   seedQueueEnabled: Schema.optional(Schema.Boolean),
-  pexEnabled: Schema.optional(Schema.Boolean)
+  pexEnabled: Schema.optional(Schema.Boolean),
+  /** kB/s: the limits' values kept while off, and the alternative limits. */
+  rememberedLimitDown: Schema.optional(Schema.NonNegative),
+  rememberedLimitUp: Schema.optional(Schema.NonNegative),
+  altSpeedDown: Schema.optional(Schema.NonNegative),
+  altSpeedUp: Schema.optional(Schema.NonNegative),
+  altSpeedEnabled: Schema.optional(Schema.Boolean),
+  altSpeedTimeEnabled: Schema.optional(Schema.Boolean),
+  /** Minutes after local midnight, and the days (bit 0 Sunday). */
+  altSpeedTimeBegin: Schema.optional(Schema.Int.pipe(Schema.between(0, 1439))),
+  altSpeedTimeEnd: Schema.optional(Schema.Int.pipe(Schema.between(0, 1439))),
+  altSpeedTimeDay: Schema.optional(Schema.Int.pipe(Schema.between(0, 127))),
+  seedRatioLimit: Schema.optional(Schema.NonNegative),
+  seedRatioLimited: Schema.optional(Schema.Boolean),
+  /** Minutes. */
+  idleSeedingLimit: Schema.optional(Schema.NonNegativeInt),
+  idleSeedingLimitEnabled: Schema.optional(Schema.Boolean),
+  queueStalledEnabled: Schema.optional(Schema.Boolean),
+  queueStalledMinutes: Schema.optional(Schema.NonNegativeInt)
 })
 /** The settings a file holds: those a user can change while the daemon runs. */
 export type SavedSettings = typeof SavedSettings.Type
@@ -29,6 +48,10 @@ const SettingsJson = Schema.Struct({ version: Schema.Literal(1), settings: Saved
 
 export const load = (file: string): Effect.Effect<SavedSettings> =>
   Effect.map(JsonFile.load(file, SettingsJson, { version: 1 as const, settings: {} }), (saved) => saved.settings)
+
+/** The settings the file has (a key missing from it is absent, not undefined). */
+export const given = (saved: SavedSettings): Partial<SessionSettings> =>
+  Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined))
 
 /** Writes the settings a user can change; one that cannot be written is a warning (the next change tries again). */
 export const save = (file: string, settings: SessionSettings): Effect.Effect<void> => {
@@ -39,7 +62,22 @@ export const save = (file: string, settings: SessionSettings): Effect.Effect<voi
     downloadQueueSize: settings.downloadQueueSize,
     seedQueueSize: settings.seedQueueSize,
     seedQueueEnabled: settings.seedQueueEnabled,
-    pexEnabled: settings.pexEnabled
+    pexEnabled: settings.pexEnabled,
+    rememberedLimitDown: settings.rememberedLimitDown,
+    rememberedLimitUp: settings.rememberedLimitUp,
+    altSpeedDown: settings.altSpeedDown,
+    altSpeedUp: settings.altSpeedUp,
+    altSpeedEnabled: settings.altSpeedEnabled,
+    altSpeedTimeEnabled: settings.altSpeedTimeEnabled,
+    altSpeedTimeBegin: settings.altSpeedTimeBegin,
+    altSpeedTimeEnd: settings.altSpeedTimeEnd,
+    altSpeedTimeDay: settings.altSpeedTimeDay,
+    seedRatioLimit: settings.seedRatioLimit,
+    seedRatioLimited: settings.seedRatioLimited,
+    idleSeedingLimit: settings.idleSeedingLimit,
+    idleSeedingLimitEnabled: settings.idleSeedingLimitEnabled,
+    queueStalledEnabled: settings.queueStalledEnabled,
+    queueStalledMinutes: settings.queueStalledMinutes
   }
   return JsonFile.save(file, { version: 1, settings: saved }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`settings not saved: ${e.message}`))

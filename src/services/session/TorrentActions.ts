@@ -1,14 +1,17 @@
 /**
  * What a front end can do to torrents of the session it names: start, stop, remove (with its data or
- * not), verify, and set a torrent's own limits and queue position. Every name must match a torrent, or
- * nothing is done (ControlError NotFound). Start, stop and remove save the session's list at once; a
- * torrent's limits are not kept between runs, and a queue position only with the next save.
+ * not), verify, and set a torrent's own limits, seeding goals and queue position. Every name must match a
+ * torrent, or nothing is done (ControlError NotFound). Every change saves the session's list at once.
+ * Starting a seed that has reached its ratio turns its ratio limit off, as Transmission does ("restarted
+ * manually"): it would stop again at once.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ControlError } from "../../domain/Errors.js"
+import { LimitMode, ratioDone } from "../../domain/SeedGoals.js"
+import type { SessionSettings } from "../../domain/SessionView.js"
 import type { Selection, SessionControlService, TorrentSettings } from "./SessionControl.js"
 import type { Entry } from "./SessionEntry.js"
 import type { SessionQueue } from "./SessionQueue.js"
@@ -19,6 +22,8 @@ export interface ActionContext {
   readonly queue: SessionQueue
   /** Saves the session's list. */
   readonly save: Effect.Effect<void>
+  /** The session's settings now (its seeding goals). */
+  readonly settings: () => SessionSettings
 }
 
 export type TorrentActions = Pick<SessionControlService, "start" | "stop" | "remove" | "verify" | "set">
@@ -39,9 +44,26 @@ const applySettings = (entry: Entry, settings: TorrentSettings, now: number) => 
     entry.buckets.up.setRate(entry.uploadLimit, now)
   }
   if (settings.queuePosition !== undefined) entry.queuePosition = settings.queuePosition
+  if (settings.rememberedDownloadLimit !== undefined) entry.rememberedDownloadLimit = settings.rememberedDownloadLimit
+  if (settings.rememberedUploadLimit !== undefined) entry.rememberedUploadLimit = settings.rememberedUploadLimit
+  entry.goals = {
+    seedRatioMode: settings.seedRatioMode ?? entry.goals.seedRatioMode,
+    seedRatioLimit: settings.seedRatioLimit ?? entry.goals.seedRatioLimit,
+    seedIdleMode: settings.seedIdleMode ?? entry.goals.seedIdleMode,
+    seedIdleLimit: settings.seedIdleLimit ?? entry.goals.seedIdleLimit
+  }
 }
 
-export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
+/** A stopped seed whose ratio goal is met (its totals are those of its runs so far). */
+const ratioMet = (entry: Entry, settings: SessionSettings) =>
+  entry.phase === "stopped" && entry.metainfo !== undefined &&
+  ratioDone(entry.goals, settings, {
+    downloadedEver: entry.previous.downloaded,
+    uploadedEver: entry.previous.uploaded,
+    sizeWhenDone: entry.metainfo.totalLength
+  }, entry.complete)
+
+export const make = ({ list, queue, save, settings }: ActionContext): TorrentActions => {
   /** `act` on the torrents named, once all of them are found. */
   const each = (which: Selection, act: (found: ReadonlyArray<Entry>) => Effect.Effect<void>): Effect.Effect<void, ControlError> =>
     Effect.flatMap(list.select(which), act)
@@ -50,7 +72,11 @@ export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
     start: (which) =>
       each(which, (found) =>
         Effect.gen(function*() {
-          for (const entry of found) entry.paused = false
+          for (const entry of found) {
+            if (entry.paused && ratioMet(entry, settings())) entry.goals = { ...entry.goals, seedRatioMode: LimitMode.Unlimited }
+            if (entry.paused) yield* Effect.logInfo(`started: ${entry.id} ${entry.name}`)
+            entry.paused = false
+          }
           yield* save
           yield* queue.schedule
         })),
@@ -58,6 +84,7 @@ export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
       each(which, (found) =>
         Effect.gen(function*() {
           for (const entry of found) {
+            if (!entry.paused) yield* Effect.logInfo(`stopped: ${entry.id} ${entry.name}`)
             entry.paused = true
             yield* queue.stop(entry)
           }
@@ -73,6 +100,7 @@ export const make = ({ list, queue, save }: ActionContext): TorrentActions => {
             entry.paused = true
             yield* queue.stop(entry)
             if (withData) yield* deleteData(entry)
+            yield* Effect.logInfo(`removed: ${entry.id} ${entry.name}${withData ? " and its data" : ""}`)
           }
           yield* save
         })),

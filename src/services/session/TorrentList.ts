@@ -8,7 +8,11 @@ import * as Effect from "effect/Effect"
 import { ControlError } from "../../domain/Errors.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { Selection } from "./SessionControl.js"
+import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import type { Entry, TorrentIdentity } from "./SessionEntry.js"
+
+/** Transmission's default limit (kB/s), shown while a limit was never set. */
+export const defaultLimitValue = 100
 
 /** Where a torrent's data goes, whether it was stopped, and its dates (restored ones keep theirs). */
 export interface Placement {
@@ -21,7 +25,16 @@ export interface Placement {
   /** Its own rate limits in bytes per second (0: none), as saved; none when not given. */
   readonly downloadLimit?: number
   readonly uploadLimit?: number
+  /** What else an earlier run saved of it (SessionFile.ts); a new torrent starts from nothing. */
+  readonly saved?: Partial<Pick<Entry,
+    "rememberedDownloadLimit" | "rememberedUploadLimit" | "goals" | "secondsDownloading" | "secondsSeeding" | "activityDate" | "corruptBefore"
+  >>
+  /** A new torrent's seeding goals (the session's ratio limit as its own, as Transmission does), when not saved;
+   *  default: the session's goals at Transmission's defaults. */
+  readonly goals?: TorrentGoals
 }
+
+const defaultGoals: TorrentGoals = { seedRatioMode: 0, seedRatioLimit: 2, seedIdleMode: 0, seedIdleLimit: 30 }
 
 export interface TorrentList {
   /** Every torrent, in the order they were added. */
@@ -77,7 +90,17 @@ export const make = (): TorrentList => {
         previous: { downloaded: 0, uploaded: 0 },
         downloadLimit,
         uploadLimit,
-        buckets: { down: new TokenBucket(downloadLimit, now), up: new TokenBucket(uploadLimit, now) }
+        rememberedDownloadLimit: placement.saved?.rememberedDownloadLimit ?? defaultLimitValue,
+        rememberedUploadLimit: placement.saved?.rememberedUploadLimit ?? defaultLimitValue,
+        buckets: { down: new TokenBucket(downloadLimit, now), up: new TokenBucket(uploadLimit, now) },
+        goals: placement.saved?.goals ?? placement.goals ?? defaultGoals,
+        idleLimitReached: false,
+        secondsDownloading: placement.saved?.secondsDownloading ?? 0,
+        secondsSeeding: placement.saved?.secondsSeeding ?? 0,
+        startDate: 0,
+        activityDate: placement.saved?.activityDate ?? 0,
+        corruptBefore: placement.saved?.corruptBefore ?? 0,
+        lastTransferred: { downloaded: 0, uploaded: 0 }
       }
       entries.set(entry.id, entry)
       return entry

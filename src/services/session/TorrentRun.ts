@@ -8,6 +8,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Magnet from "../../domain/Magnet.js"
+import { formatBytes } from "../../domain/Units.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import { Throttle, type TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtService } from "../dht/Dht.js"
@@ -17,7 +18,7 @@ import { recover } from "../storage/Resume.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
-import type { Entry } from "./SessionEntry.js"
+import { type Entry, peersPerTorrent } from "./SessionEntry.js"
 import type { StartTurns } from "./StartTurns.js"
 
 /** What every torrent of the session shares. */
@@ -58,6 +59,9 @@ const fetchMetadata = (entry: Entry, shared: Shared) =>
     entry.name = resolved.metainfo.name
     entry.peers = resolved.peers
     yield* shared.save
+    yield* Effect.logInfo(
+      `metadata received: ${entry.id} ${entry.name}: ${resolved.metainfo.files.length} file(s), ${formatBytes(resolved.metainfo.totalLength)}`
+    )
     return resolved.metainfo
   })
 
@@ -80,7 +84,8 @@ const run = (entry: Entry, shared: Shared) =>
     entry.recheck = false
     entry.have = recovered.have
     entry.complete = recovered.have.isComplete
-    entry.previous = { downloaded: recovered.saved?.downloaded ?? 0, uploaded: recovered.saved?.uploaded ?? 0 }
+    // Without resume data for this folder (the data was moved, or lost), the totals of earlier runs stay.
+    if (recovered.saved !== undefined) entry.previous = { downloaded: recovered.saved.downloaded, uploaded: recovered.saved.uploaded }
     entry.handle = yield* Torrent.start({
       metainfo,
       root: entry.downloadDir,
@@ -95,12 +100,21 @@ const run = (entry: Entry, shared: Shared) =>
       ...(shared.dht !== undefined ? { dht: shared.dht } : {}),
       ...(shared.hashThreads !== undefined ? { hashThreads: shared.hashThreads } : {}),
       readCache: shared.readCache,
-      ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
+      onTrackerChange: (url, failure) =>
+        failure === undefined
+          ? Effect.logInfo(`tracker: ${entry.id} ${entry.name}: ${url} answers again`)
+          : Effect.logWarning(`tracker: ${entry.id} ${entry.name}: ${url}: ${failure}`),
+      previous: entry.previous,
+      maxPeers: peersPerTorrent,
       checkpointCurrent: recovered.current
     })
     entry.phase = "running"
+    entry.startDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    entry.lastTransferred = { downloaded: 0, uploaded: 0 }
+    entry.idleLimitReached = false
     yield* giveBack
     yield* entry.handle.completed
+    if (!entry.complete) yield* Effect.logInfo(`completed: ${entry.id} ${entry.name} (${formatBytes(metainfo.totalLength)})`)
     entry.complete = true
     if (entry.doneDate === 0) {
       entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
@@ -116,6 +130,7 @@ const keepWhatItHad = (entry: Entry) =>
       const stats = yield* entry.handle.stats
       entry.have = yield* entry.handle.pieces
       entry.previous = { downloaded: entry.previous.downloaded + stats.downloadedBytes, uploaded: entry.previous.uploaded + stats.uploadedBytes }
+      entry.corruptBefore += stats.hashFailures * (entry.metainfo?.pieceLength ?? 0)
     }
     entry.handle = undefined
     entry.phase = "stopped"
@@ -128,7 +143,7 @@ export const runTorrent = (entry: Entry, shared: Shared) =>
       Effect.sync(() => {
         entry.error = error.message
         entry.paused = true
-      }).pipe(Effect.zipRight(Effect.logWarning(`${entry.name}: ${error.message}`)), Effect.zipRight(shared.save))
+      }).pipe(Effect.zipRight(Effect.logWarning(`error: ${entry.id} ${entry.name}: ${error.message}; stopped`)), Effect.zipRight(shared.save))
     ),
     Effect.ensuring(keepWhatItHad(entry)),
     Effect.scoped

@@ -124,7 +124,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     completed: Deferred.await(done),
     peers: Effect.map(Clock.currentTimeMillis, (now) => swarm.infos(now)),
     pieces: Effect.sync(() => picker.have.copy()),
-    stats
+    stats,
+    transferred: () => ({ downloaded: meters.down.total, uploaded: meters.up.total })
   }
   return handle
 })
@@ -182,6 +183,7 @@ const announce = (
           ...(options.announceIp !== undefined ? { ip: options.announceIp } : {})
         })),
       onPeers: peers.learn,
+      ...(options.onTrackerChange !== undefined ? { onChange: options.onTrackerChange } : {}),
       ...(options.announcePace !== undefined ? { pace: options.announcePace } : {})
     })
   })

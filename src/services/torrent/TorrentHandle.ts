@@ -57,6 +57,8 @@ export interface TorrentOptions {
   readonly hashThreads?: HashThreads
   /** The cache of pieces read for peers, shared with other torrents (the daemon's); absent: its own. */
   readonly readCache?: ReadCache
+  /** A tracker failing (once per reason) or working again after a failure (the daemon logs it). */
+  readonly onTrackerChange?: (url: string, failure: string | undefined) => Effect.Effect<void>
 }
 
 export interface TorrentStats {
@@ -95,4 +97,6 @@ export interface TorrentHandle {
   readonly peers: Effect.Effect<ReadonlyArray<PeerInfo>>
   /** The verified pieces now (a copy). */
   readonly pieces: Effect.Effect<Bitfield>
+  /** Payload bytes moved this run, read at once: a daemon reads every torrent's each second (its activity). */
+  readonly transferred: () => { readonly downloaded: number; readonly uploaded: number }
 }

@@ -47,6 +47,9 @@ export interface AnnouncerOptions {
   readonly onPeers: (peers: ReadonlyArray<PeerAddress>) => Effect.Effect<void>
   /** Waits for a turn before each round of a tier (the session's AnnouncePacer); `stopped` does not wait. */
   readonly pace?: Effect.Effect<void>
+  /** A tracker's trouble as it changes: a failure (once per reason, not per retry), or working again
+   *  after one (the daemon's log). */
+  readonly onChange?: (url: string, failure: string | undefined) => Effect.Effect<void>
 }
 
 /** Bounds on the regular announce interval, in seconds. */
@@ -208,11 +211,15 @@ const announceTier = (
       const request = withTrackerId(yield* options.request(event), e)
       const result = yield* Effect.either(tracker.announce(e.url, request))
       if (Either.isLeft(result)) {
+        const error = oneLine(result.left.detail)
+        const changed = e.state !== "failed" || e.error !== error
         e.state = "failed"
-        e.error = oneLine(result.left.detail)
+        e.error = error
+        if (changed && options.onChange !== undefined) yield* options.onChange(e.url, error)
         continue
       }
       const res = result.right
+      if (e.state === "failed" && options.onChange !== undefined) yield* options.onChange(e.url, undefined)
       e.state = "working"
       e.error = undefined
       e.warning = res.warning !== undefined ? oneLine(res.warning) : undefined

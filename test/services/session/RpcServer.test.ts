@@ -231,8 +231,8 @@ describe("RpcServer: classic methods against a memory session", () => {
       expect(yield* get({ ids: [hash, 99], fields: ["id"] })).toEqual({ torrents: [{ id: 1 }] })
       expect(yield* get({ fields: ["id", "metadataPercentComplete"] })).toEqual({ torrents: [{ id: 1, metadataPercentComplete: 1 }, { id: 2, metadataPercentComplete: 0 }] })
       expect(yield* get({ fields: ["files"], ids: [1] })).toEqual({ torrents: [{ files: [
-        { beginPiece: 0, bytesCompleted: 24500, endPiece: 3, length: 40000, name: "album/one.flac" },
-        { beginPiece: 2, bytesCompleted: 0, endPiece: 3, length: 9000, name: "album/two.flac" }
+        { begin_piece: 0, bytesCompleted: 24500, end_piece: 3, length: 40000, name: "album/one.flac" },
+        { begin_piece: 2, bytesCompleted: 0, end_piece: 3, length: 9000, name: "album/two.flac" }
       ] }] })
       yield* rpc({ method: "torrent-remove", arguments: { ids: [2] } })
       expect(yield* get({ ids: "recently-active", fields: ["id"] })).toEqual({ torrents: [{ id: 1 }], removed: [2] })
@@ -274,22 +274,27 @@ describe("RpcServer: classic methods against a memory session", () => {
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], downloadLimit: 100, downloadLimited: true, queuePosition: 0 } })
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimit: 25 } })
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], downloadLimited: false } })
+      // The value set while a limit is off is the session's to keep (rememberedUploadLimit), saved with the torrent.
       expect(memory.calls().filter((c) => c._tag === "set")).toEqual([
-        { _tag: "set", which: [1], settings: { downloadLimit: 100_000, queuePosition: 0 } },
-        { _tag: "set", which: [1], settings: { uploadLimit: 0 } },
+        { _tag: "set", which: [1], settings: { queuePosition: 0, downloadLimit: 100_000 } },
+        { _tag: "set", which: [1], settings: { uploadLimit: 0, rememberedUploadLimit: 25 } },
         { _tag: "set", which: [1], settings: { downloadLimit: 0 } }
       ])
       const shown = yield* rpc({ method: "torrent-get", arguments: { ids: 1, fields: ["downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited"] } })
       expect(shown.json.arguments.torrents).toEqual([{ downloadLimit: 100, downloadLimited: false, uploadLimit: 25, uploadLimited: false }])
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimited: true } })
-      // transmission-remote -t 1 -G 0 (files-unwanted) and -sr 2: refused, naming them, nothing changed.
+      // transmission-remote -t 1 -G 0 (files-unwanted): refused, naming it, nothing changed.
       const refused = yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimit: 5, "files-unwanted": [0], seedRatioLimit: 2 } })
-      expect(refused.json.result).toBe("not supported: files-unwanted, seed-ratio-limit (nothing was changed)")
+      expect(refused.json.result).toBe("not supported: files-unwanted (nothing was changed)")
       expect(memory.torrent(1)?.uploadLimit).toBe(25_000)
+      // The seeding goals (transmission-remote -t 1 -sr 2, -t 1 --idle-seeding-limit 10).
+      expect((yield* rpc({ method: "torrent-set", arguments: { ids: [1], seedRatioLimit: 2.5, seedRatioMode: 1, seedIdleLimit: 10, seedIdleMode: 1 } })).json.result).toBe("success")
+      const goals = yield* rpc({ method: "torrent-get", arguments: { ids: 1, fields: ["seedRatioLimit", "seedRatioMode", "seedIdleLimit", "seedIdleMode"] } })
+      expect(goals.json.arguments.torrents).toEqual([{ seedRatioLimit: 2.5, seedRatioMode: 1, seedIdleLimit: 10, seedIdleMode: 1 }])
       yield* rpc({ method: "torrent-add", arguments: { filename: magnet } })
       yield* rpc({ method: "queue-move-top", arguments: { ids: [2] } })
       yield* rpc({ method: "queue-move-bottom", arguments: { ids: [1] } })
-      expect(memory.calls().filter((c) => c._tag === "set").slice(4)).toEqual([
+      expect(memory.calls().filter((c) => c._tag === "set").slice(5)).toEqual([
         { _tag: "set", which: [2], settings: { queuePosition: 0 } },
         { _tag: "set", which: [1], settings: { queuePosition: 1 } }
       ])
@@ -300,18 +305,32 @@ describe("RpcServer: classic methods against a memory session", () => {
       const { rpc, memory } = yield* serve({}, { freeSpace: { sizeBytes: 123, totalSize: 456 } })
       yield* rpc({ method: "torrent-add", arguments: { metainfo } })
       yield* memory.setRates(1, 3000, 700)
-      // A setter naming what bt-effect does not do is refused whole, naming it (transmission-remote -as, -sr 2).
-      const refused = yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 1, "peer-port": 1, "alt-speed-enabled": true, seedRatioLimit: 2 } })
-      expect(refused.json.result).toBe("not supported: peer-port, alt-speed-enabled, seed-ratio-limit (nothing was changed)")
+      // A setter naming what bt-effect does not do is refused whole, naming it; asking for what it is, is no change.
+      const refused = yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 1, "peer-port": 1, "alt-speed-enabled": true, "blocklist-enabled": true, "utp-enabled": false } })
+      expect(refused.json.result).toBe("not supported: peer-port, blocklist-enabled (nothing was changed)")
+      expect((yield* rpc({ method: "session-set", arguments: { "peer-port": 6881, "utp-enabled": false } })).json.result).toBe("success")
       // The DHT runs (the memory session says so): turning it off while running would change nothing.
       expect((yield* rpc({ method: "session-set", arguments: { "dht-enabled": false } })).json.result).toMatch(/^not supported: dht-enabled/)
       expect((yield* rpc({ method: "session-set", arguments: { "dht-enabled": true } })).json.result).toBe("success")
       expect((yield* rpc({ method: "session-set", arguments: { "speed-limit-down": 200, "speed-limit-down-enabled": true, "download-dir": "/srv" } })).json.result).toBe("success")
       yield* rpc({ method: "session-set", arguments: { "speed-limit-up-enabled": true } })
       expect(memory.calls().filter((c) => c._tag === "updateSettings")).toEqual([
-        { _tag: "updateSettings", settings: { downloadDir: "/srv", speedLimitDown: 200_000 } },
+        { _tag: "updateSettings", settings: { downloadDir: "/srv", speedLimitDown: 200_000, rememberedLimitDown: 200 } },
         { _tag: "updateSettings", settings: { speedLimitUp: 100_000 } }
       ])
+      // Alternative limits, their schedule and the seeding goals (transmission-remote -as, -asd, -sr 2, --idle-seeding-limit).
+      expect((yield* rpc({ method: "session-set", arguments: {
+        "alt-speed-enabled": true, "alt-speed-down": 30, "alt-speed-time-enabled": true, "alt-speed-time-begin": 60, "alt-speed-time-end": 120,
+        "alt-speed-time-day": 62, seedRatioLimit: 1.5, seedRatioLimited: true, "idle-seeding-limit": 12, "idle-seeding-limit-enabled": true
+      } })).json.result).toBe("success")
+      const turtle = (yield* rpc({ method: "session-get", arguments: { fields: [
+        "alt-speed-enabled", "alt-speed-down", "alt-speed-up", "alt-speed-time-enabled", "alt-speed-time-begin", "alt-speed-time-end", "alt-speed-time-day",
+        "seedRatioLimit", "seedRatioLimited", "idle-seeding-limit", "idle-seeding-limit-enabled"
+      ] } })).json.arguments
+      expect(turtle).toEqual({
+        "alt-speed-enabled": true, "alt-speed-down": 30, "alt-speed-up": 50, "alt-speed-time-enabled": true, "alt-speed-time-begin": 60,
+        "alt-speed-time-end": 120, "alt-speed-time-day": 62, seedRatioLimit: 1.5, seedRatioLimited: true, "idle-seeding-limit": 12, "idle-seeding-limit-enabled": true
+      })
       const session = (yield* rpc({ method: "session-get", arguments: { fields: ["download-dir", "speed-limit-down", "speed-limit-down-enabled", "peer-port", "download-dir-free-space"] } })).json
       expect(session.arguments).toEqual({ "download-dir": "/srv", "speed-limit-down": 200, "speed-limit-down-enabled": true, "peer-port": 6881, "download-dir-free-space": 123 })
       const stats = (yield* rpc({ method: "session-stats" })).json.arguments

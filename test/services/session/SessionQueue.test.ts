@@ -23,10 +23,15 @@ const listOf = (seeds: number, downloads: number) =>
   })
 
 /** A queue whose runs stay in the phase the queue gave them ("starting": checking, say) until the end. */
-const queueOn = (list: TorrentList.TorrentList, limits: SessionQueue.QueueLimits) => {
+const queueOn = (list: TorrentList.TorrentList, limits: SessionQueue.QueueLimits, stalled?: (e: Entry) => boolean) => {
   const started: Array<Entry> = []
   return Effect.map(
-    SessionQueue.make({ entries: list.all, limits: () => limits, run: (entry) => Effect.zipRight(Effect.sync(() => void started.push(entry)), Effect.never) }),
+    SessionQueue.make({
+      entries: list.all,
+      limits: () => limits,
+      run: (entry) => Effect.zipRight(Effect.sync(() => void started.push(entry)), Effect.never),
+      ...(stalled === undefined ? {} : { stalled })
+    }),
     (queue) => ({ queue, started })
   )
 }
@@ -51,5 +56,17 @@ describe("SessionQueue", () => {
       const running = list.all().filter((e) => e.phase !== "stopped")
       expect(running.filter((e) => e.complete).length).toBe(10)
       expect(running.filter((e) => !e.complete).length).toBe(2)
+    }))
+
+  it.scoped("a stalled download holds no slot: the next one starts beside it (queue-stalled-enabled)", () =>
+    Effect.gen(function* () {
+      const list = yield* listOf(0, 3)
+      const stalled = new Set<number>()
+      const { queue } = yield* queueOn(list, { downloadQueueSize: 1, seedQueueSize: 10, seedQueueEnabled: false }, (e) => stalled.has(e.id))
+      yield* queue.schedule
+      expect(list.all().map((e) => e.phase)).toEqual(["starting", "stopped", "stopped"])
+      stalled.add(1)
+      yield* queue.schedule
+      expect(list.all().map((e) => e.phase)).toEqual(["starting", "starting", "stopped"])
     }))
 })

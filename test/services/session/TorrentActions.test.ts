@@ -8,6 +8,8 @@ import * as Effect from "effect/Effect"
 import type { SessionQueue } from "../../../src/services/session/SessionQueue.js"
 import * as TorrentActions from "../../../src/services/session/TorrentActions.js"
 import * as TorrentList from "../../../src/services/session/TorrentList.js"
+import { defaultSettings } from "../../../src/services/session/MemoryControl.js"
+import { makeTorrent, randomBytes } from "../../support/torrents.js"
 
 /** A queue whose stop lets the scheduler run meanwhile, as a real fiber switch can: it starts whatever in the
  *  list is neither paused nor running, and counts those starts. */
@@ -35,7 +37,7 @@ describe("TorrentActions", () => {
       const entry = yield* list.add({ hash: "aa".repeat(20), name: "x", metainfo: undefined, magnet: "magnet:?xt=urn:btih:" + "aa".repeat(20) }, { downloadDir: "/nowhere", paused: false })
       entry.phase = "running"
       const { queue, started } = eagerQueue(list)
-      const actions = TorrentActions.make({ list, queue, save: Effect.void })
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
       yield* actions.remove("all", false)
       expect(started).toEqual([])
       expect(list.all()).toEqual([])
@@ -47,12 +49,28 @@ describe("TorrentActions", () => {
       const entry = yield* list.add({ hash: "bb".repeat(20), name: "y", metainfo: undefined, magnet: "magnet:?xt=urn:btih:" + "bb".repeat(20) }, { downloadDir: "/nowhere", paused: false })
       entry.phase = "running"
       const { queue, started } = eagerQueue(list)
-      const actions = TorrentActions.make({ list, queue, save: Effect.void })
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
       yield* actions.stop([entry.id])
       expect(started).toEqual([])
       yield* actions.start([entry.id])
       yield* actions.verify([entry.id])
       expect(started).toEqual([entry.id, entry.id])
       expect(entry.recheck).toBe(true)
+    }))
+
+  it.effect("start: a seed stopped at its ratio goal starts with its ratio limit off, as Transmission's 'restarted manually'", () =>
+    Effect.gen(function* () {
+      const t = makeTorrent({ name: "z", pieceLength: 16384, files: [{ path: ["z.bin"], data: randomBytes(20_000, 3) }] })
+      const list = TorrentList.make()
+      const seedAt = (uploaded: number) =>
+        Effect.map(list.add({ hash: Buffer.from(t.metainfo.infoHash!).toString("hex"), name: "z", metainfo: t.metainfo, magnet: undefined }, {
+          downloadDir: "/nowhere", paused: true, goals: { seedRatioMode: 1, seedRatioLimit: 1, seedIdleMode: 0, seedIdleLimit: 30 }
+        }), (entry) => Object.assign(entry, { complete: true, previous: { downloaded: 20_000, uploaded } }))
+      const done = yield* seedAt(20_000)
+      const notYet = yield* seedAt(19_999)
+      const { queue } = eagerQueue(list)
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
+      yield* actions.start("all")
+      expect([done.goals.seedRatioMode, notYet.goals.seedRatioMode]).toEqual([2, 1])
     }))
 })

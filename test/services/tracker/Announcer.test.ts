@@ -140,6 +140,30 @@ describe("Announcer", () => {
       expect((yield* announcer.status).map((s) => [s.url, s.state])).toEqual([[A, "working"], [B, "failed"]])
     }))
 
+  it.scoped("tells a tracker's trouble as it changes: once per reason, not per retry, and when it answers again", () =>
+    Effect.gen(function*() {
+      const memory = new MemoryTracker({ interval: 600 })
+      memory.fail(A, "Unreachable", "connection refused")
+      const changes: Array<readonly [string, string | undefined]> = []
+      yield* Announcer.make({
+        tiers: [[A]],
+        request: (event) => Effect.sync(() => request(event, 1000)),
+        onPeers: () => Effect.void,
+        onChange: (url, failure) => Effect.sync(() => void changes.push([url, failure]))
+      }).pipe(Effect.provide(Layer.succeed(Tracker, yield* memoryService(memory))), Effect.withRandom(inOrder))
+      yield* settle
+      // Retried at 30 s and 90 s with the same answer: nothing more to tell.
+      yield* TestClock.adjust("90 seconds")
+      expect(log(memory).length).toBe(3)
+      expect(changes).toEqual([[A, "connection refused"]])
+      memory.fail(A, "Unreachable", "no route to host")
+      yield* TestClock.adjust("120 seconds")
+      expect(changes).toEqual([[A, "connection refused"], [A, "no route to host"]])
+      memory.recover(A)
+      yield* TestClock.adjust("240 seconds")
+      expect(changes).toEqual([[A, "connection refused"], [A, "no route to host"], [A, undefined]])
+    }))
+
   it.scoped("retries a failing tier with backoff 30 s, 60 s, 120 s ... capped at 30 minutes", () =>
     Effect.gen(function*() {
       const memory = new MemoryTracker({ interval: 600 })
