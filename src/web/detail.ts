@@ -1,22 +1,26 @@
 /**
- * The detail view of one torrent: its facts, piece map and tables. Opening it marks the torrent's row and
- * asks for a poll at once (the detail's fields come with the next one); on a wide screen it sits beside
- * the list, on a phone it replaces it (the style sheet's detail-open). Closing it gives the focus back to
- * the torrent's name in the list.
+ * The detail view of one torrent: its facts, its actions, piece map and tables. Opening it marks the
+ * torrent's row and asks for a poll at once (the detail's fields come with the next one); on a wide screen
+ * it sits beside the list, on a phone it replaces it (the style sheet's detail-open). Closing it gives the
+ * focus back to the torrent's name in the list.
  */
+import { isCommandName, type RunCommand } from "./commands.js"
 import { type DetailTables, fillTables } from "./detailTables.js"
-import { formatBytes, formatPercent } from "./format.js"
-import type { TorrentList } from "./list.js"
+import { formatBytes, formatDate, formatPercent, formatRatio } from "./format.js"
 import type { PieceMap } from "./pieceMap.js"
-import { type DetailTorrent, statusWord } from "./torrents.js"
+import type { TorrentTable } from "./table.js"
+import { type DetailTorrent, lacksMetadata, metadataWord, statusWord } from "./torrents.js"
 
 export interface DetailElements {
   readonly section: HTMLElement
   readonly close: HTMLButtonElement
+  readonly actions: HTMLElement
   readonly name: HTMLElement
   readonly status: HTMLElement
   readonly hash: HTMLElement
   readonly size: HTMLElement
+  readonly ratio: HTMLElement
+  readonly added: HTMLElement
   readonly pieces: HTMLElement
   readonly dir: HTMLElement
   readonly error: HTMLElement
@@ -34,19 +38,32 @@ export interface Detail {
   readonly redraw: () => void
 }
 
-export const makeDetail = (e: DetailElements, list: TorrentList, pieceMap: PieceMap, refresh: () => void): Detail => {
+const facts = (e: DetailElements, t: DetailTorrent) => {
+  const fetching = lacksMetadata(t)
+  e.name.textContent = t.name
+  e.status.textContent = `${statusWord(t)}, ${fetching ? metadataWord(t) : formatPercent(t.percentDone)}`
+  e.hash.textContent = t.hashString
+  e.size.textContent = fetching ? "unknown until the metadata is in" : formatBytes(t.totalSize)
+  e.ratio.textContent = `${formatRatio(t.uploadRatio)} (${formatBytes(t.uploadedEver)} uploaded, ${formatBytes(t.downloadedEver)} downloaded)`
+  e.added.textContent = formatDate(t.addedDate)
+  e.pieces.textContent = t.pieceCount > 0 ? `${t.pieceCount} \u00d7 ${formatBytes(t.pieceSize)}` : "no metadata yet"
+  e.dir.textContent = t.downloadDir
+  e.error.textContent = t.error ? t.errorString || "error" : "none"
+}
+
+export const makeDetail = (e: DetailElements, table: TorrentTable, pieceMap: PieceMap, run: RunCommand, refresh: () => void): Detail => {
   let openId: number | null = null
   let shown: DetailTorrent | null = null
 
   const show = (t: DetailTorrent) => {
     shown = t
-    e.name.textContent = t.name
-    e.status.textContent = `${statusWord(t)}, ${formatPercent(t.percentDone)}`
-    e.hash.textContent = t.hashString
-    e.size.textContent = t.totalSize > 0 ? formatBytes(t.totalSize) : "unknown"
-    e.pieces.textContent = t.pieceCount > 0 ? `${t.pieceCount} \u00d7 ${formatBytes(t.pieceSize)}` : "no metadata yet"
-    e.dir.textContent = t.downloadDir
-    e.error.textContent = t.error ? t.errorString || "error" : "none"
+    facts(e, t)
+    for (const button of e.actions.querySelectorAll<HTMLButtonElement>("button[data-command]")) {
+      const command = button.dataset.command
+      // Nothing to verify before the metadata says what the data should be.
+      button.disabled = (command === "start" && t.status !== 0) || (command === "stop" && t.status === 0) ||
+        (command === "verify" && lacksMetadata(t))
+    }
     pieceMap.draw(t.pieces, t.pieceCount)
     fillTables(e.tables, t)
   }
@@ -55,10 +72,10 @@ export const makeDetail = (e: DetailElements, list: TorrentList, pieceMap: Piece
     openId = id
     pieceMap.forget()
     shown = null
-    e.name.textContent = list.nameOf(id) ?? ""
+    e.name.textContent = table.torrent(id)?.name ?? ""
     e.section.hidden = false
     document.body.classList.add("detail-open")
-    list.markOpen(id)
+    table.markOpen(id)
     e.close.focus()
     refresh()
   }
@@ -68,9 +85,16 @@ export const makeDetail = (e: DetailElements, list: TorrentList, pieceMap: Piece
     openId = null
     e.section.hidden = true
     document.body.classList.remove("detail-open")
-    list.markOpen(null)
-    if (id !== null) list.focusName(id)
+    table.markOpen(null)
+    if (id !== null) table.focusName(id)
   }
+
+  // The buttons act on the torrent as last shown (its magnet link with it, to copy without asking again).
+  e.actions.addEventListener("click", (event) => {
+    const command = event.target instanceof Element ? event.target.closest<HTMLElement>("button[data-command]")?.dataset.command : undefined
+    const t = shown ?? (openId === null ? undefined : table.torrent(openId))
+    if (isCommandName(command) && t !== undefined) run(command, [t])
+  })
 
   const redraw = () => {
     if (openId !== null && shown !== null) pieceMap.draw(shown.pieces, shown.pieceCount)

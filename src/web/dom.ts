@@ -25,3 +25,8 @@ export const statusLine = (line: HTMLElement): Say => (text, isError) => {
   line.textContent = text
   line.classList.toggle("error", isError)
 }
+
+/** Puts text in a node only when it changed: a list of many rows redrawn every second writes little. */
+export const setText = (node: Node, text: string): void => {
+  if (node.textContent !== text) node.textContent = text
+}

@@ -31,3 +31,24 @@ export const formatPercent = (fraction: number): string => {
   const tenths = Math.floor(Math.max(0, Math.min(1, fraction || 0)) * 1000)
   return `${(tenths / 10).toFixed(1)}%`
 }
+
+/** Transmission's upload ratio: -1 none yet (nothing to go by), -2 infinite (uploaded, nothing downloaded). */
+export const formatRatio = (ratio: number): string =>
+  ratio === -2 ? "\u221e" : ratio < 0 || !Number.isFinite(ratio) ? "\u2013" : (Math.floor(ratio * 100) / 100).toFixed(2)
+
+const twoDigits = (n: number): string => String(n).padStart(2, "0")
+
+/** Seconds since the epoch as the local "YYYY-MM-DD HH:MM" (sorts as text, reads the same everywhere); 0 is never. */
+export const formatDate = (seconds: number): string => {
+  if (!(seconds > 0)) return "\u2013"
+  const d = new Date(seconds * 1000)
+  return `${d.getFullYear()}-${twoDigits(d.getMonth() + 1)}-${twoDigits(d.getDate())} ${twoDigits(d.getHours())}:${twoDigits(d.getMinutes())}`
+}
+
+/** Minutes after midnight as "HH:MM" (an <input type="time">'s value), and back (NaN when not a time). */
+export const formatMinutes = (minutes: number): string => `${twoDigits(Math.floor(minutes / 60) % 24)}:${twoDigits(minutes % 60)}`
+
+export const parseMinutes = (text: string): number => {
+  const match = /^(\d{1,2}):(\d{2})/.exec(text)
+  return match === null ? NaN : Number(match[1]) * 60 + Number(match[2])
+}

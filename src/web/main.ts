@@ -3,81 +3,131 @@
  * beside index.html and app.css. No framework: it runs on any current browser, phones included.
  *
  * It speaks the classic Transmission RPC to the daemon that served it (rpc.ts), polls the list every
- * second and the open torrent's detail (poll.ts), and puts everything from the daemon into the page as
- * text (dom.ts). Here the parts are made from the page's elements and wired to its events.
+ * second, the open torrent's detail and now and then the settings (poll.ts), and puts everything from the
+ * daemon into the page as text (dom.ts). Here the parts are made from the page's elements and wired to
+ * their events; listEvents.ts wires the table's.
  */
 import { makeAct } from "./actions.js"
 import { makeAddForm } from "./addForm.js"
-import { makeDetail } from "./detail.js"
+import { wireAltSpeed } from "./altSpeed.js"
+import { makeRunCommand } from "./commands.js"
+import { makeCopyText } from "./copyText.js"
+import { type DetailElements, makeDetail } from "./detail.js"
 import { byId, statusLine } from "./dom.js"
-import { makeTorrentList } from "./list.js"
+import { makeFilterBar } from "./filterBar.js"
+import { wireList } from "./listEvents.js"
 import { makePieceMap } from "./pieceMap.js"
 import { makePoller } from "./poll.js"
 import { makeRemoveDialog } from "./removeDialog.js"
+import { makeSelection } from "./selection.js"
+import { makeSelectionBar } from "./selectionBar.js"
+import { makeSettingsForm } from "./settingsForm.js"
+import { makeSettingsPanel } from "./settingsPanel.js"
+import { makeSortControls } from "./sortControls.js"
+import { loadSort } from "./sortStore.js"
+import { filterCounts } from "./states.js"
+import { makeStatusBar } from "./statusBar.js"
+import { makeTorrentTable } from "./table.js"
+
+const detailElements = (close: HTMLButtonElement): DetailElements => ({
+  section: byId("detail", HTMLElement),
+  close,
+  actions: byId("detail-actions", HTMLElement),
+  name: byId("detail-name", HTMLElement),
+  status: byId("detail-status", HTMLElement),
+  hash: byId("detail-hash", HTMLElement),
+  size: byId("detail-size", HTMLElement),
+  ratio: byId("detail-ratio", HTMLElement),
+  added: byId("detail-added", HTMLElement),
+  pieces: byId("detail-pieces", HTMLElement),
+  dir: byId("detail-dir", HTMLElement),
+  error: byId("detail-error", HTMLElement),
+  tables: { files: byId("files", HTMLTableElement), peers: byId("peers", HTMLTableElement), trackers: byId("trackers", HTMLTableElement) }
+})
 
 const start = () => {
   const say = statusLine(byId("status-line", HTMLElement))
-  const listNode = byId("torrents", HTMLUListElement)
-  const list = makeTorrentList({
-    list: listNode,
-    empty: byId("empty", HTMLElement),
-    totals: byId("totals", HTMLElement)
-  })
-  const refresh = () => void poll()
+  const refresh = () => void poller.refresh()
+  const act = makeAct(say, refresh)
+  const removeDialog = byId("remove-dialog", HTMLDialogElement)
+  const remove = makeRemoveDialog({
+    dialog: removeDialog,
+    title: byId("remove-title", HTMLElement),
+    name: byId("remove-name", HTMLElement),
+    deleteData: byId("remove-data", HTMLInputElement)
+  }, act)
+  const copyText = makeCopyText({ dialog: byId("copy-dialog", HTMLDialogElement), field: byId("copy-field", HTMLTextAreaElement) })
+  const run = makeRunCommand({ act, remove, copyText, say })
+
+  const selection = makeSelection()
+  const selectionBar = makeSelectionBar(byId("selection-bar", HTMLElement), byId("pick-count", HTMLElement), run)
+  const filterBar = makeFilterBar(byId("filters", HTMLElement), (f) => table.setFilter(f))
+  const statusBar = makeStatusBar({ totals: byId("totals", HTMLElement), altSpeed: byId("alt-speed", HTMLButtonElement) })
+  const sort = loadSort()
+  const table = makeTorrentTable(
+    { body: byId("torrents-body", HTMLTableSectionElement), pickAll: byId("pick-all", HTMLInputElement), empty: byId("empty", HTMLElement) },
+    selection,
+    sort,
+    ({ all, picked }) => {
+      filterBar.counts(filterCounts(all))
+      selectionBar.update(picked)
+      statusBar.rates(all.reduce((sum, t) => sum + t.rateDownload, 0), all.reduce((sum, t) => sum + t.rateUpload, 0))
+    }
+  )
+  makeSortControls({ head: byId("torrents-head", HTMLTableSectionElement), key: byId("sort-key", HTMLSelectElement), dir: byId("sort-dir", HTMLButtonElement) }, sort, table.setSort)
+
   const detailClose = byId("detail-close", HTMLButtonElement)
-  const detail = makeDetail({
-    section: byId("detail", HTMLElement),
-    close: detailClose,
-    name: byId("detail-name", HTMLElement),
-    status: byId("detail-status", HTMLElement),
-    hash: byId("detail-hash", HTMLElement),
-    size: byId("detail-size", HTMLElement),
-    pieces: byId("detail-pieces", HTMLElement),
-    dir: byId("detail-dir", HTMLElement),
-    error: byId("detail-error", HTMLElement),
-    tables: { files: byId("files", HTMLTableElement), peers: byId("peers", HTMLTableElement), trackers: byId("trackers", HTMLTableElement) }
-  }, list, makePieceMap(byId("piece-map", HTMLCanvasElement), byId("piece-summary", HTMLElement)), refresh)
-  const poll = makePoller({
+  const detail = makeDetail(detailElements(detailClose), table, makePieceMap(byId("piece-map", HTMLCanvasElement), byId("piece-summary", HTMLElement)), run, refresh)
+
+  const poller = makePoller({
     showList: (torrents) => {
       const openId = detail.openId()
-      const shown = list.show(torrents, openId)
+      table.show(torrents, openId)
       // The open torrent was removed (here or elsewhere): back to the list.
-      if (openId !== null && !shown.has(openId)) detail.close()
+      if (openId !== null && table.torrent(openId) === undefined) detail.close()
     },
     openId: detail.openId,
     showDetail: detail.show,
+    showSettings: statusBar.settings,
     say
   })
-  const act = makeAct(say, refresh)
-  const removeDialog = byId("remove-dialog", HTMLDialogElement)
-  const remove = makeRemoveDialog({ dialog: removeDialog, name: byId("remove-name", HTMLElement), deleteData: byId("remove-data", HTMLInputElement) }, act)
+
+  const settingsDialog = byId("settings-dialog", HTMLDialogElement)
+  const settingsForm = byId("settings-form", HTMLFormElement)
+  const settings = makeSettingsPanel({
+    dialog: settingsDialog,
+    form: settingsForm,
+    message: byId("settings-message", HTMLElement),
+    save: byId("settings-save", HTMLButtonElement),
+    cancel: byId("settings-cancel", HTMLButtonElement)
+  }, makeSettingsForm(settingsForm), say, () => {
+    poller.settingsChanged()
+    refresh()
+  })
+  byId("settings-open", HTMLButtonElement).addEventListener("click", () => void settings.open())
+  wireAltSpeed(byId("alt-speed", HTMLButtonElement), statusBar, say, () => {
+    poller.settingsChanged()
+    refresh()
+  })
+
   const onAdd = makeAddForm({
     file: byId("add-file", HTMLInputElement),
     magnet: byId("add-magnet", HTMLInputElement),
     paused: byId("add-paused", HTMLInputElement),
     button: byId("add-button", HTMLButtonElement)
   }, say, refresh)
-
-  const onListClick = (event: MouseEvent) => {
-    if (!(event.target instanceof Element)) return
-    const rowNode = event.target.closest<HTMLElement>("li.torrent")
-    if (rowNode === null) return
-    const id = Number(rowNode.dataset.id)
-    const name = list.nameOf(id) ?? `#${id}`
-    const action = event.target.closest<HTMLElement>("[data-action]")?.dataset.action ?? "open"
-    if (action === "start") void act("torrent-start", id, {}, `Started ${name}.`)
-    else if (action === "stop") void act("torrent-stop", id, {}, `Stopped ${name}.`)
-    else if (action === "verify") void act("torrent-verify", id, {}, `Verifying ${name}.`)
-    else if (action === "remove") remove.ask(id, name)
-    else detail.open(id)
-  }
-
-  listNode.addEventListener("click", onListClick)
   byId("add-form", HTMLFormElement).addEventListener("submit", (event) => void onAdd(event))
+
+  wireList({
+    body: byId("torrents-body", HTMLTableSectionElement),
+    pickAll: byId("pick-all", HTMLInputElement),
+    search: byId("search", HTMLInputElement)
+  }, { table, selection, open: detail.open })
+
   detailClose.addEventListener("click", detail.close)
   removeDialog.addEventListener("close", remove.onClosed)
   document.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && detail.openId() !== null && !removeDialog.open) detail.close()
+    if (e.key === "Escape" && detail.openId() !== null && !document.querySelector("dialog[open]")) detail.close()
   })
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refresh()

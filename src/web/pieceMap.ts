@@ -57,7 +57,8 @@ export const makePieceMap = (canvas: HTMLCanvasElement, summary: HTMLElement): P
     canvas.dataset.rows = String(lines)
     canvas.dataset.cellSize = String(cell)
     canvas.setAttribute("aria-label", `Piece map: ${have} of ${count} pieces verified`)
-    summary.textContent = `${have} of ${count} pieces`
+    // No pieces yet (a magnet without its metadata): nothing to count.
+    summary.textContent = count > 0 ? `${have} of ${count} pieces` : "none known yet"
   }
 
   return { draw, forget: () => void (drawn = "") }

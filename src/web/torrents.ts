@@ -1,19 +1,28 @@
 /**
  * What the page asks the daemon about its torrents, and the types of what comes back: torrent-get's
- * fields in Transmission's names, which for these fields are the session's own view (domain/SessionView.ts)
- * but for trackerStats, Transmission's own. The list polls only the fields it shows; the detail view's
- * heavy ones (files, peers, trackers, pieces) are asked for the one torrent that is open.
+ * fields in Transmission's names, which for most fields are the session's own view (domain/SessionView.ts);
+ * uploadRatio, metadataPercentComplete and trackerStats are Transmission's. The list polls only the fields
+ * its table shows; the detail view's heavy ones (files, peers, trackers, pieces) are asked for the one
+ * torrent that is open.
  */
 import type { FileView, PeerView, TorrentView } from "../domain/SessionView.js"
 
 export const listFields = [
-  "id", "name", "status", "percentDone", "rateDownload", "rateUpload", "peersConnected", "eta", "totalSize", "error", "errorString"
+  "id", "name", "status", "percentDone", "rateDownload", "rateUpload", "peersConnected", "eta", "totalSize", "error",
+  "errorString", "uploadRatio", "uploadedEver", "addedDate", "metadataPercentComplete"
 ] as const
 
 export const detailFields = [
   "id", "name", "hashString", "status", "totalSize", "percentDone", "downloadDir", "error", "errorString", "pieceCount",
-  "pieceSize", "pieces", "files", "peers", "trackerStats"
+  "pieceSize", "pieces", "files", "peers", "trackerStats", "uploadRatio", "uploadedEver", "downloadedEver", "addedDate",
+  "metadataPercentComplete", "magnetLink"
 ] as const
+
+/** What Transmission adds to a torrent's view: its ratio (-1 none, -2 infinite) and the metadata fetched (0..1). */
+interface Derived {
+  readonly uploadRatio: number
+  readonly metadataPercentComplete: number
+}
 
 /** A tracker as Transmission's trackerStats shows it (the fields the page reads). */
 export interface TrackerStat {
@@ -26,10 +35,13 @@ export interface TrackerStat {
   readonly lastAnnouncePeerCount: number
 }
 
-export type ListTorrent = Pick<TorrentView, (typeof listFields)[number]>
+type ViewField<F extends string> = Exclude<F, keyof Derived | "files" | "peers" | "trackerStats">
+
+export type ListTorrent = Pick<TorrentView, ViewField<(typeof listFields)[number]>> & Derived
 
 export type DetailTorrent =
-  & Pick<TorrentView, Exclude<(typeof detailFields)[number], "files" | "peers" | "trackerStats">>
+  & Pick<TorrentView, ViewField<(typeof detailFields)[number]>>
+  & Derived
   & {
     readonly files: ReadonlyArray<FileView>
     readonly peers: ReadonlyArray<Pick<PeerView, "address" | "port" | "clientName" | "rateToClient" | "rateToPeer" | "progress">>
@@ -51,3 +63,13 @@ export interface Added {
 const statusWords = ["Stopped", "Queued", "Checking", "Queued", "Downloading", "Queued", "Seeding"] as const
 
 export const statusWord = (t: Pick<TorrentView, "status">): string => statusWords[t.status] ?? "Unknown"
+
+/** A magnet whose info dictionary is not in yet: its size, progress and ETA mean nothing so far. */
+export const lacksMetadata = (t: Pick<Derived, "metadataPercentComplete">): boolean => t.metadataPercentComplete < 1
+
+/** What a torrent without its metadata is doing about it, with the part fetched when the daemon tells. */
+export const metadataWord = (t: Pick<TorrentView, "status"> & Pick<Derived, "metadataPercentComplete">): string => {
+  if (t.status === 0) return "no metadata yet"
+  const part = t.metadataPercentComplete
+  return part > 0 && part < 1 ? `fetching metadata ${Math.floor(part * 100)}%` : "fetching metadata"
+}

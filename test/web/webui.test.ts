@@ -100,7 +100,7 @@ const openUi = (viewport: { width: number; height: number }): Effect.Effect<Ui, 
     return found
   })
 
-const row = (id: number) => `li.torrent[data-id="${id}"]`
+const row = (id: number) => `tr.torrent[data-id="${id}"]`
 const text = (page: Page, selector: string) => ui(async () => (await page.textContent(selector)) ?? "")
 
 /** Adds the torrent through the file input (and the Add button); resolves once its row is shown. */
@@ -195,7 +195,10 @@ describe("web interface", () => {
       expect(yield* text(page, `${row(1)} .status`)).toBe("Downloading")
       expect(yield* text(page, `${row(1)} .eta`)).toBe("\u221e")
       expect(yield* text(page, `${row(2)} .name`)).toBe("Linux Magnet")
-      expect(yield* text(page, `${row(2)} .size`)).toBe("size unknown")
+      // A magnet without its metadata: neither 0% nor a size nor an ETA, but what it is doing.
+      expect(yield* text(page, `${row(2)} .percent`)).toBe("fetching metadata")
+      expect(yield* text(page, `${row(2)} .size`)).toBe("\u2013")
+      expect(yield* text(page, `${row(2)} .eta`)).toBe("\u2013")
       expect(yield* text(page, "#status-line")).toBe(`Added ${hostileName}.`)
       // The markup in a name is shown, not obeyed.
       expect(yield* text(page, `${row(3)} .name`)).toBe(hostileName)
@@ -208,7 +211,7 @@ describe("web interface", () => {
         await page.click("#add-button")
         await page.waitForSelector("#status-line:text('Already there: ubuntu-like.iso.')")
       })
-      expect(yield* ui(() => page.locator("li.torrent").count())).toBe(3)
+      expect(yield* ui(() => page.locator("tr.torrent").count())).toBe(3)
       // One 409 (the first request), then the session id was kept for every request after it.
       expect(rpcStatuses[0]).toBe(409)
       expect(rpcStatuses.slice(1).every((s) => s === 200)).toBe(true)
@@ -225,16 +228,18 @@ describe("web interface", () => {
       const bar = `${row(1)} [role=progressbar]`
       expect(yield* ui(() => page.getAttribute(bar, "aria-valuenow"))).toBe("0")
 
-      // Half verified at 328 B/s: 65536 bytes left, 200 s.
+      // Half verified at 512 B/s from a peer that has every piece: 65536 bytes left, 128 s. (Without a
+      // peer that has what is left, Transmission's eta is "not available": infinite.)
       yield* memory.setProgress(1, 0.5)
-      yield* memory.setRates(1, 328, 1000)
+      yield* memory.update(1, { peersConnected: 1, availability: Array.from({ length: 8 }, () => 1) })
+      yield* memory.setRates(1, 512, 1000)
       yield* ui(() => page.waitForSelector(`${bar}[aria-valuenow="50"]`, live))
-      yield* ui(() => page.waitForSelector(`${row(1)} .eta:text-is("3m 20s")`, live))
+      yield* ui(() => page.waitForSelector(`${row(1)} .eta:text-is("2m 8s")`, live))
       expect(yield* text(page, `${row(1)} .percent`)).toBe("50.0%")
       expect(yield* ui(() => page.getAttribute(`${row(1)} .fill`, "style"))).toBe("width: 50%;")
-      expect(yield* text(page, `${row(1)} .down`)).toBe("\u2193 328 B/s")
-      expect(yield* text(page, `${row(1)} .up`)).toBe("\u2191 1000 B/s")
-      expect(yield* text(page, "#totals")).toBe("\u2193 328 B/s  \u2191 1000 B/s")
+      expect(yield* text(page, `${row(1)} .down`)).toBe("512 B/s")
+      expect(yield* text(page, `${row(1)} .up`)).toBe("1000 B/s")
+      expect(yield* text(page, "#totals")).toBe("\u2193 512 B/s  \u2191 1000 B/s")
 
       // A place in the queue, then a local error, as the session reports them.
       yield* memory.update(1, { status: 3 })
@@ -262,56 +267,78 @@ describe("web interface", () => {
       expect(pageErrors).toEqual([])
     })), { timeout: 60_000 })
 
-  it.live("stops, starts, verifies and removes through the buttons, and the session gets each call", () =>
+  it.live("stops, starts, verifies and removes the rows picked and the torrent in the detail, and the session gets each call", () =>
     scenario(Effect.gen(function*() {
       const { memory, page, pageErrors } = yield* openUi(phone)
       yield* addFile(page, "sample.torrent", sample.bytes, 1)
       yield* addMagnet(page, magnet, 2)
-      const button = (label: string) => page.getByRole("button", { name: label, exact: true })
+      yield* addFile(page, "album.torrent", album.bytes, 3)
+      const pick = (name: string) => page.getByRole("checkbox", { name: `Select ${name}`, exact: true })
+      const command = (name: string) => page.locator(`#selection-bar button[data-command=${name}]`)
+      // Nothing picked, nothing to do.
+      expect(yield* ui(() => command("stop").isDisabled())).toBe(true)
+      yield* ui(() => pick("ubuntu-like.iso").check())
+      expect(yield* text(page, "#pick-count")).toBe("1 selected")
       // A running torrent cannot be started again.
-      expect(yield* ui(() => button("Start ubuntu-like.iso").isDisabled())).toBe(true)
+      expect(yield* ui(() => command("start").isDisabled())).toBe(true)
 
-      yield* ui(() => button("Stop ubuntu-like.iso").click())
+      yield* ui(() => command("stop").click())
       yield* ui(() => page.waitForSelector(`${row(1)}[data-status="0"]`, live))
       expect(yield* text(page, `${row(1)} .status`)).toBe("Stopped")
-      expect(yield* ui(() => button("Stop ubuntu-like.iso").isDisabled())).toBe(true)
+      expect(yield* text(page, "#status-line")).toBe("Stopped ubuntu-like.iso.")
+      expect(yield* ui(() => command("stop").isDisabled())).toBe(true)
 
-      yield* ui(() => button("Start ubuntu-like.iso").click())
+      yield* ui(() => command("start").click())
       yield* ui(() => page.waitForSelector(`${row(1)}[data-status="4"]`, live))
 
-      yield* ui(() => button("Verify ubuntu-like.iso").click())
+      yield* ui(() => command("verify").click())
       yield* ui(() => page.waitForSelector(`${row(1)}[data-status="2"]`, live))
       expect(yield* text(page, `${row(1)} .status`)).toBe("Checking")
 
-      // Remove asks first: cancelling removes nothing.
+      // Two picked: one call for both.
+      yield* ui(() => pick("Album").check())
+      yield* ui(() => command("stop").click())
+      yield* ui(() => page.waitForSelector(`${row(3)}[data-status="0"]`, live))
+      expect(yield* text(page, "#status-line")).toBe("Stopped 2 torrents.")
+
+      // The detail's Remove asks first: cancelling removes nothing.
+      const detailButton = (name: string) => page.locator(`#detail-actions button[data-command=${name}]`)
       yield* ui(async () => {
-        await button("Remove Linux Magnet").click()
+        await page.click(`${row(2)} .name`)
+        await detailButton("remove").click()
         await page.waitForSelector("#remove-dialog[open]")
+        expect(await page.textContent("#remove-title")).toBe("Remove this torrent?")
         expect(await page.textContent("#remove-name")).toBe("Linux Magnet")
-        await button("Cancel").click()
+        await page.getByRole("button", { name: "Cancel", exact: true }).click()
       })
       expect(memory.calls().some((c) => c._tag === "remove")).toBe(false)
       expect(yield* ui(() => page.locator(row(2)).count())).toBe(1)
 
       yield* ui(async () => {
-        await button("Remove Linux Magnet").click()
+        await detailButton("remove").click()
         await page.getByLabel("Also delete the downloaded data").check()
         await page.click("#remove-confirm")
         await page.waitForSelector(row(2), { state: "detached", ...live })
+        // Its detail closes with it: back to the list.
+        await page.waitForSelector("#detail", { state: "hidden", ...live })
       })
+      expect(yield* text(page, "#status-line")).toBe("Removed Linux Magnet and its data.")
       yield* ui(async () => {
-        await button("Remove ubuntu-like.iso").click()
+        await command("remove").click()
+        await page.waitForSelector("#remove-dialog[open]")
+        expect(await page.textContent("#remove-title")).toBe("Remove these 2 torrents?")
+        expect(await page.textContent("#remove-name")).toBe("ubuntu-like.iso, Album")
         await page.click("#remove-confirm")
-        await page.waitForSelector(row(1), { state: "detached", ...live })
-        await page.waitForSelector("#empty:not([hidden])")
+        await page.waitForSelector("#empty:not([hidden])", live)
       })
-      expect(yield* text(page, "#status-line")).toBe("Removed ubuntu-like.iso.")
+      expect(yield* text(page, "#status-line")).toBe("Removed 2 torrents.")
       expect(memory.calls().filter((c) => c._tag !== "add")).toEqual([
         { _tag: "stop", which: [1] },
         { _tag: "start", which: [1] },
         { _tag: "verify", which: [1] },
+        { _tag: "stop", which: [1, 3] },
         { _tag: "remove", which: [2], deleteData: true },
-        { _tag: "remove", which: [1], deleteData: false }
+        { _tag: "remove", which: [1, 3], deleteData: false }
       ])
       expect(pageErrors).toEqual([])
     })), { timeout: 60_000 })
@@ -324,13 +351,13 @@ describe("web interface", () => {
       yield* memory.setProgress(1, 0.37)
       yield* memory.update(1, {
         peers: [
-          { address: "127.0.0.2", port: 51413, clientName: "Transmission 4.0.6", rateToClient: 20480, rateToPeer: 0, progress: 1, isDownloadingFrom: true, isUploadingTo: false, isIncoming: false },
-          { address: "::1", port: 6881, clientName: "aria2/1.37.0", rateToClient: 0, rateToPeer: 512, progress: 0.25, isDownloadingFrom: false, isUploadingTo: true, isIncoming: true }
+          { address: "127.0.0.2", port: 51413, clientName: "Transmission 4.0.6", peerId: "", rateToClient: 20480, rateToPeer: 0, bytesToClient: 0, bytesToPeer: 0, progress: 1, isDownloadingFrom: true, isUploadingTo: false, isIncoming: false },
+          { address: "::1", port: 6881, clientName: "aria2/1.37.0", peerId: "", rateToClient: 0, rateToPeer: 512, bytesToClient: 0, bytesToPeer: 0, progress: 0.25, isDownloadingFrom: false, isUploadingTo: true, isIncoming: true }
         ],
         peersConnected: 2,
         trackers: [
-          { announce, tier: 0, state: "working", lastError: "", peers: 12 },
-          { announce: "udp://127.0.0.1:9/announce", tier: 1, state: "failed", lastError: "connection refused", peers: 0 }
+          { announce, tier: 0, state: "working", lastError: "", peers: 12, seeders: -1, leechers: -1, nextAnnounceTime: 0 },
+          { announce: "udp://127.0.0.1:9/announce", tier: 1, state: "failed", lastError: "connection refused", peers: 0, seeders: -1, leechers: -1, nextAnnounceTime: 0 }
         ]
       })
       yield* ui(() => page.click(`${row(1)} .name`))
@@ -401,7 +428,7 @@ describe("web interface", () => {
         await page.waitForSelector("#status-line.error")
       })
       expect(yield* text(page, "#status-line")).toMatch(/^Cannot add broken\.torrent: invalid or corrupt torrent file/)
-      expect(yield* ui(() => page.locator("li.torrent").count())).toBe(0)
+      expect(yield* ui(() => page.locator("tr.torrent").count())).toBe(0)
 
       // A good file and a bad link in one go: the file is added, the link refused and left to correct.
       yield* ui(async () => {
@@ -416,7 +443,7 @@ describe("web interface", () => {
       expect(yield* ui(() => page.inputValue("#add-magnet"))).toBe("magnet:?dn=no-hash")
       expect(yield* ui(() => page.inputValue("#add-file"))).toBe("")
       expect(memory.calls().map((c) => c._tag === "add" ? c.source._tag : c._tag)).toEqual(["Metainfo", "Metainfo", "Magnet"])
-      expect(yield* ui(() => page.locator("li.torrent").count())).toBe(1)
+      expect(yield* ui(() => page.locator("tr.torrent").count())).toBe(1)
       expect(pageErrors).toEqual([])
     })), { timeout: 60_000 })
 })
