@@ -38,7 +38,30 @@ const bundleForNode = (entry, outfile) =>
   })
 
 fs.rmSync("dist", { recursive: true, force: true })
+
+// The type check of src (but the web client's, which has its own), which also writes the library's
+// declarations (dist/types): one pass of tsc for both.
+const checked = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
+if (checked.status !== 0) process.exit(checked.status ?? 1)
+
 await bundleForNode("src/main.ts", "dist/bt-effect.cjs")
+
+// The library (`import ... from "bt-effect"`, and "bt-effect/testing"): ES modules for node, their shared
+// code in one chunk. Effect's packages stay outside (dependencies resolved by the program's node_modules):
+// a program's own `effect` must be the very copy the library uses, or its Layers, Tags and Streams would
+// not compose with ours.
+await esbuild.build({
+  entryPoints: { index: "src/library/index.ts", testing: "src/library/testing.ts" },
+  outdir: "dist/lib",
+  bundle: true,
+  splitting: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: true,
+  external: ["effect", "@effect/*"],
+  logLevel: "warning"
+})
 
 // The worker threads as files of their own, since a worker thread starts from a file: the hashing worker
 // of `create` and the threads that check downloaded pieces. The bundle names them beside itself
