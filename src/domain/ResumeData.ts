@@ -32,7 +32,10 @@ export class ResumeData extends Schema.Class<ResumeData>("ResumeData")({
   downloaded: Schema.NonNegativeInt,
   uploaded: Schema.NonNegativeInt,
   /** When it was written, ms since the epoch. */
-  savedAt: Schema.Int
+  savedAt: Schema.Int,
+  /** Files not selected at the checkpoint (file selection): their bytes in verified pieces are in the
+   *  state folder's part file, not under `root`. Absent: none (resume data from before selection). */
+  parked: Schema.optional(Schema.Array(Schema.NonNegativeInt))
 }) {}
 
 /** What to do with the data found on disk at start. */
@@ -66,8 +69,11 @@ export const decide = (
     : undefined
   const recorded = parsed !== undefined && Either.isRight(parsed) ? parsed.right : undefined
   const usable = recorded !== undefined && saved !== undefined
-  // Per file: unchanged since the checkpoint, and present now.
-  const unchanged = layout.files.map((_, i) => !stored[i]! || (usable && sameStamp(saved.files[i], stamps[i])))
+  // Per file: unchanged since the checkpoint, and present now. A parked file (not selected: its bytes in
+  // shared pieces are in the part file) that is still not on disk is unchanged too.
+  const parked = new Set(usable ? saved.parked ?? [] : [])
+  const stillParked = (i: number) => parked.has(i) && saved?.files[i] === null && stamps[i] === undefined
+  const unchanged = layout.files.map((_, i) => !stored[i]! || (usable && (sameStamp(saved.files[i], stamps[i]) || stillParked(i))))
   const present = layout.files.map((f, i) => !stored[i]! || f.length === 0 || stamps[i] !== undefined)
   const toCheck: Array<number> = []
   const changed = new Set<number>()

@@ -33,7 +33,9 @@ export const resumeToBencode = (data: ResumeData): BencodeDict =>
     ["files", data.files.map((f) => (f === null ? dict([]) : dict([["size", f.size], ["mtime-ns", f.mtimeNs]])))],
     ["downloaded", data.downloaded],
     ["uploaded", data.uploaded],
-    ["saved-at", data.savedAt]
+    ["saved-at", data.savedAt],
+    // Added within version 1: older readers ignore the key, and a file without it parks nothing.
+    ...(data.parked !== undefined && data.parked.length > 0 ? [["parked", [...data.parked]] as const] : [])
   ])
 
 const int = (d: BencodeDict, key: string): number | undefined => {
@@ -70,7 +72,8 @@ const fieldsOf = (value: Bencode): Either.Either<unknown, string> => {
     files: stamps,
     downloaded: int(value, "downloaded"),
     uploaded: int(value, "uploaded"),
-    savedAt: int(value, "saved-at")
+    savedAt: int(value, "saved-at"),
+    ...(value.has("parked") ? { parked: value.get("parked") } : {})
   })
 }
 

@@ -208,6 +208,21 @@ describe("ResumeData.decide", () => {
     expect(d.why).toBe("1 file(s) changed since the last checkpoint")
   })
 
+  it("a parked file (not selected) still missing keeps the pieces it shares trusted; created since, it does not", () => {
+    // Pieces of 100: a [0, 150) parked, b [150, 300) selected: piece 1 is shared.
+    const layout = Layout.make(100, [{ length: 150 }, { length: 150 }])
+    const saved = new ResumeData({ ...checkpoint(3, [1, 2], [null, stamp(150, 10n)]), parked: [0] })
+    const d = decide(layout, saved, [undefined, stamp(150, 10n)], [true, true])
+    expect([...d.trusted]).toEqual([1, 2])
+    // Not recorded as parked: a missing file's pieces are not trusted.
+    const unparked = decide(layout, checkpoint(3, [1, 2], [null, stamp(150, 10n)]), [undefined, stamp(150, 10n)], [true, true])
+    expect([...unparked.trusted]).toEqual([2])
+    // The parked file appeared on disk since: its pieces are checked.
+    const appeared = decide(layout, saved, [stamp(150, 5n), stamp(150, 10n)], [true, true])
+    expect([...appeared.trusted]).toEqual([2])
+    expect(appeared.toCheck).toEqual([0, 1])
+  })
+
   it("without resume data, a missing zero-length file or pad file does not stop a piece being checked", () => {
     const layout = Layout.make(100, [{ length: 150 }, { length: 0 }, { length: 50, pad: true }, { length: 100 }])
     const d = decide(layout, undefined, [stamp(150, 10n), undefined, undefined, stamp(100, 30n)], [true, true, false, true])

@@ -107,6 +107,15 @@ describe("ResumeFile", () => {
     }
   })
 
+  it("records the parked files (file selection) in a key older files lack: both decode", () => {
+    const withParked = new ResumeData({ ...sample, parked: [0, 3] })
+    const raw = encodeResume(withParked)
+    expect(Buffer.from(raw).toString("latin1")).toContain("6:parkedli0ei3ee")
+    expect(Either.getOrThrow(decodeResume(raw)).parked).toEqual([0, 3])
+    // A file written before selection existed has no such key: nothing parked.
+    expect(Either.getOrThrow(decodeResume(encodeResume(sample))).parked).toBeUndefined()
+  })
+
   it.prop("decodeResume(encodeResume(x)) equals x", [resumeArb], ([data]) => {
     const back = decodeResume(encodeResume(data))
     expect(Either.isRight(back) && plain(back.right)).toEqual(plain(data))

@@ -47,6 +47,8 @@ export interface MemberOptions {
   readonly throttle?: Throttle
   /** Threads that hash the member's downloaded pieces. */
   readonly hashThreads?: HashThreads
+  /** The files to download (0-based); absent: all. */
+  readonly selection?: ReadonlyArray<number>
 }
 
 export interface Swarm {
@@ -139,7 +141,8 @@ export const makeSwarm = (options: {
           ...(memberOptions.dht !== undefined ? { dht: memberOptions.dht } : {}),
           ...(memberOptions.pex !== undefined ? { pex: memberOptions.pex } : {}),
           ...(memberOptions.throttle !== undefined ? { throttle: memberOptions.throttle } : {}),
-          ...(memberOptions.hashThreads !== undefined ? { hashThreads: memberOptions.hashThreads } : {})
+          ...(memberOptions.hashThreads !== undefined ? { hashThreads: memberOptions.hashThreads } : {}),
+          ...(memberOptions.selection !== undefined ? { selection: memberOptions.selection } : {})
         })).pipe(Effect.provide(layers))
       })
 

@@ -22,7 +22,8 @@ export const infoJson = (m: Metainfo) => ({
   pieceCount: m.pieceCount,
   totalLength: m.totalLength,
   private: m.private,
-  files: m.files.map((f) => ({
+  files: m.files.map((f, i) => ({
+    number: i + 1,
     path: diskPath(m, f.path),
     originalPath: f.displayPath,
     length: f.length,
@@ -57,11 +58,15 @@ export const infoText = (m: Metainfo): string => {
   if (m.creationDate !== undefined) row("created", new Date(m.creationDate * 1000).toISOString())
   const real = m.files.filter((f) => !f.pad)
   lines.push(`files (${real.length}${real.length < m.files.length ? `, plus ${m.files.length - real.length} pad` : ""}):`)
-  for (const f of real) {
+  // Numbered in torrent order from 1, as `download --files` and aria2c's --select-file count (pad files
+  // keep their numbers, unshown).
+  const width = String(m.files.length).length
+  m.files.forEach((f, i) => {
+    if (f.pad) return
     const path = diskPath(m, f.path)
     const renamed = path !== (m.multiFile ? `${m.name}/${f.displayPath}` : m.name) ? `  (named '${f.displayPath}' in the torrent)` : ""
-    lines.push(`  ${formatBytes(f.length).padStart(10)}  ${path}${renamed}`)
-  }
+    lines.push(`  ${String(i + 1).padStart(width)}  ${formatBytes(f.length).padStart(10)}  ${path}${renamed}`)
+  })
   for (const w of m.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")
 }

@@ -30,13 +30,18 @@ export const say = (options: ProgressOptions, text: string): Effect.Effect<void>
 export const tell = (options: ProgressOptions, event: ProgressJson.JsonEvent, text: string): Effect.Effect<void> =>
   options.write(options.json === true ? ProgressJson.line(event) : `${text}\n`)
 
-const percent = (s: TorrentStats) => (s.totalLength === 0 ? 100 : (100 * s.verifiedBytes) / s.totalLength)
+// With a file selection the figures are the selected files' (ProgressJson.wantedSize).
+const size = ProgressJson.wantedSize
+const done = ProgressJson.wantedDone
+const percent = (s: TorrentStats) => (size(s) === 0 ? 100 : (100 * done(s)) / size(s))
+/** ", of 2 GiB" after the selected size: the torrent's whole. */
+const ofWhole = (s: TorrentStats) => (s.selectedLength !== undefined ? ` (selected, of ${formatBytes(s.totalLength)})` : "")
 
 /** While seeding: what we give. */
 const seedingLine = (s: TorrentStats): string =>
   [
     "seeding",
-    formatBytes(s.totalLength),
+    formatBytes(size(s)),
     `up ${formatRate(s.uploadRate)}`,
     `uploaded ${formatBytes(s.uploadedBytes)} (ratio ${(s.uploadedBytes / Math.max(1, s.totalLength)).toFixed(2)})`,
     `peers ${s.peers}`
@@ -44,12 +49,12 @@ const seedingLine = (s: TorrentStats): string =>
 
 export const line = (s: TorrentStats): string => {
   if (s.complete) return seedingLine(s)
-  const left = s.totalLength - s.verifiedBytes
+  const left = size(s) - done(s)
   const eta = s.complete ? "done" : s.downloadRate > 0 ? formatDuration(left / s.downloadRate) : "--"
   const seeds = s.seeds > 0 ? ` (${s.seeds} seed${s.seeds === 1 ? "" : "s"})` : ""
   return [
     `${percent(s).toFixed(1).padStart(5)}%`,
-    `${formatBytes(s.verifiedBytes)} / ${formatBytes(s.totalLength)}`,
+    `${formatBytes(done(s))} / ${formatBytes(size(s))}`,
     `down ${formatRate(s.downloadRate)}`,
     `up ${formatRate(s.uploadRate)}`,
     `peers ${s.peers}${seeds}`,
@@ -62,7 +67,7 @@ export const stoppedSummary = (s: TorrentStats, elapsedMs: number): string => {
   const seconds = elapsedMs / 1000
   const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
   const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
-  return `stopped: ${s.name}: ${percent(s).toFixed(1)}% (${formatBytes(s.verifiedBytes)} of ${formatBytes(s.totalLength)}) after ${took}; ` +
+  return `stopped: ${s.name}: ${percent(s).toFixed(1)}% (${formatBytes(done(s))} of ${formatBytes(size(s))}${ofWhole(s)}) after ${took}; ` +
     `${formatBytes(s.downloadedBytes)} downloaded (average ${formatRate(rate)}), ${formatBytes(s.uploadedBytes)} uploaded`
 }
 
@@ -71,10 +76,10 @@ export const summary = (s: TorrentStats, elapsedMs: number): string => {
   const rate = seconds > 0 ? s.downloadedBytes / seconds : 0
   const failures = s.hashFailures > 0 ? `, ${s.hashFailures} piece(s) failed their hash check and were fetched again` : ""
   const took = seconds < 60 ? `${seconds.toFixed(1)} s` : formatDuration(seconds)
-  if (s.downloadedBytes === 0) return `done: ${s.name}: ${formatBytes(s.totalLength)}, already complete`
-  // Resumed: what this run fetched is less than the whole.
-  const part = s.downloadedBytes < s.totalLength ? ` (${formatBytes(s.downloadedBytes)} downloaded)` : ""
-  return `done: ${s.name}: ${formatBytes(s.totalLength)}${part} in ${took}, average ${formatRate(rate)}${failures}`
+  if (s.downloadedBytes === 0) return `done: ${s.name}: ${formatBytes(size(s))}${ofWhole(s)}, already complete`
+  // Resumed, or the edges of a selection: what this run fetched differs from the whole.
+  const part = s.downloadedBytes < size(s) || s.selectedLength !== undefined ? ` (${formatBytes(s.downloadedBytes)} downloaded)` : ""
+  return `done: ${s.name}: ${formatBytes(size(s))}${ofWhole(s)}${part} in ${took}, average ${formatRate(rate)}${failures}`
 }
 
 const trackerNote = (t: TrackerStatus): string =>

@@ -32,19 +32,25 @@ export const tracker = (t: TrackerStatus): JsonEvent => ({
   ...(t.warning !== undefined ? { warning: t.warning } : {})
 })
 
-/** The figures every torrent event carries. */
+/** The bytes to download: the selected files' (--files, --only, so=), else the torrent's. */
+export const wantedSize = (s: TorrentStats): number => s.selectedLength ?? s.totalLength
+/** Of those, the bytes verified. */
+export const wantedDone = (s: TorrentStats): number => s.selectedVerifiedBytes ?? s.verifiedBytes
+
+/** The figures every torrent event carries (of the selected files, with a selection). */
 const figures = (s: TorrentStats) => ({
   name: s.name,
-  totalBytes: s.totalLength,
-  verifiedBytes: s.verifiedBytes,
-  percent: s.totalLength === 0 ? 100 : Math.floor((10_000 * s.verifiedBytes) / s.totalLength) / 100,
+  totalBytes: wantedSize(s),
+  verifiedBytes: wantedDone(s),
+  ...(s.selectedLength !== undefined ? { torrentBytes: s.totalLength } : {}),
+  percent: wantedSize(s) === 0 ? 100 : Math.floor((10_000 * wantedDone(s)) / wantedSize(s)) / 100,
   downloadedBytes: s.downloadedBytes,
   uploadedBytes: s.uploadedBytes,
   hashFailures: s.hashFailures
 })
 
 export const progress = (s: TorrentStats): JsonEvent => {
-  const left = s.totalLength - s.verifiedBytes
+  const left = wantedSize(s) - wantedDone(s)
   return {
     event: "progress",
     ...figures(s),

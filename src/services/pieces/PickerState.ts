@@ -42,24 +42,29 @@ const blockIndex = (layout: Layout.Layout, block: BlockRequest): number => {
 
 /**
  * A picker for `layout`, starting from the verified pieces in `have` (copied: the picker owns its `have`),
- * starting new pieces in the order of `order` (made for the same `have`). Throws a `RangeError` when `have`
- * does not fit the layout.
+ * starting new pieces in the order of `order` (made for the same `have`, with the pieces not `wanted` left
+ * out: `skipped`). With `wanted` (file selection), only those pieces are ever started, and the picker is
+ * complete when they are verified. Throws a `RangeError` when `have` or `wanted` does not fit the layout.
  */
-export const makePicker = (layout: Layout.Layout, have0: Bitfield, order: FreshOrder): Picker => {
+export const makePicker = (layout: Layout.Layout, have0: Bitfield, order: FreshOrder, wanted?: Bitfield): Picker => {
   const pieceCount = layout.pieceCount
-  if (have0.pieceCount !== pieceCount) {
+  if (have0.pieceCount !== pieceCount || (wanted !== undefined && wanted.pieceCount !== pieceCount)) {
     throw new RangeError(`have has ${have0.pieceCount} pieces, the layout ${pieceCount}`)
   }
   const have = have0.copy()
+  // Wanted pieces not yet verified: the picker is complete at 0.
+  let missing = 0
+  for (let piece = 0; piece < pieceCount; piece++) if (!have.has(piece) && (wanted === undefined || wanted.has(piece))) missing++
+  const isWanted = (piece: number): boolean => wanted === undefined || wanted.has(piece)
   const peers = new PickerPeers(order, pieceCount)
   const pieces = new PiecesInProgress(layout, Math.ceil(layout.pieceLength / Layout.BLOCK_SIZE), order, peers)
 
   const isPiece = (piece: number): boolean => Number.isInteger(piece) && piece >= 0 && piece < pieceCount
-  const inEndgame = (): boolean => !have.isComplete && order.size() === 0 && !pieces.hasUnrequested
+  const inEndgame = (): boolean => missing > 0 && order.size() === 0 && !pieces.hasUnrequested
 
   const pick = (peer: PeerKey, has: Bitfield, max: number): ReadonlyArray<BlockRequest> => {
     const out: Array<BlockRequest> = []
-    if (!(max >= 1) || has.pieceCount !== pieceCount || have.isComplete) return out
+    if (!(max >= 1) || has.pieceCount !== pieceCount || missing === 0) return out
     while (out.length < max) {
       const best = pieces.best(has)
       if (best === undefined) break
@@ -106,10 +111,10 @@ export const makePicker = (layout: Layout.Layout, have0: Bitfield, order: FreshO
   }
 
   const isInteresting = (has: Bitfield): boolean => {
-    if (has.pieceCount !== pieceCount || have.isComplete || has.isEmpty) return false
+    if (has.pieceCount !== pieceCount || missing === 0 || has.isEmpty) return false
     // More pieces than ours: one of them is not ours.
-    if (has.count > have.count) return true
-    for (const piece of has) if (!have.has(piece)) return true
+    if (wanted === undefined && has.count > have.count) return true
+    for (const piece of has) if (!have.has(piece) && isWanted(piece)) return true
     return false
   }
 
@@ -126,17 +131,27 @@ export const makePicker = (layout: Layout.Layout, have0: Bitfield, order: FreshO
     blockReceived,
     release,
     pieceVerified: (piece) => {
-      if (isPiece(piece) && have.set(piece)) pieces.verified(piece)
+      if (!isPiece(piece) || !have.set(piece)) return
+      pieces.verified(piece)
+      if (isWanted(piece)) missing--
     },
     pieceFailed: (piece) => {
       if (isPiece(piece) && !have.has(piece)) pieces.failed(piece)
     },
     have,
     get isComplete() {
-      return have.isComplete
+      return missing === 0
     },
     get inEndgame() {
       return inEndgame()
     }
   }
+}
+
+/** What a fresh order is made for: the pieces we have and, with a selection, those not wanted (never fresh). */
+export const skipped = (have: Bitfield, wanted: Bitfield | undefined): Bitfield => {
+  if (wanted === undefined) return have
+  const out = have.copy()
+  for (let piece = 0; piece < have.pieceCount; piece++) if (!wanted.has(piece)) out.set(piece)
+  return out
 }

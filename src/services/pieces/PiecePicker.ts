@@ -43,12 +43,14 @@ export interface Picker {
   readonly pieceFailed: (piece: number) => void
   /** Verified pieces (read only for callers). */
   readonly have: Bitfield
+  /** Every wanted piece verified (every piece, without a file selection). */
   readonly isComplete: boolean
   readonly inEndgame: boolean
 }
 
 export interface PiecePickerService {
-  readonly make: (layout: Layout, have: Bitfield) => Effect.Effect<Picker>
+  /** `wanted`: the pieces to fetch (file selection); the others are never picked. Absent: all. */
+  readonly make: (layout: Layout, have: Bitfield, wanted?: Bitfield) => Effect.Effect<Picker>
 }
 
 export class PiecePicker extends Context.Tag("bt-effect/PiecePicker")<PiecePicker, PiecePickerService>() {}

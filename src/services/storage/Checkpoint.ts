@@ -26,6 +26,8 @@ export interface CheckpointOptions {
   readonly totals: () => { readonly downloaded: number; readonly uploaded: number }
   /** The resume data on disk already says what `have` and `totals` say now: nothing has changed yet. */
   readonly current?: boolean
+  /** Files whose bytes are in the part file (not selected: PartFile.ts), recorded for the next start. */
+  readonly parked?: ReadonlyArray<number>
 }
 
 export interface Checkpointer {
@@ -61,7 +63,8 @@ export const make = Effect.fn("Checkpoint.make")(function*(options: CheckpointOp
           files: stamps.map((s) => s ?? null),
           downloaded: totals.downloaded,
           uploaded: totals.uploaded,
-          savedAt: yield* Clock.currentTimeMillis
+          savedAt: yield* Clock.currentTimeMillis,
+          ...(options.parked !== undefined && options.parked.length > 0 ? { parked: options.parked } : {})
         })
         const saved = store.save(data).pipe(Effect.tap(() => (last = { pieces: have.count, ...totals })))
         if (saveOptions?.strict === true) return yield* saved

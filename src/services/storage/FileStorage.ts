@@ -61,6 +61,8 @@ interface OpenTorrent {
   readonly dirty: Set<number>
   /** Files written since the last `stamps`: looked at again then. */
   readonly written: Set<number>
+  /** Files not selected: the empty ones are not made either. */
+  readonly unselected: ReadonlySet<number>
 }
 
 const readOnlyError = (file: PlannedFile) =>
@@ -85,7 +87,7 @@ const writing = (torrent: OpenTorrent): Pick<TorrentStorage, "write" | "writePie
   const makeEmpties = Effect.suspend(() => {
     if (emptiesMade) return Effect.void
     emptiesMade = true
-    return Effect.forEach(stored.filter((f) => f.length === 0), (f) => descriptors.withFile(f.index, "write", () => Effect.void), { discard: true })
+    return Effect.forEach(stored.filter((f) => f.length === 0 && !torrent.unselected.has(f.index)), (f) => descriptors.withFile(f.index, "write", () => Effect.void), { discard: true })
   })
 
   const writeSpan = (span: Layout.FileSpan, offset: number, data: Uint8Array): Effect.Effect<void, StorageError> => {
@@ -209,7 +211,13 @@ const stamping = ({ descriptors, files, stored, written }: OpenTorrent): Torrent
   }).pipe(Effect.withSpan("Storage.stamps"))
 }
 
-const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: number, readOnly: boolean) =>
+const openTorrent = (
+  planned: StoragePlan,
+  layout: Layout.Layout,
+  maxOpenFiles: number,
+  readOnly: boolean,
+  unselected: ReadonlySet<number>
+) =>
   Effect.gen(function*() {
     const stored = planned.files.filter((f) => f.stored)
     // The files already there, by inode: the torrent's, from now on (DescriptorCache.make).
@@ -226,7 +234,8 @@ const openTorrent = (planned: StoragePlan, layout: Layout.Layout, maxOpenFiles: 
       readOnly,
       descriptors: yield* DescriptorCache.make(planned, maxOpenFiles, readOnly, present),
       dirty: new Set(),
-      written: new Set()
+      written: new Set(),
+      unselected
     }
     const syncLock = yield* Effect.makeSemaphore(1)
     return {
@@ -245,7 +254,7 @@ export const make = (options: FileStorageOptions = {}): StorageService => {
       const planned = yield* plan(metainfo, root)
       const readOnly = options?.readOnly === true
       if (!readOnly) yield* ensureRoot(planned.root)
-      return yield* openTorrent(planned, layoutOf(metainfo), maxOpenFiles, readOnly)
+      return yield* openTorrent(planned, layoutOf(metainfo), maxOpenFiles, readOnly, options?.unselected ?? new Set())
     }),
     stamps: Effect.fn("Storage.stamps")(function*(metainfo: Metainfo, root: string) {
       const planned = yield* plan(metainfo, root)

@@ -15,6 +15,7 @@ import { decodeResume, encodeResume } from "../../protocol/ResumeFile.js"
 import { replaceFile } from "../files/AtomicFile.js"
 import { failure } from "../files/FileErrors.js"
 import { node } from "../files/NodeCallback.js"
+import { filePart } from "./PartFile.js"
 import { ResumeStore, type ResumeStoreService } from "./ResumeStore.js"
 
 const ignored = (file: string, why: string) =>
@@ -47,7 +48,8 @@ export const make = (dir: string): ResumeStoreService => {
         Effect.map((raw): Option.Option<Uint8Array> => Option.some(raw)),
         Effect.orElseSucceed(() => Option.none())
       ),
-    saveTorrent: (infoHash, torrent) => replaceFile(torrentOf(infoHash), torrent)
+    saveTorrent: (infoHash, torrent) => replaceFile(torrentOf(infoHash), torrent),
+    parts: (infoHash) => filePart(path.join(path.resolve(dir), "parts", `${toHex(infoHash)}.part`))
   }
 }
 

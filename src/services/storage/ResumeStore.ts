@@ -8,11 +8,13 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { StorageError } from "../../domain/Errors.js"
 import type { InfoHash } from "../../domain/InfoHash.js"
 import type { ResumeData } from "../../domain/ResumeData.js"
+import type { PartBytes } from "./PartFile.js"
 
 export interface ResumeStoreService {
   /** Where resume data is kept, for messages. */
@@ -24,6 +26,8 @@ export interface ResumeStoreService {
   /** The .torrent fetched for a magnet link earlier, so that a restart needs no peer to give it again. */
   readonly loadTorrent: (infoHash: InfoHash) => Effect.Effect<Option.Option<Uint8Array>>
   readonly saveTorrent: (infoHash: InfoHash, torrent: Uint8Array) => Effect.Effect<void, StorageError>
+  /** The torrent's part file (file selection: PartFile.ts), open for the scope. */
+  readonly parts: (infoHash: InfoHash) => Effect.Effect<PartBytes, never, Scope.Scope>
 }
 
 export class ResumeStore extends Context.Tag("bt-effect/ResumeStore")<ResumeStore, ResumeStoreService>() {}

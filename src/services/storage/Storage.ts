@@ -54,6 +54,9 @@ export interface OpenOptions {
   /** Read existing files only: nothing is created, grown or written (`write` fails); a missing file fails
    *  when read. For checking data that may not be there. */
   readonly readOnly?: boolean
+  /** Files not selected (file selection, by index): never created here, not even empty ones; their bytes
+   *  in shared pieces are kept elsewhere (PartFile.ts). */
+  readonly unselected?: ReadonlySet<number>
 }
 
 export interface StorageService {
