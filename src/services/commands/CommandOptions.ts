@@ -105,6 +105,7 @@ const dhtBootstrap = optionalText(
 )
 const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
 export const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex }
+export const noWebSeeds = Options.boolean("no-web-seeds").pipe(Options.withDescription("do not fetch pieces from web seeds (BEP 19)"))
 
 export const hashThreads = Options.integer("hash-threads").pipe(
   Options.optional,

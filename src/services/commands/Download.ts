@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import { DownloadError } from "../../domain/Errors.js"
 import { type PeerId, randomPeerId } from "../../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../../domain/Units.js"
+import { chooseFiles } from "./FileChoice.js"
 import * as Progress from "./Progress.js"
 import * as ProgressJson from "./ProgressJson.js"
 import * as Torrent from "../torrent/Torrent.js"
@@ -42,8 +43,14 @@ export interface DownloadOptions extends RateLimits {
   readonly dht?: Dht.DhtOptions
   /** Peer exchange (BEP 11); --no-pex turns it off. */
   readonly pex: boolean
+  /** `--files 1,4-7` (1-based) and `--only GLOB`: the files to download (FileChoice.ts); neither: a
+   *  magnet's so=, else all. */
+  readonly files?: string
+  readonly only?: ReadonlyArray<string>
   /** Threads that hash downloaded pieces (HashThreads), and their script; absent or 0: the main thread. */
   readonly hashThreads?: { readonly count: number; readonly script: string }
+  /** Pieces from the torrent's web seeds (BEP 19); default on, --no-web-seeds turns them off. */
+  readonly webSeeds?: boolean
 }
 
 /** Seeds until uploaded/size reaches `ratio` or `minutes` pass (whichever comes first), or forever. */
@@ -91,14 +98,19 @@ const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =
 /** The torrent to download: from its file, or from peers for a magnet. */
 const sourceOf = (options: DownloadOptions, context: { readonly peerId: PeerId; readonly port: number; readonly dht: Dht.DhtService | undefined }) =>
   Effect.gen(function* () {
-    if (!options.torrent.startsWith("magnet:")) return { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [] }
-    return yield* MagnetSource.resolve(yield* Magnet.parse(options.torrent), {
+    if (!options.torrent.startsWith("magnet:")) {
+      return { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [], webSeeds: [], selectOnly: undefined }
+    }
+    const magnet = yield* Magnet.parse(options.torrent)
+    const resolved = yield* MagnetSource.resolve(magnet, {
       peerId: context.peerId,
       port: context.port,
       dht: context.dht,
       stallTimeoutSeconds: options.stallTimeoutSeconds,
       report: (line) => Progress.say(options.progress, line)
     })
+    // The magnet's web seeds (ws=), which the info dictionary it fetched does not hold.
+    return { ...resolved, webSeeds: magnet.webSeeds, selectOnly: magnet.selectOnly }
   })
 
 export const download = (options: DownloadOptions) =>
@@ -110,6 +122,11 @@ export const download = (options: DownloadOptions) =>
       const dht = yield* startDht(options.dht)
       const source = yield* sourceOf(options, { peerId, port: listener.port, dht })
       const metainfo = yield* ensureDownloadable(source.metainfo)
+      const selection = yield* chooseFiles(metainfo, {
+        ...(options.files !== undefined ? { files: options.files } : {}),
+        ...(options.only !== undefined ? { only: options.only } : {}),
+        ...(source.selectOnly !== undefined ? { selectOnly: source.selectOnly } : {})
+      })
       if (source.fetched !== undefined) {
         const file = yield* MagnetSource.saveBeside(options.out, metainfo, source.fetched)
         yield* Progress.say(progress, `saved ${file}`)
@@ -128,8 +145,10 @@ export const download = (options: DownloadOptions) =>
         checkpointCurrent: recovered.current,
         ...(dht !== undefined ? { dht } : {}),
         pex: options.pex,
+        webSeeds: { enabled: options.webSeeds !== false, urls: source.webSeeds },
         peers: source.peers,
         metainfo,
+        ...(selection !== undefined ? { selection } : {}),
         root: options.out,
         peerId,
         port: listener.port,

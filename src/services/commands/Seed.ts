@@ -31,6 +31,8 @@ export interface SeedOptions extends RateLimits {
   readonly dht?: Dht.DhtOptions
   /** Peer exchange (BEP 11); --no-pex turns it off. */
   readonly pex: boolean
+  /** Missing pieces from the torrent's web seeds (BEP 19); default on, --no-web-seeds turns them off. */
+  readonly webSeeds?: boolean
 }
 
 export const seed = (options: SeedOptions) =>
@@ -58,6 +60,7 @@ export const seed = (options: SeedOptions) =>
         ...(dht !== undefined ? { dht } : {}),
         ...(throttle !== undefined ? { throttle } : {}),
         pex: options.pex,
+        webSeeds: { enabled: options.webSeeds !== false },
         metainfo,
         root: options.data,
         peerId: yield* randomPeerId,

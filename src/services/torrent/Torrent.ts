@@ -26,8 +26,10 @@ import * as Checkpoint from "../storage/Checkpoint.js"
 import { Storage } from "../storage/Storage.js"
 import * as Announcer from "../tracker/Announcer.js"
 import * as PieceFlow from "./PieceFlow.js"
+import * as Selection from "./Selection.js"
 import { hostOf, Swarm } from "./Swarm.js"
 import * as TorrentPeers from "./TorrentPeers.js"
+import * as WebSeeds from "./WebSeeds.js"
 import type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
 
 export type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
@@ -41,8 +43,18 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const layout = layoutOf(m)
   // A torrent complete at start only reads: its files are opened when read, none created or opened for
   // writing up front (a daemon restarting 1,000 seeds would open and close every file of each).
-  const storage = yield* (yield* Storage).open(m, options.root, { readOnly: options.trusted?.isComplete === true })
-  const picker = yield* (yield* PiecePicker).make(layout, options.trusted?.copy() ?? Bitfield.empty(m.pieceCount))
+  const readOnly = options.trusted?.isComplete === true
+  // File selection: the other files' bytes parked, their pieces never picked (Selection.ts).
+  const unselected = options.selection === undefined
+    ? new Set<number>()
+    : Selection.toPark(layout, options.selection, yield* (yield* Storage).stamps(m, options.root))
+  const opened = yield* (yield* Storage).open(m, options.root, { readOnly, unselected })
+  const trusted = options.trusted?.copy() ?? Bitfield.empty(m.pieceCount)
+  const selected = readOnly && options.selection === undefined
+    ? undefined
+    : yield* Selection.select(m, options.root, layout, opened, options.selection, unselected, trusted)
+  const storage = selected?.storage ?? opened
+  const picker = yield* (yield* PiecePicker).make(layout, trusted, selected?.wanted)
   const meters = { down: new RateMeter(), up: new RateMeter() }
   const previous = options.previous ?? { downloaded: 0, uploaded: 0 }
   // Added after the storage, so that the last checkpoint is taken on stop before the files close.
@@ -52,7 +64,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     storage,
     have: () => picker.have,
     totals: () => ({ downloaded: previous.downloaded + meters.down.total, uploaded: previous.uploaded + meters.up.total }),
-    current: options.checkpointCurrent === true
+    current: options.checkpointCurrent === true && selected?.changed !== true,
+    ...(selected !== undefined ? { parked: selected.parked } : {})
   })
   const swarm = new Swarm(InfoHash.toHex(options.peerId))
   const done = yield* Deferred.make<void, StorageError>()
@@ -77,6 +90,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const reader = PieceReader.make(layout, storage, options.readCache ?? new ReadCache(readCacheBytes))
   yield* Effect.addFinalizer(() => Effect.sync(reader.close))
   const peers = yield* TorrentPeers.connect(options, { picker, swarm, flow, meters, withPieces: reader.withPieces, done })
+  const countDownloaded = (bytes: number, now: number) => meters.down.add(bytes, now)
+  yield* WebSeeds.run({ metainfo: m, layout, picker, flow, swarm, countDownloaded }, options.webSeeds)
   const banHost = (key: string, why: string) =>
     Effect.gen(function* () {
       const host = hostOf(key)
@@ -115,7 +130,10 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
       hashFailures: flow.hashFailures(),
       banned: swarm.banned,
       trackers: yield* announcer.status,
-      complete: picker.isComplete
+      complete: picker.isComplete,
+      ...(options.selection !== undefined && selected !== undefined
+        ? { selectedLength: selected.length, selectedVerifiedBytes: selected.done(picker.have) }
+        : {})
     } satisfies TorrentStats
   })
   const handle: TorrentHandle = {

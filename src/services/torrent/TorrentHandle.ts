@@ -16,6 +16,7 @@ import type { HashThreads } from "../pieces/HashThreads.js"
 import type { ReadCache } from "../pieces/ReadCache.js"
 import type { TrackerStatus } from "../tracker/Announcer.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
+import type { WebSeedSettings } from "./WebSeedSettings.js"
 
 export interface TorrentOptions {
   readonly metainfo: Metainfo
@@ -59,6 +60,11 @@ export interface TorrentOptions {
   readonly readCache?: ReadCache
   /** A tracker failing (once per reason) or working again after a failure (the daemon logs it). */
   readonly onTrackerChange?: (url: string, failure: string | undefined) => Effect.Effect<void>
+  /** The files to download (0-based indices, torrent order); absent: all. The others are not created:
+   *  their bytes in pieces shared with a selected file go to the state folder's part file. */
+  readonly selection?: ReadonlyArray<number>
+  /** Web seeds (BEP 19; WebSeeds.ts), fetched over the HttpClient of the context; default on. */
+  readonly webSeeds?: WebSeedSettings
 }
 
 export interface TorrentStats {
@@ -77,7 +83,11 @@ export interface TorrentStats {
   readonly hashFailures: number
   readonly banned: ReadonlyArray<string>
   readonly trackers: ReadonlyArray<TrackerStatus>
+  /** Every wanted piece verified (every piece, without a selection). */
   readonly complete: boolean
+  /** With a file selection: the selected files' bytes, and those of them verified. */
+  readonly selectedLength?: number
+  readonly selectedVerifiedBytes?: number
 }
 
 export type TorrentEvent =
@@ -89,7 +99,7 @@ export type TorrentEvent =
 export interface TorrentHandle {
   readonly port: number
   readonly stats: Effect.Effect<TorrentStats>
-  /** Completes when every piece is verified and stored; fails when the torrent cannot go on. */
+  /** Completes when every piece (every selected one) is verified and stored; fails when the torrent cannot go on. */
   readonly completed: Effect.Effect<void, StorageError>
   /** What happens to the torrent, as it happens (subscribe before it does). */
   readonly events: PubSub.PubSub<TorrentEvent>
