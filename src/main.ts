@@ -27,14 +27,16 @@ import { daemon } from "./services/commands/Daemon.js"
 import { demo } from "./services/commands/Demo.js"
 import * as Remote from "./services/commands/Remote.js"
 import { download } from "./services/commands/Download.js"
+import { checkFileChoice } from "./services/commands/FileChoice.js"
 import { seed } from "./services/commands/Seed.js"
+import { sequential, streamCommand, withOrder } from "./services/commands/StreamCommand.js"
 import * as ResumeFiles from "./services/storage/ResumeFiles.js"
 import type * as ResumeStore from "./services/storage/ResumeStore.js"
 import { defaultStateDir } from "./services/storage/ResumeStore.js"
 import type { RpcCredentials } from "./domain/RpcAddress.js"
 import * as CommandLine from "./services/commands/CommandLine.js"
 import {
-  dataFolder, dhtFlags, dhtFrom, hashThreads, hashThreadsFrom, ids, integerOption, jsonProgress, maxPeers, optionalText, port, portOption,
+  dataFolder, dhtFlags, dhtFrom, noWebSeeds, hashThreads, hashThreadsFrom, ids, integerOption, jsonProgress, maxPeers, optionalText, port, portOption,
   rateLimits, rpcAuth, rpcUrl, state, textOption, torrentArg, uploadSlots, verbose, within
 } from "./services/commands/CommandOptions.js"
 import { describeProgram, plainText } from "./services/commands/CommandTree.js"
@@ -50,7 +52,6 @@ import * as NetworkTracker from "./services/tracker/NetworkTracker.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
 
 const version = "0.1.0"
-
 const info = Command.make(
   "info",
   { torrent: torrentArg, json: Options.boolean("json").pipe(Options.withDescription("print JSON instead of text")) },
@@ -115,9 +116,10 @@ const seedCommand = Command.make(
     json: jsonProgress,
     state,
     verbose,
+    noWebSeeds,
     ...dhtFlags
   },
-  ({ data, downloadLimit, json, maxPeers, port, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
+  ({ data, downloadLimit, json, maxPeers, noWebSeeds, port, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
     Effect.flatMap(dhtFrom(flags, port, state), (dht) =>
       seed({
         torrent,
@@ -129,6 +131,7 @@ const seedCommand = Command.make(
         uploadLimit,
         progress: { tty, write, json },
         pex: !flags.noPex,
+        webSeeds: !noWebSeeds,
         ...(dht !== undefined ? { dht } : {})
       })
     ).pipe((effect) => withClient(effect, verbose, state))
@@ -149,7 +152,7 @@ const downloadCommand = Command.make(
   "download",
   {
     torrent: Args.text({ name: "FILE.torrent|MAGNET" }).pipe(Args.withDescription("a .torrent file or a magnet link")),
-    out: textOption("out", "./downloads", "DIR", "the folder to download into (created when missing)"),
+    out: textOption("out", "./downloads", "DIR", "the download folder (created when missing)"),
     port,
     stallTimeout: integerOption("stall-timeout", {
       min: 0,
@@ -161,6 +164,12 @@ const downloadCommand = Command.make(
     }),
     maxPeers,
     uploadSlots,
+    files: optionalText("files", "LIST", "only these files, numbered as info shows them: 1,4-7"),
+    only: Options.text("only").pipe(
+      Options.repeated,
+      Options.withPseudoName("GLOB"),
+      Options.withDescription("only the files whose path matches: *, ?, **, [a-z]")
+    ),
     seed: Options.boolean("seed").pipe(Options.withDescription("keep seeding after the download completes")),
     seedRatio: Options.float("seed-ratio").pipe(
       within("seed-ratio", 0, 1_000_000),
@@ -175,17 +184,21 @@ const downloadCommand = Command.make(
       Options.withDescription("with --seed: stop after seeding this many minutes")
     ),
     ...rateLimits,
-    json: jsonProgress,
+    json: jsonProgress, sequential,
     hashThreads,
     state,
     verbose,
+    noWebSeeds,
     ...dhtFlags
   },
-  ({ downloadLimit, hashThreads, json, maxPeers, out, port, seed: keepSeeding, seedRatio, seedTime, stallTimeout, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
+  ({ downloadLimit, files, hashThreads, json, maxPeers, noWebSeeds, only, out, port, seed: keepSeeding, seedRatio, seedTime, sequential, stallTimeout, state, torrent, uploadLimit, uploadSlots, verbose, ...flags }) =>
     Effect.flatMap(Effect.zip(dhtFrom(flags, port, state), hashThreadsFrom(hashThreads, digestWorkerScript)), ([dht, threads]) => download({
+      ...(Option.isSome(files) ? { files: files.value } : {}),
+      ...(only.length > 0 ? { only } : {}),
       ...(dht !== undefined ? { dht } : {}),
       hashThreads: threads,
       pex: !flags.noPex,
+      webSeeds: !noWebSeeds,
       torrent,
       out,
       port,
@@ -203,7 +216,10 @@ const downloadCommand = Command.make(
           }
         : {}),
       progress: { tty, write, json }
-    })).pipe((effect) => withClient(effect, verbose, state))
+    })).pipe(
+      (effect) => Effect.zipRight(checkFileChoice({ ...(Option.isSome(files) ? { files: files.value } : {}), only }), effect),
+      (effect) => withClient(withOrder(sequential, effect), verbose, state)
+    )
 ).pipe(Command.withDescription("download a .torrent or a magnet link into a folder, verifying every piece"))
 
 const demoCommand = Command.make(
@@ -355,7 +371,7 @@ const cli = Command.make("bt-effect").pipe(
   Command.withDescription("a BitTorrent client built on Effect"),
   Command.withSubcommands([
     info, downloadCommand, seedCommand, verifyCommand, createCommand, trackerCommand, demoCommand,
-    daemonCommand, addCommand, listCommand, startCommand, stopCommand, removeCommand
+    daemonCommand, addCommand, listCommand, startCommand, stopCommand, removeCommand, streamCommand({ run: withClient, progress: { tty, write } })
   ])
 )
 

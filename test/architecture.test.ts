@@ -29,14 +29,17 @@ const floors: Record<string, number> = {
   "services/create": 4,
   "services/peer": 5,
   "services/torrent": 6,
-  "services/session": 7,
+  "services/session": 8,
   // The library's Client: torrents of one process on one shared port, as commands run them but without a
   // terminal; beside the session (the daemon's many torrents), which it does not need.
   "services/client": 7,
-  "services/commands": 8,
-  "main.ts": 9,
+  // A torrent's files over HTTP as it downloads (the `stream` command, the daemon's /stream/): above the
+  // torrent it reads, below the session whose RPC serves it too.
+  "services/stream": 7,
+  "services/commands": 9,
+  "main.ts": 10,
   // The library's entries (`bt-effect`, `bt-effect/testing`): the top, beside the command line.
-  library: 9
+  library: 10
 }
 /** The browser client is bundled on its own: it may use pure values from domain, and nothing imports it. */
 const webRoom = "web"

@@ -1,18 +1,25 @@
 /**
  * The detail view's tables (files, peers, trackers): each refilled whole at every poll from the open
- * torrent, its cell texts put in as text. A table carries its row count as data-rows.
+ * torrent, its cell texts put in as text. A table carries its row count as data-rows. Each file has a
+ * play link: the daemon serves it at /stream/<info hash>/<file number> as it downloads (the page's own
+ * origin, so the browser's login goes with it).
  */
 import { el } from "./dom.js"
 import { formatBytes, formatPercent, formatRate } from "./format.js"
 import type { DetailTorrent, TrackerStat } from "./torrents.js"
 
-type Cells = ReadonlyArray<string | number>
+type Cells = ReadonlyArray<string | number | HTMLElement>
 
-const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells: (record: R) => Cells) => {
+const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells: (record: R, index: number) => Cells) => {
   const fresh = el("tbody")
-  for (const record of records) {
+  for (const [index, record] of records.entries()) {
     const tr = el("tr")
-    for (const text of cells(record)) tr.append(el("td", "", String(text)))
+    for (const cell of cells(record, index)) {
+      const td = el("td")
+      if (typeof cell === "object") td.append(cell)
+      else td.textContent = String(cell)
+      tr.append(td)
+    }
     fresh.append(tr)
   }
   const body = table.tBodies[0]
@@ -21,8 +28,16 @@ const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells:
   table.dataset.rows = String(records.length)
 }
 
-const fileCells = (f: DetailTorrent["files"][number]): Cells =>
-  [f.name, formatBytes(f.length), formatPercent(f.length > 0 ? f.bytesCompleted / f.length : 1)]
+const playLink = (hash: string, index: number): HTMLElement => {
+  const a = el("a", "", "play")
+  a.href = `/stream/${encodeURIComponent(hash)}/${index + 1}`
+  a.target = "_blank"
+  a.rel = "noopener"
+  return a
+}
+
+const fileCells = (hash: string) => (f: DetailTorrent["files"][number], index: number): Cells =>
+  [f.name, formatBytes(f.length), formatPercent(f.length > 0 ? f.bytesCompleted / f.length : 1), playLink(hash, index)]
 
 const peerCells = (p: DetailTorrent["peers"][number]): Cells => {
   const host = p.address.includes(":") ? `[${p.address}]` : p.address
@@ -46,7 +61,7 @@ export interface DetailTables {
 }
 
 export const fillTables = (tables: DetailTables, t: DetailTorrent): void => {
-  fillTable(tables.files, t.files, fileCells)
+  fillTable(tables.files, t.files, fileCells(t.hashString))
   fillTable(tables.peers, t.peers, peerCells)
   fillTable(tables.trackers, t.trackerStats, trackerCells)
 }

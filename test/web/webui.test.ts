@@ -385,9 +385,14 @@ describe("web interface", () => {
         ))
       // The second file has 1816774 - 1638400 = 178374 of its 3271800 bytes: 5.4%.
       expect(yield* tableRows("files")).toEqual([
-        ["Album/cd1/01 intro.flac", "1.56 MiB", "100.0%"],
-        ["Album/cd1/02 song.flac", "3.12 MiB", "5.4%"]
+        ["Album/cd1/01 intro.flac", "1.56 MiB", "100.0%", "play"],
+        ["Album/cd1/02 song.flac", "3.12 MiB", "5.4%", "play"]
       ])
+      // Each file's play link: the daemon's stream of it.
+      const links = yield* ui(() => page.evaluate<ReadonlyArray<string | null>>(
+        `[...document.querySelectorAll("#files tbody a")].map((a) => a.getAttribute("href"))`
+      ))
+      expect(links.map((href) => href?.replace(/[0-9a-f]{40}/, "HASH"))).toEqual(["/stream/HASH/1", "/stream/HASH/2"])
       expect(yield* tableRows("peers")).toEqual([
         ["127.0.0.2:51413", "Transmission 4.0.6", "20.0 KiB/s", "0 B/s", "100.0%"],
         ["[::1]:6881", "aria2/1.37.0", "0 B/s", "512 B/s", "25.0%"]

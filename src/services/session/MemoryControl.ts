@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ControlError } from "../../domain/Errors.js"
 import { type SessionSettings, settingDefaults, Status, statsOf, type TorrentView } from "../../domain/SessionView.js"
+import type { StreamSource } from "../stream/StreamServer.js"
 import * as MemoryTorrent from "./MemoryTorrent.js"
 import { type AddOptions, type AddSource, type Selection, SessionControl, type SessionControlService, type TorrentSettings } from "./SessionControl.js"
 
@@ -33,6 +34,8 @@ export interface MemoryControlOptions {
   readonly freeSpace?: { readonly sizeBytes: number; readonly totalSize: number }
   /** Seconds since the epoch for addedDate/doneDate (default: the clock). */
   readonly now?: () => number
+  /** What `streamSource` gives, by info hash (lower-case hex). */
+  readonly streams?: ReadonlyMap<string, StreamSource>
 }
 
 export interface MemoryControlHandle extends SessionControlService {
@@ -140,6 +143,7 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
             ? Effect.succeed({ path, sizeBytes: options.freeSpace?.sizeBytes ?? 500e9, totalSize: options.freeSpace?.totalSize ?? 1e12 })
             : Effect.fail(new ControlError({ reason: "Invalid", detail: `${path}: not an absolute path` }))
         ),
+      streamSource: (hash) => Effect.sync(() => options.streams?.get(hash.toLowerCase())),
       calls: () => [...calls],
       torrent: (id) => torrents.get(id),
       update: (id, patch) => Effect.sync(() => void Object.assign(torrents.get(id) ?? {}, patch)),

@@ -6,6 +6,8 @@
  * authentication when configured (401), then, for the RPC, the CSRF token: a request without this run's
  * X-Transmission-Session-Id gets 409 with the id in that header, and clients resend with it. Bodies are
  * limited to a 32 MiB .torrent in base64 (413), and to two such at once across requests (503).
+ * Behind the same checks, `/stream/<info hash>/<file number>` serves a running torrent's file to a player
+ * (stream/StreamServer: ranges, bytes only once verified).
  *
  * `node:http` rather than @effect/platform's HttpServer: the 409/421/401 answers need exact headers and
  * bodies and nothing else, and a request is one body to one handler. Handlers run as Effects against
@@ -15,12 +17,14 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import * as http from "node:http"
 import { isIPv4, isIPv6 } from "node:net"
 import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import { NetworkError } from "../../domain/Errors.js"
 import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
+import { serveFile } from "../stream/StreamServer.js"
 import { makeHandler } from "./RpcMethods.js"
-import type { SessionControl } from "./SessionControl.js"
+import { SessionControl } from "./SessionControl.js"
 
 export interface StaticFile {
   readonly contentType: string
@@ -118,8 +122,12 @@ const listenError = (address: string, e: unknown): NetworkError => {
   })
 }
 
-const send = (res: http.ServerResponse, reply: Reply) => {
-  if (res.headersSent || res.destroyed) return
+/** `/stream/<info hash>/<file number>`: the hash (hex) and the file's index (0-based). */
+const streamPath = /^\/stream\/([0-9a-fA-F]{40})\/([0-9]{1,9})$/
+
+/** Sends the reply; none: the handler answered itself (a stream). */
+const send = (res: http.ServerResponse, reply: Reply | undefined) => {
+  if (reply === undefined || res.headersSent || res.destroyed) return
   const body = typeof reply.body === "string" ? Buffer.from(reply.body) : reply.body
   // A 204 carries no Content-Length (RFC 9110 8.6).
   res.writeHead(reply.status, reply.status === 204 ? { ...reply.headers } : { ...reply.headers, "content-length": String(body.length) })
@@ -239,8 +247,19 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
         return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(response) }
       }).pipe(Effect.scoped)
 
+    /** A file of a running torrent, answered on `res` itself (its body may wait for pieces). */
+    const stream = (req: http.IncomingMessage, res: http.ServerResponse, match: RegExpExecArray) =>
+      Effect.scoped(Effect.gen(function*() {
+        const source = yield* (yield* SessionControl).streamSource(match[1]!)
+        if (source === undefined) return text(404, "No such torrent running.")
+        yield* serveFile(source, Number(match[2]) - 1, req, res).pipe(
+          Effect.catchAll(() => Effect.sync(() => void res.destroy()))
+        )
+        return undefined
+      }))
+
     const refusals = refusalLog()
-    const route = (req: http.IncomingMessage): Effect.Effect<Reply, never, SessionControl> => {
+    const route = (req: http.IncomingMessage, res: http.ServerResponse): Effect.Effect<Reply | undefined, never, SessionControl> => {
       if (!hostAllowed(req.headers.host, boundName, allowed)) {
         return Effect.as(refusals(req, `host name '${req.headers.host ?? ""}' not allowed (--allowed-host)`), text(421, "bt-effect received your request, but the hostname was unrecognized.</p>" +
           "<p>To fix this, choose one of the following options:<ul><li>Open the page by its IP address or localhost" +
@@ -254,6 +273,8 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
       }
       const path = (req.url ?? "/").split("?")[0]!
       if (rpcPaths.has(path)) return rpc(req)
+      const streamed = streamPath.exec(path)
+      if (streamed !== null) return stream(req, res, streamed)
       if (req.method !== "GET" && req.method !== "HEAD") return Effect.succeed(text(405, "Only GET here.", { allow: "GET, HEAD" }))
       // Temporary: a browser must not remember it for a port where real Transmission may run one day.
       if (webRedirects.has(path)) return Effect.succeed({ status: 302, headers: { location: "/" }, body: "" })
@@ -274,7 +295,7 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
     }
 
     const onRequest: http.RequestListener = (req, res) => {
-      const fiber = run(route(req).pipe(
+      const fiber = run(route(req, res).pipe(
         Effect.catchAllCause(() => Effect.succeed(text(500, "Internal error."))),
         Effect.tap((reply) => Effect.sync(() => send(res, reply)))
       ))
@@ -285,6 +306,12 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
       req.on("close", () => {
         if (!res.writableFinished && !req.complete) res.destroy()
       })
+      // A player gone: its stream's read (perhaps waiting for a piece) ends with it.
+      if (streamPath.test((req.url ?? "").split("?")[0]!)) {
+        res.on("close", () => {
+          if (!res.writableFinished) fiber.unsafeInterruptAsFork(FiberId.none)
+        })
+      }
     }
 
     const server = yield* Effect.acquireRelease(listen(host, options.port, onRequest), close)

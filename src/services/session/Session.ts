@@ -14,6 +14,7 @@
  *   torrent's own; the alternative ones while on), its stats and the free space.
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -27,6 +28,8 @@ import type { HashThreads } from "../pieces/HashThreads.js"
 import { ReadCache } from "../pieces/ReadCache.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as StateLock from "../storage/StateLock.js"
+import { Storage } from "../storage/Storage.js"
+import type { StreamSource } from "../stream/StreamServer.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
@@ -89,6 +92,21 @@ const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSetti
   configDir: path.resolve(options.stateDir),
   cacheSizeMb: readCacheBytes / (1024 * 1024)
 })
+
+/** A running torrent's files, read through a read-only view of its own (the server reads only verified
+ *  pieces, which its writer has stored); undefined when no torrent of that hash runs. */
+const streamSourceOf = (list: TorrentList.TorrentList, services: Context.Context<RunRequirements>) => (hash: string) =>
+  Effect.suspend(() => {
+    const entry = list.byHash(hash.toLowerCase())
+    const handle = entry?.handle
+    const metainfo = entry?.metainfo
+    if (entry === undefined || handle === undefined || metainfo === undefined) return Effect.succeed(undefined)
+    return Effect.flatMap(Storage, (storage) => storage.open(metainfo, entry.downloadDir, { readOnly: true })).pipe(
+      Effect.map((files): StreamSource => ({ metainfo, pieces: handle.pieces, events: handle.events, read: files.read })),
+      Effect.provide(services),
+      Effect.orElseSucceed(() => undefined)
+    )
+  })
 
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
   // Before anything is loaded or bound: a second daemon on this folder stops here.
@@ -186,7 +204,8 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
       const views = yield* Effect.forEach(list.all(), (e) => viewOf(e, viewContext))
       return statsOf(views, Math.floor(((yield* Clock.currentTimeMillis) - startedAt) / 1000))
     }),
-    freeSpace
+    freeSpace,
+    streamSource: streamSourceOf(list, services)
   }
   yield* SessionClock.run({
     entries: list.all,

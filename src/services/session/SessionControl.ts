@@ -8,8 +8,10 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { ControlError } from "../../domain/Errors.js"
 import type { LimitMode, SessionSettings, SessionStats, SettingsChange, TorrentView } from "../../domain/SessionView.js"
+import type { StreamSource } from "../stream/StreamServer.js"
 
 /** What to add: the bytes of a .torrent, a magnet link, or the URL of a .torrent (fetched by the session). */
 export type AddSource =
@@ -69,6 +71,9 @@ export interface SessionControlService {
   readonly stats: Effect.Effect<SessionStats>
   /** Free bytes on the file system holding `path`. */
   readonly freeSpace: (path: string) => Effect.Effect<{ readonly path: string; readonly sizeBytes: number; readonly totalSize: number }, ControlError>
+  /** A running torrent's files to serve over HTTP (`/stream/<hash>/<n>`), read through its own view of
+   *  them until the scope closes; undefined when no torrent of that info hash (hex) runs. */
+  readonly streamSource: (hash: string) => Effect.Effect<StreamSource | undefined, never, Scope.Scope>
 }
 
 export class SessionControl extends Context.Tag("bt-effect/SessionControl")<SessionControl, SessionControlService>() {}
