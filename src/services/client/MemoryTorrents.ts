@@ -26,9 +26,16 @@ export interface MemoryTorrent {
 export interface MemoryTorrentOptions {
   readonly name: string
   readonly pieceLength: number
-  /** One file makes a single-file torrent. */
+  /** One file makes a single-file torrent unless `multiFile` is set. */
   readonly files: ReadonlyArray<MemoryFile>
+  readonly multiFile?: boolean
   readonly announce?: string
+  /** BEP 12 tiers. */
+  readonly announceList?: ReadonlyArray<ReadonlyArray<string>>
+  /** BEP 27. */
+  readonly private?: boolean
+  /** More keys of the info dictionary, as they are (a hostile or unusual torrent in a test). */
+  readonly extraInfo?: ReadonlyArray<readonly [string, Bencode]>
 }
 
 export const makeTorrent = (options: MemoryTorrentOptions): MemoryTorrent => {
@@ -42,13 +49,16 @@ export const makeTorrent = (options: MemoryTorrentOptions): MemoryTorrent => {
     ["piece length", options.pieceLength],
     ["pieces", Buffer.concat(hashes)]
   ])
-  if (options.files.length !== 1) {
+  if (options.multiFile === true || options.files.length !== 1) {
     info.set("files", options.files.map((f) => new Map<string, Bencode>([["length", f.data.length], ["path", f.path.map(bytes)]])))
   } else {
     info.set("length", payload.length)
   }
+  if (options.private === true) info.set("private", 1)
+  for (const [k, v] of options.extraInfo ?? []) info.set(k, v)
   const top = new Map<string, Bencode>([["info", info]])
   if (options.announce !== undefined) top.set("announce", bytes(options.announce))
+  if (options.announceList !== undefined) top.set("announce-list", options.announceList.map((t) => t.map(bytes)))
   const encoded = encode(top)
   const metainfo = Either.getOrThrowWith(decodeTorrent(encoded), (e) => e)
   return { bytes: encoded, metainfo, payload }

@@ -22,6 +22,7 @@ import * as FiberSet from "effect/FiberSet"
 import type * as Scope from "effect/Scope"
 import { NetworkError } from "../../domain/Errors.js"
 import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
+import * as NodeServer from "../http/NodeServer.js"
 import { serveFile } from "../stream/StreamServer.js"
 import { makeHandler } from "./RpcMethods.js"
 import { SessionControl } from "./SessionControl.js"
@@ -113,15 +114,6 @@ export const authorized = (header: string | undefined, auth: { readonly username
 // ---------------------------------------------------------------------------------------------------------
 // Sockets
 
-const listenError = (address: string, e: unknown): NetworkError => {
-  const code = e instanceof Error ? Reflect.get(e, "code") : undefined
-  return new NetworkError({
-    reason: "Listen",
-    address,
-    detail: code === "EADDRINUSE" ? "address already in use" : `cannot listen: ${e instanceof Error ? e.message : String(e)}`
-  })
-}
-
 /** `/stream/<info hash>/<file number>`: the hash (hex) and the file's index (0-based). */
 const streamPath = /^\/stream\/([0-9a-fA-F]{40})\/([0-9]{1,9})$/
 
@@ -177,26 +169,13 @@ const readBody = (req: http.IncomingMessage, budget: BodyBudget) =>
     ({ held }) => Effect.sync(() => void (budget.used -= held))
   )
 
-const listen = (host: string, port: number, onRequest: http.RequestListener) =>
-  Effect.async<http.Server, NetworkError>((resume) => {
-    const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 60_000 }, onRequest)
-    server.keepAliveTimeout = 5_000
-    server.maxConnections = limits.maxConnections
-    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
-    const onError = (e: Error) => resume(Effect.fail(listenError(where, e)))
-    server.once("error", onError)
-    server.listen({ host, port }, () => {
-      server.off("error", onError)
-      server.on("error", () => {})
-      resume(Effect.succeed(server))
-    })
-  })
-
-const close = (server: http.Server) =>
-  Effect.async<void>((resume) => {
-    server.closeAllConnections()
-    server.close(() => resume(Effect.void))
-  })
+/** The RPC's server, its limits set: header size, request time, keep-alive, connections. */
+const rpcServer = (onRequest: http.RequestListener) => {
+  const server = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 60_000 }, onRequest)
+  server.keepAliveTimeout = 5_000
+  server.maxConnections = limits.maxConnections
+  return server
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The server
@@ -314,7 +293,7 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
       }
     }
 
-    const server = yield* Effect.acquireRelease(listen(host, options.port, onRequest), close)
+    const server = yield* NodeServer.serve(rpcServer(onRequest), host, options.port)
     const address = server.address()
     return { port: typeof address === "object" && address !== null ? address.port : options.port }
   })

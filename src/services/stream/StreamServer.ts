@@ -23,6 +23,7 @@ import { contentRange, parseRange, unsatisfiedRange } from "../../domain/ByteRan
 import { NetworkError, type StorageError } from "../../domain/Errors.js"
 import { type Metainfo, relativePath } from "../../domain/Metainfo.js"
 import { mimeTypeOf } from "../../domain/MimeTypes.js"
+import * as NodeServer from "../http/NodeServer.js"
 import type { TorrentEvent } from "../torrent/TorrentHandle.js"
 
 /** What the server needs of a running torrent: its layout, its verified pieces and a way to read them. */
@@ -162,32 +163,6 @@ const fileIndexOf = (url: string | undefined): number | undefined => {
   return match === null ? undefined : Number(match[1]) - 1
 }
 
-const listen = (host: string, port: number, onRequest: http.RequestListener) =>
-  Effect.async<http.Server, NetworkError>((resume) => {
-    const server = http.createServer(onRequest)
-    const where = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
-    const onError = (e: Error) => {
-      const code = Reflect.get(e, "code")
-      resume(Effect.fail(new NetworkError({
-        reason: "Listen",
-        address: where,
-        detail: code === "EADDRINUSE" ? "address already in use" : `cannot listen: ${e.message}`
-      })))
-    }
-    server.once("error", onError)
-    server.listen({ host, port }, () => {
-      server.off("error", onError)
-      server.on("error", () => {})
-      resume(Effect.succeed(server))
-    })
-  })
-
-const close = (server: http.Server) =>
-  Effect.async<void>((resume) => {
-    server.closeAllConnections()
-    server.close(() => resume(Effect.void))
-  })
-
 /** Serves the source's files at `/<n>/<name>` on host:port (0 picks a port) until the scope closes. The
  *  source may come later (a request waits for it): the port is bound first, so that one in use fails at
  *  once, before the torrent's data is checked. */
@@ -203,7 +178,7 @@ export const make = (options: { readonly host: string; readonly port: number; re
       if (index === undefined) return plain(res, 404, "No such file.\n")
       runRequest(runtime, res, Effect.flatMap(options.source, (source) => serveFile(source, index, req, res)))
     }
-    const server = yield* Effect.acquireRelease(listen(options.host, options.port, onRequest), close)
+    const server = yield* NodeServer.serve(http.createServer(onRequest), options.host, options.port)
     const address = server.address()
     return { port: typeof address === "object" && address !== null ? address.port : options.port }
   })
