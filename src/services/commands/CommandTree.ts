@@ -250,9 +250,22 @@ const describeNode = (node: CommandNode): CommandDoc => {
   }
 }
 
+const commandTags: ReadonlySet<string> = new Set<CommandNode["_tag"]>(["Standard", "GetUserInput", "Map", "Subcommands"])
+
+/** Whether @effect/cli's descriptor, which it exports opaque, has the shape read here: checked once, at
+ *  its root, where a version whose shapes differ shows first (and the help tests fail with it). */
+const isCommandNode = (node: unknown): node is CommandNode => {
+  if (typeof node !== "object" || node === null) return false
+  const tag: unknown = Reflect.get(node, "_tag")
+  return typeof tag === "string" && commandTags.has(tag)
+}
+
 /** A command (and its subcommands) as data. */
-export const describeCommand = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): CommandDoc =>
-  describeNode(command.descriptor as unknown as CommandNode)
+export const describeCommand = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): CommandDoc => {
+  const node: unknown = command.descriptor
+  if (!isCommandNode(node)) throw new Error("@effect/cli's command descriptor is not of the shape this version reads")
+  return describeNode(node)
+}
 
 const builtIn = (name: string, description: string, extra: Partial<OptionDoc> = {}): OptionDoc => ({
   name,

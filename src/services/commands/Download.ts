@@ -10,19 +10,19 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { DownloadError } from "../../domain/Errors.js"
-import { type PeerId, randomPeerId } from "../../domain/PeerId.js"
+import { randomPeerId } from "../../domain/PeerId.js"
 import { formatBytes, formatDuration } from "../../domain/Units.js"
 import { chooseFiles } from "./FileChoice.js"
 import * as Progress from "./Progress.js"
+import { torrentInput } from "./TorrentInput.js"
 import * as ProgressJson from "./ProgressJson.js"
 import * as Torrent from "../torrent/Torrent.js"
 import { recoverShowing } from "./Recover.js"
-import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
+import { ensureDownloadable } from "../torrent/TorrentSource.js"
 import type * as Dht from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as HashThreads from "../pieces/HashThreads.js"
-import * as Magnet from "../../domain/Magnet.js"
 import type { TrackerStatus } from "../tracker/Announcer.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import { type RateLimits, throttleOf } from "./RateLimits.js"
@@ -95,24 +95,6 @@ const watchdog = (stats: Effect.Effect<Torrent.TorrentStats>, seconds: number) =
     }
   })
 
-/** The torrent to download: from its file, or from peers for a magnet. */
-const sourceOf = (options: DownloadOptions, context: { readonly peerId: PeerId; readonly port: number; readonly dht: Dht.DhtService | undefined }) =>
-  Effect.gen(function* () {
-    if (!options.torrent.startsWith("magnet:")) {
-      return { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [], webSeeds: [], selectOnly: undefined }
-    }
-    const magnet = yield* Magnet.parse(options.torrent)
-    const resolved = yield* MagnetSource.resolve(magnet, {
-      peerId: context.peerId,
-      port: context.port,
-      dht: context.dht,
-      stallTimeoutSeconds: options.stallTimeoutSeconds,
-      report: (line) => Progress.say(options.progress, line)
-    })
-    // The magnet's web seeds (ws=), which the info dictionary it fetched does not hold.
-    return { ...resolved, webSeeds: magnet.webSeeds, selectOnly: magnet.selectOnly }
-  })
-
 export const download = (options: DownloadOptions) =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -120,7 +102,7 @@ export const download = (options: DownloadOptions) =>
       const peerId = yield* randomPeerId
       const listener = yield* PeerRouter.make({ port: options.port })
       const dht = yield* startDht(options.dht)
-      const source = yield* sourceOf(options, { peerId, port: listener.port, dht })
+      const source = yield* torrentInput(options.torrent, { peerId, port: listener.port, dht, stallTimeoutSeconds: options.stallTimeoutSeconds, progress })
       const metainfo = yield* ensureDownloadable(source.metainfo)
       const selection = yield* chooseFiles(metainfo, {
         ...(options.files !== undefined ? { files: options.files } : {}),

@@ -12,18 +12,18 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { UsageError } from "../../domain/Errors.js"
-import * as Magnet from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
-import { type PeerId, randomPeerId } from "../../domain/PeerId.js"
+import { randomPeerId } from "../../domain/PeerId.js"
 import type * as Dht from "../dht/Dht.js"
 import { startDht } from "../dht/DhtSettings.js"
 import { Storage } from "../storage/Storage.js"
 import * as StreamServer from "../stream/StreamServer.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
-import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
+import { ensureDownloadable } from "../torrent/TorrentSource.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as Progress from "./Progress.js"
+import { torrentInput } from "./TorrentInput.js"
 import { type RateLimits, throttleOf } from "./RateLimits.js"
 import { recoverShowing } from "./Recover.js"
 
@@ -46,23 +46,6 @@ export interface StreamOptions extends RateLimits {
   readonly pex: boolean
   readonly webSeeds: boolean
 }
-
-/** The torrent: from its file, or from peers for a magnet. */
-const sourceOf = (options: StreamOptions, context: { readonly peerId: PeerId; readonly port: number; readonly dht: Dht.DhtService | undefined }) =>
-  Effect.gen(function* () {
-    if (!options.torrent.startsWith("magnet:")) {
-      return { metainfo: yield* loadTorrent(options.torrent), fetched: undefined, peers: [], webSeeds: [] }
-    }
-    const magnet = yield* Magnet.parse(options.torrent)
-    const resolved = yield* MagnetSource.resolve(magnet, {
-      peerId: context.peerId,
-      port: context.port,
-      dht: context.dht,
-      stallTimeoutSeconds: 0,
-      report: (line) => Progress.say(options.progress, line)
-    })
-    return { ...resolved, webSeeds: magnet.webSeeds }
-  })
 
 /** The file to play (0-based): the one asked for, else the largest (the first of the largest). */
 export const chosenFile = (metainfo: Metainfo, asked: number | undefined): Effect.Effect<number, UsageError> => {
@@ -97,7 +80,7 @@ export const stream = (options: StreamOptions) =>
       const files = yield* Deferred.make<StreamServer.StreamSource>()
       const server = yield* StreamServer.make({ host: options.httpHost, port: options.httpPort, source: Deferred.await(files) })
       const dht = yield* startDht(options.dht)
-      const source = yield* sourceOf(options, { peerId, port: listener.port, dht })
+      const source = yield* torrentInput(options.torrent, { peerId, port: listener.port, dht, stallTimeoutSeconds: 0, progress })
       const metainfo = yield* ensureDownloadable(source.metainfo)
       const chosen = yield* chosenFile(metainfo, options.file)
       const out = options.out ?? path.join(options.stateDir, "streams")
