@@ -117,3 +117,25 @@ export const selectedDone = (layout: Layout.Layout, selected: ReadonlyArray<numb
   }
   return bytes
 }
+
+/** A file's priority, as the Transmission RPC numbers them: its pieces are picked after every piece of a
+ *  higher priority that a peer can give (libtorrent's file priorities, in three steps). */
+export type FilePriority = -1 | 0 | 1
+
+export const lowPriority: FilePriority = -1
+export const normalPriority: FilePriority = 0
+export const highPriority: FilePriority = 1
+
+/** Each piece's priority: the highest of the files it holds bytes of (a piece shared by a high and a low
+ *  file is needed for the high one). Files absent from `priorities` are normal. */
+export const piecePriorities = (layout: Layout.Layout, priorities: ReadonlyArray<FilePriority>): Int8Array => {
+  const out = new Int8Array(layout.pieceCount).fill(-2)
+  layout.files.forEach((file, index) => {
+    const range = file.pad ? undefined : Layout.piecesOfFile(layout, index)
+    if (range === undefined) return
+    const priority = priorities[index] ?? normalPriority
+    for (let piece = range.first; piece <= range.last; piece++) if (priority > out[piece]!) out[piece] = priority
+  })
+  for (let piece = 0; piece < out.length; piece++) if (out[piece] === -2) out[piece] = normalPriority
+  return out
+}

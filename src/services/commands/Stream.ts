@@ -1,12 +1,13 @@
 /**
- * `bt-effect stream`: downloads a torrent, in piece order, while serving its files over HTTP
+ * `bt-effect stream`: downloads a torrent while serving its files over HTTP
  * (stream/StreamServer) for a player to open before the download ends; prints one URL per file, the
  * chosen one first, and runs until stopped (Ctrl-C), seeding once complete. The data goes to `--out`,
  * by default `streams` in the state folder (the torrent's own file or folder inside it), where a later
  * `seed --data` finds it.
  *
- * The order is the picker's (main.ts gives this command the sequential one): a seek far ahead waits for
- * the pieces before it, in turn, until deadlines in the picker ask for the pieces under the read first.
+ * Each read (a player's request) puts deadlines on the pieces under it (torrent/TorrentReader.ts): they are
+ * asked for first, so a seek far ahead is answered in the time its pieces take, while the rest comes
+ * rarest first behind them.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -109,7 +110,7 @@ export const stream = (options: StreamOptions) =>
       })
       // A second, read-only view of the files: the server reads only verified pieces, which are on disk.
       const view = yield* (yield* Storage).open(metainfo, out, { readOnly: true })
-      yield* Deferred.succeed(files, { metainfo, pieces: handle.pieces, events: handle.events, read: view.read })
+      yield* Deferred.succeed(files, { metainfo, pieces: handle.pieces, events: handle.events, read: view.read, window: handle.window })
       const base = `http://${hostInUrl(options.httpHost)}:${server.port}`
       yield* Progress.say(progress, `downloading into ${out}; serving (Ctrl-C stops):`)
       for (const url of fileUrls(metainfo, chosen, base)) yield* Progress.say(progress, url)

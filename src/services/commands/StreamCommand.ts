@@ -1,7 +1,9 @@
 /**
  * The `stream` command's options and its run, and `download --sequential`, kept here so that src/main.ts
- * only lists the command and gives it its runtime (`run`: the client's layers, the state folder). Both
- * use the sequential picker (pieces/SequentialOrder) in place of rarest-first: a player reads in order.
+ * only lists the command and gives it its runtime (`run`: the client's layers, the state folder).
+ * `stream` keeps the client's rarest-first picker: the pieces under each read get deadlines
+ * (torrent/TorrentReader.ts), and the rest comes rarest first behind them, as libtorrent streams.
+ * `download --sequential` takes the sequential picker (pieces/SequentialOrder) for players outside.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -9,7 +11,6 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as SequentialOrder from "../pieces/SequentialOrder.js"
-import type { PiecePicker } from "../pieces/PiecePicker.js"
 import { defaultStateDir } from "../storage/ResumeStore.js"
 import {
   dhtFlags, dhtFrom, maxPeers, noWebSeeds, optionalInteger, optionalText, port, portOption, rateLimits, state, textOption,
@@ -27,8 +28,8 @@ export const sequential = Options.boolean("sequential").pipe(
 export const withOrder = <A, E, R>(inOrder: boolean, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   inOrder ? Effect.provide(effect, SequentialOrder.layer) : effect
 
-/** The services `stream` needs from main.ts (the picker it brings itself). */
-type StreamNeeds = Exclude<Effect.Effect.Context<ReturnType<typeof stream>>, PiecePicker>
+/** The services `stream` needs from main.ts. */
+type StreamNeeds = Effect.Effect.Context<ReturnType<typeof stream>>
 
 /** What main.ts gives the command: how to run a program with the client's services, and the terminal. */
 export interface StreamContext<R2> {
@@ -77,5 +78,5 @@ export const streamCommand = <R2>(context: StreamContext<R2>) =>
           webSeeds: !noWebSeeds,
           ...(dht !== undefined ? { dht } : {})
         })
-      ).pipe((effect) => context.run(Effect.provide(effect, SequentialOrder.layer), verbose, state))
+      ).pipe((effect) => context.run(effect, verbose, state))
   ).pipe(Command.withDescription("download a torrent in order while serving its files over HTTP to a player, until stopped"))

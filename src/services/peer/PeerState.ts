@@ -21,12 +21,12 @@ import type * as FrameParser from "../../protocol/FrameParser.js"
 import * as Message from "../../protocol/Message.js"
 import { type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
 import { RequestPipeline } from "./RequestPipeline.js"
+import { urgentRequests } from "./UrgentRequests.js"
 import { UploadQueue } from "./UploadQueue.js"
 import { limits } from "./PeerLimits.js"
 
 const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 const noUploads: ReadonlyArray<BlockRequest> = []
-
 
 export class PeerState {
   private amChoking = true
@@ -57,6 +57,8 @@ export class PeerState {
   private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
   private readonly outbox: Array<Uint8Array> = []
   private uploadThrottled = false
+  /** The picker's deadlines as last looked at (UrgentRequests.ts). */
+  private seenDeadlines = 0
   private ended: PeerError | undefined
   readonly client: string
   private readonly fast: boolean
@@ -70,10 +72,9 @@ export class PeerState {
     private readonly wake: () => void
   ) {
     this.fast = features.fast
-    const fast = features.fast
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
     this.client = clientName(features.peerId)
-    this.allowedFast = new Set(fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
+    this.allowedFast = new Set(this.fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
   }
 
   link(): PeerLink {
@@ -372,18 +373,26 @@ export class PeerState {
   /** Whether the loop has something to do: the reader wakes it only then, not for every chunk. */
   wantsTurn(): boolean {
     return this.ended !== undefined || this.outbox.length > 0 || (this.uploads.size > 0 && !this.uploadThrottled) ||
-      this.requestRoom() > 0
+      this.requestRoom() > 0 || this.ctx.picker.deadlineVersion !== this.seenDeadlines
   }
 
-  /** Requests to make now, as far as the pipeline, the memory budget and the download limit allow: queued. */
+  /** Requests to make now, as far as the pipeline, the memory budget and the download limit allow: queued.
+   *  New deadlines (streaming) are looked at first, whatever room the pipeline has (UrgentRequests.ts). */
   fillRequests(now: number): void {
-    const room = this.requestRoom()
-    if (room === 0) return
     // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
-    const affordable = Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
-    const want = Math.min(room, affordable)
-    if (want <= 0) return
-    const blocks = this.ctx.picker.pick(this.key, this.theirs, want)
+    const affordable = () => Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
+    if (this.ctx.picker.deadlineVersion !== this.seenDeadlines) {
+      this.seenDeadlines = this.ctx.picker.deadlineVersion
+      const urgent = this.peerChoking || !this.amInterested ? undefined
+        : urgentRequests(this.ctx.picker, this.key, this.theirs, this.requests, this.down.rate(now), affordable())
+      for (const b of urgent?.cancelled ?? []) this.queue(Message.encode(Message.cancel(b.piece, b.offset, b.length)))
+      if (urgent !== undefined) this.request(urgent.requests, now)
+    }
+    const want = Math.min(this.requestRoom(), affordable())
+    if (want > 0) this.request(this.ctx.picker.pick(this.key, this.theirs, want), now)
+  }
+
+  private request(blocks: ReadonlyArray<BlockRequest>, now: number): void {
     if (blocks.length === 0) return
     this.ctx.throttle?.spend("down", blocks.length * Layout.BLOCK_SIZE)
     if (this.requests.size === 0) this.lastBlockMs = now

@@ -100,6 +100,28 @@ export class RequestPipeline {
     return block
   }
 
+  /** Whether a request outstanding is for a piece `of` names. */
+  holdsAny(of: (piece: number) => boolean): boolean {
+    for (const block of this.outstanding.values()) if (of(block.piece)) return true
+    return false
+  }
+
+  /** The newest requests but the `keep` oldest, except those `spare` says to keep, given up (their blocks
+   *  may still come): room near the front of the peer's queue for blocks wanted at once (deadlines). */
+  cancelNewest(keep: number, spare: (piece: number) => boolean): ReadonlyArray<BlockRequest> {
+    const out: Array<BlockRequest> = []
+    let over = this.outstanding.size - keep
+    if (over <= 0) return out
+    const newestFirst = [...this.outstanding.values()].reverse()
+    for (const block of newestFirst) {
+      if (over === 0) break
+      if (spare(block.piece)) continue
+      if (this.cancel(block.piece, block.offset, block.length) !== undefined) out.push(block)
+      over--
+    }
+    return out
+  }
+
   /** Whether a block no request answers is one we gave up on (once for each). A reject of it says the
    *  same: nothing more will come for it. */
   late(piece: number, offset: number, length: number): boolean {

@@ -63,6 +63,14 @@ export class PickerPeers {
     this.order.gained(state, piece)
   }
 
+  /** Each counted peer's pieces (orders made again: PriorityOrder.ts), and every memo back to the start. */
+  countAgain(increment: (piece: number) => void): void {
+    for (const state of this.peers.values()) {
+      state.skip = 0
+      state.counted?.forEachSet(increment)
+    }
+  }
+
   /** Forgets the peer, and returns what it was (its requests are the caller's to release); call `uncount`
    *  on it then. */
   remove(peer: PeerKey): PickerPeer | undefined {

@@ -4,8 +4,9 @@
  * A `Picker` is a synchronous state machine (no Effect per block; `PickerState.ts`, with its costs) made
  * through the service, so that the strategy, which new piece to start, is a Layer: RarestFirst.ts picks
  * rarest first (at random for the first pieces), SequentialOrder.ts the lowest piece index first
- * (deterministic; for tests and streaming). Either way pieces in progress are finished before new ones start, and the last
- * blocks go to several peers (endgame).
+ * (deterministic; for tests and `download --sequential`). Either way pieces with deadlines (streaming) come
+ * first, pieces in progress are finished before new ones start, a higher file priority before a lower
+ * (PriorityOrder.ts), and the last blocks go to several peers (endgame).
  *
  * Peers are untrusted: a piece out of range or a block that is not one of the layout's blocks is ignored
  * (`accepted: false`), never thrown on.
@@ -29,6 +30,20 @@ export interface Picker {
    *  bitfield as counted (addPeer, then a peerHas for each piece set since): the picker remembers where the
    *  peer's pieces are not, and relies on that. */
   readonly pick: (peer: PeerKey, has: Bitfield, max: number) => ReadonlyArray<BlockRequest>
+  /** Blocks of the pieces with critical deadlines only (as `pick` gives them first), for a peer whose
+   *  pipeline is full: the caller asks for them at once and cancels others to keep them near the front. */
+  readonly pickUrgent: (peer: PeerKey, has: Bitfield, max: number) => ReadonlyArray<BlockRequest>
+  /** Streaming (Deadlines.ts): the piece is wanted by `deadline` (lower is sooner); ignored for a piece
+   *  verified or not wanted. The deadline goes when the piece is verified or cleared. */
+  readonly setDeadline: (piece: number, deadline: number) => void
+  readonly clearDeadline: (piece: number) => void
+  readonly hasDeadline: (piece: number) => boolean
+  /** The piece's deadline is near (Deadlines.ts): wanted now, ahead of any other request. */
+  readonly isCritical: (piece: number) => boolean
+  /** Changes with every deadline set or cleared: a session that saw another value looks for urgent work. */
+  readonly deadlineVersion: number
+  /** Each piece's priority from now on (FileSelection.piecePriorities; undefined: all normal). */
+  readonly setPriorities: (priorities: Int8Array | undefined) => void
   /** A block arrived. `accepted` false when it was not wanted (never requested from this peer, or already
    *  received): the caller then drops it. `cancel` lists the other peers that were asked for it (endgame)
    *  so that the caller sends them CANCEL. `pieceComplete` true when every block of the piece has arrived. */
@@ -49,8 +64,9 @@ export interface Picker {
 }
 
 export interface PiecePickerService {
-  /** `wanted`: the pieces to fetch (file selection); the others are never picked. Absent: all. */
-  readonly make: (layout: Layout, have: Bitfield, wanted?: Bitfield) => Effect.Effect<Picker>
+  /** `wanted`: the pieces to fetch (file selection); the others are never picked. Absent: all.
+   *  `priorities`: each piece's (FileSelection.piecePriorities); absent: all normal. */
+  readonly make: (layout: Layout, have: Bitfield, wanted?: Bitfield, priorities?: Int8Array) => Effect.Effect<Picker>
 }
 
 export class PiecePicker extends Context.Tag("bt-effect/PiecePicker")<PiecePicker, PiecePickerService>() {}

@@ -103,20 +103,35 @@ export class PiecesInProgress {
     for (let want = 1; want < maxRequesters && out.length < max; want++) {
       for (const progress of this.active.values()) {
         if (!has.has(progress.piece) || progress.isComplete) continue
-        const first = progress.piece * this.blocksPerPiece
-        for (let block = 0; block < progress.state.length && out.length < max; block++) {
-          if (
-            progress.state[block] === REQUESTED &&
-            progress.requesterCount(block) === want &&
-            !progress.isRequester(block, peer)
-          ) {
-            progress.addRequester(block, peer)
-            requested ??= this.peers.of(peer).requested
-            requested.add(first + block)
-            out.push(progress.request(block))
-          }
-        }
+        requested ??= this.peers.of(peer).requested
+        this.duplicate(progress, peer, requested, want, max, out)
         if (out.length >= max) return
+      }
+    }
+  }
+
+  /** A piece with a deadline near (Deadlines.ts), every block requested: its blocks asked of `peer` too,
+   *  those with the fewest requesters first, `maxRequesters` at most each. */
+  takeDuplicatesOf(progress: PieceProgress, peer: PeerKey, max: number, out: Array<BlockRequest>): void {
+    const requested = this.peers.of(peer).requested
+    for (let want = 1; want < maxRequesters && out.length < max; want++) this.duplicate(progress, peer, requested, want, max, out)
+  }
+
+  /** Asks `peer` too for the piece's requested blocks that have `want` requesters, until `out` holds `max`. */
+  private duplicate(
+    progress: PieceProgress,
+    peer: PeerKey,
+    requested: Set<number>,
+    want: number,
+    max: number,
+    out: Array<BlockRequest>
+  ): void {
+    const first = progress.piece * this.blocksPerPiece
+    for (let block = 0; block < progress.state.length && out.length < max; block++) {
+      if (progress.state[block] === REQUESTED && progress.requesterCount(block) === want && !progress.isRequester(block, peer)) {
+        progress.addRequester(block, peer)
+        requested.add(first + block)
+        out.push(progress.request(block))
       }
     }
   }

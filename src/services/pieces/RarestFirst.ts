@@ -8,7 +8,7 @@ import type { Bitfield } from "../../domain/Bitfield.js"
 import type { Layout } from "../../domain/Layout.js"
 import * as Prng from "../../domain/Prng.js"
 import type { FreshOrder, Memo } from "./FreshOrder.js"
-import { makePicker, skipped } from "./PickerState.js"
+import { makePicker } from "./PickerState.js"
 import { PiecePicker } from "./PiecePicker.js"
 
 /** Until this many pieces are verified or begun, rarest first starts new pieces at random rather than
@@ -163,9 +163,9 @@ const availabilityBuckets = (have: Bitfield, random: Prng.Prng, pieceLength: num
 /** A rarest-first picker, starting from the verified pieces in `have` (copied). Its random choices come
  *  from a seed drawn from the Random service, so a seeded Random makes it deterministic. Dies when `have`
  *  does not have the layout's piece count. */
-export const make = Effect.fn("PiecePicker.make")(function* (layout: Layout, have: Bitfield, wanted?: Bitfield) {
-  const seed = yield* Random.nextIntBetween(0, 2 ** 32)
-  return makePicker(layout, have, availabilityBuckets(skipped(have, wanted), Prng.make(seed), layout.pieceLength), wanted)
+export const make = Effect.fn("PiecePicker.make")(function* (layout: Layout, have: Bitfield, wanted?: Bitfield, priorities?: Int8Array) {
+  const random = Prng.make(yield* Random.nextIntBetween(0, 2 ** 32))
+  return makePicker(layout, have, (fresh) => availabilityBuckets(fresh, random, layout.pieceLength), wanted, priorities)
 })
 
 

@@ -7,7 +7,7 @@ import * as Layer from "effect/Layer"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { Layout } from "../../domain/Layout.js"
 import type { FreshOrder } from "./FreshOrder.js"
-import { makePicker, skipped } from "./PickerState.js"
+import { makePicker } from "./PickerState.js"
 import { PiecePicker } from "./PiecePicker.js"
 
 /** Lowest index first: a flag per fresh piece and a cursor (and the peer's memo) to start from; `next` is
@@ -52,8 +52,8 @@ const sequentialOrder = (have: Bitfield): FreshOrder => {
 
 
 /** A picker that starts the lowest piece index first. Dies when `have` does not fit the layout. */
-export const make = Effect.fn("SequentialOrder.make")(function* (layout: Layout, have: Bitfield, wanted?: Bitfield) {
-  return makePicker(layout, have, sequentialOrder(skipped(have, wanted)), wanted)
+export const make = Effect.fn("SequentialOrder.make")(function* (layout: Layout, have: Bitfield, wanted?: Bitfield, priorities?: Int8Array) {
+  return makePicker(layout, have, sequentialOrder, wanted, priorities)
 })
 
 

@@ -3,39 +3,28 @@
  * HTTP/1.1 single ranges (domain/ByteRange: 206 with Content-Range, suffix ranges, 416), HEAD,
  * Accept-Ranges and a Content-Type from the file's extension.
  *
- * A byte is sent only once its piece is verified: a read of a piece not there yet waits for its
- * PieceVerified event (never zeros, never unchecked bytes). The body goes out a slice at a time, the next
- * read only once the socket has taken the last one (backpressure: a paused player holds no memory), and a
- * closed connection interrupts the request's fiber, which ends the read and drops its subscription.
- *
- * The pieces under the read position are not asked for first yet (deadlines in the picker come later): the
- * torrent's picker decides the order (the `stream` command gives it the sequential one).
+ * The bytes come from torrent/TorrentReader.ts: a byte is sent only once its piece is verified (never
+ * zeros), and the pieces under the read position get deadlines in the picker. The body goes out a slice
+ * at a time, the next read only once the socket has taken the last one (backpressure: a paused player
+ * holds no memory), and a closed connection interrupts the request's fiber, which ends the read and drops
+ * its subscription and its deadlines.
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as PubSub from "effect/PubSub"
-import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as http from "node:http"
-import type { Bitfield } from "../../domain/Bitfield.js"
 import { contentRange, parseRange, unsatisfiedRange } from "../../domain/ByteRange.js"
 import { NetworkError, type StorageError } from "../../domain/Errors.js"
 import { type Metainfo, relativePath } from "../../domain/Metainfo.js"
 import { mimeTypeOf } from "../../domain/MimeTypes.js"
 import * as NodeServer from "../http/NodeServer.js"
-import type { TorrentEvent } from "../torrent/TorrentHandle.js"
+import * as TorrentReader from "../torrent/TorrentReader.js"
+import type { ReadableTorrent } from "../torrent/TorrentReader.js"
 
-/** What the server needs of a running torrent: its layout, its verified pieces and a way to read them. */
-export interface StreamSource {
-  readonly metainfo: Metainfo
-  /** The verified pieces now. */
-  readonly pieces: Effect.Effect<Bitfield>
-  /** The torrent's events: a PieceVerified wakes the reads waiting for that piece. */
-  readonly events: PubSub.PubSub<TorrentEvent>
-  /** Reads bytes of one piece (only ever of a verified one). */
-  readonly read: (piece: number, offset: number, length: number) => Effect.Effect<Uint8Array, StorageError>
-}
+/** What the server needs of a running torrent (torrent/TorrentReader.ts). */
+export type StreamSource = ReadableTorrent
 
 /** Types a browser would run or render as a page of this origin (HTML, SVG, XML, scripts). The daemon
  *  serves streams on the RPC's origin: a torrent's page must not script it with the user's login, so
@@ -46,9 +35,6 @@ const servedType = (name: string): string => {
   const type = mimeTypeOf(name)
   return activeType.test(type) ? "application/octet-stream" : type
 }
-
-/** The most read and written at once: a slice of a piece. */
-const sliceBytes = 256 * 1024
 
 /** A file's path on the server: its number as `info` shows it (1-based), then its name, each part escaped. */
 export const filePath = (metainfo: Metainfo, index: number): string =>
@@ -70,28 +56,14 @@ const drained = (res: http.ServerResponse) =>
     })
   })
 
-/** Sends the torrent's bytes `start` to `end` (included), each piece once it is verified. */
+/** Sends the torrent's bytes `start` to `end` (included), each piece once it is verified, the next slice
+ *  only once the socket has taken the last. */
 const sendBytes = (source: StreamSource, res: http.ServerResponse, start: number, end: number) =>
-  Effect.scoped(Effect.gen(function* () {
-    const events = yield* PubSub.subscribe(source.events)
-    // Subscribed first, then looked: a piece verified in between is in the queue.
-    let have = yield* source.pieces
-    const pieceLength = source.metainfo.pieceLength
-    let position = start
-    while (position <= end && !res.destroyed) {
-      const piece = Math.floor(position / pieceLength)
-      while (!have.has(piece)) {
-        const event = yield* Queue.take(events)
-        if (event._tag === "PieceVerified" && event.piece === piece) have = yield* source.pieces
-      }
-      const offset = position - piece * pieceLength
-      const length = Math.min(sliceBytes, pieceLength - offset, end + 1 - position)
-      const bytes = yield* source.read(piece, offset, length)
-      position += length
-      if (!res.write(bytes)) yield* drained(res)
-    }
-    res.end()
-  }))
+  TorrentReader.bytes(source, start, end).pipe(
+    Stream.takeWhile(() => !res.destroyed),
+    Stream.runForEach((slice) => (res.write(slice) ? Effect.void : drained(res))),
+    Effect.zipRight(Effect.sync(() => void res.end()))
+  )
 
 const plain = (res: http.ServerResponse, status: number, body: string) => {
   res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "content-length": String(Buffer.byteLength(body)) })
@@ -111,8 +83,7 @@ export const serveFile = (source: StreamSource, index: number, req: http.Incomin
       })
     }
     const size = file.length
-    let fileStart = 0
-    for (let i = 0; i < index; i++) fileStart += metainfo.files[i]!.length
+    const fileStart = TorrentReader.fileStart(metainfo, index)
     const answer = parseRange(req.headers.range, size)
     const headers: Record<string, string> = {
       "accept-ranges": "bytes",

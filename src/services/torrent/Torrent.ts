@@ -13,15 +13,18 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
 import type { AnnounceEvent } from "../../domain/Announce.js"
 import { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
 import { layoutOf, type Metainfo, trackerTiers } from "../../domain/Metainfo.js"
 import { RateMeter } from "../../domain/Rate.js"
+import { type FilePriority, piecePriorities } from "../../domain/FileSelection.js"
 import { PiecePicker } from "../pieces/PiecePicker.js"
 import * as PieceReader from "../pieces/PieceReader.js"
 import { ReadCache } from "../pieces/ReadCache.js"
+import { ReadWindows } from "../pieces/ReadWindows.js"
 import * as Checkpoint from "../storage/Checkpoint.js"
 import { Storage } from "../storage/Storage.js"
 import * as Announcer from "../tracker/Announcer.js"
@@ -30,7 +33,7 @@ import * as Selection from "./Selection.js"
 import { hostOf, Swarm } from "./Swarm.js"
 import * as TorrentPeers from "./TorrentPeers.js"
 import * as WebSeeds from "./WebSeeds.js"
-import type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
+import type { ReadWindow, TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
 
 export type { TorrentEvent, TorrentHandle, TorrentOptions, TorrentStats } from "./TorrentHandle.js"
 
@@ -54,7 +57,10 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     ? undefined
     : yield* Selection.select(m, options.root, layout, opened, options.selection, unselected, trusted)
   const storage = selected?.storage ?? opened
-  const picker = yield* (yield* PiecePicker).make(layout, trusted, selected?.wanted)
+  const prioritiesOf = (files: ReadonlyArray<FilePriority> | undefined) =>
+    files === undefined || files.every((p) => p === 0) ? undefined : piecePriorities(layout, files)
+  const picker = yield* (yield* PiecePicker).make(layout, trusted, selected?.wanted, prioritiesOf(options.filePriorities))
+  const readWindows = new ReadWindows(picker, layout.pieceLength, layout.pieceCount)
   const meters = { down: new RateMeter(), up: new RateMeter() }
   const previous = options.previous ?? { downloaded: 0, uploaded: 0 }
   // Added after the storage, so that the last checkpoint is taken on stop before the files close.
@@ -142,11 +148,26 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     completed: Deferred.await(done),
     peers: Effect.map(Clock.currentTimeMillis, (now) => swarm.infos(now)),
     pieces: Effect.sync(() => picker.have.copy()),
+    window: readWindow(readWindows, swarm),
+    setFilePriorities: (priorities) => Effect.sync(() => picker.setPriorities(prioritiesOf(priorities))),
     stats,
     transferred: () => ({ downloaded: meters.down.total, uploaded: meters.up.total })
   }
   return handle
 })
+
+/** A reader's window of deadlines, closed with its scope. A moved window wakes every session: one whose
+ *  pipeline is full asks for the new deadlines at once (peer/UrgentRequests.ts). */
+const readWindow = (readWindows: ReadWindows, swarm: Swarm): Effect.Effect<ReadWindow, never, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(Effect.sync(() => readWindows.open()), (reader) => Effect.sync(reader.close)),
+    (reader) => ({
+      moveTo: (position, end) => {
+        reader.moveTo(position, end)
+        swarm.wakeAll()
+      }
+    })
+  )
 
 /** A checkpoint now unless the one on disk is current (a state folder that cannot be written is said at
  *  once), at an interval while peers are connected (without peers nothing changes, and a daemon seeding

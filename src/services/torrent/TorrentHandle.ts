@@ -4,8 +4,10 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
+import type { FilePriority } from "../../domain/FileSelection.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
@@ -65,6 +67,8 @@ export interface TorrentOptions {
   readonly selection?: ReadonlyArray<number>
   /** Web seeds (BEP 19; WebSeeds.ts), fetched over the HttpClient of the context; default on. */
   readonly webSeeds?: WebSeedSettings
+  /** Each file's priority (torrent order; absent or short: normal): the pieces of higher ones first. */
+  readonly filePriorities?: ReadonlyArray<FilePriority>
 }
 
 export interface TorrentStats {
@@ -96,6 +100,12 @@ export type TorrentEvent =
   | { readonly _tag: "PeerBanned"; readonly host: string; readonly reason: string }
   | { readonly _tag: "Completed" }
 
+/** A reader's deadlines (TorrentReader.ts): the pieces under `[position, end]` (torrent byte offsets) are
+ *  wanted first, the nearest first, until the window moves again or its scope closes. */
+export interface ReadWindow {
+  readonly moveTo: (position: number, end: number) => void
+}
+
 export interface TorrentHandle {
   readonly port: number
   readonly stats: Effect.Effect<TorrentStats>
@@ -107,6 +117,10 @@ export interface TorrentHandle {
   readonly peers: Effect.Effect<ReadonlyArray<PeerInfo>>
   /** The verified pieces now (a copy). */
   readonly pieces: Effect.Effect<Bitfield>
+  /** Streaming: a reader's window of deadlines in the picker (TorrentReader.ts), dropped with the scope. */
+  readonly window: Effect.Effect<ReadWindow, never, Scope.Scope>
+  /** Each file's priority from now on (torrent order; absent or short: normal). */
+  readonly setFilePriorities: (priorities: ReadonlyArray<FilePriority>) => Effect.Effect<void>
   /** Payload bytes moved this run, read at once: a daemon reads every torrent's each second (its activity). */
   readonly transferred: () => { readonly downloaded: number; readonly uploaded: number }
 }
