@@ -70,8 +70,10 @@ export class PromiseClient {
 
   /**
    * Adds a torrent and starts it: a .torrent file's path, its bytes, or a magnet link. Data already in the
-   * download folder is checked and kept. Rejects with a `MetainfoError`, `MagnetError`, `DownloadError`
-   * or `StorageError` saying why it cannot.
+   * download folder is checked and kept. `options.files` downloads only those files, by the numbers
+   * `bt-effect info` shows (from 1; `{ files: [1, 3] }`), the others not created. Rejects with a
+   * `MetainfoError`, `MagnetError`, `DownloadError` or `StorageError` saying why it cannot, or a
+   * `UsageError` for a `files` number that is no file of the torrent.
    */
   add(source: string | Uint8Array, options?: AddOptions): Promise<Torrent> {
     return this.#wrap(this.#client.add(source, options))

@@ -8,7 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type { ClientTorrent, PeerInfo, TorrentFileInfo, TorrentStats } from "../services/client/Client.js"
+import type { ClientTorrent, PeerInfo, TorrentStats } from "../services/client/Client.js"
+import { ReadableFile } from "./PromiseFile.js"
 import { runToPromise } from "./RunPromise.js"
 
 /** The events a torrent emits, with their arguments. */
@@ -17,7 +18,7 @@ export interface TorrentEvents {
   readonly piece: [piece: number]
   /** A peer connected (its "host:port"). */
   readonly peer: [peer: string]
-  /** Every piece is verified and stored. */
+  /** Every piece of the selected files (of every file, without `add`'s `files`) is verified and stored. */
   readonly done: []
   /** The torrent cannot go on (its storage failed). Emitted only when someone listens. */
   readonly error: [error: Error]
@@ -29,12 +30,17 @@ const peerPollMs = 1000
 export class Torrent extends EventEmitter<TorrentEvents> {
   readonly infoHash: string
   readonly name: string
-  /** The files in torrent order: their path in the download folder and their length. */
-  readonly files: ReadonlyArray<TorrentFileInfo>
+  /** The files in torrent order (pad files left out): their number, path in the download folder, length,
+   *  whether they are downloaded, and `createReadStream` to read one as it downloads. */
+  readonly files: ReadonlyArray<ReadableFile>
+  /** The whole torrent's bytes. */
   readonly length: number
+  /** The bytes to download: those of the selected files (`add`'s `files`), else `length`. */
+  readonly selectedLength: number
   readonly #torrent: ClientTorrent
   readonly #forget: () => void
   #verified: number
+  #selectedVerified: number
   #watchers: ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>> = []
 
   /** @internal Made by `Client.add` and `Client.seed`. */
@@ -44,9 +50,16 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.#forget = forget
     this.infoHash = torrent.infoHash
     this.name = torrent.name
-    this.files = torrent.files
+    this.files = torrent.files.map((f) => new ReadableFile(f))
     this.length = first.totalLength
+    this.selectedLength = first.selectedLength ?? first.totalLength
     this.#verified = first.verifiedBytes
+    this.#selectedVerified = first.selectedVerifiedBytes ?? first.verifiedBytes
+  }
+
+  #count(stats: TorrentStats): void {
+    this.#verified = stats.verifiedBytes
+    this.#selectedVerified = stats.selectedVerifiedBytes ?? stats.verifiedBytes
   }
 
   /** @internal Starts the watchers behind the events; `close` stops them. */
@@ -56,7 +69,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
       Stream.runForEach((event) =>
         Effect.gen(this, function* () {
           if (event._tag !== "PieceVerified") return
-          this.#verified = (yield* t.stats).verifiedBytes
+          this.#count(yield* t.stats)
           this.emit("piece", event.piece)
         })
       )
@@ -64,7 +77,7 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     const finished = t.done.pipe(
       Effect.matchEffect({
         onSuccess: () => Effect.gen(this, function* () {
-          this.#verified = (yield* t.stats).verifiedBytes
+          this.#count(yield* t.stats)
           this.emit("done")
         }),
         onFailure: (error) => Effect.sync(() => void (this.listenerCount("error") > 0 && this.emit("error", error)))
@@ -84,17 +97,24 @@ export class Torrent extends EventEmitter<TorrentEvents> {
     this.#watchers = [pieces, finished, peers].map((watcher) => Effect.runFork(watcher))
   }
 
-  /** The share of the torrent verified and stored, from 0 to 1. */
+  /** The share of the bytes to download (the selected files') verified and stored, from 0 to 1. */
   get progress(): number {
-    return this.length === 0 ? 1 : this.#verified / this.length
+    return this.selectedLength === 0 ? 1 : this.#selectedVerified / this.selectedLength
   }
 
-  /** Bytes verified and stored. */
+  /** Bytes of the selected files verified and stored (of every file, without `add`'s `files`). */
+  get downloadedSelected(): number {
+    return this.#selectedVerified
+  }
+
+  /** Bytes verified and stored, in all the torrent's pieces (a piece shared with a file not selected
+   *  counts whole). */
   get downloaded(): number {
     return this.#verified
   }
 
-  /** Resolves once every piece is verified and stored; rejects when the torrent cannot go on. */
+  /** Resolves once every piece of the selected files (of every file, without `add`'s `files`) is verified
+   *  and stored; rejects when the torrent cannot go on. */
   done(): Promise<void> {
     return runToPromise(this.#torrent.done)
   }

@@ -27,7 +27,7 @@ describe("library: the Effect face on the test kit", () => {
       }).pipe(Effect.provide(swarm.layer("10.0.0.2")))
       const { torrent, pieces } = yield* withTestClock(program, { maxVirtual: "60 seconds" })
       expect(pieces).toBe(swarm.torrent.metainfo.pieceCount)
-      expect(torrent.files).toEqual([{ path: "swarm", length: 3 * 1024 * 1024 + 1000 }])
+      expect(torrent.files).toEqual([{ number: 1, path: "swarm", length: 3 * 1024 * 1024 + 1000, selected: true }])
       expect(Buffer.from(swarm.contents("10.0.0.2")!).equals(Buffer.from(swarm.torrent.payload))).toBe(true)
     }), 60_000)
 

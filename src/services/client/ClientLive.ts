@@ -13,9 +13,7 @@ import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import { MetainfoError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
@@ -32,12 +30,10 @@ import * as RarestFirst from "../pieces/RarestFirst.js"
 import * as FileStorage from "../storage/FileStorage.js"
 import * as MemoryResume from "../storage/MemoryResume.js"
 import * as MemoryStorage from "../storage/MemoryStorage.js"
-import * as Resume from "../storage/Resume.js"
 import * as ResumeFiles from "../storage/ResumeFiles.js"
 import { defaultStateDir, type ResumeStore } from "../storage/ResumeStore.js"
 import type { Storage } from "../storage/Storage.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
-import * as Torrent from "../torrent/Torrent.js"
 import { ensureDownloadable, loadTorrent } from "../torrent/TorrentSource.js"
 import * as MemoryTracker from "../tracker/MemoryTracker.js"
 import * as NetworkTracker from "../tracker/NetworkTracker.js"
@@ -50,6 +46,9 @@ import * as PeerRouter from "../wire/PeerRouter.js"
 import * as TcpNetwork from "../wire/TcpNetwork.js"
 import * as UdpDatagram from "../wire/UdpDatagram.js"
 import { Client, type ClientService, type ClientTorrent, type SeedOptions } from "./Client.js"
+import { chooseFiles } from "./ClientFiles.js"
+import * as ClientTorrents from "./ClientTorrents.js"
+import { throttleOf } from "./RateLimit.js"
 
 export interface ClientOptions {
   /** Where torrents' files go (and are looked for when added). */
@@ -63,6 +62,9 @@ export interface ClientOptions {
   /** Peer exchange (BEP 11), default on. */
   readonly pex?: boolean
   readonly maxPeers?: number
+  /** Bytes per second at most received, and sent, by all its torrents together; 0 or absent: no limit. */
+  readonly downloadLimit?: number
+  readonly uploadLimit?: number
   readonly uploadSlots?: number
   /** Our address as trackers should hand it out (in-memory swarms, where the tracker cannot see it). */
   readonly announceIp?: string
@@ -72,9 +74,6 @@ export interface ClientOptions {
 
 /** What a client runs on: the ports of the engine. */
 export type ClientNeeds = PeerNetwork | Storage | Tracker | PiecePicker | ResumeStore | FileSystem.FileSystem | DatagramNetwork
-
-const filesOf = (m: Metainfo) =>
-  m.files.filter((f) => !f.pad).map((f) => ({ path: (m.multiFile ? [m.safeName, ...f.path] : [m.safeName]).join("/"), length: f.length }))
 
 const decode = (bytes: Uint8Array) =>
   Either.mapLeft(decodeTorrent(bytes), (e) => new MetainfoError({ reason: e.reason, detail: e.detail }))
@@ -94,69 +93,53 @@ export const make = (options: ClientOptions): Effect.Effect<ClientService, never
       : options.dht === false ? undefined : options.dht
     const dht = yield* startDht(dhtSettings)
     const running = new Map<string, ClientTorrent>()
+    const throttle = yield* throttleOf(options)
 
-    const run = (metainfo: Metainfo, root: string, peers: ReadonlyArray<PeerAddress>) =>
+    const run = (metainfo: Metainfo, root: string, peers: ReadonlyArray<PeerAddress>, selection?: ReadonlyArray<number>) =>
       Effect.gen(function* () {
         const infoHash = toHex(metainfo.infoHash!)
         const existing = running.get(infoHash)
         if (existing !== undefined) return existing
-        const scope = yield* Scope.fork(clientScope, ExecutionStrategy.sequential)
-        const recovered = yield* Resume.recover(metainfo, root)
-        const handle = yield* Torrent.start({
+        const torrent = yield* ClientTorrents.run(clientScope, {
           metainfo,
           root,
-          peerId,
-          port: listener.port,
-          listener,
           peers,
-          trusted: recovered.have,
-          ...(recovered.saved !== undefined ? { previous: recovered.saved } : {}),
-          checkpointCurrent: recovered.current,
-          ...(dht !== undefined ? { dht } : {}),
+          selection,
+          peerId,
+          listener,
+          dht,
           ...(options.pex !== undefined ? { pex: options.pex } : {}),
           ...(options.maxPeers !== undefined ? { maxPeers: options.maxPeers } : {}),
+          ...(throttle !== undefined ? { throttle } : {}),
           ...(options.uploadSlots !== undefined ? { uploadSlots: options.uploadSlots } : {}),
-          ...(options.announceIp !== undefined ? { announceIp: options.announceIp } : {})
-        }).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
-        const torrent: ClientTorrent = {
-          infoHash,
-          name: metainfo.name,
-          metainfo,
-          files: filesOf(metainfo),
-          root,
-          stats: handle.stats,
-          statsEvery: (interval = 1000) => Stream.repeatEffectWithSchedule(handle.stats, Schedule.spaced(interval)),
-          events: Stream.fromPubSub(handle.events),
-          peers: handle.peers,
-          done: handle.completed,
-          remove: Effect.suspend(() => {
-            running.delete(infoHash)
-            return Scope.close(scope, Exit.void)
-          })
-        }
+          ...(options.announceIp !== undefined ? { announceIp: options.announceIp } : {}),
+          forget: () => running.delete(infoHash)
+        })
         running.set(infoHash, torrent)
         return torrent
       }).pipe(Effect.provide(context))
 
     const metainfoOf = (source: string | Uint8Array) =>
       Effect.gen(function* () {
-        if (typeof source !== "string") return { metainfo: yield* decode(source), peers: [] }
-        if (!source.startsWith("magnet:")) return { metainfo: yield* loadTorrent(source), peers: [] }
-        const resolved = yield* MagnetSource.resolve(yield* Magnet.parse(source), {
+        if (typeof source !== "string") return { metainfo: yield* decode(source), peers: [], selectOnly: undefined }
+        if (!source.startsWith("magnet:")) return { metainfo: yield* loadTorrent(source), peers: [], selectOnly: undefined }
+        const magnet = yield* Magnet.parse(source)
+        const resolved = yield* MagnetSource.resolve(magnet, {
           peerId,
           port: listener.port,
           dht,
           stallTimeoutSeconds: options.metadataTimeoutSeconds ?? 0,
           report: (line) => Effect.logDebug(line)
         })
-        return { metainfo: resolved.metainfo, peers: resolved.peers }
+        return { metainfo: resolved.metainfo, peers: resolved.peers, selectOnly: magnet.selectOnly }
       }).pipe(Effect.provide(context))
 
     const add: ClientService["add"] = (source, addOptions = {}) =>
       Effect.gen(function* () {
-        const { metainfo, peers } = yield* metainfoOf(source)
+        const { metainfo, peers, selectOnly } = yield* metainfoOf(source)
         const given = (addOptions.peers ?? []).map((p) => new PeerAddress(p))
-        return yield* run(yield* ensureDownloadable(metainfo), options.downloadDir, [...peers, ...given])
+        const selection = yield* chooseFiles(metainfo, addOptions.files, selectOnly)
+        return yield* run(yield* ensureDownloadable(metainfo), options.downloadDir, [...peers, ...given], selection)
       })
 
     const seed = (target: string, seedOptions: SeedOptions = {}) =>
