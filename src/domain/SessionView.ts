@@ -4,6 +4,7 @@
  * Plain data, cheap to build every second for every torrent; the session builds them, the RPC dialects
  * and the web interface read them.
  */
+import type { FilePriority } from "./FileSelection.js"
 import type { LimitMode } from "./SeedGoals.js"
 
 export type { LimitMode } from "./SeedGoals.js"
@@ -24,7 +25,11 @@ export interface FileView {
   /** The path as shown, with "/" between components, the torrent's name first for multi-file torrents. */
   readonly name: string
   readonly length: number
+  /** Bytes of the file inside verified pieces (FileProgress.ts). */
   readonly bytesCompleted: number
+  /** Whether it is to be downloaded (FileChoices.ts), and its priority (-1 low, 0 normal, 1 high). */
+  readonly wanted: boolean
+  readonly priority: FilePriority
 }
 
 export interface PeerView {
@@ -67,9 +72,14 @@ export interface TorrentView {
   /** Whether the metadata is known (false while a magnet's is being fetched). */
   readonly hasMetadata: boolean
   readonly totalSize: number
-  /** Bytes verified. */
+  /** Bytes verified (of every file, wanted or not). */
   readonly haveValid: number
-  /** 0..1 */
+  /** Transmission's sizeWhenDone and leftUntilDone (FileProgress.ts): the bytes of the wanted pieces (and of
+   *  those had besides), and the wanted bytes not verified yet. Without unwanted files: the total size and
+   *  what is left of it. */
+  readonly sizeWhenDone: number
+  readonly leftUntilDone: number
+  /** 0..1 of sizeWhenDone verified: 1 when every wanted file is. */
   readonly percentDone: number
   readonly rateDownload: number
   readonly rateUpload: number
@@ -92,6 +102,8 @@ export interface TorrentView {
   readonly pieceSize: number
   /** The verified pieces as a bitfield (BEP 3 bit order), base64, as Transmission's `pieces`. */
   readonly pieces: string
+  /** The pieces wanted (a byte of a wanted file), in the same form; "" before a magnet's metadata. */
+  readonly wantedPieces: string
   readonly files: ReadonlyArray<FileView>
   readonly peers: ReadonlyArray<PeerView>
   readonly trackers: ReadonlyArray<TrackerView>

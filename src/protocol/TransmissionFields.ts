@@ -6,7 +6,7 @@
  * Every value is the torrent's or the session's own, computed as Transmission computes it (eta, isStalled,
  * isFinished, the seeding goals: domain/SeedGoals.ts). Transmission clients expect every key they ask for,
  * so what bt-effect does not have is reported as Transmission reports it when off or empty (blocklist,
- * scripts, labels, bandwidth groups, web seeds sending, file priorities) rather than left out: a missing key
+ * scripts, labels, bandwidth groups, web seeds sending) rather than left out: a missing key
  * breaks some front ends, and "off" is the truth. Numbers have the JSON type Transmission gives them
  * (test/interop/transmission-rpc-types.test.ts compares with transmission-daemon): a client such as
  * transmission-remote 3.00 refuses a fraction where it reads an integer.
@@ -28,30 +28,32 @@ export interface TorrentContext {
 const notAvailable = -1
 const unknown = -2
 
-const leftUntilDone = (v: TorrentView): number => (v.hasMetadata ? Math.max(0, v.totalSize - v.haveValid) : 0)
+const leftUntilDone = (v: TorrentView): number => (v.hasMetadata ? v.leftUntilDone : 0)
 
 /** Downloading or seeding (tr_torrentGetActivity's DOWNLOAD and SEED). */
 const transferring = (v: TorrentView): boolean => v.status === Status.Download || v.status === Status.Seed
 
 const activityOf = (v: TorrentView): Activity => ({ active: transferring(v), startDate: v.startDate, activityDate: v.activityDate })
 
-const transferOf = (v: TorrentView) => ({ downloadedEver: v.downloadedEver, uploadedEver: v.uploadedEver, sizeWhenDone: v.totalSize })
+const transferOf = (v: TorrentView) => ({ downloadedEver: v.downloadedEver, uploadedEver: v.uploadedEver, sizeWhenDone: v.sizeWhenDone })
 
 /** The verified pieces, from the view's base64 bitfield. */
 const haveBits = (v: TorrentView): Uint8Array => Buffer.from(v.pieces, "base64")
 
+const bitSet = (bits: Uint8Array, i: number): boolean => ((bits[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0
+
 const pieceBytes = (v: TorrentView, piece: number): number =>
   piece === v.pieceCount - 1 ? v.totalSize - piece * v.pieceSize : v.pieceSize
 
-/** tr_peerMgrGetDesiredAvailable: the bytes still wanted that the connected peers have. */
+/** tr_peerMgrGetDesiredAvailable: the bytes of wanted pieces still missing that the connected peers have. */
 const desiredAvailable = (v: TorrentView): number => {
   if (v.peersConnected === 0 || !v.hasMetadata) return 0
   const have = haveBits(v)
+  const wanted = Buffer.from(v.wantedPieces, "base64")
   const availability = v.availability
   let bytes = 0
   for (let i = 0; i < v.pieceCount; i++) {
-    const has = ((have[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0
-    if (!has && (availability[i] ?? 0) > 0) bytes += pieceBytes(v, i)
+    if (bitSet(wanted, i) && !bitSet(have, i) && (availability[i] ?? 0) > 0) bytes += pieceBytes(v, i)
   }
   return bytes
 }
@@ -255,8 +257,7 @@ const torrentFields: { readonly [snake: string]: Field } = {
       name: f.name
     }))
   },
-  // Every file is wanted at normal priority: bt-effect has no file selection yet.
-  file_stats: (v) => v.files.map((f) => ({ bytes_completed: f.bytesCompleted, priority: 0, wanted: true })),
+  file_stats: (v) => v.files.map((f) => ({ bytes_completed: f.bytesCompleted, priority: f.priority, wanted: f.wanted })),
   group: () => "",
   hash_string: (v) => v.hashString,
   // Blocks are kept in memory until their piece is verified, never on disk unchecked.
@@ -294,13 +295,14 @@ const torrentFields: { readonly [snake: string]: Field } = {
   },
   peers_getting_from_us: (v) => v.peers.filter((p) => p.isUploadingTo).length,
   peers_sending_to_us: (v) => v.peers.filter((p) => p.isDownloadingFrom).length,
-  percent_complete: (v) => v.percentDone,
+  // tr_cpPercentComplete: of every file, wanted or not (percent_done is of the wanted ones).
+  percent_complete: (v) => (v.totalSize > 0 ? v.haveValid / v.totalSize : v.hasMetadata ? 1 : 0),
   percent_done: (v) => v.percentDone,
   pieces: (v) => v.pieces,
   piece_count: (v) => v.pieceCount,
   piece_size: (v) => v.pieceSize,
   primary_mime_type: (v) => primaryMimeType(v.files),
-  priorities: (v) => v.files.map(() => 0),
+  priorities: (v) => v.files.map((f) => f.priority),
   queue_position: (v) => v.queuePosition,
   rate_download: (v) => wholeRate(v.rateDownload),
   rate_upload: (v) => wholeRate(v.rateUpload),
@@ -314,7 +316,7 @@ const torrentFields: { readonly [snake: string]: Field } = {
   // Rarest first, always.
   sequential_download: () => false,
   sequential_download_from_piece: () => 0,
-  size_when_done: (v) => v.totalSize,
+  size_when_done: (v) => v.sizeWhenDone,
   source: (v) => v.source,
   start_date: (v) => v.startDate,
   status: (v) => v.status,
@@ -327,7 +329,8 @@ const torrentFields: { readonly [snake: string]: Field } = {
   upload_limit: (v) => (v.uploadLimit > 0 ? bytesToKilobytes(v.uploadLimit) : v.rememberedUploadLimit),
   upload_limited: (v) => v.uploadLimit > 0,
   upload_ratio: ratio,
-  wanted: (v) => v.files.map(() => 1),
+  // Integers 1 and 0, as Transmission 3.00 sends them (fileStats' `wanted` is a boolean).
+  wanted: (v) => v.files.map((f) => (f.wanted ? 1 : 0)),
   webseeds: (v) => v.webseeds,
   // Web seeds are listed but not downloaded from.
   webseeds_sending_to_us: () => 0

@@ -12,6 +12,7 @@
  * (Transmission 4.1 accepts all three spellings in both dialects), and results are built in it and
  * renamed to the classic spelling of their method on the way out.
  */
+import type { FileChange, FileIndices } from "../domain/FileChoices.js"
 import { maxTorrentBytes } from "./TorrentFile.js"
 
 export type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -305,14 +306,41 @@ export interface AddRequest {
   readonly from: AddFrom
   readonly downloadDir?: string
   readonly paused?: boolean
+  /** files-wanted, files-unwanted and the priorities, when any is given. */
+  readonly files?: FileChange
+}
+
+/** A list of file indices; an empty one means every file, as Transmission reads it. Not a list: none.
+ *  What is not an integer is ignored; an index out of range is the session's to refuse. */
+const fileIndices = (v: unknown): FileIndices | undefined => {
+  if (!Array.isArray(v)) return undefined
+  if (v.length === 0) return "all"
+  return v.filter((i): i is number => typeof i === "number" && Number.isInteger(i))
+}
+
+/** The keys of torrent-set and torrent-add that choose files, snake_case. */
+export const fileChangeKeys = ["files_wanted", "files_unwanted", "priority_high", "priority_normal", "priority_low"] as const
+
+/** files-wanted, files-unwanted, priority-high, -normal and -low, or undefined when none is given. */
+export const decodeFileChange = (args: { readonly [key: string]: unknown }): FileChange | undefined => {
+  const entries = ([["wanted", "files_wanted"], ["unwanted", "files_unwanted"], ["high", "priority_high"], ["normal", "priority_normal"], [
+    "low",
+    "priority_low"
+  ]] as const).flatMap(([name, key]) => {
+    const indices = fileIndices(args[key])
+    return indices === undefined ? [] : [[name, indices] as const]
+  })
+  return entries.length === 0 ? undefined : Object.fromEntries(entries) as FileChange
 }
 
 const base64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/
 
 export const decodeAdd = (args: { readonly [key: string]: unknown }): AddRequest | string => {
+  const files = decodeFileChange(args)
   const options = {
     ...(str(args["download_dir"]) === undefined || args["download_dir"] === "" ? {} : { downloadDir: str(args["download_dir"])! }),
-    ...(bool(args["paused"]) === undefined ? {} : { paused: bool(args["paused"])! })
+    ...(bool(args["paused"]) === undefined ? {} : { paused: bool(args["paused"])! }),
+    ...(files === undefined ? {} : { files })
   }
   const metainfo = str(args["metainfo"])
   if (metainfo !== undefined && metainfo !== "") {

@@ -3,7 +3,8 @@
  * speed limits converted between Transmission's kB/s and bytes/s, and the arguments bt-effect does not carry
  * out found and refused by name. Pure; RpcTorrentMethods and RpcSessionMethods apply them to a session.
  */
-import { bool, ErrorCode, failure, num, type Outcome, str } from "./TransmissionRpc.js"
+import type { FileChange } from "../domain/FileChoices.js"
+import { bool, decodeFileChange, ErrorCode, failure, fileChangeKeys, num, type Outcome, str } from "./TransmissionRpc.js"
 
 /** Transmission's speeds are in kB/s of 1000 bytes (its `units.speed-bytes`). */
 export const speedUnit = 1000
@@ -56,7 +57,7 @@ export const unsupportedArguments = (
 /** What torrent-set carries out. */
 export const torrentSetArguments: ReadonlySet<string> = new Set([
   "download_limit", "download_limited", "upload_limit", "upload_limited", "queue_position",
-  "seed_ratio_limit", "seed_ratio_mode", "seed_idle_limit", "seed_idle_mode"
+  "seed_ratio_limit", "seed_ratio_mode", "seed_idle_limit", "seed_idle_mode", ...fileChangeKeys
 ])
 
 /** What every torrent of bt-effect is: asking for it is no change. */
@@ -109,6 +110,8 @@ export interface TorrentSetRequest {
   /** Minutes; 0 is ignored, as Transmission does. */
   readonly seedIdleLimit?: number
   readonly seedIdleMode?: 0 | 1 | 2
+  /** files-wanted, files-unwanted and the priorities (an empty list: every file). */
+  readonly files?: FileChange
 }
 
 export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): TorrentSetRequest => {
@@ -121,7 +124,8 @@ export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): Tor
       seedRatioLimit: num(args["seed_ratio_limit"]),
       seedRatioMode: mode(args["seed_ratio_mode"]),
       seedIdleLimit: idle === 0 ? undefined : idle,
-      seedIdleMode: mode(args["seed_idle_mode"])
+      seedIdleMode: mode(args["seed_idle_mode"]),
+      files: decodeFileChange(args)
     })
   }
 }

@@ -1,20 +1,20 @@
 /**
- * The detail view's tables (files, peers, trackers): each refilled whole at every poll from the open
- * torrent, its cell texts put in as text. A table carries its row count as data-rows. Each file has a
- * play link: the daemon serves it at /stream/<info hash>/<file number> as it downloads (the page's own
- * origin, so the browser's login goes with it).
+ * The detail view's tables (files, peers, trackers): peers and trackers refilled whole at every poll from
+ * the open torrent, its cell texts put in as text; the files are fileList.ts's (rows kept, with their
+ * controls). A table carries its row count as data-rows.
  */
 import { el } from "./dom.js"
-import { formatBytes, formatPercent, formatRate } from "./format.js"
+import { fillFiles } from "./fileList.js"
+import { formatPercent, formatRate } from "./format.js"
 import type { DetailTorrent, TrackerStat } from "./torrents.js"
 
 type Cells = ReadonlyArray<string | number | HTMLElement>
 
-const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells: (record: R, index: number) => Cells) => {
+const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells: (record: R) => Cells) => {
   const fresh = el("tbody")
-  for (const [index, record] of records.entries()) {
+  for (const record of records) {
     const tr = el("tr")
-    for (const cell of cells(record, index)) {
+    for (const cell of cells(record)) {
       const td = el("td")
       if (typeof cell === "object") td.append(cell)
       else td.textContent = String(cell)
@@ -27,17 +27,6 @@ const fillTable = <R>(table: HTMLTableElement, records: ReadonlyArray<R>, cells:
   else body.replaceWith(fresh)
   table.dataset.rows = String(records.length)
 }
-
-const playLink = (hash: string, index: number): HTMLElement => {
-  const a = el("a", "", "play")
-  a.href = `/stream/${encodeURIComponent(hash)}/${index + 1}`
-  a.target = "_blank"
-  a.rel = "noopener"
-  return a
-}
-
-const fileCells = (hash: string) => (f: DetailTorrent["files"][number], index: number): Cells =>
-  [f.name, formatBytes(f.length), formatPercent(f.length > 0 ? f.bytesCompleted / f.length : 1), playLink(hash, index)]
 
 const peerCells = (p: DetailTorrent["peers"][number]): Cells => {
   const host = p.address.includes(":") ? `[${p.address}]` : p.address
@@ -61,7 +50,7 @@ export interface DetailTables {
 }
 
 export const fillTables = (tables: DetailTables, t: DetailTorrent): void => {
-  fillTable(tables.files, t.files, fileCells(t.hashString))
+  fillFiles(tables.files, t)
   fillTable(tables.peers, t.peers, peerCells)
   fillTable(tables.trackers, t.trackerStats, trackerCells)
 }

@@ -14,6 +14,7 @@ import { makeRunCommand } from "./commands.js"
 import { makeCopyText } from "./copyText.js"
 import { type DetailElements, makeDetail } from "./detail.js"
 import { byId, statusLine } from "./dom.js"
+import { wireFiles } from "./fileList.js"
 import { makeFilterBar } from "./filterBar.js"
 import { wireList } from "./listEvents.js"
 import { makePieceMap } from "./pieceMap.js"
@@ -124,6 +125,7 @@ const start = () => {
     search: byId("search", HTMLInputElement)
   }, { table, selection, open: detail.open })
 
+  wireFiles(byId("files", HTMLTableElement), act)
   detailClose.addEventListener("click", detail.close)
   removeDialog.addEventListener("close", remove.onClosed)
   document.addEventListener("keydown", (e) => {

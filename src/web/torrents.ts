@@ -15,7 +15,7 @@ export const listFields = [
 export const detailFields = [
   "id", "name", "hashString", "status", "totalSize", "percentDone", "downloadDir", "error", "errorString", "pieceCount",
   "pieceSize", "pieces", "files", "peers", "trackerStats", "uploadRatio", "uploadedEver", "downloadedEver", "addedDate",
-  "metadataPercentComplete", "magnetLink"
+  "metadataPercentComplete", "magnetLink", "fileStats"
 ] as const
 
 /** What Transmission adds to a torrent's view: its ratio (-1 none, -2 infinite) and the metadata fetched (0..1). */
@@ -35,7 +35,7 @@ export interface TrackerStat {
   readonly lastAnnouncePeerCount: number
 }
 
-type ViewField<F extends string> = Exclude<F, keyof Derived | "files" | "peers" | "trackerStats">
+type ViewField<F extends string> = Exclude<F, keyof Derived | "files" | "fileStats" | "peers" | "trackerStats">
 
 export type ListTorrent = Pick<TorrentView, ViewField<(typeof listFields)[number]>> & Derived
 
@@ -43,7 +43,9 @@ export type DetailTorrent =
   & Pick<TorrentView, ViewField<(typeof detailFields)[number]>>
   & Derived
   & {
-    readonly files: ReadonlyArray<FileView>
+    /** Transmission's `files` and `fileStats`: what each file is, and whether it is wanted and at what priority. */
+    readonly files: ReadonlyArray<Pick<FileView, "name" | "length" | "bytesCompleted">>
+    readonly fileStats: ReadonlyArray<Pick<FileView, "bytesCompleted" | "wanted" | "priority">>
     readonly peers: ReadonlyArray<Pick<PeerView, "address" | "port" | "clientName" | "rateToClient" | "rateToPeer" | "progress">>
     readonly trackerStats: ReadonlyArray<TrackerStat>
   }

@@ -1,7 +1,7 @@
 /**
  * The real `transmission-remote` (3.00, Debian's transmission-cli) drives bt-effect's RPC server over
  * loopback, against a memory session: adding a .torrent and a magnet, listing (while a torrent moves data
- * at fractional rates too), stopping, starting, info, files, peers, session info and stats, limits, seed
+ * at fractional rates too), stopping, starting, info, files (wanted or not, priorities), peers, session info and stats, limits, seed
  * ratios, the alternative limits, moving data, removing, with and without Basic authentication, and a
  * JSON-RPC client on the same session. Each case checks what the session was asked to do and what
  * transmission-remote printed.
@@ -144,9 +144,9 @@ describe("interop: transmission-remote 3.00 drives the RPC", () => {
       expect((yield* remote(port, "-t", "1", "-i")).out).toContain("  Download Limit: 100 kB/s\n")
       expect((yield* remote(port, "-si")).out).toContain("  Download speed limit: 250 kB/s")
       // What bt-effect does not do is refused, named, instead of "success" with nothing changed.
-      const refused = yield* remote(port, "-t", "1", "-G", "0")
+      const refused = yield* remote(port, "-t", "1", "-td", "http://tracker.example.net/announce")
       expect(refused.code).not.toBe(0)
-      expect(refused.out).toMatch(/not supported: files-unwanted/)
+      expect(refused.out).toMatch(/not supported: tracker-add/)
 
       expect((yield* remote(port, "-t", "1", "-r")).code).toBe(0)
       expect((yield* remote(port, "-t", "2", "--remove-and-delete")).code).toBe(0)
@@ -162,6 +162,34 @@ describe("interop: transmission-remote 3.00 drives the RPC", () => {
         { _tag: "updateSettings", settings: { speedLimitDown: 250_000, rememberedLimitDown: 250 } },
         { _tag: "remove", which: [1], deleteData: false },
         { _tag: "remove", which: [2], deleteData: true }
+      ])
+    }), 60_000)
+
+  it.scopedLive("chooses files and their priorities: -G, -g, -ph, -pl, -pn, and -f shows them", () =>
+    Effect.gen(function*() {
+      const { port, memory } = yield* serve()
+      expect((yield* remote(port, "-a", torrentFile)).code).toBe(0)
+      const fileLine = (out: string, n: number) => out.split("\n").find((l) => new RegExp(`^\\s+${n}:`).test(l))?.trim().split(/\s+/)
+      // -f's columns: "#: Done Priority Get Size Name".
+      const files = Effect.map(remote(port, "-t", "1", "-f"), (r) => [0, 1].map((n) => fileLine(r.out, n)?.slice(1, 4)))
+      expect(yield* files).toEqual([["0%", "Normal", "Yes"], ["0%", "Normal", "Yes"]])
+      expect((yield* remote(port, "-t", "1", "-G", "0")).code).toBe(0)
+      expect((yield* remote(port, "-t", "1", "-ph", "1")).code).toBe(0)
+      expect(yield* files).toEqual([["0%", "Normal", "No"], ["0%", "High", "Yes"]])
+      // Only two.flac wanted: 9,000 bytes when done.
+      expect((yield* remote(port, "-t", "1", "-i")).out).toContain("  Total size: 49.00 kB (9.00 kB wanted)\n")
+      expect((yield* remote(port, "-t", "1", "-pl", "all")).code).toBe(0)
+      expect((yield* remote(port, "-t", "1", "-g", "all")).code).toBe(0)
+      expect(yield* files).toEqual([["0%", "Low", "Yes"], ["0%", "Low", "Yes"]])
+      expect((yield* remote(port, "-t", "1", "-pn", "0")).code).toBe(0)
+      yield* memory.setProgress(1, 1)
+      expect(yield* files).toEqual([["100%", "Normal", "Yes"], ["100%", "Low", "Yes"]])
+      expect(memory.calls().filter((c) => c._tag === "set")).toEqual([
+        { _tag: "set", which: [1], settings: { files: { unwanted: [0] } } },
+        { _tag: "set", which: [1], settings: { files: { high: [1] } } },
+        { _tag: "set", which: [1], settings: { files: { low: "all" } } },
+        { _tag: "set", which: [1], settings: { files: { wanted: "all" } } },
+        { _tag: "set", which: [1], settings: { files: { normal: [0] } } }
       ])
     }), 60_000)
 

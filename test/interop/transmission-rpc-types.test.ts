@@ -5,7 +5,8 @@
  * download goes, both are asked the same session-get (every key), session-stats, torrent-get (every field
  * Transmission 3 and 4 know) and free-space. Every value both answer must have the same JSON type as a front
  * end parses it: an integer, a fraction, a string, a boolean, an array, an object, and so on down nested
- * objects and arrays of objects. transmission-remote 3.00, for one, refuses a fraction where it reads an
+ * objects and arrays of objects. Then both are told the same choice of files (files-unwanted,
+ * priority-high) and the per-file fields compared again, the values chosen as well as the types. transmission-remote 3.00, for one, refuses a fraction where it reads an
  * integer, and dropped a torrent from `-l` for it.
  *
  * Transmission 3.00 answers a field it does not know with 0; the fields only 4.x knows are compared with
@@ -327,6 +328,26 @@ describe("interop: the RPC's JSON types are transmission-daemon's", () => {
 
     // free-space, on a folder both can see.
     compare("free-space", (await tr("free-space", { path: root.path })).arguments, (await bt("free-space", { path: root.path })).arguments)
+
+    // The files: the second one unwanted, the first at high priority, on both; then the per-file fields
+    // have the same types, and the same values for what was chosen.
+    const choice = { ids: [1], "files-unwanted": [1], "priority-high": [0] }
+    expect((await tr("torrent-set", choice)).result).toBe("success")
+    expect((await bt("torrent-set", choice)).result).toBe("success")
+    const fileFields = ["wanted", "priorities", "fileStats", "files", "sizeWhenDone", "leftUntilDone", "percentDone", "desiredAvailable"]
+    const theirFiles = (await torrentOf(tr, fileFields))!
+    const myFiles = (await torrentOf(bt, fileFields))!
+    compare("torrent", theirFiles, myFiles)
+    const chosen = (t: Record<string, unknown>) => ({
+      wanted: t["wanted"],
+      priorities: t["priorities"],
+      fileStats: (t["fileStats"] as ReadonlyArray<Record<string, unknown>>).map((f) => [f["wanted"], f["priority"]])
+    })
+    expect(chosen(myFiles)).toEqual(chosen(theirFiles))
+    expect(chosen(myFiles)).toEqual({ wanted: [1, 0], priorities: [1, 0], fileStats: [[true, 1], [false, 0]] })
+    // An index past the last file: the same answer.
+    const past = { ids: [1], "priority-low": [5] }
+    expect((await bt("torrent-set", past)).result).toBe((await tr("torrent-set", past)).result)
 
     const unexpected = differ.filter((d) => !allowedDifferences.has(d.split(":")[0]!))
     const unexplained = missing.filter((m) => !notAnswered.has(m))

@@ -52,7 +52,12 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   pieceCount: 4,
   pieceSize: 256,
   pieces: "gA==",
-  files: [{ name: "movie/a", length: 600, bytesCompleted: 250 }, { name: "movie/b", length: 400, bytesCompleted: 0 }],
+  // Every piece wanted (0b1111).
+  wantedPieces: "8A==",
+  // Every file wanted: what is left follows the size and what is verified.
+  sizeWhenDone: overrides.totalSize ?? 1000,
+  leftUntilDone: (overrides.totalSize ?? 1000) - (overrides.haveValid ?? 250),
+  files: [{ name: "movie/a", length: 600, bytesCompleted: 250, wanted: true, priority: 0 }, { name: "movie/b", length: 400, bytesCompleted: 0, wanted: true, priority: 0 }],
   peers: [
     {
       address: "127.0.0.2", port: 6881, clientName: "aria2/1.36.0", peerId: "LUFSMjAwMC0=", rateToClient: 2000, rateToPeer: 0,
@@ -208,8 +213,8 @@ describe("TransmissionRpc: units and limits", () => {
   })
 
   it("refuses what it does not carry out, naming it, but not a request for what it always is", () => {
-    expect(unsupportedArguments({ ids: [1], seed_ratio_limit: 2, files_wanted: [0], honors_session_limits: true }, torrentSetArguments, torrentAlwaysSo))
-      .toEqual(["files-wanted"])
+    expect(unsupportedArguments({ ids: [1], seed_ratio_limit: 2, files_wanted: [0], tracker_add: ["http://t/a"], honors_session_limits: true }, torrentSetArguments, torrentAlwaysSo))
+      .toEqual(["tracker-add"])
     expect(unsupportedArguments({ bandwidth_priority: 1, honors_session_limits: false }, torrentSetArguments, torrentAlwaysSo))
       .toEqual(["bandwidth-priority", "honors-session-limits"])
     expect(unsupportedArguments({ utp_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required" }, sessionSetArguments, sessionAlwaysSo))
@@ -283,7 +288,7 @@ describe("TransmissionRpc: fields", () => {
       source: "EX", maxConnectedPeers: 50, availability: [2, 1, 1, 0], bytesCompleted: [250, 0], "primary-mime-type": "application/octet-stream",
       "file-count": 2
     })
-    expect(torrentObject(view({ files: [{ name: "a/film.mkv", length: 900, bytesCompleted: 0 }, { name: "a/film.srt", length: 100, bytesCompleted: 0 }] }), ["primary_mime_type"], context))
+    expect(torrentObject(view({ files: [{ name: "a/film.mkv", length: 900, bytesCompleted: 0, wanted: true, priority: 0 }, { name: "a/film.srt", length: 100, bytesCompleted: 0, wanted: true, priority: 0 }] }), ["primary_mime_type"], context))
       .toEqual({ primary_mime_type: "video/x-matroska" })
   })
 

@@ -144,6 +144,17 @@ const cellsDrawn = (page: Page) =>
     })()`)
   )
 
+/** Waits until `expression` (evaluated in the page) is true: the page's CSP allows no string predicates of
+ *  waitForFunction, which evaluates them with eval. */
+const waitTrue = (page: Page, expression: string) =>
+  ui(async () => {
+    const deadline = Date.now() + live.timeout
+    while (!(await page.evaluate<boolean>(expression))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })
+
 const scenario = <A>(body: Effect.Effect<A, unknown, SessionControl | MemoryControl | Scope.Scope>) =>
   body.pipe(Effect.scoped, Effect.provide(layer()))
 
@@ -384,9 +395,10 @@ describe("web interface", () => {
           `[...document.querySelectorAll("#${id} tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent))`
         ))
       // The second file has 1816774 - 1638400 = 178374 of its 3271800 bytes: 5.4%.
+      // Each row: its box (downloaded or not), name, size, progress, priority list and play link.
       expect(yield* tableRows("files")).toEqual([
-        ["Album/cd1/01 intro.flac", "1.56 MiB", "100.0%", "play"],
-        ["Album/cd1/02 song.flac", "3.12 MiB", "5.4%", "play"]
+        ["", "Album/cd1/01 intro.flac", "1.56 MiB", "100.0%", "HighNormalLow", "play"],
+        ["", "Album/cd1/02 song.flac", "3.12 MiB", "5.4%", "HighNormalLow", "play"]
       ])
       // Each file's play link: the daemon's stream of it.
       const links = yield* ui(() => page.evaluate<ReadonlyArray<string | null>>(
@@ -421,6 +433,49 @@ describe("web interface", () => {
       yield* ui(() => page.click("#detail-close"))
       expect(yield* ui(() => page.isHidden("#detail"))).toBe(true)
       console.log(`web interface screenshot: ${yield* shoot(page, "desktop-list")}`)
+      expect(pageErrors).toEqual([])
+    })), { timeout: 60_000 })
+
+  it.live("chooses in the detail which files to download and at what priority, through torrent-set", () =>
+    scenario(Effect.gen(function*() {
+      const { memory, page, pageErrors } = yield* openUi(phone)
+      yield* addFile(page, "album.torrent", album.bytes, 1)
+      yield* ui(() => page.click(`${row(1)} .name`))
+      // The status line sits with the list, hidden on a phone while the detail is open: read, not seen.
+      yield* ui(() => page.waitForSelector(`#files[data-rows="2"]`, live))
+      const controls = ui(() => page.evaluate<ReadonlyArray<readonly [boolean, string]>>(
+        `[...document.querySelectorAll("#files tbody tr")].map((tr) => [tr.querySelector("input.wanted").checked, tr.querySelector("select.priority").value])`
+      ))
+      expect(yield* controls).toEqual([[true, "0"], [true, "0"]])
+
+      // The second file not downloaded, the first at high priority: one torrent-set each, for that file.
+      yield* ui(() => page.getByRole("checkbox", { name: "Download Album/cd1/02 song.flac" }).uncheck())
+      yield* ui(() => page.waitForSelector("#status-line:text('Album/cd1/02 song.flac: not downloaded')", { ...live, state: "attached" }))
+      yield* ui(() => page.getByRole("combobox", { name: "Priority of Album/cd1/01 intro.flac" }).selectOption("High"))
+      yield* ui(() => page.waitForSelector("#status-line:text('Album/cd1/01 intro.flac: high priority')", { ...live, state: "attached" }))
+      expect(memory.calls().filter((c) => c._tag === "set")).toEqual([
+        { _tag: "set", which: [1], settings: { files: { unwanted: [1] } } },
+        { _tag: "set", which: [1], settings: { files: { high: [0] } } }
+      ])
+      expect(memory.torrent(1)?.files.map((f) => [f.wanted, f.priority])).toEqual([[true, 1], [false, 0]])
+      // The next polls show what the session has (the rows kept, not made again).
+      const before = yield* ui(() => page.evaluate<boolean>(`(window.firstRow = document.querySelector("#files tbody tr"), true)`))
+      expect(before).toBe(true)
+      yield* memory.setProgress(1, 0.5)
+      yield* waitTrue(page, `document.querySelector("#files tbody tr .file-done").textContent === "100.0%"`)
+      expect(yield* controls).toEqual([[true, "1"], [false, "0"]])
+      expect(yield* ui(() => page.evaluate<boolean>(`window.firstRow === document.querySelector("#files tbody tr")`))).toBe(true)
+      // Only the first file wanted: the torrent is complete once it is there.
+      yield* memory.setProgress(1, 1_638_400 / 4_910_200)
+      yield* waitTrue(page, `document.getElementById("detail-status").textContent === "Seeding, 100.0%"`)
+
+      // Wanted again, at low priority.
+      yield* ui(() => page.getByRole("checkbox", { name: "Download Album/cd1/02 song.flac" }).check())
+      yield* ui(() => page.getByRole("combobox", { name: "Priority of Album/cd1/02 song.flac" }).selectOption("Low"))
+      yield* ui(() => page.waitForSelector("#status-line:text('Album/cd1/02 song.flac: low priority')", { ...live, state: "attached" }))
+      expect(memory.torrent(1)?.files.map((f) => [f.wanted, f.priority])).toEqual([[true, 1], [true, -1]])
+      yield* waitTrue(page, `document.getElementById("detail-status").textContent.startsWith("Downloading")`)
+      console.log(`web interface screenshot: ${yield* shoot(page, "phone-files")}`)
       expect(pageErrors).toEqual([])
     })), { timeout: 60_000 })
 

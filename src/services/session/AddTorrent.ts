@@ -17,6 +17,7 @@ import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import type { Added, AddOptions, AddSource } from "./SessionControl.js"
 import type { TorrentIdentity } from "./SessionEntry.js"
+import * as TorrentFiles from "./TorrentFiles.js"
 import type { TorrentList } from "./TorrentList.js"
 import * as TorrentUrl from "./TorrentUrl.js"
 
@@ -92,6 +93,8 @@ export const make = (
         yield* store.saveTorrent(identity.metainfo.infoHash!, keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
       }
       const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true, goals: context.goals() })
+      // Before the queue may start it: its first run has the files chosen.
+      if (options.files !== undefined) yield* TorrentFiles.change(entry, options.files)
       yield* context.save
       yield* Effect.logInfo(
         `added: ${entry.id} ${entry.name} (${sourceWords[source._tag]}) into ${downloadDir}${options.paused === true ? ", stopped" : ""}`

@@ -105,9 +105,12 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
           if (same !== undefined) return { id: same.id, hashString: same.hashString, name: same.name, duplicate: true }
           const id = nextId++
           const downloadDir = addOptions.downloadDir ?? settings.downloadDir
-          torrents.set(id, MemoryTorrent.newTorrent(info, {
+          const torrent = MemoryTorrent.newTorrent(info, {
             id, now: now(), downloadDir, paused: addOptions.paused === true, queuePosition: torrents.size, seedRatioLimit: settings.seedRatioLimit, seedIdleLimit: settings.idleSeedingLimit
-          }))
+          })
+          // A magnet's files are not known here: its choice of files is only recorded.
+          if (addOptions.files !== undefined) MemoryTorrent.setFiles(torrent, addOptions.files, now())
+          torrents.set(id, torrent)
           return { id, hashString: info.hashString, name: info.name, duplicate: false }
         })
       )
@@ -129,7 +132,12 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
         onEach({ _tag: "stop", which }, (t) => Object.assign(t, { status: Status.Stopped, rateDownload: 0, rateUpload: 0, peers: [], peersConnected: 0 })),
       remove: (which, deleteData) => onEach({ _tag: "remove", which, deleteData }, (t) => torrents.delete(t.id)),
       verify: (which) => onEach({ _tag: "verify", which }, (t) => void (t.status = Status.Check)),
-      set: (which, torrentSettings) => onEach({ _tag: "set", which, settings: torrentSettings }, (t) => Object.assign(t, torrentSettings)),
+      set: (which, torrentSettings) =>
+        onEach({ _tag: "set", which, settings: torrentSettings }, (t) => {
+          const { files, ...rest } = torrentSettings
+          Object.assign(t, rest)
+          if (files !== undefined) MemoryTorrent.setFiles(t, files, now())
+        }),
       setLocation: (which, folder, move) => onEach({ _tag: "setLocation", which, folder, move }, (t) => void (t.downloadDir = folder)),
       // Its peers have every piece: the pieces it lacks are available while any is connected.
       torrents: (which) => Effect.sync(() => selected(which).map((t) => ({ ...t, availability: new Array<number>(t.pieceCount).fill(t.peersConnected > 0 ? 1 : 0) }))),

@@ -2,11 +2,13 @@
  * A torrent of the memory session (MemoryControl.ts): a plain, changeable TorrentView. What its source
  * tells (name, sizes, files, pieces, trackers) comes from decoding the .torrent or parsing the magnet as
  * the real session would; its progress and rates change only when a test says so, and then its pieces,
- * files, totals and ETA agree with each other.
+ * files, totals and ETA agree with each other. Its files can be wanted or not and given priorities, as
+ * the real session's; its figures then follow the files wanted, counted by files rather than by pieces.
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { ControlError } from "../../domain/Errors.js"
+import { applyFileChange, type FileChange } from "../../domain/FileChoices.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
@@ -20,7 +22,8 @@ export type MemoryTorrent = { -readonly [K in keyof TorrentView]: TorrentView[K]
 export type Identity = Pick<
   TorrentView,
   | "hashString" | "name" | "hasMetadata" | "totalSize" | "magnetLink" | "isPrivate" | "pieceCount" | "pieceSize" | "pieces" | "files"
-  | "trackers" | "comment" | "creator" | "dateCreated" | "source" | "webseeds" | "metadataPercentComplete"
+  | "trackers" | "comment" | "creator" | "dateCreated" | "source" | "webseeds" | "metadataPercentComplete" | "sizeWhenDone"
+  | "leftUntilDone" | "wantedPieces"
 >
 
 /** The first `have` of `pieceCount` pieces, as the base64 bitfield a view shows. */
@@ -53,8 +56,13 @@ const fromMetainfo = (m: Metainfo): Identity => {
     files: m.files.filter((f) => !f.pad).map((f) => ({
       name: m.multiFile ? [m.name, ...f.path].join("/") : m.name,
       length: f.length,
-      bytesCompleted: 0
+      bytesCompleted: 0,
+      wanted: true,
+      priority: 0 as const
     })),
+    sizeWhenDone: m.totalLength,
+    leftUntilDone: m.totalLength,
+    wantedPieces: bitfield(m.pieceCount, m.pieceCount),
     trackers: trackersOf(tiers),
     comment: m.comment ?? "",
     creator: m.createdBy ?? "",
@@ -77,6 +85,9 @@ const fromMagnet = (m: Magnet.Magnet, uri: string): Identity => {
     pieceCount: 0,
     pieceSize: 0,
     pieces: "",
+    wantedPieces: "",
+    sizeWhenDone: 0,
+    leftUntilDone: 0,
     files: [],
     trackers: trackersOf(m.trackers.map((t) => [t])),
     comment: "",
@@ -177,15 +188,50 @@ export const setProgress = (t: MemoryTorrent, fraction: number, now: number): vo
   const pieces = fraction >= 1 ? t.pieceCount : t.pieceSize > 0 ? Math.floor(have / t.pieceSize) : 0
   Object.assign(t, {
     haveValid: have,
-    percentDone: fraction,
     downloadedEver: t.downloadedEver + gained,
     pieces: bitfield(t.pieceCount, pieces),
     eta: fraction >= 1 ? -2 : t.eta
   })
-  if (fraction >= 1) {
-    t.doneDate = now
-    if (t.status === Status.Download) t.status = Status.Seed
+  settle(t, now)
+}
+
+/** The figures that follow the files wanted: size when done, what is left, the share done, the pieces
+ *  wanted; a download with nothing left to get is a seed from now. */
+const settle = (t: MemoryTorrent, now: number): void => {
+  let sizeWhenDone = 0
+  let left = 0
+  let offset = 0
+  const wanted = new Uint8Array(Math.ceil(t.pieceCount / 8))
+  for (const f of t.files) {
+    sizeWhenDone += f.wanted ? f.length : f.bytesCompleted
+    if (f.wanted) left += f.length - f.bytesCompleted
+    if (f.wanted && f.length > 0 && t.pieceSize > 0) {
+      for (let p = Math.floor(offset / t.pieceSize); p <= Math.floor((offset + f.length - 1) / t.pieceSize); p++) wanted[p >> 3]! |= 0x80 >> (p & 7)
+    }
+    offset += f.length
   }
+  Object.assign(t, {
+    sizeWhenDone,
+    leftUntilDone: left,
+    percentDone: sizeWhenDone === 0 ? (t.hasMetadata ? 1 : 0) : (sizeWhenDone - left) / sizeWhenDone,
+    wantedPieces: Buffer.from(wanted).toString("base64")
+  })
+  if (left === 0 && t.hasMetadata) {
+    if (t.doneDate === 0) t.doneDate = now
+    if (t.status === Status.Download) t.status = Status.Seed
+  } else if (t.status === Status.Seed) t.status = Status.Download
+}
+
+/** The files wanted and their priorities after `change` (numbered as the RPC numbers files). */
+export const setFiles = (t: MemoryTorrent, change: FileChange, now: number): void => {
+  const choices = applyFileChange(
+    { unwanted: t.files.flatMap((f, i) => (f.wanted ? [] : [i])), priorities: t.files.map((f) => f.priority) },
+    change,
+    t.files.length
+  )
+  const unwanted = new Set(choices.unwanted)
+  t.files = t.files.map((f, i) => ({ ...f, wanted: !unwanted.has(i), priority: choices.priorities[i] ?? 0 }))
+  settle(t, now)
 }
 
 /** The torrent's rates, and the ETA they give. */

@@ -1,6 +1,8 @@
 /**
  * The Transmission RPC's torrent methods: torrent-get, torrent-add, torrent-set, torrent-set-location, the
- * actions (start, stop, verify, remove) and the queue moves.
+ * actions (start, stop, verify, remove) and the queue moves. torrent-add and torrent-set take the files
+ * wanted and their priorities (files-wanted, files-unwanted, priority-high/-normal/-low; an empty list
+ * means every file).
  *
  * As Transmission does, ids that name no torrent are skipped rather than refused: a list is resolved
  * against the session first. Actions on "recently-active" touch only the torrents moving data or being
@@ -9,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import { readFile, stat } from "node:fs/promises"
 import type { ControlError } from "../../domain/Errors.js"
+import { outOfRange } from "../../domain/FileChoices.js"
 import { Status, type TorrentView } from "../../domain/SessionView.js"
 import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
 import { torrentObject, torrentTable } from "../../protocol/TransmissionFields.js"
@@ -102,7 +105,8 @@ export const torrentAdd: Method = (call, { control, memory }) =>
     const source = yield* sourceOf(request)
     const added = yield* control.add(source, {
       ...(request.downloadDir === undefined ? {} : { downloadDir: request.downloadDir }),
-      ...(request.paused === undefined ? {} : { paused: request.paused })
+      ...(request.paused === undefined ? {} : { paused: request.paused }),
+      ...(request.files === undefined ? {} : { files: request.files })
     }).pipe(
       Effect.mapError((e) =>
         e.reason === "Invalid" ? failure(ErrorCode.CorruptTorrent, e.detail) : controlFailure(e, source._tag === "Url" ? ErrorCode.HttpError : ErrorCode.SystemError)
@@ -131,6 +135,11 @@ export const torrentSet: Method = (call, { control }) =>
         ...(up.remembered === v.rememberedUploadLimit ? {} : { rememberedUploadLimit: up.remembered })
       }
       if (Object.keys(settings).length > 0) yield* control.set([v.id], settings)
+    }
+    // As Transmission: the files in range are changed, and the answer says that some were not.
+    const files = rest.files
+    if (files !== undefined && views.some((v) => v.hasMetadata && outOfRange(files, v.files.length))) {
+      return failure(ErrorCode.InvalidParams, "file index out of range")
     }
     return success()
   }).pipe(Effect.catchAll((e) => Effect.succeed(controlFailure(e))))

@@ -32,7 +32,8 @@ const savedState = (saved: SessionFile.SavedTorrent, goals: TorrentGoals): NonNu
   ...(saved.secondsDownloading !== undefined ? { secondsDownloading: saved.secondsDownloading } : {}),
   ...(saved.secondsSeeding !== undefined ? { secondsSeeding: saved.secondsSeeding } : {}),
   ...(saved.activityDate !== undefined ? { activityDate: saved.activityDate } : {}),
-  ...(saved.corruptEver !== undefined ? { corruptBefore: saved.corruptEver } : {})
+  ...(saved.corruptEver !== undefined ? { corruptBefore: saved.corruptEver } : {}),
+  files: { unwanted: saved.unwanted ?? [], priorities: saved.priorities ?? [] }
 })
 
 /**

@@ -7,7 +7,8 @@
  * - the queue (SessionQueue.ts): a torrent that is not stopped either runs or waits for a slot;
  * - one torrent's run (TorrentRun.ts): its metadata when it came as a magnet link, the check of its data,
  *   then Torrent.start, in a scope that stopping closes (the last checkpoint, the `stopped` announce);
- * - adding from each source (AddTorrent.ts), and the actions on torrents named (TorrentActions.ts);
+ * - adding from each source (AddTorrent.ts), and the actions on torrents named (TorrentActions.ts), the
+ *   files wanted and their priorities among them (TorrentFiles.ts);
  * - what it does each second (SessionClock.ts): time counted, activity, seeding goals, the alternative
  *   limits' schedule;
  * - here, what is the session's as a whole: its settings, its rate limits (spent together with each
@@ -102,7 +103,7 @@ const streamSourceOf = (list: TorrentList.TorrentList, services: Context.Context
     const metainfo = entry?.metainfo
     if (entry === undefined || handle === undefined || metainfo === undefined) return Effect.succeed(undefined)
     return Effect.flatMap(Storage, (storage) => storage.open(metainfo, entry.downloadDir, { readOnly: true })).pipe(
-      Effect.map((files): StreamSource => ({ metainfo, pieces: handle.pieces, events: handle.events, read: files.read })),
+      Effect.map((files): StreamSource => ({ metainfo, pieces: handle.pieces, events: handle.events, read: files.read, window: handle.window })),
       Effect.provide(services),
       Effect.orElseSucceed(() => undefined)
     )

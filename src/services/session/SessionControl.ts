@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { ControlError } from "../../domain/Errors.js"
+import type { FileChange } from "../../domain/FileChoices.js"
 import type { LimitMode, SessionSettings, SessionStats, SettingsChange, TorrentView } from "../../domain/SessionView.js"
 import type { StreamSource } from "../stream/StreamServer.js"
 
@@ -23,6 +24,9 @@ export interface AddOptions {
   readonly downloadDir?: string
   /** Added stopped. */
   readonly paused?: boolean
+  /** Its files wanted and their priorities (numbered as the RPC numbers them); a magnet's apply once its
+   *  metadata is in. */
+  readonly files?: FileChange
 }
 
 export interface Added {
@@ -50,6 +54,9 @@ export interface TorrentSettings {
   readonly seedIdleMode?: LimitMode
   /** Minutes. */
   readonly seedIdleLimit?: number
+  /** Files wanted or not and their priorities (domain/FileChoices.ts). A running torrent takes a new
+   *  priority at once; a change of the files wanted restarts its run (the files parked or moved into place). */
+  readonly files?: FileChange
 }
 
 export interface SessionControlService {

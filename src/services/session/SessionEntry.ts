@@ -3,7 +3,9 @@
  * Transmission's terms): its status, progress, rates, files, peers, trackers and the map of its pieces.
  */
 import * as Effect from "effect/Effect"
-import type { Bitfield } from "../../domain/Bitfield.js"
+import { Bitfield } from "../../domain/Bitfield.js"
+import { type FileChange, type FileChoices, wantedPiecesOf } from "../../domain/FileChoices.js"
+import { fileBytesCompleted, leftUntilDone, sizeWhenDone } from "../../domain/FileProgress.js"
 import * as Layout from "../../domain/Layout.js"
 import type { TokenBucket } from "../../domain/TokenBucket.js"
 import { format as formatMagnet } from "../../domain/Magnet.js"
@@ -13,7 +15,8 @@ import { layoutOf, type Metainfo, relativePath, trackerTiers } from "../../domai
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { TorrentHandle } from "../torrent/Torrent.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
-import { Status, type TorrentView } from "../../domain/SessionView.js"
+import { type FileView, type PeerView, Status, type TorrentView } from "../../domain/SessionView.js"
+import type { PeerInfo } from "../peer/PeerContext.js"
 import * as path from "node:path"
 
 export interface Entry {
@@ -44,8 +47,12 @@ export interface Entry {
   checked: number
   /** The pieces known good when last checked (shown while the torrent does not run). */
   have: Bitfield | undefined
-  /** Every piece is verified now (set by the check, and when the download completes). */
+  /** Every wanted piece is verified now (set by the check, and when the download completes). */
   complete: boolean
+  /** The files wanted and their priorities (TorrentFiles.ts), numbered as the RPC numbers them. */
+  files: FileChoices
+  /** Changes to the files asked before a magnet's metadata was in: applied when it is. */
+  pendingFiles: ReadonlyArray<FileChange>
   /** Bytes downloaded and uploaded in earlier runs (from the resume data). */
   previous: { readonly downloaded: number; readonly uploaded: number }
   downloadLimit: number
@@ -111,6 +118,55 @@ const magnetLinkOf = (entry: Entry): string =>
     ...(entry.metainfo === undefined ? {} : { trackers: trackerTiers(entry.metainfo).flat(), webSeeds: entry.metainfo.urlList })
   }))
 
+/** What it has and what is left of the files wanted (Transmission's haveValid, sizeWhenDone, leftUntilDone)
+ *  and its files as shown, from the verified pieces `have` (undefined: not checked yet). */
+const progressOf = (entry: Entry, have: Bitfield | undefined, verified: number | undefined) => {
+  const m = entry.metainfo
+  if (m === undefined) return { haveValid: 0, sizeWhenDone: 0, left: 0, wanted: undefined, files: (): Array<FileView> => [] }
+  const layout = layoutOf(m)
+  const wanted = wantedPiecesOf(layout, entry.files)
+  // Before its first check, a torrent done before is taken as having what it wanted.
+  const known = have ?? (entry.complete ? wanted?.copy() ?? Bitfield.full(layout.pieceCount) : Bitfield.empty(layout.pieceCount))
+  const haveValid = verified ?? verifiedBytes(layout, known)
+  const files = (): Array<FileView> => {
+    const unwanted = new Set(entry.files.unwanted)
+    let shown = 0
+    return m.files.flatMap((file, index) => {
+      if (file.pad) return []
+      const at = shown++
+      return [{
+        name: relativePath(m, file).join("/"),
+        length: file.length,
+        bytesCompleted: fileBytesCompleted(layout, index, known),
+        wanted: !unwanted.has(at),
+        priority: entry.files.priorities[at] ?? 0
+      }]
+    })
+  }
+  // Every file wanted: the plain figures, without a pass over the pieces.
+  return wanted === undefined
+    ? { haveValid, sizeWhenDone: m.totalLength, left: m.totalLength - haveValid, wanted: Bitfield.full(layout.pieceCount), files }
+    : { haveValid, sizeWhenDone: sizeWhenDone(layout, wanted, known), left: leftUntilDone(layout, wanted, known), wanted, files }
+}
+
+const peerView = (p: PeerInfo): PeerView => {
+  const at = p.key.lastIndexOf(":")
+  return {
+    address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
+    port: Number(p.key.slice(at + 1)),
+    clientName: p.client,
+    rateToClient: p.downloadRate,
+    rateToPeer: p.uploadRate,
+    peerId: Buffer.from(p.peerId).toString("base64"),
+    bytesToClient: p.downloaded,
+    bytesToPeer: p.uploaded,
+    progress: p.pieces.pieceCount === 0 ? 0 : p.pieces.count / p.pieces.pieceCount,
+    isDownloadingFrom: !p.peerChoking && p.amInterested,
+    isUploadingTo: !p.amChoking && p.peerInterested,
+    isIncoming: p.incoming
+  }
+}
+
 /** The view of one torrent now. Its costly parts (files, pieces, peers, trackers, the magnet link) are
  *  computed when read: a front end listing 1,000 torrents asks for a few fields of each. */
 export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<TorrentView> =>
@@ -120,23 +176,10 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
     const stats = handle === undefined ? undefined : yield* handle.stats
     const peers = handle === undefined ? [] : yield* handle.peers
     const have = handle === undefined ? entry.have : yield* handle.pieces
-    const layout = m === undefined ? undefined : layoutOf(m)
     const totalSize = m?.totalLength ?? 0
-    const haveValid = stats?.verifiedBytes ?? (have !== undefined && layout !== undefined ? verifiedBytes(layout, have) : entry.complete ? totalSize : 0)
-    const left = totalSize - haveValid
+    const { haveValid, sizeWhenDone: whenDone, left, wanted, files } = progressOf(entry, have, stats?.verifiedBytes)
     const rateDownload = stats?.downloadRate ?? 0
     const complete = m !== undefined && left === 0
-    const files = () => m === undefined || layout === undefined
-      ? []
-      : m.files.flatMap((file, index) =>
-          file.pad
-            ? []
-            : [{
-                name: relativePath(m, file).join("/"),
-                length: file.length,
-                bytesCompleted: have === undefined ? (complete ? file.length : 0) : Layout.fileBytesIn(layout, index, (p) => have.has(p))
-              }]
-        )
     return {
       id: entry.id,
       hashString: entry.hash,
@@ -145,7 +188,9 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       hasMetadata: m !== undefined,
       totalSize,
       haveValid,
-      percentDone: totalSize === 0 ? (m === undefined ? 0 : 1) : haveValid / totalSize,
+      sizeWhenDone: whenDone,
+      leftUntilDone: left,
+      percentDone: whenDone === 0 ? (m === undefined ? 0 : 1) : (whenDone - left) / whenDone,
       rateDownload,
       rateUpload: stats?.uploadRate ?? 0,
       downloadedEver: entry.previous.downloaded + (stats?.downloadedBytes ?? 0),
@@ -167,27 +212,14 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       get pieces() {
         return have === undefined ? "" : Buffer.from(have.toBytes()).toString("base64")
       },
+      get wantedPieces() {
+        return wanted === undefined ? "" : Buffer.from(wanted.toBytes()).toString("base64")
+      },
       get files() {
         return files()
       },
       get peers() {
-        return peers.map((p) => {
-          const at = p.key.lastIndexOf(":")
-          return {
-            address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
-            port: Number(p.key.slice(at + 1)),
-            clientName: p.client,
-            rateToClient: p.downloadRate,
-            rateToPeer: p.uploadRate,
-            peerId: Buffer.from(p.peerId).toString("base64"),
-            bytesToClient: p.downloaded,
-            bytesToPeer: p.uploaded,
-            progress: p.pieces.pieceCount === 0 ? 0 : p.pieces.count / p.pieces.pieceCount,
-            isDownloadingFrom: !p.peerChoking && p.amInterested,
-            isUploadingTo: !p.amChoking && p.peerInterested,
-            isIncoming: p.incoming
-          }
-        })
+        return peers.map(peerView)
       },
       get availability() {
         const counts = new Array<number>(m?.pieceCount ?? 0).fill(0)

@@ -2,8 +2,8 @@
  * The daemon's list of torrents between runs: `<state>/session.json`, replaced atomically (a temp file
  * written and flushed, renamed over it, the folder flushed). Each torrent's .torrent and resume data live
  * beside it in `<state>/torrents/`; this file says which torrents there are, where their data goes,
- * whether they were stopped and their own rate limits. A file that cannot be read is reported and the
- * session starts empty.
+ * whether they were stopped, their own rate limits, and the files wanted and their priorities. A file
+ * that cannot be read is reported and the session starts empty.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -34,7 +34,10 @@ const SavedTorrent = Schema.Struct({
   secondsDownloading: Schema.optional(Schema.NonNegativeInt),
   secondsSeeding: Schema.optional(Schema.NonNegativeInt),
   activityDate: Schema.optional(Schema.NonNegativeInt),
-  corruptEver: Schema.optional(Schema.NonNegativeInt)
+  corruptEver: Schema.optional(Schema.NonNegativeInt),
+  /** The files not wanted (0-based, as the RPC numbers them) and each file's priority; absent: all wanted, normal. */
+  unwanted: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
+  priorities: Schema.optional(Schema.Array(Schema.Literal(-1, 0, 1)))
 })
 export type SavedTorrent = typeof SavedTorrent.Type
 
@@ -65,7 +68,9 @@ export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect
         secondsSeeding: e.secondsSeeding,
         activityDate: e.activityDate,
         // Those of the run going on are added when it stops, and the session saves then.
-        corruptEver: e.corruptBefore
+        corruptEver: e.corruptBefore,
+        ...(e.files.unwanted.length > 0 ? { unwanted: e.files.unwanted } : {}),
+        ...(e.files.priorities.length > 0 ? { priorities: e.files.priorities } : {})
       }))
     return JsonFile.save(file, { version: 1, torrents })
   })

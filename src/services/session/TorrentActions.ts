@@ -1,6 +1,6 @@
 /**
  * What a front end can do to torrents of the session it names: start, stop, remove (with its data or
- * not), verify, and set a torrent's own limits, seeding goals and queue position. Every name must match a
+ * not), verify, and set a torrent's own limits, seeding goals, queue position and files (TorrentFiles.ts). Every name must match a
  * torrent, or nothing is done (ControlError NotFound). Every change saves the session's list at once.
  * Starting a seed that has reached its ratio turns its ratio limit off, as Transmission does ("restarted
  * manually"): it would stop again at once.
@@ -15,6 +15,7 @@ import type { SessionSettings } from "../../domain/SessionView.js"
 import type { Selection, SessionControlService, TorrentSettings } from "./SessionControl.js"
 import type { Entry } from "./SessionEntry.js"
 import type { SessionQueue } from "./SessionQueue.js"
+import * as TorrentFiles from "./TorrentFiles.js"
 import type { TorrentList } from "./TorrentList.js"
 
 export interface ActionContext {
@@ -119,8 +120,20 @@ export const make = ({ list, queue, save, settings }: ActionContext): TorrentAct
       each(which, (found) =>
         Effect.gen(function*() {
           const now = yield* Clock.currentTimeMillis
-          for (const entry of found) applySettings(entry, settings, now)
+          let restarted = false
+          for (const entry of found) {
+            applySettings(entry, settings, now)
+            if (settings.files === undefined) continue
+            // A new set of files wanted: the run starts again on it, as a stop and a start would.
+            const { restart } = yield* TorrentFiles.change(entry, settings.files)
+            if (restart) {
+              yield* Effect.logInfo(`files changed: ${entry.id} ${entry.name}; restarted`)
+              yield* queue.stop(entry)
+              restarted = true
+            }
+          }
           yield* save
+          if (restarted) yield* queue.schedule
         }))
   }
 }

@@ -6,6 +6,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { ControlError } from "../../domain/Errors.js"
+import { allWanted } from "../../domain/FileChoices.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { Selection } from "./SessionControl.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
@@ -27,7 +28,8 @@ export interface Placement {
   readonly uploadLimit?: number
   /** What else an earlier run saved of it (SessionFile.ts); a new torrent starts from nothing. */
   readonly saved?: Partial<Pick<Entry,
-    "rememberedDownloadLimit" | "rememberedUploadLimit" | "goals" | "secondsDownloading" | "secondsSeeding" | "activityDate" | "corruptBefore"
+    | "rememberedDownloadLimit" | "rememberedUploadLimit" | "goals" | "secondsDownloading" | "secondsSeeding" | "activityDate" | "corruptBefore"
+    | "files"
   >>
   /** A new torrent's seeding goals (the session's ratio limit as its own, as Transmission does), when not saved;
    *  default: the session's goals at Transmission's defaults. */
@@ -87,6 +89,8 @@ export const make = (): TorrentList => {
         checked: 0,
         have: undefined,
         complete: doneDate > 0,
+        files: placement.saved?.files ?? allWanted,
+        pendingFiles: [],
         previous: { downloaded: 0, uploaded: 0 },
         downloadLimit,
         uploadLimit,

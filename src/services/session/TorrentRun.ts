@@ -1,13 +1,15 @@
 /**
  * One torrent of the session from start to stop, as the fiber the queue runs for it: its metadata when it
  * came as a magnet link, the check of its data (from its checkpoint, or everything for a verify), then
- * Torrent.start on the session's shared port, DHT node and rate limits, until it is stopped. The run has
+ * Torrent.start on the session's shared port, DHT node and rate limits, with the files wanted and their
+ * priorities (TorrentFiles.ts), until it is stopped. The run has
  * its own scope: stopping it (the fiber interrupted) takes the last checkpoint and sends the `stopped`
  * announce. An error stops the torrent and shows on it; the session goes on.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Magnet from "../../domain/Magnet.js"
+import type { FileChoices } from "../../domain/FileChoices.js"
 import { formatBytes } from "../../domain/Units.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import { Throttle, type TokenBucket } from "../../domain/TokenBucket.js"
@@ -20,6 +22,7 @@ import * as Torrent from "../torrent/Torrent.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
 import { type Entry, peersPerTorrent } from "./SessionEntry.js"
 import type { StartTurns } from "./StartTurns.js"
+import * as TorrentFiles from "./TorrentFiles.js"
 
 /** What every torrent of the session shares. */
 export interface Shared {
@@ -58,6 +61,7 @@ const fetchMetadata = (entry: Entry, shared: Shared) =>
     entry.metainfo = resolved.metainfo
     entry.name = resolved.metainfo.name
     entry.peers = resolved.peers
+    TorrentFiles.applyPending(entry)
     yield* shared.save
     yield* Effect.logInfo(
       `metadata received: ${entry.id} ${entry.name}: ${resolved.metainfo.files.length} file(s), ${formatBytes(resolved.metainfo.totalLength)}`
@@ -83,7 +87,9 @@ const run = (entry: Entry, shared: Shared) =>
     })
     entry.recheck = false
     entry.have = recovered.have
-    entry.complete = recovered.have.isComplete
+    // The files wanted as they are now: a change from here on restarts the run (TorrentFiles.ts).
+    const choices: FileChoices = entry.files
+    entry.complete = TorrentFiles.isComplete(metainfo, choices, recovered.have)
     // Without resume data for this folder (the data was moved, or lost), the totals of earlier runs stay.
     if (recovered.saved !== undefined) entry.previous = { downloaded: recovered.saved.downloaded, uploaded: recovered.saved.uploaded }
     entry.handle = yield* Torrent.start({
@@ -106,15 +112,26 @@ const run = (entry: Entry, shared: Shared) =>
           : Effect.logWarning(`tracker: ${entry.id} ${entry.name}: ${url}: ${failure}`),
       previous: entry.previous,
       maxPeers: peersPerTorrent,
-      checkpointCurrent: recovered.current
+      checkpointCurrent: recovered.current,
+      ...TorrentFiles.runOptions(metainfo, choices)
     })
     entry.phase = "running"
+    // Changed while the torrent was being set up: new priorities go to it now; new files wanted need a
+    // run of their own (interrupted, this one ends as a stop does, and the queue starts it again).
+    if (!TorrentFiles.sameWanted(entry.files, choices)) return yield* Effect.interrupt
+    if (!TorrentFiles.samePriorities(entry.files, choices)) {
+      yield* entry.handle.setFilePriorities(TorrentFiles.runOptions(metainfo, entry.files).filePriorities ?? [])
+    }
     entry.startDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     entry.lastTransferred = { downloaded: 0, uploaded: 0 }
     entry.idleLimitReached = false
     yield* giveBack
     yield* entry.handle.completed
-    if (!entry.complete) yield* Effect.logInfo(`completed: ${entry.id} ${entry.name} (${formatBytes(metainfo.totalLength)})`)
+    if (!entry.complete) {
+      // The bytes of the files wanted (of every file, without a choice).
+      const wanted = (yield* entry.handle.stats).selectedLength ?? metainfo.totalLength
+      yield* Effect.logInfo(`completed: ${entry.id} ${entry.name} (${formatBytes(wanted)})`)
+    }
     entry.complete = true
     if (entry.doneDate === 0) {
       entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)

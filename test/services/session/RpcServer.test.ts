@@ -283,9 +283,9 @@ describe("RpcServer: classic methods against a memory session", () => {
       const shown = yield* rpc({ method: "torrent-get", arguments: { ids: 1, fields: ["downloadLimit", "downloadLimited", "uploadLimit", "uploadLimited"] } })
       expect(shown.json.arguments.torrents).toEqual([{ downloadLimit: 100, downloadLimited: false, uploadLimit: 25, uploadLimited: false }])
       yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimited: true } })
-      // transmission-remote -t 1 -G 0 (files-unwanted): refused, naming it, nothing changed.
-      const refused = yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimit: 5, "files-unwanted": [0], seedRatioLimit: 2 } })
-      expect(refused.json.result).toBe("not supported: files-unwanted (nothing was changed)")
+      // transmission-remote -t 1 -td URL (tracker-add): refused, naming it, nothing changed.
+      const refused = yield* rpc({ method: "torrent-set", arguments: { ids: [1], uploadLimit: 5, trackerAdd: ["http://t.example/announce"], seedRatioLimit: 2 } })
+      expect(refused.json.result).toBe("not supported: tracker-add (nothing was changed)")
       expect(memory.torrent(1)?.uploadLimit).toBe(25_000)
       // The seeding goals (transmission-remote -t 1 -sr 2, -t 1 --idle-seeding-limit 10).
       expect((yield* rpc({ method: "torrent-set", arguments: { ids: [1], seedRatioLimit: 2.5, seedRatioMode: 1, seedIdleLimit: 10, seedIdleMode: 1 } })).json.result).toBe("success")
