@@ -9,13 +9,13 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { aria2Args, childPids, cpuSeconds, exited, freePort, infoHash, kill, logTail, peakRssMB, resetPeakRss, stopTree, track, watchTransfer } from "./support.mjs"
 
-const timeBin = "/usr/bin/time"
+export const timeBin = "/usr/bin/time"
 export const hasTime = fs.existsSync(timeBin)
 const env = { ...process.env, NO_COLOR: "1" }
 
 /** How bt-effect is started: the executable itself, with its shebang's flags; with `--profile DIR`, node
  *  with those flags plus --cpu-prof (which NODE_OPTIONS refuses), writing a CPU profile into DIR. */
-const btEffectCommand = (ctx, args) => {
+export const btEffectCommand = (ctx, args) => {
   if (ctx.config.profileDir === undefined) return [ctx.mainJs, args]
   const shebang = fs.readFileSync(ctx.mainJs, "utf8").split("\n", 1)[0]
   const nodeFlags = shebang.split(/\s+/).filter((word) => word.startsWith("--"))
@@ -24,14 +24,19 @@ const btEffectCommand = (ctx, args) => {
 
 /** bt-effect never looks for peers beyond the bench's tracker, and keeps its state in the bench's folder
  *  (one folder per process, so that no two share resume data). */
-const btEffectArgs = (ctx, name) => ["--no-dht", "--no-pex", "--state", path.join(ctx.workDir, `state-${name}`)]
+export const btEffectArgs = (ctx, name) => ["--no-dht", "--no-pex", "--state", path.join(ctx.workDir, `state-${name}`)]
 
-/** The commands `dist/main.js --help` lists. */
+/** The commands `dist/main.js --help` lists: "  - name ..." lines (older builds) or, under "Commands:",
+ *  "  name  what it does" lines. */
 export const btEffectCommands = (mainJs) => {
   if (!fs.existsSync(mainJs)) return new Set()
   const help = spawnSync(process.execPath, [mainJs, "--help"], { encoding: "utf8", env })
   const text = (help.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, "")
-  return new Set([...text.matchAll(/^\s*-\s*([a-z][a-z-]*)\b/gm)].map((m) => m[1]))
+  const section = /^Commands:\n((?:[ \t]+\S.*\n?)+)/m.exec(text)?.[1] ?? ""
+  return new Set([
+    ...[...text.matchAll(/^\s*-\s*([a-z][a-z-]*)\b/gm)].map((m) => m[1]),
+    ...[...section.matchAll(/^\s+([a-z][a-z-]*)\s{2,}/gm)].map((m) => m[1])
+  ])
 }
 
 // ------------------------------------------------------------------------------------------------------
@@ -58,14 +63,16 @@ const startSeeder = async (ctx, name, command, args, { host, port, hash, timeout
 
 /**
  * aria2c seeding `dataDir` on `host` (a loopback address of its own) without hashing it first, forever;
- * with `reannounceSeconds`, announcing that often whatever the tracker says (`--bt-tracker-interval`).
+ * with `reannounceSeconds`, announcing that often whatever the tracker says (`--bt-tracker-interval`);
+ * with `uploadLimit` (aria2c's syntax: 16M), uploading at most that many bytes per second.
  */
-export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir, reannounceSeconds }) => {
+export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir, reannounceSeconds, uploadLimit }) => {
   const port = await freePort(host)
   return startSeeder(ctx, name, "aria2c", [
     ...aria2Args({ host, port, dir: dataDir, announceUrl: ctx.tracker.httpUrl }),
     "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0",
-    ...(reannounceSeconds === undefined ? [] : [`--bt-tracker-interval=${reannounceSeconds}`]), torrent
+    ...(reannounceSeconds === undefined ? [] : [`--bt-tracker-interval=${reannounceSeconds}`]),
+    ...(uploadLimit === undefined ? [] : [`--max-upload-limit=${uploadLimit}`, `--max-overall-upload-limit=${uploadLimit}`]), torrent
   ], { host, port, hash: infoHash(info), timeoutMs: 30_000 })
 }
 

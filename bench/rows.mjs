@@ -25,7 +25,8 @@ const uploadLeechers = [
 const qbittorrentHost = uploadLeechers.find((l) => l.client === "qbittorrent").host
 const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 
-/** `--rows` names: a row or a group of rows. "big" is in no group: it writes and downloads `--big-gib`. */
+/** `--rows` names: a row or a group of rows. "big" is in no group: it writes and downloads `--big-gib`.
+ *  The "scale" and "stream" rows are tables of their own (bench/run.mjs runs them; `all` includes them). */
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
   uploads: uploadRows,
@@ -106,7 +107,11 @@ const swarmSpecs = {
     seeders: [{ client: "bt-effect" }, { client: "aria2c", host: "127.0.0.3" }, { client: "bt-effect" }, { client: "aria2c", host: "127.0.0.4" }, { client: "bt-effect" }]
   },
   files: { payload: "files", seeders: [{ client: "aria2c", host: "127.0.0.5" }] },
-  big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] }
+  big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] },
+  // The stream table's slow seeder (bench/stream.mjs): aria2c uploading at most --stream-upload-limit.
+  "stream limited": {
+    payload: "single", source: "bt-effect bench: a seeder limited for streaming", seeders: [{ client: "aria2c", host: "127.0.0.8", limited: true }]
+  }
 }
 
 const freeBytes = () => {
@@ -136,7 +141,10 @@ const startSwarm = async (ctx, name) => {
   for (const [i, seeder] of spec.seeders.entries()) {
     const options = { name: `${name}-seeder-${i + 1}-${seeder.client}`, torrent, info, dataDir: data.dataDir }
     swarm.seeders.push(seeder.client === "aria2c" ?
-      await startAria2Seeder(ctx, { ...options, host: seeder.host, reannounceSeconds: seeder.reannounceSeconds }) :
+      await startAria2Seeder(ctx, {
+        ...options, host: seeder.host, reannounceSeconds: seeder.reannounceSeconds,
+        uploadLimit: seeder.limited === true ? ctx.config.streamUploadLimit : undefined
+      }) :
       await startBtEffectSeeder(ctx, options))
   }
   const who = swarm.seeders.map((s) => `${s.name.replace(/^.*-seeder-\d+-/, "")} on ${s.address}`).join(", ")

@@ -1,10 +1,12 @@
 // npm run bench [-- --runs 3 --size-mib 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
 //                   --direction both|download|upload --udp --fresh]
 // npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,threads,floor,qbt,up-transmission,
-//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big,scale
-//                  [--files 200 --big-gib 4 --install-qbt --scale-count 1000 --idle-seconds 30]
+//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big,scale,stream
+//                  [--files 200 --big-gib 4 --install-qbt --scale-count 1000 --idle-seconds 30
+//                   --stream-upload-limit 16M]
 //                  (and the flags above but --only and --direction)
 // npm run bench -- ... --profile DIR   (every bt-effect process writes a V8 CPU profile into DIR)
+// BT_EFFECT_BENCH_MAIN=/path/to/main.js npm run bench ...   (another build than dist/main.js)
 //
 // Loopback benchmark, each download into a fresh folder and verified by sha256. The default run measures
 // both directions against aria2c, one after the other in each run:
@@ -29,11 +31,12 @@ import { parseArgs } from "node:util"
 import { btEffectCommands, hasTime } from "./clients.mjs"
 import { downloadTable, legacyLine, rowLine, rowsTable, uploadsTable, uploadTable } from "./report.mjs"
 import { scaleRow } from "./scale.mjs"
+import { streamRow } from "./stream.mjs"
 import { jobSpecs, rowGroups, rowNames, runJob, schedule, selectJobs, stopQbittorrentIfStarted, stopSwarm } from "./rows.mjs"
 import { childPids, children, kill, startTracker, stopTree } from "./support.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const mainJs = path.join(root, "dist", "main.js")
+const mainJs = path.resolve(process.env.BT_EFFECT_BENCH_MAIN ?? path.join(root, "dist", "main.js"))
 const trackerScript = path.join(root, "test", "support", "tracker-server.mjs")
 
 const usage = (message) => {
@@ -54,6 +57,7 @@ const { values: flags } = parseArgs({
     "big-gib": { type: "string", default: "4" }, // the "big" row's payload
     "scale-count": { type: "string", default: "1000" }, // torrents of the "scale" row
     "idle-seconds": { type: "string", default: "30" }, // the "scale" row's idle CPU span
+    "stream-upload-limit": { type: "string", default: "16M" }, // the "stream" row's limited aria2c seeder
     "install-qbt": { type: "boolean", default: false }, // apt-get install qbittorrent-nox when missing
     udp: { type: "boolean", default: false }, // bt-effect's torrents name the UDP tracker URL
     fresh: { type: "boolean", default: false }, // rebuild the cached payloads
@@ -66,11 +70,13 @@ if (!["both", "download", "upload"].includes(direction)) usage(`--direction is b
 if (flags.rows !== undefined && (flags.only !== undefined || flags.direction !== undefined)) {
   usage("--rows picks the rows itself: drop --only and --direction")
 }
-const rows = flags.rows?.split(",").flatMap((name) => rowGroups[name] ?? [name]).filter((name) => name !== "scale")
-// The scale row is a table of its own (bench/scale.mjs): daemons with many torrents, not a download.
+const rows = flags.rows?.split(",").flatMap((name) => rowGroups[name] ?? [name]).filter((name) => name !== "scale" && name !== "stream")
+// The scale and stream rows are tables of their own: daemons with many torrents (bench/scale.mjs), a file
+// served over HTTP while it downloads (bench/stream.mjs).
 const scale = flags.rows?.split(",").some((name) => name === "scale" || name === "all") ?? false
+const streaming = flags.rows?.split(",").some((name) => name === "stream" || name === "all") ?? false
 const unknown = rows?.filter((name) => !rowNames.includes(name)) ?? []
-if (unknown.length > 0) usage(`unknown row(s) ${unknown.join(", ")}: --rows takes ${[...Object.keys(rowGroups), ...rowNames, "scale"].join(", ")}`)
+if (unknown.length > 0) usage(`unknown row(s) ${unknown.join(", ")}: --rows takes ${[...Object.keys(rowGroups), ...rowNames, "scale", "stream"].join(", ")}`)
 const positive = (name, value) => {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) usage(`--${name} is a whole number above 0, not ${value}`)
@@ -85,6 +91,8 @@ const config = {
   bigSize: positive("big-gib", flags["big-gib"]) * 1024 ** 3,
   scaleCount: positive("scale-count", flags["scale-count"]),
   scaleIdleSeconds: positive("idle-seconds", flags["idle-seconds"]),
+  streamUploadLimit: /^\d+[KM]?$/.test(flags["stream-upload-limit"]) && !/^0+[KM]?$/.test(flags["stream-upload-limit"]) ?
+    flags["stream-upload-limit"] : usage(`--stream-upload-limit is bytes per second above 0, with K or M (16M), not ${flags["stream-upload-limit"]}`),
   installQbt: flags["install-qbt"],
   udp: flags.udp,
   fresh: flags.fresh,
@@ -157,7 +165,7 @@ const main = async () => {
   const jobs = specs.filter((s) => !skipped.has(s.job))
   console.log([
     `bench: ${config.size} bytes${rows?.includes("big") ? ` (big file: ${config.bigSize})` : ""}, ${config.pieceLength / 1024} KiB pieces, ` +
-      `${runsText(jobs)}, timeout ${config.timeoutMs / 1000} s`,
+      `${jobs.length > 0 ? `${runsText(jobs)}, ` : ""}timeout ${config.timeoutMs / 1000} s`,
     `  node ${process.version}, ${aria2.stdout.split("\n")[0]}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? "?"}`,
     `  tracker ${tracker.httpUrl} / ${tracker.udpUrl} (bt-effect announces over ${config.udp ? "UDP" : "HTTP"}; interval 30 s)`,
     "  1 MB = 10^6 bytes; seconds are wall time from start to exit (uploads rows: to completion); CPU and peak RSS are the downloader's unless said",
@@ -203,8 +211,9 @@ const main = async () => {
   }
   if (!peakResets) console.log("(the kernel refused to reset peak RSS: seeder peak RSS covers the seeder's whole life)\n")
   if (jobs.some((s) => s.runs > 1)) console.log("(medians over the runs that succeeded)\n")
+  const streamOk = streaming && !interrupted ? await streamRow(ctx) : true
   const scaleOk = scale && !interrupted ? await scaleRow(ctx) : true
-  return results.every((r) => r.ok) && scaleOk ? 0 : 1
+  return results.every((r) => r.ok) && streamOk && scaleOk ? 0 : 1
 }
 
 main()
