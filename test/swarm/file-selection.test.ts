@@ -70,6 +70,24 @@ describe("file selection (swarm)", () => {
       expect(Buffer.compare(held.subarray(from, to), payload.subarray(from, to))).toBe(0)
     }))
 
+  it.scoped("a file parked whole inside its neighbours' pieces is moved into place when every file is chosen later", () =>
+    Effect.gen(function* () {
+      // B (3,000 bytes) lies inside piece 1, which A and C need: choosing A and C fetches every piece, and
+      // B's bytes wait in the part file. A later run of every file starts complete from its checkpoint.
+      const small = [20_000, 3_000, 20_000].map((length, i) => ({ path: [`${"abc"[i]}.bin`], data: randomBytes(length, 40 + i) }))
+      const swarm = yield* makeSwarm({ files: small, pieceLength: 16384 })
+      const layout = layoutOf(swarm.torrent.metainfo)
+      const payload = swarm.torrent.payload
+      yield* swarm.member("10.0.0.1", { pieces: all })
+      yield* Effect.scoped(Effect.flatMap(swarm.member("10.0.0.2", { selection: [0, 2] }), (h) => h.completed))
+      const b = layout.files[1]!
+      expect(swarm.contents("10.0.0.2")!.subarray(b.offset, b.offset + b.length).every((x) => x === 0)).toBe(true)
+      const leecher = yield* swarm.member("10.0.0.2", { recover: true })
+      yield* leecher.completed
+      expect((yield* leecher.stats).downloadedBytes).toBe(0)
+      expect(Buffer.compare(swarm.contents("10.0.0.2")!, payload)).toBe(0)
+    }))
+
   it.scoped("a part file lost between runs: the boundary pieces are fetched again, never trusted as zeros", () =>
     Effect.gen(function* () {
       const swarm = yield* makeSwarm({ files, pieceLength: 16384 })

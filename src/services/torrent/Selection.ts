@@ -47,8 +47,7 @@ export const select = (
     const files = selection ?? layout.files.map((_, i) => i)
     const chosen = new Set(files)
     const parked = [...parkedFiles].sort((a, b) => a - b)
-    const saved = Option.getOrUndefined(yield* store.load(metainfo.infoHash!))
-    const before = saved !== undefined && saved.root === path.resolve(root) ? saved.parked ?? [] : []
+    const before = yield* parkedBefore(metainfo, root)
     const figures = {
       length: FileSelection.selectedBytes(layout, files),
       done: (now: Bitfield) => FileSelection.selectedDone(layout, files, now)
@@ -68,6 +67,15 @@ export const select = (
       }
     }
     return { wanted: selection === undefined ? undefined : FileSelection.wantedPieces(layout, files), storage: stored, parked, changed, ...figures }
+  })
+
+/** The files parked at the last checkpoint of this torrent in this folder (none without one). A torrent
+ *  complete at start with files parked must still move them into place (Torrent.start opens it for
+ *  writing then): a file parked whole inside pieces its neighbours needed is complete in the part file. */
+export const parkedBefore = (metainfo: Metainfo, root: string) =>
+  Effect.map(Effect.flatMap(ResumeStore, (store) => store.load(metainfo.infoHash!)), (loaded) => {
+    const saved = Option.getOrUndefined(loaded)
+    return saved !== undefined && saved.root === path.resolve(root) ? saved.parked ?? [] : []
   })
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])

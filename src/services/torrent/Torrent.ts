@@ -45,8 +45,9 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
   const m = options.metainfo
   const layout = layoutOf(m)
   // A torrent complete at start only reads: its files are opened when read, none created or opened for
-  // writing up front (a daemon restarting 1,000 seeds would open and close every file of each).
-  const readOnly = options.trusted?.isComplete === true
+  // writing up front (a daemon restarting 1,000 seeds would open and close every file of each). Unless
+  // files were parked at its last checkpoint: those are moved into place (Selection.parkedBefore).
+  const readOnly = options.trusted?.isComplete === true && (yield* Selection.parkedBefore(m, options.root)).length === 0
   // File selection: the other files' bytes parked, their pieces never picked (Selection.ts).
   const unselected = options.selection === undefined
     ? new Set<number>()
