@@ -58,6 +58,31 @@ describe("bt-effect download with a magnet link", () => {
     expect(again.stdout).toContain("already complete")
   }, 90_000)
 
+  it("downloads only the files a magnet's so= names (BEP 53), and creates no other", async () => {
+    const files = [
+      { path: ["a.bin"], data: randomBytes(100_000, 21) },
+      { path: ["b.bin"], data: randomBytes(70_000, 22) },
+      { path: ["c.bin"], data: randomBytes(90_000, 23) },
+      { path: ["d.bin"], data: randomBytes(40_000, 24) }
+    ]
+    const t = makeTorrent({ name: "some", pieceLength: 16384, files })
+    const torrent = path.join(dir, "some.torrent")
+    fs.writeFileSync(torrent, t.bytes)
+    const content = path.join(dir, "some-content", "some")
+    fs.mkdirSync(content, { recursive: true })
+    for (const f of files) fs.writeFileSync(path.join(content, ...f.path), f.data)
+    const seeder = await background(["seed", torrent, "--data", path.dirname(content), "--port", "0", "--no-dht"], /seeding some on port (\d+)/)
+    const hex = Buffer.from(t.metainfo.infoHash!).toString("hex")
+    // so= counts from 0: files 2 and 4 as info numbers them.
+    const magnet = `magnet:?xt=urn:btih:${hex}&dn=some&x.pe=127.0.0.1:${seeder.match[1]}&so=1,3`
+    const out = path.join(dir, "some-out")
+    const r = await runCli(["download", magnet, "--out", out, "--port", "0", "--no-dht", "--state", path.join(dir, "some-state"), "--stall-timeout", "20"], { timeoutMs: 60_000 })
+    expect(r.code, r.stderr).toBe(0)
+    expect(fs.readdirSync(path.join(out, "some")).sort()).toEqual(["b.bin", "d.bin"])
+    for (const i of [1, 3]) expect(sha256(fs.readFileSync(path.join(out, "some", ...files[i]!.path)))).toBe(sha256(files[i]!.data))
+    expect(await stop(seeder.child)).toBe(130)
+  }, 60_000)
+
   it("refuses a malformed magnet link with one line and exit 2", async () => {
     const r = await runCli(["download", "magnet:?xt=urn:btih:nothex", "--out", path.join(dir, "bad"), "--port", "0", "--no-dht"])
     expect(r.code).toBe(2)
