@@ -13,6 +13,7 @@
  * comes from another host: the first.
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type { PeerErrorReason } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
 import { format as formatAddress } from "../../domain/PeerAddress.js"
@@ -34,8 +35,11 @@ export class Swarm {
   readonly #peerIds = new Map<string, string>()
   readonly #banned = new Set<string>()
   readonly #strikes = new Map<string, number>()
-  /** Fibers waiting for a first peer (`whenPeers`). */
+  /** Fibers waiting for a first peer (`whenPeers`), or for a peer or a web seed (`whenActive`). */
   readonly #waiting = new Set<() => void>()
+  readonly #waitingActive = new Set<() => void>()
+  /** Web seeds fetching now (WebSeeds.ts): sources of pieces that are not peers. */
+  #webSeeds = 0
 
   constructor(private readonly ourPeerId: string) {}
 
@@ -47,6 +51,31 @@ export class Swarm {
     this.#waiting.add(wake)
     return Effect.sync(() => this.#waiting.delete(wake))
   })
+
+  /** Succeeds as soon as a peer is connected or a web seed is fetching: the checkpoints wait on it, so
+   *  that a download from web seeds alone keeps its resume data as one from peers does. */
+  readonly whenActive: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.#links.size > 0 || this.#webSeeds > 0) return resume(Effect.void)
+    const wake = () => resume(Effect.void)
+    this.#waitingActive.add(wake)
+    return Effect.sync(() => this.#waitingActive.delete(wake))
+  })
+
+  /** A web seed fetches from now until the scope closes. */
+  readonly webSeedFetching: Effect.Effect<void, never, Scope.Scope> = Effect.acquireRelease(
+    Effect.sync(() => {
+      this.#webSeeds++
+      this.#wakeAll(this.#waitingActive)
+    }),
+    () => Effect.sync(() => void this.#webSeeds--)
+  )
+
+  #wakeAll(waiting: Set<() => void>): void {
+    if (waiting.size === 0) return
+    const woken = [...waiting]
+    waiting.clear()
+    for (const wake of woken) wake()
+  }
 
   /** Admits a peer after its handshake, or says why not (ourselves, a banned host, a peer already here);
    *  a connection to the same peer that this one replaces is ended. */
@@ -65,11 +94,8 @@ export class Swarm {
     }
     this.#links.set(link.key, link)
     this.#peerIds.set(link.key, id)
-    if (this.#waiting.size > 0) {
-      const waiting = [...this.#waiting]
-      this.#waiting.clear()
-      for (const wake of waiting) wake()
-    }
+    this.#wakeAll(this.#waiting)
+    this.#wakeAll(this.#waitingActive)
     return undefined
   }
 

@@ -171,8 +171,8 @@ const readWindow = (readWindows: ReadWindows, swarm: Swarm): Effect.Effect<ReadW
   )
 
 /** A checkpoint now unless the one on disk is current (a state folder that cannot be written is said at
- *  once), at an interval while peers are connected (without peers nothing changes, and a daemon seeding
- *  1,000 torrents would wake 33 times a second for nothing), and on stop. A disk error or a file deleted
+ *  once), at an interval while peers are connected or web seeds fetch (without either nothing changes,
+ *  and a daemon seeding 1,000 torrents would wake 33 times a second for nothing), and on stop. A disk error or a file deleted
  *  under the torrent ends it. */
 const keepCheckpoints = (
   checkpoint: Checkpoint.Checkpointer,
@@ -190,7 +190,7 @@ const keepCheckpoints = (
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         while (true) {
-          yield* swarm.whenPeers
+          yield* swarm.whenActive
           yield* Effect.sleep(intervalMs)
           if (yield* checkpoint.changed) yield* checkpoint.save()
         }

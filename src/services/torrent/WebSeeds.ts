@@ -209,8 +209,10 @@ const seed = (client: HttpClient.HttpClient, url: string, parts: WebSeedParts, s
         }
       }
     })
+    // While it fetches, the torrent's checkpoints go on as with peers (Swarm.whenActive).
     yield* Effect.all(Array.from({ length: Math.max(1, settings.connections ?? 3) }, () => worker), { concurrency: "unbounded", discard: true }).pipe(
-      Effect.ensuring(Effect.sync(() => picker.removePeer(key)))
+      Effect.ensuring(Effect.sync(() => picker.removePeer(key))),
+      (fetching) => Effect.scoped(Effect.zipRight(swarm.webSeedFetching, fetching))
     )
     if (goneWhy !== undefined) yield* Effect.logWarning(`web seed ${url} dropped: ${goneWhy}`)
   })

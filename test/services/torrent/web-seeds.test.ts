@@ -6,6 +6,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as http from "node:http"
@@ -219,6 +220,33 @@ describe("hostile web seeds", () => {
       // Three requests are in flight at once (its connections); one full run under load saw a fourth go
       // out before the refusal took effect. What matters: it is not asked again and again.
       expect(wrongRange.requests()).toBeLessThanOrEqual(4)
+    }).pipe(Effect.provide(client))), 30_000)
+
+  it.live("a download from a web seed alone takes checkpoints as it goes, not only at its end", () =>
+    Effect.scoped(Effect.gen(function* () {
+      const data = randomBytes(24 * 16_384, 31)
+      const { metainfo } = makeTorrent({ name: "slow.bin", pieceLength: 16_384, files: [{ path: ["slow.bin"], data }] })
+      // A piece every 100 ms or so: about 2.5 s for the whole.
+      const answer = ranges(data)
+      const slow = yield* server((req, res) => void setTimeout(() => answer(req, res), 100))
+      const resume = new MemoryResume.MemoryResume()
+      const handle = yield* Torrent.start({
+        metainfo,
+        root: "/leecher",
+        peerId: PeerIdModule.make(Buffer.from("webseedckpt#")),
+        port: 0,
+        listenHost: "127.0.0.1",
+        trusted: Bitfield.empty(metainfo.pieceCount),
+        checkpointIntervalMs: 300,
+        webSeeds: { urls: [`${slow.url}/slow.bin`], connections: 1 }
+      }).pipe(Effect.provide(Layer.mergeAll(TcpNetwork.layer, storageMemory(MemoryStore.make()), RarestFirst.layer, MemoryResume.layer(resume))))
+      while ((yield* handle.stats).piecesDone < 8) yield* Effect.sleep("50 millis")
+      yield* Effect.sleep("700 millis")
+      const saved = resume.get(metainfo.infoHash!)
+      expect((yield* handle.stats).complete).toBe(false)
+      const checkpointed = saved === undefined ? 0 : Either.getOrElse(Either.map(Bitfield.fromBytes(saved.pieces, metainfo.pieceCount), (b) => b.count), () => 0)
+      expect(checkpointed).toBeGreaterThanOrEqual(8)
+      yield* handle.completed
     }).pipe(Effect.provide(client))), 30_000)
 
   it.live("a server without ranges still serves files that fit in a request whole (200 for the whole file)", () =>
