@@ -72,6 +72,30 @@ describe("download from a web seed alone", () => {
     }
   }, 40_000)
 
+  it("the daemon downloads a torrent from its web seed alone", async () => {
+    const torrent = path.join(dir, "album-daemon.torrent")
+    expect((await runCli(["create", path.join(dir, "www", "album"), "--web-seed", nginx!.url, "-o", torrent])).code).toBe(0)
+    const data = path.join(dir, "daemon-data")
+    const daemon = await background(
+      ["daemon", "--rpc-port", "0", "--peer-port", "0", "--download-dir", data, "--state", path.join(dir, "daemon-state"), "--no-dht"],
+      /web interface (http:\/\/127\.0\.0\.1:\d+)\//, 30_000
+    )
+    try {
+      const rpc = `${daemon.match[1]!}/transmission/rpc`
+      expect((await runCli(["add", torrent, "--rpc-url", rpc])).code).toBe(0)
+      let done = false
+      for (let i = 0; i < 100 && !done; i++) {
+        await new Promise((r) => setTimeout(r, 200))
+        const listed = JSON.parse((await runCli(["list", "--json", "--rpc-url", rpc])).stdout) as Array<{ percentDone: number }>
+        done = listed[0]?.percentDone === 1
+      }
+      expect(done).toBe(true)
+      for (const [name, bytes] of files) expect(Buffer.compare(fs.readFileSync(path.join(data, name)), bytes)).toBe(0)
+    } finally {
+      await stop(daemon.child)
+    }
+  }, 60_000)
+
   it("--no-web-seeds: no source, so the download stalls", async () => {
     const torrent = path.join(dir, "album2.torrent")
     expect((await runCli(["create", path.join(dir, "www", "album"), "--web-seed", nginx!.url, "-o", torrent])).code).toBe(0)
