@@ -21,6 +21,8 @@ const floors: Record<string, number> = {
   // HTTP with servers we do not trust (bounded bodies, redirects followed by us): trackers, the session's
   // .torrent URLs and the remote commands use it, web seeds will.
   "services/http": 2,
+  // uTP's core (BEP 29: packets in, packets out, no sockets): below wire/, whose PeerNetwork runs it over UDP.
+  "services/utp": 2,
   "services/wire": 3,
   "services/storage": 3,
   "services/tracker": 3,
