@@ -64,15 +64,16 @@ const startSeeder = async (ctx, name, command, args, { host, port, hash, timeout
 /**
  * aria2c seeding `dataDir` on `host` (a loopback address of its own) without hashing it first, forever;
  * with `reannounceSeconds`, announcing that often whatever the tracker says (`--bt-tracker-interval`);
- * with `uploadLimit` (aria2c's syntax: 16M), uploading at most that many bytes per second.
+ * with `uploadLimit` (aria2c's syntax: 16M), uploading at most that many bytes per second; `extra`: more
+ * options (the "mse" row's --bt-require-crypto=true).
  */
-export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir, reannounceSeconds, uploadLimit }) => {
+export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir, reannounceSeconds, uploadLimit, extra = [] }) => {
   const port = await freePort(host)
   return startSeeder(ctx, name, "aria2c", [
     ...aria2Args({ host, port, dir: dataDir, announceUrl: ctx.tracker.httpUrl }),
     "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false", "--bt-max-peers=0",
     ...(reannounceSeconds === undefined ? [] : [`--bt-tracker-interval=${reannounceSeconds}`]),
-    ...(uploadLimit === undefined ? [] : [`--max-upload-limit=${uploadLimit}`, `--max-overall-upload-limit=${uploadLimit}`]), torrent
+    ...(uploadLimit === undefined ? [] : [`--max-upload-limit=${uploadLimit}`, `--max-overall-upload-limit=${uploadLimit}`]), ...extra, torrent
   ], { host, port, hash: infoHash(info), timeoutMs: 30_000 })
 }
 
@@ -80,9 +81,9 @@ export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir
  * `bt-effect seed` on every address (it has no option to bind one), announcing from 127.0.0.1, where the
  * downloaders (bound to 127.0.0.1) call it. It checks the payload's pieces before announcing.
  */
-export const startBtEffectSeeder = async (ctx, { name, torrent, info, dataDir }) => {
+export const startBtEffectSeeder = async (ctx, { name, torrent, info, dataDir, extra = [] }) => {
   const port = await freePort("0.0.0.0")
-  const [command, args] = btEffectCommand(ctx, ["seed", torrent, "--data", dataDir, "--port", String(port), ...btEffectArgs(ctx, name)])
+  const [command, args] = btEffectCommand(ctx, ["seed", torrent, "--data", dataDir, "--port", String(port), ...extra, ...btEffectArgs(ctx, name)])
   return startSeeder(ctx, name, command, args, { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: ctx.timeoutMs })
 }
 

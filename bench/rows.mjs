@@ -30,9 +30,9 @@ const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
   uploads: uploadRows,
-  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files"]
+  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse"]
 }
-export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "big"]
+export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "big"]
 /** The rows issue 17's targets are judged on: without `--runs`, they (and their baselines) run 3 times. */
 export const targetRows = ["btbt", "threads", "floor", ...uploadRows]
 export const targetRuns = 3
@@ -65,6 +65,15 @@ export const jobSpecs = (config) => [
   { job: "multi aria2c", row: "multi", label: "aria2c ← the same 5 seeders", payload: "single", swarm: "five", client: "aria2c", baseline: "multi aria2c" },
   { job: "files", row: "files", label: `bt-effect ← aria2c, ${config.files} files`, payload: "files", swarm: "files", client: "bt-effect", baseline: "files aria2c" },
   { job: "files aria2c", row: "files", label: `aria2c ← aria2c, ${config.files} files`, payload: "files", swarm: "files", client: "aria2c", baseline: "files aria2c" },
+  // Protocol encryption (MSE, RC4 both ways) against the plaintext rows "btbt" and "download".
+  {
+    job: "btbt mse", row: "mse", label: "bt-effect ← bt-effect, both --encryption require", payload: "single", swarm: "bt-effect mse",
+    client: "bt-effect", baseline: "aria2c", args: ["--encryption", "require"]
+  },
+  {
+    job: "mse aria2c", row: "mse", label: "bt-effect --encryption require ← aria2c --bt-require-crypto", payload: "single", swarm: "aria2c mse",
+    client: "bt-effect", baseline: "aria2c", args: ["--encryption", "require"]
+  },
   { job: "big", row: "big", label: "bt-effect ← aria2c, big file", payload: "big", swarm: "big", client: "bt-effect", baseline: "big aria2c" },
   { job: "big aria2c", row: "big", label: "aria2c ← aria2c, big file", payload: "big", swarm: "big", client: "aria2c", baseline: "big aria2c" }
 ]
@@ -107,6 +116,11 @@ const swarmSpecs = {
     seeders: [{ client: "bt-effect" }, { client: "aria2c", host: "127.0.0.3" }, { client: "bt-effect" }, { client: "aria2c", host: "127.0.0.4" }, { client: "bt-effect" }]
   },
   files: { payload: "files", seeders: [{ client: "aria2c", host: "127.0.0.5" }] },
+  "bt-effect mse": { payload: "single", source: "bt-effect bench: MSE required", seeders: [{ client: "bt-effect", extra: ["--encryption", "require"] }] },
+  "aria2c mse": {
+    payload: "single", source: "bt-effect bench: aria2c requires MSE",
+    seeders: [{ client: "aria2c", host: "127.0.0.9", extra: ["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"] }]
+  },
   big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] },
   // The stream table's slow seeder (bench/stream.mjs): aria2c uploading at most --stream-upload-limit.
   "stream limited": {
@@ -143,9 +157,9 @@ const startSwarm = async (ctx, name) => {
     swarm.seeders.push(seeder.client === "aria2c" ?
       await startAria2Seeder(ctx, {
         ...options, host: seeder.host, reannounceSeconds: seeder.reannounceSeconds,
-        uploadLimit: seeder.limited === true ? ctx.config.streamUploadLimit : undefined
+        uploadLimit: seeder.limited === true ? ctx.config.streamUploadLimit : undefined, extra: seeder.extra
       }) :
-      await startBtEffectSeeder(ctx, options))
+      await startBtEffectSeeder(ctx, { ...options, extra: seeder.extra }))
   }
   const who = swarm.seeders.map((s) => `${s.name.replace(/^.*-seeder-\d+-/, "")} on ${s.address}`).join(", ")
   const checks = spec.seeders.some((s) => s.client === "bt-effect") ? " (bt-effect seeders check the data first)" : ""

@@ -22,7 +22,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as path from "node:path"
 import { create } from "./services/commands/Create.js"
-import * as UdpDatagram from "./services/wire/UdpDatagram.js"
+import * as NetworkLayers from "./services/commands/NetworkLayers.js"
 import { daemon } from "./services/commands/Daemon.js"
 import { demo } from "./services/commands/Demo.js"
 import * as Remote from "./services/commands/Remote.js"
@@ -45,11 +45,11 @@ import { commandHelp, programHelp, styleFor } from "./services/commands/HelpText
 import { verify } from "./services/commands/Verify.js"
 import * as FileStorage from "./services/storage/FileStorage.js"
 import { infoJson, infoText } from "./services/commands/InfoReport.js"
-import * as TcpNetwork from "./services/wire/TcpNetwork.js"
+import { type Bind, unbound } from "./domain/BindAddress.js"
 import * as RarestFirst from "./services/pieces/RarestFirst.js"
 import { loadTorrent } from "./services/torrent/TorrentSource.js"
-import * as NetworkTracker from "./services/tracker/NetworkTracker.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
+import { EncryptionPolicy } from "./services/wire/Encryption.js"
 
 const version = "0.1.0"
 const info = Command.make(
@@ -82,24 +82,17 @@ const daemonLogger = Logger.make(({ date, logLevel, message }) => {
   process.stderr.write(`${at} ${logLevel.label.toLowerCase()}: ${text}\n`)
 })
 
-const clientLayer = Layer.mergeAll(
-  TcpNetwork.layer,
-  FileStorage.layer,
-  // node:http: the first announce costs about 15 ms, against 70 ms with Node's fetch (which loads its own
-  // undici on first use) and 0.1 s and 7 MB at startup with the undici package. The first announce is
-  // on the way to the first peer. The daemon fetches a .torrent added by its URL through it too.
-  NetworkTracker.layer.pipe(Layer.provideMerge(NodeHttpClient.layer)),
-  RarestFirst.layer,
-  UdpDatagram.layer
-)
+/** The network (bound to --bind; its HttpClient also fetches the daemon's .torrent added by URL), files, picker. */
+const clientLayer = (bind: Bind) => Layer.mergeAll(NetworkLayers.layer(bind), FileStorage.layer, RarestFirst.layer)
 
 const withClient = <A, E>(
-  effect: Effect.Effect<A, E, Layer.Layer.Success<typeof clientLayer> | ResumeStore.ResumeStore | FileSystem.FileSystem>,
+  effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof clientLayer>> | ResumeStore.ResumeStore | FileSystem.FileSystem>,
   debug: boolean,
-  stateDir: Option.Option<string> = Option.none()
+  stateDir: Option.Option<string> = Option.none(),
+  bind: Bind = unbound
 ) =>
   effect.pipe(
-    Effect.provide(clientLayer),
+    Effect.provide(clientLayer(bind)),
     Effect.provide(ResumeFiles.layer(Option.getOrElse(stateDir, defaultStateDir))),
     Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
   )
@@ -134,7 +127,7 @@ const seedCommand = Command.make(
         webSeeds: !noWebSeeds,
         ...(dht !== undefined ? { dht } : {})
       })
-    ).pipe((effect) => withClient(effect, verbose, state))
+    ).pipe((effect) => Effect.provideService(withClient(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption))
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
 
 const verifyCommand = Command.make(
@@ -218,7 +211,7 @@ const downloadCommand = Command.make(
       progress: { tty, write, json }
     })).pipe(
       (effect) => Effect.zipRight(checkFileChoice({ ...(Option.isSome(files) ? { files: files.value } : {}), only }), effect),
-      (effect) => withClient(withOrder(sequential, effect), verbose, state)
+      (effect) => Effect.provideService(withClient(withOrder(sequential, effect), verbose, state, flags.bind), EncryptionPolicy, flags.encryption)
     )
 ).pipe(Command.withDescription("download a .torrent or a magnet link into a folder, verifying every piece"))
 
@@ -300,7 +293,7 @@ const daemonCommand = Command.make(
         ...(dht !== undefined ? { dht } : {}),
         ...(Option.isSome(rpcAuth) ? { auth: rpcAuth.value } : {})
       })
-    }).pipe((effect) => withClient(effect, verbose, state), Effect.provide(Logger.replace(cliLogger, daemonLogger)))
+    }).pipe((effect) => Effect.provideService(withClient(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption), Effect.provide(Logger.replace(cliLogger, daemonLogger)))
 ).pipe(Command.withDescription("run many torrents with a web interface and a Transmission-compatible RPC"))
 
 const addCommand = Command.make(

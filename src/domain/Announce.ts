@@ -33,7 +33,9 @@ export const AnnounceRequest = Schema.Struct({
   /** The `tracker id` of an earlier response, as raw bytes held in a latin1 string (one char per byte). */
   trackerId: Schema.optionalWith(Schema.String, { exact: true }),
   /** An address to announce instead of the one the tracker sees. */
-  ip: Schema.optionalWith(Schema.String, { exact: true })
+  ip: Schema.optionalWith(Schema.String, { exact: true }),
+  /** Our global IPv6 address besides the one the request comes from (BEP 7's `ipv6=`; HTTP only). */
+  ipv6: Schema.optionalWith(Schema.String, { exact: true })
 })
 export type AnnounceRequest = typeof AnnounceRequest.Type
 

@@ -120,7 +120,7 @@ export class KrpcError extends Schema.TaggedError<KrpcError>()("KrpcError", {
 // ---------------------------------------------------------------------------------------------------------
 // Service boundaries
 
-export const NetworkErrorReason = Schema.Literal("Connect", "Timeout", "Closed", "Listen", "Read", "Write")
+export const NetworkErrorReason = Schema.Literal("Connect", "Timeout", "Closed", "Listen", "Read", "Write", "Encryption")
 export type NetworkErrorReason = typeof NetworkErrorReason.Type
 
 /** A peer connection that could not be made or that broke. */

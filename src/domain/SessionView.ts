@@ -149,6 +149,8 @@ export interface TorrentView {
   readonly availability: ReadonlyArray<number>
 }
 
+export type EncryptionSetting = "tolerated" | "preferred" | "required"
+
 export interface SessionSettings {
   readonly downloadDir: string
   readonly peerPort: number
@@ -162,6 +164,9 @@ export interface SessionSettings {
   readonly seedQueueEnabled: boolean
   readonly dhtEnabled: boolean
   readonly pexEnabled: boolean
+  /** Peer encryption (MSE) in Transmission's words: tolerated (bt-effect's `off`: plaintext only),
+   *  preferred (MSE first, plaintext accepted), required (MSE only). */
+  readonly encryption: EncryptionSetting
   readonly version: string
   /** The state folder (Transmission's config-dir). */
   readonly configDir: string
@@ -201,6 +206,7 @@ export const settingDefaults = {
   seedQueueSize: 10,
   seedQueueEnabled: false,
   pexEnabled: true,
+  encryption: "preferred" as EncryptionSetting,
   rememberedLimitDown: 100,
   rememberedLimitUp: 100,
   altSpeedDown: 50,

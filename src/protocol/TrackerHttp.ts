@@ -65,6 +65,7 @@ export const announceUrl = (base: string, req: AnnounceRequest): string => {
   if (req.event !== "none") query += `&event=${req.event}`
   if (req.trackerId !== undefined) query += `&trackerid=${percentEncode(latin1Bytes(req.trackerId))}`
   if (req.ip !== undefined) query += `&ip=${percentEncode(bytes(req.ip))}`
+  if (req.ipv6 !== undefined) query += `&ipv6=${percentEncode(bytes(req.ipv6))}`
   return url + separator + query
 }
 

@@ -56,8 +56,7 @@ const sessionFields = (c: SessionContext): { readonly [snake: string]: Json } =>
     ...(c.downloadDirFreeSpace === undefined ? {} : { download_dir_free_space: c.downloadDirFreeSpace }),
     download_queue_enabled: true,
     download_queue_size: s.downloadQueueSize,
-    // No MSE: plaintext only, which of Transmission's modes is "tolerated" (plaintext preferred).
-    encryption: "tolerated",
+    encryption: s.encryption,
     idle_seeding_limit: s.idleSeedingLimit,
     idle_seeding_limit_enabled: s.idleSeedingLimitEnabled,
     incomplete_dir: "",

@@ -66,7 +66,7 @@ export const torrentAlwaysSo: { readonly [key: string]: unknown } = { honors_ses
 /** What session-set carries out. */
 export const sessionSetArguments: ReadonlySet<string> = new Set([
   "speed_limit_down", "speed_limit_down_enabled", "speed_limit_up", "speed_limit_up_enabled", "download_dir",
-  "download_queue_size", "seed_queue_size", "seed_queue_enabled", "dht_enabled", "pex_enabled",
+  "download_queue_size", "seed_queue_size", "seed_queue_enabled", "dht_enabled", "pex_enabled", "encryption",
   "alt_speed_down", "alt_speed_up", "alt_speed_enabled",
   "alt_speed_time_enabled", "alt_speed_time_begin", "alt_speed_time_end", "alt_speed_time_day",
   "seed_ratio_limit", "seed_ratio_limited", "idle_seeding_limit", "idle_seeding_limit_enabled",
@@ -78,7 +78,7 @@ export const sessionAlwaysSo: { readonly [key: string]: unknown } = {
   download_queue_enabled: true, utp_enabled: false, tcp_enabled: true, lpd_enabled: false, port_forwarding_enabled: false,
   blocklist_enabled: false, incomplete_dir_enabled: false, rename_partial_files: false, start_added_torrents: true,
   trash_original_torrent_files: false, peer_port_random_on_start: false, script_torrent_added_enabled: false,
-  script_torrent_done_enabled: false, script_torrent_done_seeding_enabled: false, encryption: "tolerated",
+  script_torrent_done_enabled: false, script_torrent_done_seeding_enabled: false,
   anti_brute_force_enabled: false, sequential_download: false
 }
 
@@ -146,6 +146,7 @@ export interface SessionSetRequest {
   readonly seedQueueEnabled?: boolean
   readonly dhtEnabled?: boolean
   readonly pexEnabled?: boolean
+  readonly encryption?: "tolerated" | "preferred" | "required"
   /** kB/s */
   readonly altSpeedDown?: number
   readonly altSpeedUp?: number
@@ -165,6 +166,8 @@ export interface SessionSetRequest {
   readonly queueStalledMinutes?: number
 }
 
+const encryptionSetting = (v: unknown) => (v === "tolerated" || v === "preferred" || v === "required" ? v : undefined)
+
 export const decodeSessionSet = (args: { readonly [key: string]: unknown }): SessionSetRequest => {
   const dir = str(args["download_dir"])
   const days = int(args["alt_speed_time_day"])
@@ -178,6 +181,7 @@ export const decodeSessionSet = (args: { readonly [key: string]: unknown }): Ses
       seedQueueEnabled: bool(args["seed_queue_enabled"]),
       dhtEnabled: bool(args["dht_enabled"]),
       pexEnabled: bool(args["pex_enabled"]),
+      encryption: encryptionSetting(args["encryption"]),
       altSpeedDown: int(args["alt_speed_down"]),
       altSpeedUp: int(args["alt_speed_up"]),
       altSpeedEnabled: bool(args["alt_speed_enabled"]),

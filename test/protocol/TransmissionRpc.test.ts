@@ -217,8 +217,10 @@ describe("TransmissionRpc: units and limits", () => {
       .toEqual(["tracker-add"])
     expect(unsupportedArguments({ bandwidth_priority: 1, honors_session_limits: false }, torrentSetArguments, torrentAlwaysSo))
       .toEqual(["bandwidth-priority", "honors-session-limits"])
-    expect(unsupportedArguments({ utp_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required" }, sessionSetArguments, sessionAlwaysSo))
-      .toEqual(["encryption"])
+    expect(unsupportedArguments({ utp_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required", lpd_enabled: true }, sessionSetArguments, sessionAlwaysSo))
+      .toEqual(["lpd-enabled"])
+    expect(decodeSessionSet({ encryption: "required" }).encryption).toBe("required")
+    expect(decodeSessionSet({ encryption: "sometimes" }).encryption).toBeUndefined()
   })
 })
 

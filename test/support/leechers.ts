@@ -43,6 +43,8 @@ export interface TransmissionDownloadOptions {
   readonly logPath?: string
   /** Called once it runs, with its PID and address (e.g. to start a seeder only then). */
   readonly onStart?: (started: { readonly pid: number; readonly address: string }) => void
+  /** Peer encryption: tolerated (`-et`, the default: plaintext preferred) or required (`-er`). */
+  readonly encryption?: "tolerated" | "required"
 }
 
 export interface LeecherResult {
@@ -132,7 +134,7 @@ export const runTransmissionDownload = async (options: TransmissionDownloadOptio
     fs.writeFileSync(script, `#!/bin/sh\necho "$TR_TORRENT_NAME" > ${quoted}\n`, { mode: 0o755 })
     const started = performance.now()
     const proc = spawnLogged("transmission-cli", [
-      "-g", configDir, "-w", options.outDir, "-p", String(port), "-M", "-D", "-U", "-et", "-f", script, options.torrent
+      "-g", configDir, "-w", options.outDir, "-p", String(port), "-M", "-D", "-U", options.encryption === "required" ? "-er" : "-et", "-f", script, options.torrent
     ], logPath)
     options.onStart?.({ pid: proc.pid, address })
     let completedAt: number | undefined

@@ -11,9 +11,11 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import { type Bind, parseBind } from "../../domain/BindAddress.js"
 import { UsageError } from "../../domain/Errors.js"
 import { bootstrapEnv, dhtOptions, publicRouters } from "../dht/DhtSettings.js"
 import * as HashThreads from "../pieces/HashThreads.js"
+import { type Policy, policies } from "../wire/Encryption.js"
 import { defaultStateDir } from "../storage/ResumeStore.js"
 import { parseRpcAuth, parseRpcUrl } from "../../domain/RpcAddress.js"
 import { parseRate } from "../../domain/Units.js"
@@ -104,7 +106,24 @@ const dhtBootstrap = optionalText(
   `DHT nodes to join through (default: $${bootstrapEnv}, else ${publicRouters[0]} and ${publicRouters.length - 1} more public routers)`
 )
 const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
-export const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex }
+/** `--bind ADDRESS` (repeatable: one IPv4, one IPv6; domain/BindAddress.ts): every socket of ours uses
+ *  only these addresses. Among the DHT's flags since every command with a DHT talks to peers. */
+const bind = Options.text("bind").pipe(
+  Options.repeated,
+  Options.mapEffect((values) => {
+    const parsed = parseBind(values)
+    return parsed.ok ? Effect.succeed(parsed.bind) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(parsed.why)))
+  }),
+  Options.withPseudoName("ADDRESS"),
+  Options.withDescription("this address only, for peers, trackers and DHT")
+)
+/** `--encryption`: Message Stream Encryption (wire/MseConnection.ts); among the DHT's flags for the same reason. */
+const encryption = Options.choice("encryption", policies).pipe(
+  Options.withDefault("prefer" as Policy),
+  Options.withPseudoName("MODE"),
+  Options.withDescription("MSE peer encryption: off, prefer or require")
+)
+export const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex, bind, encryption }
 export const noWebSeeds = Options.boolean("no-web-seeds").pipe(Options.withDescription("do not fetch pieces from web seeds (BEP 19)"))
 
 export const hashThreads = Options.integer("hash-threads").pipe(
@@ -124,13 +143,18 @@ export const hashThreadsFrom = (count: Option.Option<number>, script: string) =>
 
 /** The DHT's options from its flags, or a usage error. */
 export const dhtFrom = (
-  flags: { readonly noDht: boolean; readonly noPex: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string> },
+  flags: { readonly noDht: boolean; readonly noPex: boolean; readonly dhtPort: Option.Option<number>; readonly dhtBootstrap: Option.Option<string>; readonly bind?: Bind },
   peerPort: number,
   stateDir: Option.Option<string>
 ) =>
   Either.match(
     dhtOptions(
-      { enabled: !flags.noDht, port: Option.getOrUndefined(flags.dhtPort), bootstrap: Option.getOrUndefined(flags.dhtBootstrap) },
+      {
+        enabled: !flags.noDht,
+        port: Option.getOrUndefined(flags.dhtPort),
+        bootstrap: Option.getOrUndefined(flags.dhtBootstrap),
+        ...(flags.bind !== undefined ? { bind: flags.bind } : {})
+      },
       peerPort,
       Option.getOrElse(stateDir, defaultStateDir)
     ),
@@ -174,6 +198,6 @@ export const rateLimits = {
 }
 
 export const jsonProgress = Options.boolean("json").pipe(
-  Options.withDescription("progress as one JSON object per line (events: checking, tracker, progress, done, stopped...)")
+  Options.withDescription("progress as JSON lines (events: checking, progress, done...)")
 )
 export const ids = Args.text({ name: "ID" }).pipe(Args.atLeast(1), Args.withDescription("torrent ids or info hashes, or all"))

@@ -10,6 +10,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { Bind } from "../../domain/BindAddress.js"
 import * as SequentialOrder from "../pieces/SequentialOrder.js"
 import { defaultStateDir } from "../storage/ResumeStore.js"
 import {
@@ -18,10 +19,11 @@ import {
 } from "./CommandOptions.js"
 import type * as Progress from "./Progress.js"
 import { stream } from "./Stream.js"
+import { EncryptionPolicy } from "../wire/Encryption.js"
 
 /** `download --sequential`: pieces in order, lowest first. */
 export const sequential = Options.boolean("sequential").pipe(
-  Options.withDescription("download the pieces in order, first to last (to play a file as it arrives)")
+  Options.withDescription("the pieces in order, first to last (to play a file as it comes)")
 )
 
 /** The effect with the sequential picker when `inOrder`, which the client's rarest-first then does not replace. */
@@ -33,7 +35,7 @@ type StreamNeeds = Effect.Effect.Context<ReturnType<typeof stream>>
 
 /** What main.ts gives the command: how to run a program with the client's services, and the terminal. */
 export interface StreamContext<R2> {
-  readonly run: <A, E>(effect: Effect.Effect<A, E, StreamNeeds>, debug: boolean, stateDir: Option.Option<string>) => Effect.Effect<A, E, R2>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, StreamNeeds>, debug: boolean, stateDir: Option.Option<string>, bind: Bind) => Effect.Effect<A, E, R2>
   readonly progress: Progress.ProgressOptions
 }
 
@@ -78,5 +80,5 @@ export const streamCommand = <R2>(context: StreamContext<R2>) =>
           webSeeds: !noWebSeeds,
           ...(dht !== undefined ? { dht } : {})
         })
-      ).pipe((effect) => context.run(effect, verbose, state))
+      ).pipe((effect) => Effect.provideService(context.run(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption))
   ).pipe(Command.withDescription("download a torrent in order while serving its files over HTTP to a player, until stopped"))

@@ -6,6 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as path from "node:path"
+import type { Bind } from "../../domain/BindAddress.js"
 import { parseHostPort } from "../../domain/PeerAddress.js"
 import * as DhtNode from "./DhtNode.js"
 import type { DhtOptions } from "./Dht.js"
@@ -35,6 +36,9 @@ export interface DhtFlags {
   readonly port: number | undefined
   /** --dht-bootstrap, as given. */
   readonly bootstrap: string | undefined
+  /** --bind: the node's socket takes the bound IPv4 address, else the bound IPv6 one, on which it is a node
+   *  of the IPv6 DHT (BEP 32: IPv6 nodes only, in `nodes6`). Bound to both, it runs over IPv4 only. */
+  readonly bind?: Bind
 }
 
 /** The DHT options of a command, or undefined when the DHT is off. */
@@ -46,8 +50,10 @@ export const dhtOptions = (
 ): Either.Either<DhtOptions | undefined, string> => {
   if (!flags.enabled) return Either.right(undefined)
   const text = flags.bootstrap ?? env[bootstrapEnv] ?? publicRouters.join(",")
+  const host = flags.bind?.ipv4 ?? flags.bind?.ipv6
   return Either.map(parseNodes(text), (bootstrap) => ({
     port: flags.port ?? peerPort,
+    ...(host !== undefined ? { host } : {}),
     bootstrap,
     stateFile: path.join(stateDir, "dht.dat")
   }))

@@ -33,6 +33,8 @@ export interface PeerLink {
   readonly unchoked: () => boolean
   /** What the session reports of itself (rates at `now`), for stats and the choker. */
   readonly info: (now: number) => PeerInfo
+  /** The connection is encrypted (MSE with RC4); absent for plaintext. */
+  readonly encrypted?: boolean
   /** Where the peer accepts connections, when known (for PEX). */
   readonly listenAddress: () => PeerAddress | undefined
   /** Our requests to the peer not yet answered. */

@@ -60,9 +60,12 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
       dht: Handshake.supportsDht(handshake.reserved),
       dialled: inbound ? undefined : connection.address
     }, wake)
-    const refused = ctx.attach(state.link(), handshake.peerId)
+    // A peer that completed MSE with us is told to others as one that speaks it (PEX's flag 0x01).
+    const link = connection.encrypted === true ? { ...state.link(), encrypted: true } : state.link()
+    const refused = ctx.attach(link, handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
     yield* Effect.logDebug(`peer ${key} connected (${inbound ? "inbound" : "outbound"}, ${state.client})`)
+    if (connection.encrypted === true) yield* Effect.logDebug(`peer ${key}: encrypted (MSE, RC4)`)
     state.start(clock.unsafeCurrentTimeMillis())
     greeted.deliver({
       frame: (frame) => state.onFrame(frame, clock.unsafeCurrentTimeMillis()),

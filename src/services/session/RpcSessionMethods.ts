@@ -34,6 +34,9 @@ export const sessionSet: Method = (call, { control }) =>
     const unsupported = unsupportedArguments(call.args, sessionSetArguments, { ...sessionAlwaysSo, peer_port: current.peerPort })
     if (unsupported.length > 0) return refuseUnsupported(unsupported)
     const request = decodeSessionSet(call.args)
+    if (call.args["encryption"] !== undefined && request.encryption === undefined) {
+      return failure(ErrorCode.InvalidParams, "encryption is one of tolerated, preferred, required (nothing was changed)")
+    }
     // The DHT node is made at start (--no-dht); a change asked while running would change nothing.
     if (request.dhtEnabled !== undefined && request.dhtEnabled !== current.dhtEnabled) {
       return refuseUnsupported(["dht-enabled (restart the daemon with or without --no-dht)"])

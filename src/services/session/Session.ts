@@ -31,6 +31,7 @@ import { startDht } from "../dht/DhtSettings.js"
 import * as StateLock from "../storage/StateLock.js"
 import { Storage } from "../storage/Storage.js"
 import type { StreamSource } from "../stream/StreamServer.js"
+import { EncryptionPolicy, fromSetting, type Policy, toSetting } from "../wire/Encryption.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
@@ -80,7 +81,7 @@ const readCacheBytes = 64 * 1024 * 1024
 const startsAtOnce = 8
 
 /** This run's command line first, then what was saved, then the defaults. */
-const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSettings, peerPort: number, dhtEnabled: boolean): SessionSettings => ({
+const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSettings, peerPort: number, dhtEnabled: boolean, cli: Policy | undefined): SessionSettings => ({
   ...settingDefaults,
   ...SettingsFile.given(saved),
   downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
@@ -89,6 +90,8 @@ const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSetti
   seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? settingDefaults.seedQueueSize,
   dhtEnabled,
   pexEnabled: options.pex && (saved.pexEnabled ?? true),
+  // --encryption off or require wins; its default (prefer), or none, leaves the saved setting.
+  encryption: cli !== undefined && cli !== "prefer" ? toSetting(cli) : saved.encryption ?? toSetting("prefer"),
   version: options.version,
   configDir: path.resolve(options.stateDir),
   cacheSizeMb: readCacheBytes / (1024 * 1024)
@@ -112,12 +115,14 @@ const streamSourceOf = (list: TorrentList.TorrentList, services: Context.Context
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
   // Before anything is loaded or bound: a second daemon on this folder stops here.
   yield* StateLock.lock(options.stateDir)
-  const listener = yield* PeerRouter.make({ port: options.peerPort, ...(options.listenHost !== undefined ? { host: options.listenHost } : {}) })
+  const cliEncryption = yield* EncryptionPolicy
+  const encryption = () => fromSetting(settings.encryption)
+  const listener = yield* PeerRouter.make({ port: options.peerPort, ...(options.listenHost !== undefined ? { host: options.listenHost } : {}), encryption })
   const dht = yield* startDht(options.dht)
   const peerId = yield* randomPeerId
   const startedAt = yield* Clock.currentTimeMillis
   const settingsFile = path.join(options.stateDir, "settings.json")
-  let settings = initialSettings(options, yield* SettingsFile.load(settingsFile), listener.port, dht !== undefined)
+  let settings = initialSettings(options, yield* SettingsFile.load(settingsFile), listener.port, dht !== undefined, cliEncryption)
   // The schedule decides at start whether the alternative limits are on, as Transmission's does.
   const altClock = new SessionClock.AltSpeedClock()
   if (settings.altSpeedTimeEnabled) settings = { ...settings, altSpeedEnabled: altClock.reset(SessionClock.scheduleOf(settings), startedAt) }
@@ -150,6 +155,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
     dht,
     buckets,
     pex: () => settings.pexEnabled,
+    encryption,
     save,
     announcePace: pacer.take,
     starting,

@@ -22,6 +22,7 @@ const SavedSettings = Schema.Struct({
   seedQueueSize: Schema.optional(Schema.NonNegativeInt),
   seedQueueEnabled: Schema.optional(Schema.Boolean),
   pexEnabled: Schema.optional(Schema.Boolean),
+  encryption: Schema.optional(Schema.Literal("tolerated", "preferred", "required")),
   /** kB/s: the limits' values kept while off, and the alternative limits. */
   rememberedLimitDown: Schema.optional(Schema.NonNegative),
   rememberedLimitUp: Schema.optional(Schema.NonNegative),
@@ -63,6 +64,7 @@ export const save = (file: string, settings: SessionSettings): Effect.Effect<voi
     seedQueueSize: settings.seedQueueSize,
     seedQueueEnabled: settings.seedQueueEnabled,
     pexEnabled: settings.pexEnabled,
+    encryption: settings.encryption,
     rememberedLimitDown: settings.rememberedLimitDown,
     rememberedLimitUp: settings.rememberedLimitUp,
     altSpeedDown: settings.altSpeedDown,

@@ -19,6 +19,7 @@ import type { ReadCache } from "../pieces/ReadCache.js"
 import { recover } from "../storage/Resume.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
+import type { Policy } from "../wire/Encryption.js"
 import type { SharedListener } from "../wire/PeerRouter.js"
 import { type Entry, peersPerTorrent } from "./SessionEntry.js"
 import type { StartTurns } from "./StartTurns.js"
@@ -34,6 +35,8 @@ export interface Shared {
   readonly buckets: { readonly down: TokenBucket; readonly up: TokenBucket }
   /** Whether peer exchange is on (the session's setting when the torrent starts). */
   readonly pex: () => boolean
+  /** The encryption setting when a connection is dialled (the shared listener decides inbound ones). */
+  readonly encryption: () => Policy
   /** Saves the session's list: what a run learns (the name, the done date, an error) is kept. */
   readonly save: Effect.Effect<void>
   /** Every torrent's announces take turns (AnnouncePacer.ts). */
@@ -100,6 +103,7 @@ const run = (entry: Entry, shared: Shared) =>
       listener: shared.listener,
       throttle: new Throttle({ down: [entry.buckets.down, shared.buckets.down], up: [entry.buckets.up, shared.buckets.up] }),
       pex: shared.pex(),
+      encryption: shared.encryption,
       announcePace: shared.announcePace,
       trusted: recovered.have,
       peers: entry.peers,

@@ -18,6 +18,8 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { NetworkError } from "../../domain/Errors.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
+import type * as Mse from "../../protocol/Mse.js"
+import * as MseConnection from "../wire/MseConnection.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
 import type { Candidate, PeerCandidates } from "./PeerCandidates.js"
 
@@ -38,6 +40,9 @@ export interface DialerOptions<E> {
   readonly session: (connection: Connection, inbound: boolean) => Effect.Effect<void, E>
   /** A dial or a session that failed. */
   readonly ended: (key: string, error: E | NetworkError) => Effect.Effect<void>
+  /** Message Stream Encryption for the connections dialled (MseConnection.dial), by the policy of the
+   *  moment; without it, plaintext. */
+  readonly encryption?: { readonly infoHash: Uint8Array; readonly policy: () => Mse.Policy }
   /** After each round of dialling (progress for whoever shows it). */
   readonly afterRound?: Effect.Effect<void>
 }
@@ -73,7 +78,14 @@ export const make = <E>(options: DialerOptions<E>): Effect.Effect<Dialer, never,
     const dial = (candidate: Candidate) =>
       Effect.scoped(
         Effect.gen(function* () {
-          const connection = yield* network.connect(candidate.address, { timeout: options.connectTimeout }).pipe(
+          const encryption = options.encryption
+          const policy = encryption?.policy() ?? "off"
+          const opened = encryption === undefined || policy === "off"
+            ? network.connect(candidate.address, { timeout: options.connectTimeout })
+            : MseConnection.dial(candidate.address, { infoHash: encryption.infoHash, policy, timeout: options.connectTimeout }).pipe(
+              Effect.provideService(PeerNetwork, network)
+            )
+          const connection = yield* opened.pipe(
             // A place among the half-open ones is free: the loop may be waiting for it.
             Effect.ensuring(Effect.sync(() => {
               connecting.delete(candidate.key)

@@ -30,6 +30,7 @@ import * as Announcer from "../tracker/Announcer.js"
 import type { DhtService } from "../dht/Dht.js"
 import * as Dialer from "./Dialer.js"
 import { PeerCandidates } from "./PeerCandidates.js"
+import { EncryptionPolicy } from "../wire/Encryption.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
 import { clientVersion, ourIds } from "../peer/PeerExtensions.js"
 import * as PeerHandshake from "../peer/PeerHandshake.js"
@@ -170,12 +171,14 @@ const fetchScoped = (
   let failed = 0
   const result = yield* Deferred.make<FetchResult>()
   const known = () => candidates.due(Number.MAX_SAFE_INTEGER, () => false).map((c) => c.address)
+  const encryption = (yield* EncryptionPolicy) ?? "off"
   const dialer: Dialer.Dialer = yield* Dialer.make({
     candidates,
     maxSessions: parallel,
     halfOpen: parallel,
     connectTimeout: "10 seconds",
     forgiveOnConnect: false,
+    encryption: { infoHash: options.infoHash, policy: () => encryption },
     session: (connection) =>
       Effect.flatMap(fetchFrom(connection, options), (info) => Deferred.succeed(result, { info, from: connection.remote, peers: known() })).pipe(
         Effect.scoped,

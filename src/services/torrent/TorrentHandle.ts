@@ -12,6 +12,7 @@ import type { Metainfo } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import type { Throttle } from "../../domain/TokenBucket.js"
+import type { Policy } from "../../protocol/Mse.js"
 import type { DhtService } from "../dht/Dht.js"
 import type { PeerInfo } from "../peer/PeerContext.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
@@ -25,7 +26,8 @@ export interface TorrentOptions {
   /** The download folder (--out). */
   readonly root: string
   readonly peerId: PeerId
-  /** The listening port (0 picks one) and host. */
+  /** The listening port (0 picks one) and host (absent: the network's own, TcpNetwork: --bind's addresses, else
+   *  every address of both families). */
   readonly port: number
   readonly listenHost?: string
   /** Our address as trackers should give it to others (in-memory swarms; real trackers see it). */
@@ -50,6 +52,11 @@ export interface TorrentOptions {
   readonly dht?: DhtService
   /** Peer exchange (BEP 11); default on, always off for private torrents. */
   readonly pex?: boolean
+  /** Message Stream Encryption (MSE/PE), asked for each connection (the daemon's setting may change):
+   *  `off` plaintext only, `prefer` MSE dialled first with one plaintext retry and both accepted,
+   *  `require` MSE only. Absent: the program's EncryptionPolicy (wire/Encryption.ts), else plaintext.
+   *  With a shared `listener`, its own rule decides inbound connections. */
+  readonly encryption?: () => Policy
   /** A port shared with other torrents (the daemon's); `port` and `listenHost` are then unused. */
   readonly listener?: SharedListener
   /** Waits for a turn before each announce (the daemon's AnnouncePacer, shared by its torrents). */

@@ -18,6 +18,8 @@ import type { SwarmContext } from "../peer/PeerContext.js"
 import * as PeerSession from "../peer/PeerSession.js"
 import type { Picker } from "../pieces/PiecePicker.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
+import { EncryptionPolicy } from "../wire/Encryption.js"
+import * as PeerRouter from "../wire/PeerRouter.js"
 import { Choker } from "./Choker.js"
 import { Departures } from "./Departures.js"
 import * as Dialer from "./Dialer.js"
@@ -52,6 +54,8 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
   Effect.gen(function* () {
     const { picker, swarm, flow, meters } = parts
     const m = options.metainfo
+    const policy = (yield* EncryptionPolicy) ?? "off"
+    const encryption = options.encryption ?? (() => policy)
     const candidates = new PeerCandidates(maxCandidates)
     const clock = yield* Effect.clock
     // Private torrents (BEP 27) find peers through their trackers only: no DHT, no PEX, no metadata served.
@@ -108,6 +112,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       halfOpen: options.halfOpen ?? 12,
       connectTimeout: "10 seconds",
       forgiveOnConnect: true,
+      encryption: { infoHash: m.infoHash!, policy: encryption },
       // A peer that dialled us is in session under another port: not dialled where it listens (the
       // connection would be refused as a duplicate, or replace the one we have: Swarm.attach).
       skip: () => {
@@ -126,9 +131,14 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
         })
     })
     const accept = (connection: Connection) => swarm.isBanned(connection.address.host) ? connection.close : dialer.accept(connection)
-    port = options.listener === undefined
-      ? (yield* (yield* PeerNetwork).listen({ port: options.port, host: options.listenHost ?? "0.0.0.0" }, accept)).port
-      : yield* Effect.as(options.listener.register(m.infoHash!, accept), options.listener.port)
+    // A port of our own tells MSE from plaintext as the daemon's does (PeerRouter); with encryption off
+    // from the start, connections go straight to the sessions.
+    const host = options.listenHost !== undefined ? { host: options.listenHost } : {}
+    const listener = options.listener ??
+      (encryption() === "off" ? undefined : yield* PeerRouter.make({ port: options.port, ...host, encryption }))
+    port = listener === undefined
+      ? (yield* (yield* PeerNetwork).listen({ port: options.port, ...host }, accept)).port
+      : yield* Effect.as(listener.register(m.infoHash!, accept), listener.port)
     learn(options.peers ?? [])
     if (dht !== undefined) {
       yield* Effect.forkScoped(PeerDiscovery.dhtLoop({

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as zlib from "node:zlib"
 import type { AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
+import { isGlobalIPv6 } from "../../domain/BindAddress.js"
 import { TrackerError } from "../../domain/Errors.js"
 import { announceUrl, decodeAnnounce, displayText } from "../../protocol/TrackerHttp.js"
 import * as UntrustedHttp from "../http/UntrustedHttp.js"
@@ -18,6 +19,9 @@ export interface HttpTrackerOptions {
   readonly timeout: Duration.DurationInput
   /** Largest body read; a longer one is refused without reading the rest. */
   readonly maxBytes: number
+  /** `--bind`'s IPv6 address: given to the tracker as `ipv6=` (BEP 7) when others can reach it (global);
+   *  the request itself leaves from the HttpClient's bound agent (commands/NetworkLayers.ts). */
+  readonly ipv6?: string
 }
 
 export type Announce = (url: string, request: AnnounceRequest) => Effect.Effect<AnnounceResponse, TrackerError>
@@ -64,10 +68,13 @@ export const make = (options: HttpTrackerOptions): Effect.Effect<Announce, never
   Effect.map(HttpClient.HttpClient, (unscoped) => {
     // Every response of an announce (redirects and error statuses included) is released with its scope.
     const client = HttpClient.withScope(unscoped)
+    // A loopback, link-local or unique-local address means nothing to a tracker's other peers.
+    const ipv6 = options.ipv6 !== undefined && isGlobalIPv6(options.ipv6) ? options.ipv6 : undefined
     return (url, request) =>
       Effect.gen(function*() {
         const problem = (p: UntrustedHttp.Problem) => trackerError(url, p)
-        const response = yield* UntrustedHttp.get(client, announceUrl(url, request), { maxRedirects, headers: { "user-agent": userAgent } }).pipe(
+        const sent = ipv6 !== undefined && request.ipv6 === undefined ? { ...request, ipv6 } : request
+        const response = yield* UntrustedHttp.get(client, announceUrl(url, sent), { maxRedirects, headers: { "user-agent": userAgent } }).pipe(
           Effect.mapError(problem)
         )
         if (response.status < 200 || response.status > 299) {

@@ -22,11 +22,13 @@ export const make = (options: TrackerOptions = {}): Effect.Effect<TrackerService
   Effect.gen(function*() {
     const http = yield* HttpTracker.make({
       timeout: options.httpTimeout ?? defaultOptions.httpTimeout,
-      maxBytes: options.httpMaxBytes ?? defaultOptions.httpMaxBytes
+      maxBytes: options.httpMaxBytes ?? defaultOptions.httpMaxBytes,
+      ...(options.bind?.ipv6 !== undefined ? { ipv6: options.bind.ipv6 } : {})
     })
     const udp = yield* UdpTracker.make({
       initialTimeout: options.udpInitialTimeout ?? defaultOptions.udpInitialTimeout,
-      maxRetries: options.udpMaxRetries ?? defaultOptions.udpMaxRetries
+      maxRetries: options.udpMaxRetries ?? defaultOptions.udpMaxRetries,
+      ...(options.bind !== undefined ? { bind: options.bind } : {})
     })
     const announce = Effect.fn("Tracker.announce")(function*(url: string, request: AnnounceRequest) {
       yield* Effect.annotateCurrentSpan("tracker", url)

@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Duration from "effect/Duration"
 import type { AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
+import type { Bind } from "../../domain/BindAddress.js"
 import type { TrackerError } from "../../domain/Errors.js"
 
 export interface TrackerService {
@@ -25,6 +26,9 @@ export interface TrackerOptions {
   readonly udpInitialTimeout?: Duration.DurationInput
   /** UDP retransmissions before "Timeout" (default 3: 15 + 30 + 60 + 120 seconds in all). */
   readonly udpMaxRetries?: number
+  /** `--bind` (BindAddress.ts): UDP trackers from the bound addresses, `ipv6=` from the IPv6 one. HTTP
+   *  requests leave from the HttpClient's agent, which the caller binds (commands/NetworkLayers.ts). */
+  readonly bind?: Bind
 }
 
 export const defaultOptions = {
@@ -32,4 +36,4 @@ export const defaultOptions = {
   httpMaxBytes: 8 * 1024 * 1024,
   udpInitialTimeout: "15 seconds",
   udpMaxRetries: 3
-} as const satisfies Required<TrackerOptions>
+} as const satisfies Required<Omit<TrackerOptions, "bind">>

@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
+import { type Bind, isBound } from "../../domain/BindAddress.js"
 import { TrackerError } from "../../domain/Errors.js"
 import type { Family } from "../../protocol/CompactPeers.js"
 import { displayText } from "../../protocol/TrackerHttp.js"
@@ -35,6 +36,9 @@ export interface UdpTrackerOptions {
   readonly initialTimeout: Duration.DurationInput
   /** Retransmissions after the first send before the exchange fails with "Timeout". */
   readonly maxRetries: number
+  /** `--bind`: the socket of each family takes the bound address of that family; a family not bound is
+   *  not used (a name is resolved in a bound family). */
+  readonly bind?: Bind
 }
 
 export type Announce = (url: string, request: AnnounceRequest) => Effect.Effect<AnnounceResponse, TrackerError>
@@ -81,10 +85,10 @@ const parseUrl = (url: string): Either.Either<{ readonly host: string; readonly 
   return Either.right({ host, port })
 }
 
-const resolve = (url: string): Effect.Effect<Endpoint, TrackerError> =>
+const resolve = (url: string, only: Family | undefined): Effect.Effect<Endpoint, TrackerError> =>
   Effect.flatMap(parseUrl(url), ({ host, port }) =>
     Effect.async<Endpoint, TrackerError>((resume) => {
-      dns.lookup(host, { verbatim: true }, (err, address, family) => {
+      dns.lookup(host, { verbatim: true, family: only ?? 0 }, (err, address, family) => {
         if (err !== null) resume(Effect.fail(failure("Unreachable", url, `cannot resolve ${host}: ${err.code ?? err.message}`)))
         else resume(Effect.succeed({ key: `${host}:${port}`, address, port, family: family === 6 ? 6 : 4 }))
       })
@@ -101,7 +105,7 @@ const route = (transport: Transport, datagram: Uint8Array): void => {
   Deferred.unsafeDone(waiter.reply, Exit.succeed(reply))
 }
 
-const open = (family: Family, url: string): Effect.Effect<Transport, TrackerError> =>
+const open = (family: Family, url: string, local: string | undefined): Effect.Effect<Transport, TrackerError> =>
   Effect.async<Transport, TrackerError>((resume) => {
     const socket = dgram.createSocket(family === 4 ? "udp4" : "udp6")
     const transport: Transport = { socket, family, waiting: new Map() }
@@ -111,7 +115,7 @@ const open = (family: Family, url: string): Effect.Effect<Transport, TrackerErro
     }
     socket.once("error", onBindError)
     socket.on("message", (datagram) => route(transport, datagram))
-    socket.bind(0, () => {
+    socket.bind({ port: 0, ...(local !== undefined ? { address: local } : {}) }, () => {
       socket.off("error", onBindError)
       // Send failures are reported to the send callback; without a listener an 'error' would crash us.
       socket.on("error", () => {})
@@ -130,6 +134,9 @@ const send = (transport: Transport, endpoint: Endpoint, url: string, packet: Uin
 export const make = (options: UdpTrackerOptions): Effect.Effect<Announce, never, Scope.Scope> =>
   Effect.gen(function*() {
     const initialMs = Duration.toMillis(Duration.decode(options.initialTimeout))
+    const bind = options.bind ?? {}
+    // Bound to one family only: trackers are resolved in it (one bound to both: either will do).
+    const only: Family | undefined = bind.ipv4 === undefined ? (bind.ipv6 === undefined ? undefined : 6) : bind.ipv6 === undefined ? 4 : undefined
     const transports = new Map<Family, Transport>()
     const connectionIds = new Map<string, { readonly id: bigint; readonly at: number }>()
     const opening = yield* Effect.makeSemaphore(1)
@@ -148,7 +155,9 @@ export const make = (options: UdpTrackerOptions): Effect.Effect<Announce, never,
         const existing = transports.get(family)
         if (existing !== undefined) return Effect.succeed(existing)
         if (closed) return Effect.fail(failure("Unreachable", url, "the tracker client is closed"))
-        return Effect.tap(open(family, url), (t) => Effect.sync(() => transports.set(family, t)))
+        const local = family === 4 ? bind.ipv4 : bind.ipv6
+        if (isBound(bind) && local === undefined) return Effect.fail(failure("Unreachable", url, `no IPv${family} address bound (--bind)`))
+        return Effect.tap(open(family, url, local), (t) => Effect.sync(() => transports.set(family, t)))
       }))
 
     /**
@@ -200,7 +209,7 @@ export const make = (options: UdpTrackerOptions): Effect.Effect<Announce, never,
 
     return (url, request) =>
       Effect.gen(function*() {
-        const endpoint = yield* resolve(url)
+        const endpoint = yield* resolve(url, only)
         const t = yield* transport(endpoint.family, url)
         const reply = yield* exchange(t, endpoint, url, "Announce", (transactionId) =>
           Effect.map(connectionId(t, endpoint, url), (id) =>

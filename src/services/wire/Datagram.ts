@@ -23,8 +23,9 @@ export interface DatagramSocket {
 }
 
 export interface DatagramNetworkService {
-  /** Binds host:port (host default "0.0.0.0", port 0 picks one); `onMessage` is called synchronously per
-   *  datagram, until the scope closes. Fails with NetworkError "Listen" (say why, e.g. port in use). */
+  /** Binds host:port (host default: --bind's address, else "0.0.0.0"; port 0 picks one); `onMessage` is
+   *  called synchronously per datagram, until the scope closes. Fails with NetworkError "Listen" (say why,
+   *  e.g. port in use). */
   readonly bind: (
     options: { readonly port: number; readonly host?: string },
     onMessage: (bytes: Uint8Array, from: Endpoint) => void

@@ -25,6 +25,8 @@ export interface Connection {
   /** The other end, as "host:port" (PeerAddress.format) and as a value. */
   readonly remote: string
   readonly address: PeerAddress
+  /** Every byte goes through RC4 (MSE, MseConnection.ts); absent on a plaintext connection. */
+  readonly encrypted?: boolean
   /** Runs until the connection ends (success when the other side closes cleanly), calling `onChunk`
    *  synchronously, in order, for every chunk received. A chunk is valid only during the call: the
    *  transport may read the next bytes into the same memory, so copy what must outlive it. */
@@ -42,7 +44,8 @@ export interface PeerNetworkService {
     address: PeerAddress,
     options?: { readonly timeout?: Duration.DurationInput }
   ) => Effect.Effect<Connection, NetworkError, Scope.Scope>
-  /** Listens on host:port (host default "0.0.0.0"; port 0 picks one) and runs `onConnection` in its own
+  /** Listens on host:port (no host: the bound addresses, else every address, IPv6 too where the machine
+   *  has it; port 0 picks one) and runs `onConnection` in its own
    *  fiber for every inbound connection (closed when the handler ends), until the scope closes.
    *  Returns the bound port. Fails with Listen (e.g. port in use: say so in the detail). */
   readonly listen: (

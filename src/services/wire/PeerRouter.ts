@@ -4,17 +4,26 @@
  * again from the start, as if it had accepted the connection itself. A connection for no torrent of ours,
  * or that does not say which within the handshake timeout, is closed.
  *
- * The hand-over replays the bytes read so far (copied: a chunk is valid only during its callback) and
- * then forwards every chunk synchronously, in order, as `Connection.run` promises.
+ * The hand-over replays the bytes read so far (copied: a chunk is valid only during its callback); then a
+ * plaintext connection's own reader runs again for its new owner (the router's was stopped: nothing sits
+ * between the socket and the session), and an encrypted one's chunks are forwarded as they are decrypted.
+ *
+ * A connection whose first bytes are not 19 and "BitTorrent protocol" is taken for Message Stream
+ * Encryption (MseConnection.ts): the torrent is found by HASH('req2', info hash), kept for each one
+ * registered, and handed the payload's connection. The policy of the moment decides: `off` closes such
+ * connections, `require` closes plaintext ones.
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import type { NetworkError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Handshake from "../../protocol/Handshake.js"
+import * as Mse from "../../protocol/Mse.js"
+import * as MseConnection from "./MseConnection.js"
 import { type Connection, PeerNetwork } from "./PeerNetwork.js"
 
 /** What a torrent needs of a shared port (TorrentOptions.listener). */
@@ -30,6 +39,25 @@ export interface SharedListener {
 const prefixBytes = 48
 const routeTimeout = "10 seconds"
 
+/** A plaintext connection whose first bytes were read already (its reader stopped since): they are given
+ *  again, then the connection's own `run` reads on, with nothing between it and `onChunk`. */
+const handover = (connection: Connection, held: ReadonlyArray<Uint8Array>): Connection => {
+  let first = held
+  return {
+    remote: connection.remote,
+    address: connection.address,
+    write: connection.write,
+    close: connection.close,
+    run: (onChunk) =>
+      Effect.suspend(() => {
+        const replay = first
+        first = []
+        for (const chunk of replay) onChunk(chunk)
+        return connection.run(onChunk)
+      })
+  }
+}
+
 /** A connection whose first bytes were read already: they are given again to whoever runs it. */
 const replaying = (connection: Connection, attach: (forward: (chunk: Uint8Array) => void) => void, ended: Deferred.Deferred<void, NetworkError>): Connection => ({
   remote: connection.remote,
@@ -39,14 +67,34 @@ const replaying = (connection: Connection, attach: (forward: (chunk: Uint8Array)
   run: (onChunk) => Effect.zipRight(Effect.sync(() => attach(onChunk)), Deferred.await(ended))
 })
 
-export const make = Effect.fn("PeerRouter.make")(function* (options: { readonly port: number; readonly host?: string }) {
+export const make = Effect.fn("PeerRouter.make")(function* (options: {
+  readonly port: number
+  readonly host?: string
+  /** The policy for inbound connections now (default prefer): `off` refuses MSE, `require` plaintext. */
+  readonly encryption?: () => Mse.Policy
+}) {
   const network = yield* PeerNetwork
   const routes = new Map<string, (connection: Connection) => Effect.Effect<void>>()
+  // MSE names the torrent by HASH('req2', info hash): each one served, by that hash.
+  const byReq2 = new Map<string, Uint8Array>()
+  const policy = options.encryption ?? (() => "prefer" as const)
+
+  /** An MSE handshake answered, then the connection's payload routed as a plaintext one would be. */
+  const routeEncrypted = (connection: Connection) =>
+    Effect.gen(function* () {
+      const rule = policy()
+      if (rule === "off") return yield* connection.close
+      const done = yield* Effect.option(MseConnection.respond(connection, rule, (req2) => byReq2.get(toHex(req2))))
+      const handler = done._tag === "Some" ? routes.get(toHex(done.value.infoHash)) : undefined
+      if (handler === undefined || done._tag === "None") return yield* connection.close
+      yield* handler(done.value.connection)
+    })
 
   const route = (connection: Connection) =>
     Effect.gen(function* () {
       const ended = yield* Deferred.make<void, NetworkError>()
       const identified = yield* Deferred.make<string | undefined>()
+      let encrypted = false
       let held: Array<Uint8Array> = []
       let heldBytes = 0
       let forward: ((chunk: Uint8Array) => void) | undefined
@@ -56,11 +104,15 @@ export const make = Effect.fn("PeerRouter.make")(function* (options: { readonly 
         held = []
         forward = onChunk
       }
-      yield* connection
+      const reader = yield* connection
         .run((chunk) => {
           if (forward !== undefined) return forward(chunk)
           held.push(Uint8Array.prototype.slice.call(chunk))
           heldBytes += chunk.length
+          if (!decided && Mse.classify(held.length === 1 ? held[0]! : Buffer.concat(held)) === "encrypted") {
+            decided = encrypted = true
+            Deferred.unsafeDone(identified, Exit.succeed(undefined))
+          }
           if (heldBytes >= prefixBytes && !decided) {
             decided = true
             const prefix = Handshake.decodePrefix(Buffer.concat(held))
@@ -73,19 +125,28 @@ export const make = Effect.fn("PeerRouter.make")(function* (options: { readonly 
           Effect.forkScoped
         )
       const hash = yield* Deferred.await(identified).pipe(Effect.timeoutTo({ duration: routeTimeout, onTimeout: () => undefined, onSuccess: (h) => h }))
-      const handler = hash === undefined ? undefined : routes.get(hash)
+      if (encrypted) return yield* routeEncrypted(replaying(connection, attach, ended))
+      const handler = hash === undefined || policy() === "require" ? undefined : routes.get(hash)
       if (handler === undefined) return yield* connection.close
-      yield* handler(replaying(connection, attach, ended))
+      // Chunks that come until the reader has stopped are held with the others.
+      yield* Fiber.interrupt(reader)
+      yield* handler(handover(connection, held))
     }).pipe(Effect.scoped)
 
-  const listening = yield* network.listen({ port: options.port, host: options.host ?? "0.0.0.0" }, route)
+  const listening = yield* network.listen({ port: options.port, ...(options.host !== undefined ? { host: options.host } : {}) }, route)
 
   const listener: SharedListener = {
     port: listening.port,
     register: (infoHash, onConnection) =>
       Effect.acquireRelease(
-        Effect.sync(() => void routes.set(toHex(infoHash), onConnection)),
-        () => Effect.sync(() => void routes.delete(toHex(infoHash)))
+        Effect.sync(() => {
+          routes.set(toHex(infoHash), onConnection)
+          byReq2.set(toHex(Mse.req2(infoHash)), infoHash)
+        }),
+        () => Effect.sync(() => {
+          routes.delete(toHex(infoHash))
+          byReq2.delete(toHex(Mse.req2(infoHash)))
+        })
       )
   }
   return listener

@@ -8,6 +8,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Net from "node:net"
 import { NetworkError } from "../../domain/Errors.js"
+import { type Bind, isBound, localFor, unbound } from "../../domain/BindAddress.js"
 import { format, PeerAddress } from "../../domain/PeerAddress.js"
 import { type Connection, defaultConnectTimeout, PeerNetwork, type PeerNetworkService } from "./PeerNetwork.js"
 import { connectError, errorCode, errorText, portError } from "./SocketErrors.js"
@@ -126,10 +127,17 @@ const fromSocket = (socket: Net.Socket, address: PeerAddress, reader: Reader = {
 
 const connect = Effect.fn("PeerNetwork.connect")(function*(
   address: PeerAddress,
-  options?: { readonly timeout?: Duration.DurationInput }
+  options: { readonly timeout?: Duration.DurationInput } | undefined,
+  bind: Bind
 ) {
   const remote = format(address)
   const timeout = Duration.decode(options?.timeout ?? defaultConnectTimeout)
+  // Bound: from the bound address of the peer's family only (a name resolved in that family), never
+  // from another address of the machine.
+  const local = isBound(bind) ? localFor(bind, address.host) : undefined
+  if (isBound(bind) && local === undefined) {
+    return yield* new NetworkError({ reason: "Connect", address: remote, detail: "no address of its family bound (--bind)" })
+  }
   let socket: Net.Socket | undefined
   yield* Effect.addFinalizer(() => Effect.sync(() => socket?.destroy()))
   return yield* Effect.async<Connection, NetworkError>((resume) => {
@@ -138,6 +146,7 @@ const connect = Effect.fn("PeerNetwork.connect")(function*(
     const opened = Net.createConnection({
       host: address.host,
       port: address.port,
+      ...(local !== undefined ? { localAddress: local.address, family: local.family } : {}),
       noDelay: true,
       onread: {
         buffer,
@@ -173,12 +182,40 @@ const connect = Effect.fn("PeerNetwork.connect")(function*(
   )
 })
 
+/** One server on host:port (`host` undefined: Node's default, `::` dual stack where the machine has IPv6,
+ *  else 0.0.0.0), closed with the scope and every connection it accepted. */
+const serve = (host: string | undefined, port: number, accept: (socket: Net.Socket) => void, sockets: Set<Net.Socket>) => {
+  // Named as the wildcard address it is where the machine has IPv6 ("[::]:6881").
+  const where = format({ host: host ?? "::", port })
+  return Effect.acquireRelease(
+    Effect.async<Net.Server, NetworkError>((resume) => {
+      const server = Net.createServer({ noDelay: true }, accept)
+      const onError = (error: Error) => {
+        server.close()
+        resume(Effect.fail(portError("TCP", where, port, error)))
+      }
+      server.once("error", onError)
+      server.listen({ port, ...(host !== undefined ? { host } : {}) }, () => {
+        server.off("error", onError)
+        // Accept errors (e.g. out of file descriptors) drop that connection, not the listener.
+        server.on("error", () => {})
+        resume(Effect.succeed(server))
+      })
+      return Effect.sync(() => server.close())
+    }),
+    (server) =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  )
+}
+
 const listen = Effect.fn("PeerNetwork.listen")(function*(
   options: { readonly port: number; readonly host?: string },
-  onConnection: (connection: Connection) => Effect.Effect<void>
+  onConnection: (connection: Connection) => Effect.Effect<void>,
+  bind: Bind
 ) {
-  const host = options.host ?? "0.0.0.0"
-  const where = format({ host, port: options.port })
   const runFork = yield* FiberSet.makeRuntime<never, void, never>()
   const sockets = new Set<Net.Socket>()
 
@@ -201,32 +238,28 @@ const listen = Effect.fn("PeerNetwork.listen")(function*(
     )
   }
 
-  const server = yield* Effect.acquireRelease(
-    Effect.async<Net.Server, NetworkError>((resume) => {
-      const server = Net.createServer({ noDelay: true }, accept)
-      const onError = (error: Error) => {
-        server.close()
-        resume(Effect.fail(portError("TCP", where, options.port, error)))
-      }
-      server.once("error", onError)
-      server.listen({ port: options.port, host }, () => {
-        server.off("error", onError)
-        // Accept errors (e.g. out of file descriptors) drop that connection, not the listener.
-        server.on("error", () => {})
-        resume(Effect.succeed(server))
-      })
-      return Effect.sync(() => server.close())
-    }),
-    (server) =>
-      Effect.async<void>((resume) => {
-        for (const socket of sockets) socket.destroy()
-        server.close(() => resume(Effect.void))
-      })
-  )
-  const bound = server.address()
-  return { port: typeof bound === "object" && bound !== null ? bound.port : options.port }
+  // A host asked for wins; else the bound addresses (the same port on each); else every address.
+  const hosts: ReadonlyArray<string | undefined> = options.host !== undefined
+    ? [options.host]
+    : isBound(bind)
+    ? [bind.ipv4, bind.ipv6].filter((h): h is string => h !== undefined)
+    : [undefined]
+  const first = yield* serve(hosts[0], options.port, accept, sockets)
+  const bound = first.address()
+  const port = typeof bound === "object" && bound !== null ? bound.port : options.port
+  for (const host of hosts.slice(1)) yield* serve(host, port, accept, sockets)
+  return { port }
 })
 
-export const make: Effect.Effect<PeerNetworkService> = Effect.succeed(PeerNetwork.of({ connect, listen }))
+/** The TCP network bound to `bind` (BindAddress.ts): listening there unless asked otherwise, dialling from it. */
+export const makeBound = (bind: Bind): Effect.Effect<PeerNetworkService> =>
+  Effect.succeed(PeerNetwork.of({
+    connect: (address, options) => connect(address, options, bind),
+    listen: (options, onConnection) => listen(options, onConnection, bind)
+  }))
 
-export const layer: Layer.Layer<PeerNetwork> = Layer.effect(PeerNetwork, make)
+export const make: Effect.Effect<PeerNetworkService> = makeBound(unbound)
+
+export const layerBound = (bind: Bind): Layer.Layer<PeerNetwork> => Layer.effect(PeerNetwork, makeBound(bind))
+
+export const layer: Layer.Layer<PeerNetwork> = layerBound(unbound)

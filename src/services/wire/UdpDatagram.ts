@@ -3,6 +3,7 @@ import * as dgram from "node:dgram"
 import { isIPv4 } from "node:net"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type Bind, unbound } from "../../domain/BindAddress.js"
 import type { NetworkError } from "../../domain/Errors.js"
 import { format } from "../../domain/PeerAddress.js"
 import { DatagramNetwork, type DatagramSocket, type Endpoint } from "./Datagram.js"
@@ -13,9 +14,11 @@ const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.i
 
 const bind = Effect.fn("DatagramNetwork.bind")(function*(
   options: { readonly port: number; readonly host?: string },
-  onMessage: (bytes: Uint8Array, from: Endpoint) => void
+  onMessage: (bytes: Uint8Array, from: Endpoint) => void,
+  bound: Bind
 ) {
-  const host = options.host ?? "0.0.0.0"
+  // The DHT speaks IPv4 (BEP 5): bound, its socket takes the bound IPv4 address, else the IPv6 one.
+  const host = options.host ?? bound.ipv4 ?? bound.ipv6 ?? "0.0.0.0"
   const ipv6 = host.includes(":")
   const where = format({ host, port: options.port })
   const socket = yield* Effect.acquireRelease(
@@ -72,4 +75,8 @@ const bind = Effect.fn("DatagramNetwork.bind")(function*(
   return { port, send } satisfies DatagramSocket
 })
 
-export const layer: Layer.Layer<DatagramNetwork> = Layer.succeed(DatagramNetwork, DatagramNetwork.of({ bind }))
+/** UDP bound to `bound` (BindAddress.ts): a socket asked for without a host takes the bound address. */
+export const layerBound = (bound: Bind): Layer.Layer<DatagramNetwork> =>
+  Layer.succeed(DatagramNetwork, DatagramNetwork.of({ bind: (options, onMessage) => bind(options, onMessage, bound) }))
+
+export const layer: Layer.Layer<DatagramNetwork> = layerBound(unbound)

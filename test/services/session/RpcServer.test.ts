@@ -318,6 +318,12 @@ describe("RpcServer: classic methods against a memory session", () => {
         { _tag: "updateSettings", settings: { downloadDir: "/srv", speedLimitDown: 200_000, rememberedLimitDown: 200 } },
         { _tag: "updateSettings", settings: { speedLimitUp: 100_000 } }
       ])
+      // Encryption, in Transmission's three words and no other, told as it is set.
+      expect((yield* rpc({ method: "session-get", arguments: { fields: ["encryption"] } })).json.arguments).toEqual({ encryption: "preferred" })
+      expect((yield* rpc({ method: "session-set", arguments: { encryption: "sometimes" } })).json.result).toMatch(/^encryption is one of tolerated, preferred, required/)
+      expect((yield* rpc({ method: "session-set", arguments: { encryption: "required" } })).json.result).toBe("success")
+      expect(memory.calls().filter((c) => c._tag === "updateSettings").at(-1)).toEqual({ _tag: "updateSettings", settings: { encryption: "required" } })
+      expect((yield* rpc({ method: "session-get", arguments: { fields: ["encryption"] } })).json.arguments).toEqual({ encryption: "required" })
       // Alternative limits, their schedule and the seeding goals (transmission-remote -as, -asd, -sr 2, --idle-seeding-limit).
       expect((yield* rpc({ method: "session-set", arguments: {
         "alt-speed-enabled": true, "alt-speed-down": 30, "alt-speed-time-enabled": true, "alt-speed-time-begin": 60, "alt-speed-time-end": 120,

@@ -349,7 +349,8 @@ describe("Session", () => {
         Effect.gen(function* () {
           const a = yield* control.add(metainfo(swarm.torrent), { paused: true })
           yield* control.updateSettings({
-            speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, downloadDir: "/chosen"
+            speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, downloadDir: "/chosen",
+            encryption: "required"
           })
           yield* control.set([a.id], { downloadLimit: 120_000, uploadLimit: 9_000 })
         }))
@@ -357,14 +358,16 @@ describe("Session", () => {
       expect(JSON.parse(fs.readFileSync(path.join(stateDir, "settings.json"), "utf8"))).toMatchObject({
         version: 1,
         settings: {
-          downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, pexEnabled: true
+          downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true, pexEnabled: true,
+          encryption: "required"
         }
       })
       expect((yield* readSessionFile(stateDir)).torrents).toMatchObject([{ hash, downloadLimit: 120_000, uploadLimit: 9_000 }])
 
       const restored = yield* run({ savedFolder: true }, (control) => Effect.zip(control.settings, control.torrents("all")))
       expect(restored[0]).toMatchObject({
-        downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true
+        downloadDir: "/chosen", speedLimitDown: 300_000, speedLimitUp: 40_000, downloadQueueSize: 2, seedQueueSize: 7, seedQueueEnabled: true,
+        encryption: "required"
       })
       expect(restored[1].map((v) => [v.hashString, v.downloadLimit, v.uploadLimit])).toEqual([[hash, 120_000, 9_000]])
 
