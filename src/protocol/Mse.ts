@@ -350,7 +350,12 @@ export const responder = (options: ResponderOptions): Machine => {
           const provide = readU32(fields, 8)
           padC = readU16(fields, 12)
           if (padC > maxPad) return failed(`PadC of ${padC} bytes`)
-          select = provide & CryptoRc4 ? CryptoRc4 : options.policy === "prefer" && provide & CryptoPlaintext ? CryptoPlaintext : 0
+          // `prefer` keeps the payload in plaintext when the peer allows it (the handshake, info hash
+          // included, is obfuscated all the same), as libtorrent does by default (prefer_rc4 off): RC4 on
+          // every byte would cost both sides a core's worth of work at loopback speeds. `require` takes RC4.
+          select = options.policy === "prefer"
+            ? (provide & CryptoPlaintext ? CryptoPlaintext : provide & CryptoRc4 ? CryptoRc4 : 0)
+            : (provide & CryptoRc4 ? CryptoRc4 : 0)
           if (select === 0) return failed(`the peer provides crypto ${provide}, none we accept`)
           stage = "padC"
           break

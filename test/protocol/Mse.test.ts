@@ -93,7 +93,7 @@ describe("Rc4", () => {
 describe("Mse handshake", () => {
   for (const size of [1, 7, 97, 4096]) {
     it(`agrees on RC4 and finds the torrent, in chunks of ${size}`, () => {
-      const a = Mse.initiator(infoHash, "prefer", { random: seeded(size) })
+      const a = Mse.initiator(infoHash, "require", { random: seeded(size) })
       const b = Mse.responder({ policy: "prefer", find: finder(otherHash, infoHash), random: seeded(size + 1) })
       const { doneA, doneB, error } = converse(a, b, size)
       expect(error).toBeUndefined()
@@ -135,15 +135,17 @@ describe("Mse handshake", () => {
     expect(Buffer.from(wire).toString()).toBe("hello peer")
   })
 
-  it("takes RC4 whenever it is offered, whatever its own policy", () => {
-    const offerPlain = (policy: "prefer" | "require") => {
+  it("offered both, prefer keeps the payload plaintext (as libtorrent by default) and require takes RC4", () => {
+    const offerBoth = (policy: "prefer" | "require") => {
       const a = Mse.initiator(infoHash, "prefer", { random: seeded(9) })
       const b = Mse.responder({ policy, find: finder(infoHash), random: seeded(10) })
       return converse(a, b, 50)
     }
-    // Our initiator offers both: RC4 is taken either way.
-    expect(offerPlain("prefer").doneB?.method).toBe(Mse.CryptoRc4)
-    expect(offerPlain("require").doneB?.method).toBe(Mse.CryptoRc4)
+    const preferred = offerBoth("prefer")
+    expect(preferred.doneB?.method).toBe(Mse.CryptoPlaintext)
+    expect(preferred.doneA?.method).toBe(Mse.CryptoPlaintext)
+    expect(preferred.doneA?.encrypt).toBeUndefined()
+    expect(offerBoth("require").doneB?.method).toBe(Mse.CryptoRc4)
   })
 
   it("refuses a torrent it does not serve", () => {

@@ -81,7 +81,18 @@ const run = (outbound: Policy, inbound: Policy) =>
   withClock(session(outbound, inbound), { step: "100 millis", maxVirtual: "30 seconds" }).pipe(Effect.either)
 
 describe("MseConnection", () => {
-  for (const [outbound, inbound] of [["require", "require"], ["prefer", "prefer"], ["require", "prefer"], ["prefer", "require"]] as const) {
+  it.scoped("prefer to prefer: the handshake obfuscated, the payload plaintext, every byte intact", () =>
+    Effect.gen(function* () {
+      const result = yield* run("prefer", "prefer")
+      expect(result._tag).toBe("Right")
+      if (result._tag !== "Right") return
+      expect(result.right.encrypted).not.toBe(true)
+      expect(result.right.server.encrypted).not.toBe(true)
+      expect(Buffer.compare(result.right.server.bytes, payload)).toBe(0)
+      expect(Buffer.compare(result.right.back, reply)).toBe(0)
+    }))
+
+  for (const [outbound, inbound] of [["require", "require"], ["require", "prefer"], ["prefer", "require"]] as const) {
     it.scoped(`${outbound} to ${inbound}: RC4 both ways, every byte intact`, () =>
       Effect.gen(function* () {
         const result = yield* run(outbound, inbound)
