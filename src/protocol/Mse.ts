@@ -191,6 +191,14 @@ class Input {
 const nothing: Step = { write: [] }
 const failed = (error: string): Step => ({ write: [], error })
 
+/** The bounded search of both sides: where `marker` ends within the first `limit` bytes held, "wait"
+ *  while fewer than `limit` are held, "past" once `limit` are held without it. */
+const endWithin = (held: Uint8Array, marker: Uint8Array, limit: number): number | "wait" | "past" => {
+  const at = indexOf(held.subarray(0, limit), marker)
+  if (at >= 0) return at + marker.length
+  return held.length >= limit ? "past" : "wait"
+}
+
 /** The side that dials: provides RC4 (and plaintext too unless `require`). */
 export const initiator = (infoHash: Uint8Array, policy: "prefer" | "require", options: MachineOptions = {}): Machine => {
   const random = options.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
@@ -237,12 +245,10 @@ export const initiator = (infoHash: Uint8Array, policy: "prefer" | "require", op
           break
         }
         case "vc": {
-          const at = indexOf(held.subarray(0, maxVcSearch), encryptedVc!)
-          if (at < 0) {
-            if (held.length >= maxVcSearch) return failed(`no encryption verification within ${maxVcSearch} bytes`)
-            return { write: writes }
-          }
-          input.take(at + 8)
+          const end = endWithin(held, encryptedVc!, maxVcSearch)
+          if (end === "past") return failed(`no encryption verification within ${maxVcSearch} bytes`)
+          if (end === "wait") return { write: writes }
+          input.take(end)
           stage = "select"
           break
         }
@@ -323,12 +329,10 @@ export const responder = (options: ResponderOptions): Machine => {
           break
         }
         case "req1": {
-          const at = indexOf(held.subarray(0, maxReq1Search), req1!)
-          if (at < 0) {
-            if (held.length >= maxReq1Search) return failed(`no encryption request within ${maxReq1Search} bytes`)
-            return { write: writes }
-          }
-          input.take(at + 20)
+          const end = endWithin(held, req1!, maxReq1Search)
+          if (end === "past") return failed(`no encryption request within ${maxReq1Search} bytes`)
+          if (end === "wait") return { write: writes }
+          input.take(end)
           stage = "req23"
           break
         }

@@ -38,7 +38,7 @@ export interface ArgDoc {
   readonly kind: ValueKind
   readonly description: string
   readonly min: number
-  /** None: any number. */
+  /** None: no upper bound. */
   readonly max: number | undefined
 }
 
@@ -216,7 +216,7 @@ const optionsOf = (node: OptionsNode, around: Wrapping = plain): Array<OptionDoc
   }
 }
 
-/** An argument is wanted once unless wrapped: `min` and `max` (none: any number) come from around it. */
+/** An argument is wanted once unless wrapped: `min` and `max` (none: no upper bound) come from around it. */
 const argsOf = (node: ArgsNode, min: number, max: number | undefined): Array<ArgDoc> => {
   switch (node._tag) {
     case "Empty":
