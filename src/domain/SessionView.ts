@@ -48,6 +48,8 @@ export interface PeerView {
   readonly isDownloadingFrom: boolean
   readonly isUploadingTo: boolean
   readonly isIncoming: boolean
+  /** The connection is encrypted (MSE with RC4); absent: plaintext. */
+  readonly isEncrypted?: boolean
 }
 
 export interface TrackerView {

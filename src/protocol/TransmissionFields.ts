@@ -195,9 +195,10 @@ const peer = (p: PeerView): JsonObject => ({
   client_is_choked: !p.isDownloadingFrom,
   client_is_interested: p.isDownloadingFrom,
   client_name: p.clientName,
-  flag_str: (p.isDownloadingFrom ? "D" : "") + (p.isUploadingTo ? "U" : "") + (p.isIncoming ? "I" : ""),
+  // Transmission's letters in its order: E (encrypted) comes before I (incoming).
+  flag_str: (p.isDownloadingFrom ? "D" : "") + (p.isUploadingTo ? "U" : "") + (p.isEncrypted === true ? "E" : "") + (p.isIncoming ? "I" : ""),
   is_downloading_from: p.isDownloadingFrom,
-  is_encrypted: false,
+  is_encrypted: p.isEncrypted === true,
   is_incoming: p.isIncoming,
   is_uploading_to: p.isUploadingTo,
   is_utp: false,

@@ -2,55 +2,21 @@
  * Message Stream Encryption with real clients, on loopback (each peer on its own 127.0.0.x; DHT, LSD and
  * port mapping off): bt-effect with `--encryption require` downloading from and seeding to libtorrent 2.0
  * with encryption forced (RC4 only) and aria2c with `--bt-require-crypto=true`, and bt-effect's default
- * `prefer` against a libtorrent that has encryption disabled (it falls back to plaintext). Each of these
- * peers refuses the other kind of connection, so a download that completes went the way the test says;
- * bt-effect's debug log says which of its connections were encrypted.
+ * `prefer` against a libtorrent that has encryption disabled (it falls back to plaintext), and Transmission
+ * 3.00 requiring encryption both as the downloader and as the seeder. Each of these peers refuses the
+ * other kind of connection, so a download that completes went the way the test says; bt-effect's debug
+ * log says which of its connections were encrypted. (The daemon's side: daemon-encryption.test.ts.)
  */
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { background, runCli, stop, stopAllBackground } from "../support/cli.js"
 import { aria2cVersion, freePort, logTail, runAria2Download, runLogged, spawnLogged, startAria2Seeder, startTracker, stopAll, tempDir } from "../support/interop.js"
 import { leecherLog, runTransmissionDownload, transmissionVersion } from "../support/leechers.js"
+import { haveLibtorrent, libtorrentScript as libtorrent, python } from "../support/libtorrentPeer.js"
 import { makePayload, verifyDownload } from "../support/payload.js"
+import { startTransmissionSeeder } from "../support/seeders.js"
 import { requiredInCi } from "../support/skips.js"
-
-const python = "/usr/bin/python3"
-const haveLibtorrent = spawnSync(python, ["-c", "import libtorrent"], { stdio: "ignore" }).status === 0
-
-/**
- * A libtorrent session on HOST: seeds (DATA given) or downloads into OUT, with encryption POLICY (forced:
- * RC4 only both ways; disabled: plaintext only), announcing to TRACKER and dialling PEER if given. It
- * prints one JSON line when done (or after 60 s): whether it has everything.
- */
-const libtorrent = String.raw`
-import json, sys, time
-import libtorrent as lt
-torrent, save, host, port, policy, tracker, peer, seeding = sys.argv[1:9]
-forced = policy == 'forced'
-s = lt.session({'listen_interfaces': '%s:%s' % (host, port), 'enable_dht': False, 'enable_lsd': False,
-                'enable_upnp': False, 'enable_natpmp': False,
-                'out_enc_policy': 0 if forced else 2, 'in_enc_policy': 0 if forced else 2,
-                'allowed_enc_level': 2 if forced else 1, 'prefer_rc4': forced,
-                'announce_to_all_trackers': True, 'allow_multiple_connections_per_ip': True})
-params = {'ti': lt.torrent_info(torrent), 'save_path': save}
-if seeding == 'seed':
-    params['flags'] = lt.torrent_flags.seed_mode
-h = s.add_torrent(params)
-h.replace_trackers([lt.announce_entry(tracker)])
-if peer != '-':
-    ph, pp = peer.rsplit(':', 1)
-    h.connect_peer((ph, int(pp)))
-deadline = time.time() + 60
-while time.time() < deadline:
-    if seeding != 'seed' and h.status().is_seeding:
-        break
-    time.sleep(0.2)
-print(json.dumps({'seeding': h.status().is_seeding}), flush=True)
-if seeding == 'seed':
-    time.sleep(3600)
-`
 
 const payloadSize = 4 * 1024 * 1024
 
@@ -182,6 +148,28 @@ describe("interop: protocol encryption (MSE/PE)", () => {
 
   describe("transmission-cli --encryption-required", () => {
     requiredInCi(transmissionVersion() !== undefined, "transmission-cli is not installed (apt-get install -y transmission-cli)")
+
+    it("bt-effect --encryption require downloads from a Transmission seeder requiring encryption", async () => {
+      const tracker = await startTracker()
+      const payload = prepare("transmission-seed", 37)
+      const torrent = path.join(root.path, "transmission-seed.torrent")
+      const made = await runCli(["create", path.join(payload.dataDir, payload.name), "--announce", tracker.httpUrl, "--piece-length", "65536", "-o", torrent])
+      expect(made.code, made.stderr).toBe(0)
+      // On its own address, which the tracker hands out; bt-effect dials it (Transmission never dials 127.x).
+      const seeder = await startTransmissionSeeder({ torrent, dataDir: payload.dataDir, tracker, host: "127.0.0.12", encryption: "required" })
+      try {
+        const r = await btDownload(torrent, "transmission-seed", "require")
+        expect(r.code, `${r.stderr}\n${logTail(seeder.logPath)}`).toBe(0)
+        const said = r.stderr + r.stdout
+        const at = seeder.address.replaceAll(".", "\\.")
+        expect(said).toMatch(new RegExp(`peer ${at} connected \\(outbound, Transmission 3`))
+        expect(said).toMatch(new RegExp(`peer ${at}: encrypted \\(MSE, RC4\\)`))
+        expect(await verifyDownload(payload, r.out)).toEqual([])
+      } finally {
+        await seeder.stop()
+        await tracker.stop()
+      }
+    }, 120_000)
 
     it("Transmission requiring encryption downloads from bt-effect --encryption require, which dials it", async () => {
       const tracker = await startTracker()

@@ -63,9 +63,9 @@ export interface LeecherResult {
 /**
  * Settings that keep Transmission on loopback and to the tracker: no DHT, LPD, PEX, uTP, port mapping,
  * RPC or blocklist; no speed limits; plaintext allowed (encryption 0 = tolerated); files written whole
- * at their name (no ".part"), without preallocation.
+ * at their name (no ".part"), without preallocation. Also for a seeder (./seeders.ts).
  */
-const settings = (host: string, port: number, outDir: string) => ({
+export const transmissionSettings = (host: string, port: number, outDir: string) => ({
   "dht-enabled": false,
   "lpd-enabled": false,
   "pex-enabled": false,
@@ -95,7 +95,7 @@ const settings = (host: string, port: number, outDir: string) => ({
  * Stops transmission-cli the way it expects: SIGINT (it does not catch SIGTERM) makes it stop the torrent,
  * announce `stopped` and exit 0. SIGTERM, then SIGKILL, if it has not exited within `graceMs`.
  */
-const interrupt = async (proc: Process, graceMs: number): Promise<Exit> => {
+export const interruptTransmission = async (proc: Process, graceMs: number): Promise<Exit> => {
   if (!proc.hasExited()) {
     try {
       process.kill(proc.pid, "SIGINT")
@@ -128,7 +128,7 @@ export const runTransmissionDownload = async (options: TransmissionDownloadOptio
   try {
     const marker = path.join(configDir, "completed")
     const script = path.join(configDir, "on-complete.sh")
-    fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify(settings(host, port, options.outDir), null, 1))
+    fs.writeFileSync(path.join(configDir, "settings.json"), JSON.stringify(transmissionSettings(host, port, options.outDir), null, 1))
     // Single-quoted for sh (a quote in TMPDIR becomes '\'').
     const quoted = `'${marker.replaceAll("'", "'\\''")}'`
     fs.writeFileSync(script, `#!/bin/sh\necho "$TR_TORRENT_NAME" > ${quoted}\n`, { mode: 0o755 })
@@ -146,7 +146,7 @@ export const runTransmissionDownload = async (options: TransmissionDownloadOptio
       await sleep(100)
     }
     const timedOut = completedAt === undefined && !proc.hasExited()
-    const exit = await interrupt(proc, 10_000)
+    const exit = await interruptTransmission(proc, 10_000)
     return {
       completed: completedAt !== undefined,
       timedOut,

@@ -13,10 +13,9 @@ import { Magnet } from "../../domain/Magnet.js"
 import { fromHex, infoHash } from "../../domain/InfoHash.js"
 import { layoutOf, type Metainfo, relativePath, trackerTiers } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
-import type { TorrentHandle } from "../torrent/Torrent.js"
+import type { PeerStatus, TorrentHandle } from "../torrent/TorrentHandle.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import { type FileView, type PeerView, Status, type TorrentView } from "../../domain/SessionView.js"
-import type { PeerInfo } from "../peer/PeerContext.js"
 import * as path from "node:path"
 
 export interface Entry {
@@ -149,7 +148,7 @@ const progressOf = (entry: Entry, have: Bitfield | undefined, verified: number |
     : { haveValid, sizeWhenDone: sizeWhenDone(layout, wanted, known), left: leftUntilDone(layout, wanted, known), wanted, files }
 }
 
-const peerView = (p: PeerInfo): PeerView => {
+const peerView = (p: PeerStatus): PeerView => {
   const at = p.key.lastIndexOf(":")
   return {
     address: p.key.slice(0, at).replace(/^\[|\]$/g, ""),
@@ -163,7 +162,8 @@ const peerView = (p: PeerInfo): PeerView => {
     progress: p.pieces.pieceCount === 0 ? 0 : p.pieces.count / p.pieces.pieceCount,
     isDownloadingFrom: !p.peerChoking && p.amInterested,
     isUploadingTo: !p.amChoking && p.peerInterested,
-    isIncoming: p.incoming
+    isIncoming: p.incoming,
+    isEncrypted: p.encrypted
   }
 }
 

@@ -59,7 +59,10 @@ const fetchMetadata = (entry: Entry, shared: Shared) =>
       port: shared.listener.port,
       dht: shared.dht,
       stallTimeoutSeconds: 0,
-      report: (line) => Effect.logDebug(line)
+      report: (line) => Effect.logDebug(line),
+      // The setting as it is at each dial, as the torrent's own peers have it: not the --encryption the
+      // daemon started with, which session-set may since have changed.
+      encryption: shared.encryption
     })
     entry.metainfo = resolved.metainfo
     entry.name = resolved.metainfo.name

@@ -20,6 +20,7 @@ import { decodeTorrent, torrentFromInfo } from "../../protocol/TorrentFile.js"
 import type { DhtService } from "../dht/Dht.js"
 import { replaceFile } from "../files/AtomicFile.js"
 import * as MetadataFetch from "./MetadataFetch.js"
+import type { Policy } from "../wire/Encryption.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 
 export interface MagnetOptions {
@@ -30,6 +31,8 @@ export interface MagnetOptions {
   readonly stallTimeoutSeconds: number
   /** News of the fetch, a line at a time (no newline). */
   readonly report: (line: string) => Effect.Effect<void>
+  /** The live encryption policy for the fetch's connections (MetadataFetch's `encryption`). */
+  readonly encryption?: () => Policy
 }
 
 export interface Resolved {
@@ -91,7 +94,8 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
       port: options.port,
       peers: magnet.peers,
       trackers: magnet.trackers,
-      ...(options.dht !== undefined ? { dht: options.dht } : {})
+      ...(options.dht !== undefined ? { dht: options.dht } : {}),
+      ...(options.encryption !== undefined ? { encryption: options.encryption } : {})
     },
     (status) => Effect.sync(() => void (tried = status.failed + status.asking))
   )

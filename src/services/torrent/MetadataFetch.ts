@@ -30,7 +30,7 @@ import * as Announcer from "../tracker/Announcer.js"
 import type { DhtService } from "../dht/Dht.js"
 import * as Dialer from "./Dialer.js"
 import { PeerCandidates } from "./PeerCandidates.js"
-import { EncryptionPolicy } from "../wire/Encryption.js"
+import { EncryptionPolicy, type Policy } from "../wire/Encryption.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
 import { clientVersion, ourIds } from "../peer/PeerExtensions.js"
 import * as PeerHandshake from "../peer/PeerHandshake.js"
@@ -48,6 +48,9 @@ export interface FetchOptions {
   readonly dht?: DhtService
   /** Peers asked at once. */
   readonly parallel?: number
+  /** The encryption policy as each connection is dialled (the daemon's setting, which session-set may
+   *  change while the fetch runs); absent: the program's (EncryptionPolicy), as a torrent's peers do. */
+  readonly encryption?: () => Policy
 }
 
 export interface FetchStatus {
@@ -171,14 +174,15 @@ const fetchScoped = (
   let failed = 0
   const result = yield* Deferred.make<FetchResult>()
   const known = () => candidates.due(Number.MAX_SAFE_INTEGER, () => false).map((c) => c.address)
-  const encryption = (yield* EncryptionPolicy) ?? "off"
+  const programPolicy = (yield* EncryptionPolicy) ?? "off"
+  const encryption = options.encryption ?? (() => programPolicy)
   const dialer: Dialer.Dialer = yield* Dialer.make({
     candidates,
     maxSessions: parallel,
     halfOpen: parallel,
     connectTimeout: "10 seconds",
     forgiveOnConnect: false,
-    encryption: { infoHash: options.infoHash, policy: () => encryption },
+    encryption: { infoHash: options.infoHash, policy: encryption },
     session: (connection) =>
       Effect.flatMap(fetchFrom(connection, options), (info) => Deferred.succeed(result, { info, from: connection.remote, peers: known() })).pipe(
         Effect.scoped,

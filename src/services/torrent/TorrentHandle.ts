@@ -113,6 +113,12 @@ export interface ReadWindow {
   readonly moveTo: (position: number, end: number) => void
 }
 
+/** A connected peer as a front end shows it: what its session reports, and whether its connection is
+ *  encrypted (MSE with RC4; the daemon's RPC tells it as `isEncrypted`). */
+export interface PeerStatus extends PeerInfo {
+  readonly encrypted: boolean
+}
+
 export interface TorrentHandle {
   readonly port: number
   readonly stats: Effect.Effect<TorrentStats>
@@ -121,7 +127,7 @@ export interface TorrentHandle {
   /** What happens to the torrent, as it happens (subscribe before it does). */
   readonly events: PubSub.PubSub<TorrentEvent>
   /** The peers connected now (keys "host:port"), for tests and display. */
-  readonly peers: Effect.Effect<ReadonlyArray<PeerInfo>>
+  readonly peers: Effect.Effect<ReadonlyArray<PeerStatus>>
   /** The verified pieces now (a copy). */
   readonly pieces: Effect.Effect<Bitfield>
   /** Streaming: a reader's window of deadlines in the picker (TorrentReader.ts), dropped with the scope. */
