@@ -37,7 +37,7 @@ import type { RpcCredentials } from "./domain/RpcAddress.js"
 import * as CommandLine from "./services/commands/CommandLine.js"
 import {
   dataFolder, dhtFlags, dhtFrom, noWebSeeds, hashThreads, hashThreadsFrom, ids, integerOption, jsonProgress, maxPeers, optionalText, port, portOption,
-  rateLimits, rpcAuth, rpcUrl, state, textOption, torrentArg, uploadSlots, verbose, within
+  type PeerFlags, rateLimits, rpcAuth, rpcUrl, state, textOption, torrentArg, transportsFrom, uploadSlots, verbose, within
 } from "./services/commands/CommandOptions.js"
 import { describeProgram, plainText } from "./services/commands/CommandTree.js"
 import { completionScript } from "./services/commands/Completions.js"
@@ -50,6 +50,7 @@ import * as RarestFirst from "./services/pieces/RarestFirst.js"
 import { loadTorrent } from "./services/torrent/TorrentSource.js"
 import * as TrackerServer from "./services/tracker/TrackerServer.js"
 import { EncryptionPolicy } from "./services/wire/Encryption.js"
+import type { Transports } from "./services/wire/PeerTransports.js"
 
 const version = "0.1.0"
 const info = Command.make(
@@ -82,20 +83,24 @@ const daemonLogger = Logger.make(({ date, logLevel, message }) => {
   process.stderr.write(`${at} ${logLevel.label.toLowerCase()}: ${text}\n`)
 })
 
-/** The network (bound to --bind; its HttpClient also fetches the daemon's .torrent added by URL), files, picker. */
-const clientLayer = (bind: Bind) => Layer.mergeAll(NetworkLayers.layer(bind), FileStorage.layer, RarestFirst.layer)
+/** The network (bound to --bind, over the transports chosen; its HttpClient also fetches the daemon's
+ *  .torrent added by URL), files, picker. */
+const clientLayer = (bind: Bind, transports?: Transports) =>
+  Layer.mergeAll(NetworkLayers.layer(bind, transports), FileStorage.layer, RarestFirst.layer)
 
 const withClient = <A, E>(
   effect: Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof clientLayer>> | ResumeStore.ResumeStore | FileSystem.FileSystem>,
   debug: boolean,
   stateDir: Option.Option<string> = Option.none(),
-  bind: Bind = unbound
+  peers?: PeerFlags
 ) =>
-  effect.pipe(
-    Effect.provide(clientLayer(bind)),
-    Effect.provide(ResumeFiles.layer(Option.getOrElse(stateDir, defaultStateDir))),
-    Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
-  )
+  Effect.flatMap(peers === undefined ? Effect.succeed(undefined) : transportsFrom(peers), (transports) =>
+    effect.pipe(
+      Effect.provide(clientLayer(peers?.bind ?? unbound, transports)),
+      Effect.provide(ResumeFiles.layer(Option.getOrElse(stateDir, defaultStateDir))),
+      Effect.provideService(EncryptionPolicy, peers?.encryption),
+      Logger.withMinimumLogLevel(debug ? LogLevel.Debug : LogLevel.Info)
+    ))
 
 const seedCommand = Command.make(
   "seed",
@@ -127,7 +132,7 @@ const seedCommand = Command.make(
         webSeeds: !noWebSeeds,
         ...(dht !== undefined ? { dht } : {})
       })
-    ).pipe((effect) => Effect.provideService(withClient(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption))
+    ).pipe((effect) => withClient(effect, verbose, state, flags))
 ).pipe(Command.withDescription("check a torrent's data in a folder and seed it until stopped"))
 
 const verifyCommand = Command.make(
@@ -211,7 +216,7 @@ const downloadCommand = Command.make(
       progress: { tty, write, json }
     })).pipe(
       (effect) => Effect.zipRight(checkFileChoice({ ...(Option.isSome(files) ? { files: files.value } : {}), only }), effect),
-      (effect) => Effect.provideService(withClient(withOrder(sequential, effect), verbose, state, flags.bind), EncryptionPolicy, flags.encryption)
+      (effect) => withClient(withOrder(sequential, effect), verbose, state, flags)
     )
 ).pipe(Command.withDescription("download a .torrent or a magnet link into a folder, verifying every piece"))
 
@@ -293,7 +298,7 @@ const daemonCommand = Command.make(
         ...(dht !== undefined ? { dht } : {}),
         ...(Option.isSome(rpcAuth) ? { auth: rpcAuth.value } : {})
       })
-    }).pipe((effect) => Effect.provideService(withClient(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption), Effect.provide(Logger.replace(cliLogger, daemonLogger)))
+    }).pipe((effect) => withClient(effect, verbose, state, flags), Effect.provide(Logger.replace(cliLogger, daemonLogger)))
 ).pipe(Command.withDescription("run many torrents with a web interface and a Transmission-compatible RPC"))
 
 const addCommand = Command.make(

@@ -16,6 +16,7 @@ import { UsageError } from "../../domain/Errors.js"
 import { bootstrapEnv, dhtOptions, publicRouters } from "../dht/DhtSettings.js"
 import * as HashThreads from "../pieces/HashThreads.js"
 import { type Policy, policies } from "../wire/Encryption.js"
+import type { Transports } from "../wire/PeerTransports.js"
 import { defaultStateDir } from "../storage/ResumeStore.js"
 import { parseRpcAuth, parseRpcUrl } from "../../domain/RpcAddress.js"
 import { parseRate } from "../../domain/Units.js"
@@ -123,7 +124,26 @@ const encryption = Options.choice("encryption", policies).pipe(
   Options.withPseudoName("MODE"),
   Options.withDescription("MSE peer encryption: off, prefer or require")
 )
-export const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex, bind, encryption }
+/** `--no-utp` / `--utp` (the default): uTP beside TCP (wire/PeerTransports.ts); `--no-tcp`: uTP only. */
+const noUtp = Options.boolean("no-utp", { negationNames: ["utp"] }).pipe(
+  Options.withDescription("peers over TCP only (--utp: over uTP too, the default)")
+)
+const noTcp = Options.boolean("no-tcp").pipe(Options.withDescription("no TCP: peers over uTP only"))
+export const dhtFlags = { noDht, dhtPort, dhtBootstrap, noPex, bind, encryption, noUtp, noTcp }
+
+/** What the peer flags say of the network: where to bind, encryption, transports. */
+export interface PeerFlags {
+  readonly bind: Bind
+  readonly encryption: Policy
+  readonly noUtp: boolean
+  readonly noTcp: boolean
+}
+
+/** The transports `--no-utp` and `--no-tcp` leave, or a usage error when they leave none. */
+export const transportsFrom = (flags: { readonly noUtp: boolean; readonly noTcp: boolean }): Effect.Effect<Transports, UsageError> =>
+  flags.noUtp && flags.noTcp
+    ? Effect.fail(new UsageError({ reason: "Option", detail: "--no-utp and --no-tcp leave no way to reach peers: drop one" }))
+    : Effect.succeed({ utp: !flags.noUtp, tcp: !flags.noTcp })
 export const noWebSeeds = Options.boolean("no-web-seeds").pipe(Options.withDescription("do not fetch pieces from web seeds (BEP 19)"))
 
 export const hashThreads = Options.integer("hash-threads").pipe(
@@ -190,11 +210,11 @@ export const rateOption = (name: string, description: string) =>
     }),
     Options.withDefault(0),
     Options.withPseudoName("RATE"),
-    Options.withDescription(`${description}, bytes per second or with K, M, G: 500K, 2M (0: no limit)`)
+    Options.withDescription(`${description}: bytes/s, or 500K, 2M, 1G (0: none)`)
   )
 export const rateLimits = {
-  downloadLimit: rateOption("download-limit", "download at most this fast"),
-  uploadLimit: rateOption("upload-limit", "upload at most this fast")
+  downloadLimit: rateOption("download-limit", "download limit"),
+  uploadLimit: rateOption("upload-limit", "upload limit")
 }
 
 export const jsonProgress = Options.boolean("json").pipe(

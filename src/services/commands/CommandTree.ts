@@ -210,11 +210,21 @@ const optionsOf = (node: OptionsNode, around: Wrapping = plain): Array<OptionDoc
       })
     case "WithDefault":
       return optionsOf(node.options, { ...around, optional: true, defaultValue: around.defaultValue ?? shownDefault(node.fallback) })
-    case "Both":
     case "OrElse":
+      // A flag and its negation (`Options.boolean` with `negationNames`: --no-utp and --utp) are one
+      // option, the negation an alias: help gives it one line, completions and "did you mean" both names.
+      if (isFlag(node.left) && isFlag(node.right)) {
+        const [flag] = optionsOf(node.left, around)
+        return [{ ...flag!, aliases: [...flag!.aliases, dashed(node.right.name), ...node.right.aliases.map(dashed)] }]
+      }
+      return [...optionsOf(node.left, around), ...optionsOf(node.right, around)]
+    case "Both":
       return [...optionsOf(node.left, around), ...optionsOf(node.right, around)]
   }
 }
+
+const isFlag = (node: OptionsNode): node is Extract<OptionsNode, { readonly _tag: "Single" }> =>
+  node._tag === "Single" && node.primitiveType._tag === "Bool"
 
 /** An argument is wanted once unless wrapped: `min` and `max` (none: no upper bound) come from around it. */
 const argsOf = (node: ArgsNode, min: number, max: number | undefined): Array<ArgDoc> => {

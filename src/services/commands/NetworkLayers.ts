@@ -1,6 +1,7 @@
 /**
  * The network of the commands that talk to peers (download, seed, stream, daemon) as one Layer, bound to
- * `--bind`'s addresses or not: TCP to peers (listening there and dialling from there), UDP for the DHT,
+ * `--bind`'s addresses or not: TCP and uTP to peers (listening there and dialling from there; `--no-utp`,
+ * `--no-tcp`), UDP for the DHT,
  * trackers over UDP, and the HttpClient that HTTP trackers (and a .torrent added by its URL) go through,
  * whose agent then opens its sockets from the bound address. It sits here, above wire/ and tracker/,
  * because it puts both together.
@@ -9,7 +10,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Layer from "effect/Layer"
 import { type Bind, unbound } from "../../domain/BindAddress.js"
 import * as NetworkTracker from "../tracker/NetworkTracker.js"
-import * as TcpNetwork from "../wire/TcpNetwork.js"
+import * as PeerTransports from "../wire/PeerTransports.js"
 import * as UdpDatagram from "../wire/UdpDatagram.js"
 
 /**
@@ -25,10 +26,10 @@ export const httpClient = (bind: Bind) => {
   return local === undefined ? NodeHttpClient.layer : NodeHttpClient.layerWithoutAgent.pipe(Layer.provide(NodeHttpClient.makeAgentLayer(local)))
 }
 
-/** Peers over TCP, UDP, trackers and the HttpClient, all bound to `bind` (unbound: every address). */
-export const layer = (bind: Bind = unbound) =>
+/** Peers over TCP and uTP (as `transports` says), UDP, trackers and the HttpClient, all bound to `bind`
+ *  (unbound: every address). uTP and the DHT share the UDP port: one DatagramNetwork for both. */
+export const layer = (bind: Bind = unbound, transports: PeerTransports.Transports = PeerTransports.bothTransports) =>
   Layer.mergeAll(
-    TcpNetwork.layerBound(bind),
-    NetworkTracker.layerWith({ bind }).pipe(Layer.provideMerge(httpClient(bind))),
-    UdpDatagram.layerBound(bind)
+    PeerTransports.layer(transports, bind).pipe(Layer.provideMerge(UdpDatagram.layerBound(bind))),
+    NetworkTracker.layerWith({ bind }).pipe(Layer.provideMerge(httpClient(bind)))
   )

@@ -10,16 +10,15 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Bind } from "../../domain/BindAddress.js"
+import type { UsageError } from "../../domain/Errors.js"
 import * as SequentialOrder from "../pieces/SequentialOrder.js"
 import { defaultStateDir } from "../storage/ResumeStore.js"
 import {
-  dhtFlags, dhtFrom, maxPeers, noWebSeeds, optionalInteger, optionalText, port, portOption, rateLimits, state, textOption,
+  dhtFlags, dhtFrom, maxPeers, noWebSeeds, optionalInteger, optionalText, type PeerFlags, port, portOption, rateLimits, state, textOption,
   uploadSlots, verbose
 } from "./CommandOptions.js"
 import type * as Progress from "./Progress.js"
 import { stream } from "./Stream.js"
-import { EncryptionPolicy } from "../wire/Encryption.js"
 
 /** `download --sequential`: pieces in order, lowest first. */
 export const sequential = Options.boolean("sequential").pipe(
@@ -35,7 +34,7 @@ type StreamNeeds = Effect.Effect.Context<ReturnType<typeof stream>>
 
 /** What main.ts gives the command: how to run a program with the client's services, and the terminal. */
 export interface StreamContext<R2> {
-  readonly run: <A, E>(effect: Effect.Effect<A, E, StreamNeeds>, debug: boolean, stateDir: Option.Option<string>, bind: Bind) => Effect.Effect<A, E, R2>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, StreamNeeds>, debug: boolean, stateDir: Option.Option<string>, peers: PeerFlags) => Effect.Effect<A, E | UsageError, R2>
   readonly progress: Progress.ProgressOptions
 }
 
@@ -80,5 +79,5 @@ export const streamCommand = <R2>(context: StreamContext<R2>) =>
           webSeeds: !noWebSeeds,
           ...(dht !== undefined ? { dht } : {})
         })
-      ).pipe((effect) => Effect.provideService(context.run(effect, verbose, state, flags.bind), EncryptionPolicy, flags.encryption))
+      ).pipe((effect) => context.run(effect, verbose, state, flags))
   ).pipe(Command.withDescription("download a torrent in order while serving its files over HTTP to a player, until stopped"))

@@ -35,6 +35,8 @@ export interface PeerLink {
   readonly info: (now: number) => PeerInfo
   /** The connection is encrypted (MSE with RC4); absent for plaintext. */
   readonly encrypted?: boolean
+  /** The connection is over uTP; absent for TCP. */
+  readonly utp?: boolean
   /** Where the peer accepts connections, when known (for PEX). */
   readonly listenAddress: () => PeerAddress | undefined
   /** Our requests to the peer not yet answered. */

@@ -28,7 +28,8 @@ export interface ExtensionContext {
   /** Whom we are connected to, by the addresses they listen on, for PEX. */
   readonly pexPeers: () => ReadonlyArray<Pex.PexPeer>
   /** Addresses a peer told us of through PEX. */
-  readonly learnPeers: (from: string, peers: ReadonlyArray<PeerAddress>) => void
+  /** Peers a peer told us of, with their BEP 11 flags. */
+  readonly learnPeers: (from: string, peers: ReadonlyArray<Pex.PexPeer>) => void
 }
 
 export const ourIds = { [Extension.UtMetadata]: 1, [Extension.UtPex]: 2 } as const
@@ -140,7 +141,7 @@ export class PeerExtensions {
     if (Either.isLeft(decoded)) return this.end("Protocol", `bad ut_pex message: ${decoded.left.detail}`)
     this.lastPexReceivedMs = now
     this.pexReceived++
-    const added = decoded.right.added.map((p) => p.address)
+    const added = decoded.right.added
     this.pexLearnt += added.length
     if (added.length > 0) this.ctx.learnPeers(formatAddress(this.remote), added)
   }

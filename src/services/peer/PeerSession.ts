@@ -60,12 +60,16 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
       dht: Handshake.supportsDht(handshake.reserved),
       dialled: inbound ? undefined : connection.address
     }, wake)
-    // A peer that completed MSE with us is told to others as one that speaks it (PEX's flag 0x01).
-    const link = connection.encrypted === true ? { ...state.link(), encrypted: true } : state.link()
+    // A peer that completed MSE with us, or came over uTP, is told to others as one that speaks it (PEX's
+    // flags 0x01 and 0x04).
+    const link = connection.encrypted === true || connection.transport === "utp"
+      ? { ...state.link(), ...(connection.encrypted === true ? { encrypted: true } : {}), ...(connection.transport === "utp" ? { utp: true } : {}) }
+      : state.link()
     const refused = ctx.attach(link, handshake.peerId)
     if (refused !== undefined) return yield* fail(refused.reason, refused.detail)
     yield* Effect.logDebug(`peer ${key} connected (${inbound ? "inbound" : "outbound"}, ${state.client})`)
     if (connection.encrypted === true) yield* Effect.logDebug(`peer ${key}: encrypted (MSE, RC4)`)
+    if (connection.transport === "utp") yield* Effect.logDebug(`peer ${key}: over uTP`)
     state.start(clock.unsafeCurrentTimeMillis())
     greeted.deliver({
       frame: (frame) => state.onFrame(frame, clock.unsafeCurrentTimeMillis()),

@@ -23,7 +23,8 @@ export const pexPeers = (links: Iterable<PeerLink>, now: number): ReadonlyArray<
   const out: Array<Pex.PexPeer> = []
   for (const link of links) {
     const address = link.listenAddress()
-    const flags = (link.info(now).isSeed ? Pex.Flags.Seed : 0) | (link.encrypted === true ? Pex.Flags.PrefersEncryption : 0)
+    const flags = (link.info(now).isSeed ? Pex.Flags.Seed : 0) | (link.encrypted === true ? Pex.Flags.PrefersEncryption : 0) |
+      (link.utp === true ? Pex.Flags.Utp : 0)
     if (address !== undefined) out.push({ address, flags })
   }
   return out

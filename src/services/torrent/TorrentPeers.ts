@@ -13,6 +13,7 @@ import type { NetworkError, PeerError, StorageError } from "../../domain/Errors.
 import { layoutOf } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import * as Prng from "../../domain/Prng.js"
+import * as Pex from "../../protocol/Pex.js"
 import type { RateMeter } from "../../domain/Rate.js"
 import type { SwarmContext } from "../peer/PeerContext.js"
 import * as PeerSession from "../peer/PeerSession.js"
@@ -55,6 +56,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
     const { picker, swarm, flow, meters } = parts
     const m = options.metainfo
     const policy = (yield* EncryptionPolicy) ?? "off"
+    const network = yield* PeerNetwork
     const encryption = options.encryption ?? (() => policy)
     const candidates = new PeerCandidates(maxCandidates)
     const clock = yield* Effect.clock
@@ -74,7 +76,11 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
         pex: !m.private && options.pex !== false,
         listenPort: () => port,
         pexPeers: () => PeerDiscovery.pexPeers(swarm.links(), clock.unsafeCurrentTimeMillis()),
-        learnPeers: (_from, peers) => learn(peers)
+        learnPeers: (_from, peers) => {
+          // A peer said to speak uTP is dialled over uTP first (wire/PeerTransports.ts).
+          if (network.speaksUtp !== undefined) for (const p of peers) if ((p.flags & Pex.Flags.Utp) !== 0) network.speaksUtp(p.address)
+          learn(peers.map((p) => p.address))
+        }
       },
       ...(dht !== undefined && addDhtNode !== undefined ? { dht: { port: dht.port, addNode: addDhtNode } } : {}),
       ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
@@ -137,7 +143,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
     const listener = options.listener ??
       (encryption() === "off" ? undefined : yield* PeerRouter.make({ port: options.port, ...host, encryption }))
     port = listener === undefined
-      ? (yield* (yield* PeerNetwork).listen({ port: options.port, ...host }, accept)).port
+      ? (yield* network.listen({ port: options.port, ...host }, accept)).port
       : yield* Effect.as(listener.register(m.infoHash!, accept), listener.port)
     learn(options.peers ?? [])
     if (dht !== undefined) {

@@ -72,6 +72,15 @@ export class DelayHistory {
 export class Congestion {
   /** The congestion window, in bytes of payload in flight. */
   cwnd: number
+  /**
+   * Slow start, as libtorrent's uTP has it: from the first packet (and after a timeout) the window grows
+   * by the bytes acknowledged, doubling each round trip, until a loss, a delay at the target, or the
+   * threshold the last loss left. Without it, LEDBAT's 3000 bytes per round trip would take minutes to
+   * open a fast path.
+   */
+  slowStart = true
+  /** The window at which slow start ends (0: none known yet). */
+  private threshold = 0
   rttMs = 0
   rttVarMs = 0
   rtoMs = initialRtoMs
@@ -113,22 +122,35 @@ export class Congestion {
   onAck(ackedBytes: number, nowMs: number, minRttMicros: number): void {
     if (ackedBytes <= 0) return
     const delay = Math.min(this.delays.current(), minRttMicros)
+    if (delay >= targetDelayMicros && this.slowStart) this.leaveSlowStart(this.cwnd / 2)
     const offTarget = Math.min(targetDelayMicros - delay, targetDelayMicros)
     const windowFactor = Math.min(ackedBytes, this.cwnd) / Math.max(this.cwnd, ackedBytes)
     let gain = (maxGainPerRtt * windowFactor * offTarget) / targetDelayMicros
+    if (this.slowStart) {
+      if (this.threshold > 0 && this.cwnd + ackedBytes > this.threshold) this.slowStart = false
+      else gain = Math.max(gain, ackedBytes)
+    }
     if (gain > 0 && nowMs - this.lastCwndLimitedMs > idleGrowthMs) gain = 0
     this.cwnd = Math.min(this.maxCwnd, Math.max(this.packetBytes, this.cwnd + gain))
   }
 
-  /** A packet lost (fast retransmit): half the window, never below one packet. */
-  onLoss(): void {
-    this.cwnd = Math.max(this.packetBytes, this.cwnd / 2)
+  private leaveSlowStart(threshold: number): void {
+    this.threshold = threshold
+    this.slowStart = false
   }
 
-  /** The retransmission timer fired: one packet in flight, and the timeout doubled until an ACK. */
+  /** A packet lost (fast retransmit): half the window, never below one packet; slow start is over. */
+  onLoss(): void {
+    this.cwnd = Math.max(this.packetBytes, this.cwnd / 2)
+    if (this.slowStart) this.leaveSlowStart(this.cwnd)
+  }
+
+  /** The retransmission timer fired: one packet in flight, the timeout doubled until an ACK, and slow
+   *  start again, up to the threshold the last loss left. */
   onTimeout(): void {
     this.cwnd = this.packetBytes
     this.rtoMs = Math.min(maxRtoMs, this.rtoMs * 2)
+    this.slowStart = true
   }
 
   /** The queueing delay LEDBAT sees now, in milliseconds. */

@@ -44,6 +44,10 @@ export interface UtpOptions {
   readonly maxTimeouts?: number
   /** Random numbers in [0, 1) for the connection id and first sequence number. */
   readonly random?: () => number
+  /** A packet received is not answered by a bare ACK at once: the owner calls `flushAck` after the
+   *  datagrams that arrived together, so that one ACK answers them all (libutp's deferred ACKs). A packet
+   *  of ours that goes out meanwhile carries the ACK anyway. */
+  readonly deferAcks?: boolean
 }
 
 const defaults = {
@@ -82,6 +86,9 @@ export class UtpConnection {
   /** Our clock minus the peer's timestamp on its last packet: the delay sample we send back. */
   private replyMicros = 0
   private ackPending = false
+  /** Set while `receive` runs with deferred ACKs: its flush sends data, not a bare ACK. */
+  private holdAck = false
+  private readonly deferAcks: boolean
   private finRequested = false
   private finSent: Outgoing | undefined
   private finAcked = false
@@ -108,6 +115,7 @@ export class UtpConnection {
     const packetSize = options.packetSize ?? defaults.packetSize
     this.payloadSize = packetSize - headerSize
     this.maxTimeouts = options.maxTimeouts ?? defaults.maxTimeouts
+    this.deferAcks = options.deferAcks === true
     this.congestion = new Congestion(this.payloadSize, maxInFlight * this.payloadSize)
     this.pending = new PendingBytes(options.sendBufferBytes ?? defaults.sendBufferBytes)
     this.inFlight = new InFlight(firstSeq, firstSeq)
@@ -205,7 +213,14 @@ export class UtpConnection {
     if (p.type === PacketType.Data) this.onData(p)
     else if (p.type === PacketType.Fin) this.onFin(p)
     this.checkDone()
+    this.holdAck = this.deferAcks
     this.flush(nowMs)
+    this.holdAck = false
+  }
+
+  /** The ACK owed for the packets received since the last one (with `deferAcks`). */
+  flushAck(nowMs: number): void {
+    if (this.ackPending && this.state !== "Reset") this.emit(PacketType.State, this.inFlight.next, new Uint8Array(0), nowMs)
   }
 
   /** Time passed: the retransmission timer. */
@@ -394,7 +409,7 @@ export class UtpConnection {
         this.send(this.finSent, nowMs)
       }
     }
-    if (this.ackPending) this.emit(PacketType.State, this.inFlight.next, new Uint8Array(0), nowMs)
+    if (this.ackPending && !this.holdAck) this.emit(PacketType.State, this.inFlight.next, new Uint8Array(0), nowMs)
     if (this.inFlight.count() > 0 && this.rtoDeadlineMs === Number.POSITIVE_INFINITY) {
       this.rtoDeadlineMs = nowMs + this.congestion.rtoMs
     } else if (this.inFlight.count() === 0) this.rtoDeadlineMs = Number.POSITIVE_INFINITY

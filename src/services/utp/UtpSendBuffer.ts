@@ -37,9 +37,21 @@ export class PendingBytes {
     return n
   }
 
-  /** Up to `max` bytes, in one new array (a packet's payload, kept until acknowledged). */
+  /** Up to `max` bytes (a packet's payload, kept until acknowledged): a view into the copy `write` made
+   *  when they lie in one chunk, as they mostly do (a block is 16 KiB), else one new array. */
   take(max: number): Uint8Array {
     const n = Math.min(max, this.size)
+    const first = this.chunks[0]
+    if (first !== undefined && first.length - this.headOffset >= n) {
+      const view = first.subarray(this.headOffset, this.headOffset + n)
+      this.headOffset += n
+      if (this.headOffset === first.length) {
+        this.chunks.shift()
+        this.headOffset = 0
+      }
+      this.size -= n
+      return view
+    }
     const out = new Uint8Array(n)
     let filled = 0
     while (filled < n) {

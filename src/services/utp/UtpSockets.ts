@@ -116,6 +116,11 @@ export class UtpSockets {
     for (const [key, at] of this.answered) if (nowMs - at >= resetMemoryMs) this.answered.delete(key)
   }
 
+  /** The RESETs to send (answers to stray packets, and the last packets of connections dropped). */
+  takeResets(): Array<Datagram> {
+    return this.resets.splice(0)
+  }
+
   /** What every connection has to send, and the RESETs. */
   takeDatagrams(): Array<Datagram> {
     const out = this.resets.splice(0)

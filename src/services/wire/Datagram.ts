@@ -20,14 +20,20 @@ export interface DatagramSocket {
   readonly port: number
   /** Sends one datagram; failures (unreachable, closed) are swallowed and logged at debug: UDP is lossy anyway. */
   readonly send: (to: Endpoint, bytes: Uint8Array) => Effect.Effect<void>
+  /** Sends one datagram at once, from plain code, and forgets it (uTP sends a packet per call, many a
+   *  millisecond: no Effect per packet). `bytes` may be reused once it returns. */
+  readonly post: (to: Endpoint, bytes: Uint8Array) => void
 }
 
 export interface DatagramNetworkService {
   /** Binds host:port (host default: --bind's address, else "0.0.0.0"; port 0 picks one); `onMessage` is
    *  called synchronously per datagram, until the scope closes. Fails with NetworkError "Listen" (say why,
-   *  e.g. port in use). */
+   *  e.g. port in use).
+   *
+   *  Two users may share one port (SharedDatagram.ts): uTP and the DHT on the peer port, as every client
+   *  does. The one that gives `accepts` gets the datagrams it accepts, the other the rest. */
   readonly bind: (
-    options: { readonly port: number; readonly host?: string },
+    options: { readonly port: number; readonly host?: string; readonly accepts?: (bytes: Uint8Array) => boolean },
     onMessage: (bytes: Uint8Array, from: Endpoint) => void
   ) => Effect.Effect<DatagramSocket, NetworkError, Scope.Scope>
 }

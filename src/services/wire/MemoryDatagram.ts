@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import { NetworkError } from "../../domain/Errors.js"
 import { format } from "../../domain/PeerAddress.js"
 import * as Prng from "../../domain/Prng.js"
+import { share } from "./SharedDatagram.js"
 import { DatagramNetwork, type DatagramNetworkService, type DatagramSocket, type Endpoint } from "./Datagram.js"
 
 export interface MemoryDatagramOptions {
@@ -136,24 +137,27 @@ export const make = (options: MemoryDatagramOptions = {}) =>
             })
         )
         const from: Endpoint = { host, port }
+        /** False when the socket is closed. */
+        const post = (to: Endpoint, bytes: Uint8Array): boolean => {
+          if (!open) return false
+          sent++
+          if (loss > 0 && prng.next() < loss) {
+            lost++
+            return true
+          }
+          queue.push({ at: clock.unsafeCurrentTimeMillis() + latency, to: keyOf(to.host, to.port), from, bytes: Uint8Array.from(bytes) })
+          const w = wake
+          wake = undefined
+          w?.()
+          return true
+        }
         const send = (to: Endpoint, bytes: Uint8Array): Effect.Effect<void> =>
-          Effect.suspend(() => {
-            if (!open) return Effect.logDebug(`UDP send to ${format(to)} failed: socket closed`)
-            sent++
-            if (loss > 0 && prng.next() < loss) {
-              lost++
-              return Effect.void
-            }
-            queue.push({ at: clock.unsafeCurrentTimeMillis() + latency, to: keyOf(to.host, to.port), from, bytes: Uint8Array.from(bytes) })
-            const w = wake
-            wake = undefined
-            w?.()
-            return Effect.void
-          })
-        return { port, send } satisfies DatagramSocket
+          Effect.suspend(() => (post(to, bytes) ? Effect.void : Effect.logDebug(`UDP send to ${format(to)} failed: socket closed`)))
+        return { port, send, post: (to, bytes) => void post(to, bytes) } satisfies DatagramSocket
       })
 
-    const network: MemoryDatagram = { bind, counts: () => ({ sent, delivered, lost, unbound }) }
+    // A port bound twice is shared, as on UDP (SharedDatagram.ts).
+    const network: MemoryDatagram = { bind: share(bind), counts: () => ({ sent, delivered, lost, unbound }) }
     return network
   })
 

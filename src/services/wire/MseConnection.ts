@@ -116,6 +116,7 @@ export const handshake = (
     const payload: Connection = {
       remote: connection.remote,
       address: connection.address,
+      ...(connection.transport !== undefined ? { transport: connection.transport } : {}),
       ...(outcome.encrypt !== undefined ? { encrypted: true } : {}),
       close: connection.close,
       write: outcome.encrypt === undefined ? connection.write : encryptingWrite(connection, outcome.encrypt),

@@ -27,6 +27,8 @@ export interface Connection {
   readonly address: PeerAddress
   /** Every byte goes through RC4 (MSE, MseConnection.ts); absent on a plaintext connection. */
   readonly encrypted?: boolean
+  /** Over uTP (UtpLink.ts); absent: TCP, or the in-memory network's stream. */
+  readonly transport?: "utp"
   /** Runs until the connection ends (success when the other side closes cleanly), calling `onChunk`
    *  synchronously, in order, for every chunk received. A chunk is valid only during the call: the
    *  transport may read the next bytes into the same memory, so copy what must outlive it. */
@@ -52,6 +54,9 @@ export interface PeerNetworkService {
     options: { readonly port: number; readonly host?: string },
     onConnection: (connection: Connection) => Effect.Effect<void>
   ) => Effect.Effect<{ readonly port: number }, NetworkError, Scope.Scope>
+  /** A peer said to speak uTP (PEX flag 0x04): dialled over uTP first (PeerTransports.ts); absent where
+   *  there is no uTP. */
+  readonly speaksUtp?: (address: PeerAddress) => void
 }
 
 export class PeerNetwork extends Context.Tag("bt-effect/PeerNetwork")<PeerNetwork, PeerNetworkService>() {}

@@ -46,6 +46,7 @@ const handover = (connection: Connection, held: ReadonlyArray<Uint8Array>): Conn
   return {
     remote: connection.remote,
     address: connection.address,
+    ...(connection.transport !== undefined ? { transport: connection.transport } : {}),
     write: connection.write,
     close: connection.close,
     run: (onChunk) =>
@@ -62,6 +63,7 @@ const handover = (connection: Connection, held: ReadonlyArray<Uint8Array>): Conn
 const replaying = (connection: Connection, attach: (forward: (chunk: Uint8Array) => void) => void, ended: Deferred.Deferred<void, NetworkError>): Connection => ({
   remote: connection.remote,
   address: connection.address,
+  ...(connection.transport !== undefined ? { transport: connection.transport } : {}),
   write: connection.write,
   close: connection.close,
   run: (onChunk) => Effect.zipRight(Effect.sync(() => attach(onChunk)), Deferred.await(ended))

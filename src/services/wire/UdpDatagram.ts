@@ -7,6 +7,7 @@ import { type Bind, unbound } from "../../domain/BindAddress.js"
 import type { NetworkError } from "../../domain/Errors.js"
 import { format } from "../../domain/PeerAddress.js"
 import { DatagramNetwork, type DatagramSocket, type Endpoint } from "./Datagram.js"
+import { share } from "./SharedDatagram.js"
 import { errorText, portError } from "./SocketErrors.js"
 
 /** An IPv4 sender seen by a dual-stack socket shows as "::ffff:a.b.c.d". */
@@ -72,11 +73,20 @@ const bind = Effect.fn("DatagramNetwork.bind")(function*(
       )
     )
 
-  return { port, send } satisfies DatagramSocket
+  const post = (to: Endpoint, bytes: Uint8Array): void => {
+    try {
+      socket.send(bytes, to.port, ipv6 && isIPv4(to.host) ? `::ffff:${to.host}` : to.host)
+    } catch {
+      // closed, or a port out of range: lost, as UDP loses
+    }
+  }
+
+  return { port, send, post } satisfies DatagramSocket
 })
 
-/** UDP bound to `bound` (BindAddress.ts): a socket asked for without a host takes the bound address. */
+/** UDP bound to `bound` (BindAddress.ts): a socket asked for without a host takes the bound address. A port
+ *  bound twice is shared (SharedDatagram.ts): uTP and the DHT on the peer port. */
 export const layerBound = (bound: Bind): Layer.Layer<DatagramNetwork> =>
-  Layer.succeed(DatagramNetwork, DatagramNetwork.of({ bind: (options, onMessage) => bind(options, onMessage, bound) }))
+  Layer.sync(DatagramNetwork, () => DatagramNetwork.of({ bind: share((options, onMessage) => bind(options, onMessage, bound)) }))
 
 export const layer: Layer.Layer<DatagramNetwork> = layerBound(unbound)

@@ -12,6 +12,7 @@ const packet = 1380
 /** A controller whose window is full (cwnd-limited) at time 0, with the given queueing delay samples. */
 const loaded = (delayMicros: number, cwnd = 20 * packet): Congestion => {
   const c = new Congestion(packet, 1_000_000)
+  c.slowStart = false
   c.cwnd = cwnd
   c.delays.add(4_000_000_000, 0) // the base: any offset between the clocks
   c.delays.add((4_000_000_000 + delayMicros) >>> 0, 1)

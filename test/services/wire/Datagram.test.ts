@@ -94,6 +94,44 @@ describe("Datagram over UDP", () => {
     }).pipe(Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
 })
 
+describe("Datagram: one port for two users (SharedDatagram)", () => {
+  it.live("uTP's datagrams go to the user that accepts them, the rest to the other; freed when both leave", () =>
+    Effect.gen(function*() {
+      const network = yield* Datagram.DatagramNetwork
+      const scope = yield* Scope.make()
+      const dht = yield* receiver(network, { port: 0, host: "127.0.0.1" }).pipe(Scope.extend(scope))
+      const port = dht.socket.port
+      const utp = yield* Queue.unbounded<string>()
+      const shared = yield* network.bind({ port, host: "127.0.0.1", accepts: (b) => b[0] === 0x41 }, (b) => {
+        Queue.unsafeOffer(utp, read(Uint8Array.from(b)))
+      }).pipe(Scope.extend(scope))
+      expect(shared.port).toBe(port)
+      // A third user that wants every datagram is refused, as before: the port is in use.
+      const error = yield* Effect.flip(network.bind({ port, host: "127.0.0.1" }, () => {}))
+      expect(error.detail).toBe(`UDP port ${port} is already in use`)
+      const sender = yield* receiver(network, { port: 0, host: "127.0.0.1" })
+      yield* sender.socket.send({ host: "127.0.0.1", port }, text("AuTP-ish"))
+      yield* sender.socket.send({ host: "127.0.0.1", port }, text("d1:y1:qe"))
+      expect(yield* Queue.take(utp)).toBe("AuTP-ish")
+      expect((yield* Queue.take(dht.inbox)).text).toBe("d1:y1:qe")
+      yield* Scope.close(scope, Exit.void)
+      // Both gone: the port is free for anyone.
+      const again = yield* network.bind({ port, host: "127.0.0.1" }, () => {})
+      expect(again.port).toBe(port)
+    }).pipe(Effect.scoped, Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
+
+  it.live("the IPv4 wildcard shares a dual-stack socket and hears IPv4 senders only", () =>
+    Effect.gen(function*() {
+      const network = yield* Datagram.DatagramNetwork
+      const utp = yield* network.bind({ port: 0, host: "::", accepts: (b) => b[0] === 0x41 }, () => {})
+      const dht = yield* receiver(network, { port: utp.port, host: "0.0.0.0" })
+      expect(dht.socket.port).toBe(utp.port)
+      const v4 = yield* receiver(network, { port: 0, host: "127.0.0.1" })
+      yield* v4.socket.send({ host: "127.0.0.1", port: utp.port }, text("d4:from4e"))
+      expect(yield* Queue.take(dht.inbox)).toEqual({ text: "d4:from4e", from: { host: "127.0.0.1", port: v4.socket.port } })
+    }).pipe(Effect.scoped, Effect.provide(UdpDatagram.layer), Effect.timeout("5 seconds")))
+})
+
 describe("Datagram in memory", () => {
   it.scoped("delivers after the latency on the test clock, to the bound host and port only", () =>
     Effect.gen(function*() {
