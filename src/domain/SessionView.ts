@@ -50,6 +50,8 @@ export interface PeerView {
   readonly isIncoming: boolean
   /** The connection is encrypted (MSE with RC4); absent: plaintext. */
   readonly isEncrypted?: boolean
+  /** Over uTP rather than TCP. */
+  readonly isUtp?: boolean
 }
 
 export interface TrackerView {
@@ -165,6 +167,9 @@ export interface SessionSettings {
   /** Whether seeds queue at all (off by default, as in Transmission: every complete torrent seeds). */
   readonly seedQueueEnabled: boolean
   readonly dhtEnabled: boolean
+  /** The transports to peers, chosen at start (--no-utp, --no-tcp). */
+  readonly utpEnabled: boolean
+  readonly tcpEnabled: boolean
   readonly pexEnabled: boolean
   /** Peer encryption (MSE) in Transmission's words: tolerated (bt-effect's `off`: plaintext only),
    *  preferred (MSE first, plaintext accepted), required (MSE only). */
@@ -198,7 +203,7 @@ export interface SessionSettings {
 }
 
 /** What a front end may change of the settings: all but what the command line and the machine decide. */
-export type SettingsChange = Partial<Omit<SessionSettings, "version" | "peerPort" | "configDir" | "cacheSizeMb">>
+export type SettingsChange = Partial<Omit<SessionSettings, "version" | "peerPort" | "configDir" | "cacheSizeMb" | "utpEnabled" | "tcpEnabled">>
 
 /** Transmission's defaults for the settings a user can change (its settings.json's), but the download folder. */
 export const settingDefaults = {

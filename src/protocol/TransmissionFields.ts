@@ -196,12 +196,14 @@ const peer = (p: PeerView): JsonObject => ({
   client_is_interested: p.isDownloadingFrom,
   client_name: p.clientName,
   // Transmission's letters in its order: E (encrypted) comes before I (incoming).
-  flag_str: (p.isDownloadingFrom ? "D" : "") + (p.isUploadingTo ? "U" : "") + (p.isEncrypted === true ? "E" : "") + (p.isIncoming ? "I" : ""),
+  // T (uTP) last.
+  flag_str: (p.isDownloadingFrom ? "D" : "") + (p.isUploadingTo ? "U" : "") + (p.isEncrypted === true ? "E" : "") + (p.isIncoming ? "I" : "") +
+    (p.isUtp === true ? "T" : ""),
   is_downloading_from: p.isDownloadingFrom,
   is_encrypted: p.isEncrypted === true,
   is_incoming: p.isIncoming,
   is_uploading_to: p.isUploadingTo,
-  is_utp: false,
+  is_utp: p.isUtp === true,
   peer_id: p.peerId,
   peer_is_choked: !p.isUploadingTo,
   peer_is_interested: p.isUploadingTo,

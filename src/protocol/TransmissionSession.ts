@@ -94,10 +94,10 @@ const sessionFields = (c: SessionContext): { readonly [snake: string]: Json } =>
     speed_limit_up: s.speedLimitUp > 0 ? bytesToKilobytes(s.speedLimitUp) : s.rememberedLimitUp,
     speed_limit_up_enabled: s.speedLimitUp > 0,
     start_added_torrents: true,
-    tcp_enabled: true,
+    tcp_enabled: s.tcpEnabled,
     trash_original_torrent_files: false,
     units,
-    utp_enabled: false,
+    utp_enabled: s.utpEnabled,
     version: s.version
   }
 }

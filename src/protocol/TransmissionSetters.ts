@@ -41,7 +41,7 @@ const limitChange = (args: { readonly [key: string]: unknown }, limit: string, l
 /**
  * The arguments of a setter that bt-effect does not carry out (`ids` aside), spelled as in Transmission's
  * docs (`seed-ratio-limit`): a setter naming one is refused whole, rather than answering "success" and
- * changing nothing. An argument that asks for what bt-effect always is (`utp-enabled: false`, a front end
+ * changing nothing. An argument that asks for what bt-effect always is (`lpd-enabled: false`, a front end
  * sending back every setting it read) changes nothing and is no refusal.
  */
 export const unsupportedArguments = (
@@ -75,7 +75,7 @@ export const sessionSetArguments: ReadonlySet<string> = new Set([
 
 /** What the bt-effect daemon always is (session-get says so): asking for it is no change. */
 export const sessionAlwaysSo: { readonly [key: string]: unknown } = {
-  download_queue_enabled: true, utp_enabled: false, tcp_enabled: true, lpd_enabled: false, port_forwarding_enabled: false,
+  download_queue_enabled: true, lpd_enabled: false, port_forwarding_enabled: false,
   blocklist_enabled: false, incomplete_dir_enabled: false, rename_partial_files: false, start_added_torrents: true,
   trash_original_torrent_files: false, peer_port_random_on_start: false, script_torrent_added_enabled: false,
   script_torrent_done_enabled: false, script_torrent_done_seeding_enabled: false,

@@ -108,6 +108,8 @@ const settings: SessionSettings = {
   speedLimitDown: 250_000,
   rememberedLimitUp: 70,
   dhtEnabled: true,
+  utpEnabled: true,
+  tcpEnabled: true,
   pexEnabled: false,
   version: "bt-effect 0.1.0 (Transmission RPC)",
   configDir: "/state",
@@ -217,8 +219,12 @@ describe("TransmissionRpc: units and limits", () => {
       .toEqual(["tracker-add"])
     expect(unsupportedArguments({ bandwidth_priority: 1, honors_session_limits: false }, torrentSetArguments, torrentAlwaysSo))
       .toEqual(["bandwidth-priority", "honors-session-limits"])
-    expect(unsupportedArguments({ utp_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required", lpd_enabled: true }, sessionSetArguments, sessionAlwaysSo))
-      .toEqual(["lpd-enabled"])
+    expect(unsupportedArguments({ lpd_enabled: false, download_queue_enabled: 1, alt_speed_enabled: true, encryption: "required", port_forwarding_enabled: true }, sessionSetArguments, sessionAlwaysSo))
+      .toEqual(["port-forwarding-enabled"])
+    // What the command line chose (uTP on, say) is no change when asked for as it is, a refusal otherwise.
+    const started = { ...sessionAlwaysSo, utp_enabled: true, tcp_enabled: true }
+    expect(unsupportedArguments({ utp_enabled: true, tcp_enabled: 1 }, sessionSetArguments, started)).toEqual([])
+    expect(unsupportedArguments({ utp_enabled: false }, sessionSetArguments, started)).toEqual(["utp-enabled"])
     expect(decodeSessionSet({ encryption: "required" }).encryption).toBe("required")
     expect(decodeSessionSet({ encryption: "sometimes" }).encryption).toBeUndefined()
   })

@@ -43,7 +43,7 @@ import * as MemoryDatagram from "../wire/MemoryDatagram.js"
 import * as MemoryNetwork from "../wire/MemoryNetwork.js"
 import type { PeerNetwork } from "../wire/PeerNetwork.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
-import * as TcpNetwork from "../wire/TcpNetwork.js"
+import * as PeerTransports from "../wire/PeerTransports.js"
 import * as UdpDatagram from "../wire/UdpDatagram.js"
 import { Client, type ClientService, type ClientTorrent, type SeedOptions } from "./Client.js"
 import { chooseFiles } from "./ClientFiles.js"
@@ -169,15 +169,14 @@ export const make = (options: ClientOptions): Effect.Effect<ClientService, never
     } satisfies ClientService
   })
 
-/** The engine over the real world, as `download` and `seed` compose it: TCP, files, HTTP and UDP trackers,
- *  UDP for the DHT, resume data in `stateDir` (default: the CLI's state folder). */
+/** The engine over the real world, as `download` and `seed` compose it: TCP and uTP (sharing the UDP port
+ *  with the DHT), files, HTTP and UDP trackers, resume data in `stateDir` (default: the CLI's state folder). */
 export const engineLayer = (stateDir: string = defaultStateDir()): Layer.Layer<ClientNeeds> =>
   Layer.mergeAll(
-    TcpNetwork.layer,
+    PeerTransports.layer().pipe(Layer.provideMerge(UdpDatagram.layer)),
     FileStorage.layer,
     NetworkTracker.layer.pipe(Layer.provide(NodeHttpClient.layer)),
     RarestFirst.layer,
-    UdpDatagram.layer,
     ResumeFiles.layer(stateDir),
     NodeFileSystem.layer
   )

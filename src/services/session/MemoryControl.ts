@@ -57,6 +57,8 @@ export const defaultSettings: SessionSettings = {
   downloadDir: "/downloads",
   peerPort: 6881,
   dhtEnabled: true,
+  utpEnabled: true,
+  tcpEnabled: true,
   version: "bt-effect 0.1.0 (Transmission RPC)",
   configDir: "/state",
   cacheSizeMb: 64

@@ -30,8 +30,14 @@ export const sessionGet: Method = (call, { control, sessionId }) =>
 export const sessionSet: Method = (call, { control }) =>
   Effect.gen(function*() {
     const current = yield* control.settings
-    // The listening port is bound at start (--peer-port): asking for it as it is changes nothing.
-    const unsupported = unsupportedArguments(call.args, sessionSetArguments, { ...sessionAlwaysSo, peer_port: current.peerPort })
+    // The listening port and the transports are chosen at start (--peer-port, --no-utp, --no-tcp): asking
+    // for them as they are changes nothing.
+    const unsupported = unsupportedArguments(call.args, sessionSetArguments, {
+      ...sessionAlwaysSo,
+      peer_port: current.peerPort,
+      utp_enabled: current.utpEnabled,
+      tcp_enabled: current.tcpEnabled
+    })
     if (unsupported.length > 0) return refuseUnsupported(unsupported)
     const request = decodeSessionSet(call.args)
     if (call.args["encryption"] !== undefined && request.encryption === undefined) {

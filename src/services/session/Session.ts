@@ -32,6 +32,7 @@ import * as StateLock from "../storage/StateLock.js"
 import { Storage } from "../storage/Storage.js"
 import type { StreamSource } from "../stream/StreamServer.js"
 import { EncryptionPolicy, fromSetting, type Policy, toSetting } from "../wire/Encryption.js"
+import { PeerNetwork } from "../wire/PeerNetwork.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
@@ -81,7 +82,14 @@ const readCacheBytes = 64 * 1024 * 1024
 const startsAtOnce = 8
 
 /** This run's command line first, then what was saved, then the defaults. */
-const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSettings, peerPort: number, dhtEnabled: boolean, cli: Policy | undefined): SessionSettings => ({
+const initialSettings = (
+  options: SessionOptions,
+  saved: SettingsFile.SavedSettings,
+  peerPort: number,
+  dhtEnabled: boolean,
+  cli: Policy | undefined,
+  transports: { readonly utp: boolean; readonly tcp: boolean }
+): SessionSettings => ({
   ...settingDefaults,
   ...SettingsFile.given(saved),
   downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
@@ -89,6 +97,8 @@ const initialSettings = (options: SessionOptions, saved: SettingsFile.SavedSetti
   downloadQueueSize: options.downloadQueueSize ?? saved.downloadQueueSize ?? settingDefaults.downloadQueueSize,
   seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? settingDefaults.seedQueueSize,
   dhtEnabled,
+  utpEnabled: transports.utp,
+  tcpEnabled: transports.tcp,
   pexEnabled: options.pex && (saved.pexEnabled ?? true),
   // --encryption off or require wins; its default (prefer), or none, leaves the saved setting.
   encryption: cli !== undefined && cli !== "prefer" ? toSetting(cli) : saved.encryption ?? toSetting("prefer"),
@@ -122,7 +132,8 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const peerId = yield* randomPeerId
   const startedAt = yield* Clock.currentTimeMillis
   const settingsFile = path.join(options.stateDir, "settings.json")
-  let settings = initialSettings(options, yield* SettingsFile.load(settingsFile), listener.port, dht !== undefined, cliEncryption)
+  const transports = (yield* PeerNetwork).transports ?? { utp: false, tcp: true }
+  let settings = initialSettings(options, yield* SettingsFile.load(settingsFile), listener.port, dht !== undefined, cliEncryption, transports)
   // The schedule decides at start whether the alternative limits are on, as Transmission's does.
   const altClock = new SessionClock.AltSpeedClock()
   if (settings.altSpeedTimeEnabled) settings = { ...settings, altSpeedEnabled: altClock.reset(SessionClock.scheduleOf(settings), startedAt) }

@@ -163,7 +163,8 @@ const peerView = (p: PeerStatus): PeerView => {
     isDownloadingFrom: !p.peerChoking && p.amInterested,
     isUploadingTo: !p.amChoking && p.peerInterested,
     isIncoming: p.incoming,
-    isEncrypted: p.encrypted
+    isEncrypted: p.encrypted,
+    isUtp: p.utp
   }
 }
 

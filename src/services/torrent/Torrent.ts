@@ -147,7 +147,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     port: peers.port,
     events,
     completed: Deferred.await(done),
-    peers: Effect.map(Clock.currentTimeMillis, (now) => Array.from(swarm.links(), (l) => ({ ...l.info(now), encrypted: l.encrypted === true }))),
+    peers: Effect.map(Clock.currentTimeMillis, (now) => Array.from(swarm.links(), (l) => ({ ...l.info(now), encrypted: l.encrypted === true, utp: l.utp === true }))),
     pieces: Effect.sync(() => picker.have.copy()),
     window: readWindow(readWindows, swarm),
     setFilePriorities: (priorities) => Effect.sync(() => picker.setPriorities(prioritiesOf(priorities))),

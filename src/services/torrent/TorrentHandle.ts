@@ -117,6 +117,8 @@ export interface ReadWindow {
  *  encrypted (MSE with RC4; the daemon's RPC tells it as `isEncrypted`). */
 export interface PeerStatus extends PeerInfo {
   readonly encrypted: boolean
+  /** Over uTP (RPC: `isUTP`, flag T). */
+  readonly utp: boolean
 }
 
 export interface TorrentHandle {

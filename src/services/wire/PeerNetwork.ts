@@ -57,6 +57,8 @@ export interface PeerNetworkService {
   /** A peer said to speak uTP (PEX flag 0x04): dialled over uTP first (PeerTransports.ts); absent where
    *  there is no uTP. */
   readonly speaksUtp?: (address: PeerAddress) => void
+  /** The transports this network speaks (PeerTransports.ts); absent: TCP, or the in-memory stream. */
+  readonly transports?: { readonly utp: boolean; readonly tcp: boolean }
 }
 
 export class PeerNetwork extends Context.Tag("bt-effect/PeerNetwork")<PeerNetwork, PeerNetworkService>() {}

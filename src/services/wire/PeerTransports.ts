@@ -138,7 +138,7 @@ export const make = Effect.fn("PeerTransports.make")(function*(tcp: PeerNetworkS
     )
   }
 
-  return PeerNetwork.of({ connect, listen, speaksUtp: (address) => speaksUtp.add(format(address)) })
+  return PeerNetwork.of({ connect, listen, speaksUtp: (address) => speaksUtp.add(format(address)), transports })
 })
 
 /** TCP (bound to `bind`) and uTP as chosen, on the DatagramNetwork provided. */
