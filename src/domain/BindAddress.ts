@@ -56,3 +56,32 @@ export const isGlobalIPv6 = (address: string): boolean => {
   const first = address.startsWith("::") ? 0 : Number.parseInt(address.split(":")[0]!, 16)
   return (first & 0xe000) === 0x2000
 }
+
+/** One address of a network interface, as node:os's networkInterfaces() lists it. */
+export interface InterfaceAddress {
+  readonly address: string
+  readonly family: string | number
+}
+
+/**
+ * `--bind-interface NAME` as a Bind: the interface's first IPv4 address and its first IPv6 address that
+ * is not link-local (one that needs no scope), as the interface has them at start (a VPN's tun0, say);
+ * or why not, in one line. It binds to addresses, as `--bind` does: node cannot tie a socket to a
+ * device (SO_BINDTODEVICE), so an address that changes later is not followed.
+ */
+export const bindOfInterface = (
+  name: string,
+  interfaces: { readonly [name: string]: ReadonlyArray<InterfaceAddress> | undefined }
+): { readonly ok: true; readonly bind: Bind } | { readonly ok: false; readonly why: string } => {
+  const addresses = interfaces[name]
+  if (addresses === undefined) {
+    const names = Object.keys(interfaces).sort().join(", ")
+    return { ok: false, why: `--bind-interface: no network interface "${name}"${names === "" ? "" : ` (there are: ${names})`}` }
+  }
+  const isV4 = (a: InterfaceAddress) => a.family === "IPv4" || a.family === 4
+  const isV6 = (a: InterfaceAddress) => (a.family === "IPv6" || a.family === 6) && !/^fe[89ab]/i.test(a.address)
+  const ipv4 = addresses.find(isV4)?.address
+  const ipv6 = addresses.find(isV6)?.address
+  if (ipv4 === undefined && ipv6 === undefined) return { ok: false, why: `--bind-interface: "${name}" has no address to bind to` }
+  return { ok: true, bind: { ...(ipv4 !== undefined ? { ipv4 } : {}), ...(ipv6 !== undefined ? { ipv6 } : {}) } }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { isGlobalIPv6, localFor, parseBind } from "../../src/domain/BindAddress.js"
+import { bindOfInterface, isGlobalIPv6, localFor, parseBind } from "../../src/domain/BindAddress.js"
 
 describe("BindAddress", () => {
   it("parses one IPv4 and one IPv6 address, brackets or not", () => {
@@ -34,5 +34,23 @@ describe("BindAddress", () => {
     for (const local of ["::1", "::", "fe80::1", "fd00::1", "fc00::1", "::ffff:10.0.0.1", "ff02::1", "10.0.0.1"]) {
       expect(isGlobalIPv6(local), local).toBe(false)
     }
+  })
+})
+
+describe("--bind-interface", () => {
+  const interfaces = {
+    lo: [{ address: "127.0.0.1", family: "IPv4" }, { address: "::1", family: "IPv6" }],
+    tun0: [{ address: "fe80::1", family: "IPv6" }, { address: "10.8.0.2", family: "IPv4" }, { address: "2001:db8::2", family: "IPv6" }],
+    wg0: [{ address: "fe80::2", family: 6 }],
+    eth1: [{ address: "fd00::5", family: 6 }]
+  }
+  it("binds to the interface's first IPv4 and first IPv6 address that needs no scope", () => {
+    expect(bindOfInterface("lo", interfaces)).toEqual({ ok: true, bind: { ipv4: "127.0.0.1", ipv6: "::1" } })
+    expect(bindOfInterface("tun0", interfaces)).toEqual({ ok: true, bind: { ipv4: "10.8.0.2", ipv6: "2001:db8::2" } })
+    expect(bindOfInterface("eth1", interfaces)).toEqual({ ok: true, bind: { ipv6: "fd00::5" } })
+  })
+  it("says in one line why not: no such interface (naming those there are), or only link-local addresses", () => {
+    expect(bindOfInterface("tun1", interfaces)).toEqual({ ok: false, why: `--bind-interface: no network interface "tun1" (there are: eth1, lo, tun0, wg0)` })
+    expect(bindOfInterface("wg0", interfaces)).toEqual({ ok: false, why: `--bind-interface: "wg0" has no address to bind to` })
   })
 })

@@ -11,7 +11,8 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { type Bind, parseBind } from "../../domain/BindAddress.js"
+import * as os from "node:os"
+import { type Bind, bindOfInterface, parseBind } from "../../domain/BindAddress.js"
 import { UsageError } from "../../domain/Errors.js"
 import { bootstrapEnv, dhtOptions, publicRouters } from "../dht/DhtSettings.js"
 import * as HashThreads from "../pieces/HashThreads.js"
@@ -107,16 +108,27 @@ const dhtBootstrap = optionalText(
   `DHT nodes to join through (default: $${bootstrapEnv}, else ${publicRouters[0]} and ${publicRouters.length - 1} more public routers)`
 )
 const noPex = Options.boolean("no-pex").pipe(Options.withDescription("do not exchange peers with peers (PEX; never for private torrents)"))
-/** `--bind ADDRESS` (repeatable: one IPv4, one IPv6; domain/BindAddress.ts): every socket of ours uses
- *  only these addresses. Among the DHT's flags since every command with a DHT talks to peers. */
-const bind = Options.text("bind").pipe(
+/** `--bind ADDRESS` (repeatable: one IPv4, one IPv6; domain/BindAddress.ts), or `--bind-interface NAME`
+ *  (that interface's addresses): every socket of ours uses only these addresses. Among the DHT's flags
+ *  since every command with a DHT talks to peers. */
+const bindAddresses = Options.text("bind").pipe(
   Options.repeated,
-  Options.mapEffect((values) => {
-    const parsed = parseBind(values)
-    return parsed.ok ? Effect.succeed(parsed.bind) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(parsed.why)))
-  }),
   Options.withPseudoName("ADDRESS"),
   Options.withDescription("this address only, for peers, trackers and DHT")
+)
+const bindInterface = Options.text("bind-interface").pipe(
+  Options.optional,
+  Options.withPseudoName("NAME"),
+  Options.withDescription("the addresses this interface has at start only (a VPN's, say)")
+)
+const bind = Options.all({ addresses: bindAddresses, device: bindInterface }).pipe(
+  Options.mapEffect(({ addresses, device }) => {
+    if (Option.isSome(device) && addresses.length > 0) {
+      return Effect.fail(ValidationError.invalidValue(HelpDoc.p("--bind and --bind-interface choose the same thing: give one")))
+    }
+    const parsed = Option.isSome(device) ? bindOfInterface(device.value, os.networkInterfaces()) : parseBind(addresses)
+    return parsed.ok ? Effect.succeed(parsed.bind) : Effect.fail(ValidationError.invalidValue(HelpDoc.p(parsed.why)))
+  })
 )
 /** `--encryption`: Message Stream Encryption (wire/MseConnection.ts); among the DHT's flags for the same reason. */
 const encryption = Options.choice("encryption", policies).pipe(
@@ -150,7 +162,7 @@ export const hashThreads = Options.integer("hash-threads").pipe(
   Options.optional,
   Options.withPseudoName("N"),
   Options.withDescription(
-    `threads that check downloaded pieces beside the main one; 0: the main thread checks them (default here: ${HashThreads.defaultCount()})`
+    `hashing threads beside the main one (0: none; default here: ${HashThreads.defaultCount()})`
   )
 )
 /** `--hash-threads` with the script the threads run, or a usage error. */
