@@ -17,6 +17,10 @@ import { layoutOf } from "../../src/domain/Metainfo.js"
 import { PeerAddress } from "../../src/domain/PeerAddress.js"
 import * as PeerId from "../../src/domain/PeerId.js"
 import * as MemoryNetwork from "../../src/services/wire/MemoryNetwork.js"
+import { DatagramNetwork } from "../../src/services/wire/Datagram.js"
+import type * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
+import { PeerNetwork } from "../../src/services/wire/PeerNetwork.js"
+import * as PeerTransports from "../../src/services/wire/PeerTransports.js"
 import { MemoryStore, layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import * as Resume from "../../src/services/storage/Resume.js"
 import * as Torrent from "../../src/services/torrent/Torrent.js"
@@ -49,6 +53,9 @@ export interface MemberOptions {
   readonly hashThreads?: HashThreads
   /** The files to download (0-based); absent: all. */
   readonly selection?: ReadonlyArray<number>
+  /** Peers over uTP only, on this in-memory datagram network (wire/PeerTransports.ts with `tcp: false`),
+   *  instead of the in-memory streams. */
+  readonly utpOver?: MemoryDatagram.MemoryDatagram
 }
 
 export interface Swarm {
@@ -111,8 +118,15 @@ export const makeSwarm = (options: {
           }
           store.seed(root(host), m, data)
         }
+        const streams = MemoryNetwork.layerHost(network, { host, ...memberOptions.link })
+        const utpOver = memberOptions.utpOver
+        const peers = utpOver === undefined
+          ? streams
+          : Layer.effect(PeerNetwork, Effect.flatMap(PeerNetwork, (tcp) => PeerTransports.make(tcp, { utp: true, tcp: false }, {}))).pipe(
+            Layer.provide(Layer.merge(streams, Layer.succeed(DatagramNetwork, utpOver)))
+          )
         const layers = Layer.mergeAll(
-          MemoryNetwork.layerHost(network, { host, ...memberOptions.link }),
+          peers,
           storageMemory(store),
           trackerMemory(tracker),
           RarestFirst.layer,
