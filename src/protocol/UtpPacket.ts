@@ -5,8 +5,10 @@
  * not); `decode` never copies: the payload and a selective ACK's bitmask are views into the datagram, so
  * they live as long as the datagram's bytes do. Every datagram on the UDP port comes from anyone on the
  * Internet, so `decode` answers bad input with a `WireError` value and never throws: an unknown type or
- * version, a packet shorter than its header, an extension chain that runs past the end, a selective ACK
- * whose length is not a positive multiple of 4. Extensions of other types are skipped, as libutp does.
+ * version, a packet shorter than its header, an extension chain that runs past the end, an empty selective
+ * ACK. A selective ACK of any length is taken: BEP 29 says a multiple of 4, but libtorrent 2.0 sends as
+ * many bytes as its reorder buffer spans (2, 18, 19...), and refusing them dropped its every ACK. Ours
+ * are multiples of 4. Extensions of other types are skipped, as libutp does.
  */
 import * as Either from "effect/Either"
 import { WireError, type WireErrorReason } from "../domain/Errors.js"
@@ -106,7 +108,7 @@ export const decode = (bytes: Uint8Array): Either.Either<UtpPacket, WireError> =
     const length = view.getUint8(at + 1)
     if (at + 2 + length > bytes.length) return refuse("BadLength", `extension of ${length} bytes past the end`)
     if (kind === selectiveAckExtension) {
-      if (length === 0 || length % 4 !== 0) return refuse("BadLength", `selective ACK of ${length} bytes`)
+      if (length === 0) return refuse("BadLength", "an empty selective ACK")
       if (selectiveAck === undefined) selectiveAck = bytes.subarray(at + 2, at + 2 + length)
     }
     at += 2 + length
