@@ -93,7 +93,8 @@ const events: ReadonlyMap<string, AnnounceEvent> = new Map([
 /**
  * The announce in a query. `info_hash`, `peer_id`, `port` (1-65535), `uploaded`, `downloaded` and `left`
  * are required (BEP 3); `numwant` is -1 when absent; `compact` is true unless it is `0`; `key` is read as
- * hex (clients send it so) and 0 when it is not. Never throws.
+ * hex (clients send it so) and 0 when it is not. `ip` and `ipv6` (BEP 7) are passed on as text: what the
+ * tracker makes of them is its policy. Never throws.
  */
 export const decodeAnnounceQuery = (query: string): Either.Either<AnnounceRequest, TrackerCodecError> =>
   Either.gen(function*() {
@@ -111,12 +112,14 @@ export const decodeAnnounceQuery = (query: string): Either.Either<AnnounceReques
     const key = field(params, "key") ?? ""
     const trackerId = field(params, "trackerid")
     const ip = field(params, "ip")
+    const ipv6 = field(params, "ipv6")
     return {
       infoHash, peerId, port, uploaded, downloaded, left, event, numwant,
       key: /^[0-9a-fA-F]{1,8}$/.test(key) ? parseInt(key, 16) : 0,
       compact: field(params, "compact") !== "0",
       ...(trackerId === undefined ? {} : { trackerId }),
-      ...(ip === undefined ? {} : { ip })
+      ...(ip === undefined ? {} : { ip }),
+      ...(ipv6 === undefined ? {} : { ipv6 })
     }
   })
 

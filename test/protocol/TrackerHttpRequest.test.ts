@@ -27,7 +27,8 @@ const request: FastCheck.Arbitrary<AnnounceRequest> = FastCheck.record(
     key: FastCheck.integer({ min: 0, max: 0xffffffff }),
     compact: FastCheck.boolean(),
     trackerId: FastCheck.string({ unit: FastCheck.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)) }),
-    ip: FastCheck.oneof(FastCheck.ipV4(), FastCheck.ipV6())
+    ip: FastCheck.oneof(FastCheck.ipV4(), FastCheck.ipV6()),
+    ipv6: FastCheck.oneof(FastCheck.ipV6(), FastCheck.ipV6().map((a) => `[${a}]:6881`))
   },
   { requiredKeys: ["infoHash", "peerId", "port", "uploaded", "downloaded", "left", "event", "numwant", "key", "compact"] }
 )

@@ -6,6 +6,10 @@
  *   for a random id at each distance farther than our closest neighbour: they fill our table and put us in
  *   the tables of others;
  * - the refresh: a find_node lookup for a random id in a bucket, which counts as refreshed.
+ *
+ * The find_node and get_peers queries are built here too, with BEP 32's `want` by our family: ["n6"] on
+ * IPv6 (a node that answers by `want` alone would otherwise give us `nodes`, IPv4 nodes we cannot reach),
+ * both on a dual-stack socket, none on IPv4 (the family every node answers by default).
  */
 import * as Deferred from "effect/Deferred"
 import * as Clock from "effect/Clock"
@@ -61,7 +65,15 @@ export interface JoinContext {
   readonly queries: Queries
 }
 
+/** BEP 32's `want` for a node of `family` (both families on a dual-stack socket); none for IPv4 only. */
+export const wantFor = (family: Family, dualStack: boolean): ReadonlyArray<Krpc.Want> | undefined =>
+  dualStack ? ["n4", "n6"] : family === 6 ? ["n6"] : undefined
+
 export interface Join {
+  /** The find_node query of our node for `target`, with our `want`. */
+  readonly findNode: (target: Uint8Array) => (t: Uint8Array) => Krpc.QueryMessage
+  /** The get_peers query of our node for `infoHash`, with our `want`. */
+  readonly getPeers: (infoHash: Uint8Array) => (t: Uint8Array) => Krpc.QueryMessage
   /** The closest nodes to `target` in our table, then `extra`: where a lookup starts. */
   readonly seedsFor: (target: Uint8Array, extra?: ReadonlyArray<Endpoint>) => Array<LookupContact>
   /** An iterative lookup for `target` from `seeds`, each query built by `build`; `onValues` gets the peers
@@ -80,6 +92,10 @@ export interface Join {
 
 export const makeJoin = (context: JoinContext): Join => {
   const { own, queries, reachable, table } = context
+  const want = wantFor(context.family, context.dualStack)
+  const queryOptions: Krpc.QueryOptions = want === undefined ? {} : { want }
+  const findNode = (target: Uint8Array) => (t: Uint8Array) => Krpc.findNode(t, own, target, queryOptions)
+  const getPeers = (infoHash: Uint8Array) => (t: Uint8Array) => Krpc.getPeers(t, own, infoHash, queryOptions)
 
   const nodesOf = (response: Krpc.Response) =>
     [...(response.nodes ?? []), ...(response.nodes6 ?? [])].filter((n) => reachable(n.host) && !equals(n.id, own))
@@ -114,7 +130,7 @@ export const makeJoin = (context: JoinContext): Join => {
   const lookupNear = (target: Uint8Array) =>
     Effect.gen(function*() {
       table.touch(table.bucketIndexOf(target), yield* Clock.currentTimeMillis)
-      yield* lookup(target, seedsFor(target), (t) => Krpc.findNode(t, own, target))
+      yield* lookup(target, seedsFor(target), findNode(target))
     })
   const refresh = (index: number) => Effect.flatMap(randomId, (random) => lookupNear(table.randomIdIn(index, random)))
 
@@ -130,10 +146,10 @@ export const makeJoin = (context: JoinContext): Join => {
       }
       if (seedsFor(own, endpoints).length === 0) return yield* Effect.logDebug("DHT: no node to bootstrap from")
       // A lost datagram must not leave us alone for a minute (until the maintenance tries again).
-      let outcome = yield* lookup(own, seedsFor(own, endpoints), (t) => Krpc.findNode(t, own, own))
+      let outcome = yield* lookup(own, seedsFor(own, endpoints), findNode(own))
       // (Not "while the table is empty": a node that queried us meanwhile is in it, and may know no one.)
       for (let attempt = 1; attempt < bootstrapAttempts && outcome.closest.length === 0; attempt++) {
-        outcome = yield* lookup(own, seedsFor(own, endpoints), (t) => Krpc.findNode(t, own, own))
+        outcome = yield* lookup(own, seedsFor(own, endpoints), findNode(own))
       }
       if (found !== undefined) yield* Deferred.succeed(found, undefined)
       // By distance from us rather than by bucket: a table that has not split yet (we know few nodes, as
@@ -144,5 +160,5 @@ export const makeJoin = (context: JoinContext): Join => {
       yield* Effect.logDebug(`DHT: bootstrap done, ${table.size} nodes (${outcome.queried} queried for our id)`)
     }).pipe(Effect.withSpan("Dht.bootstrap"))
 
-  return { seedsFor, lookup, refresh, bootstrap }
+  return { findNode, getPeers, seedsFor, lookup, refresh, bootstrap }
 }

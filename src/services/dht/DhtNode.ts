@@ -90,7 +90,7 @@ const getPeers = ({ join, own, queries, ready, store }: PeerFinding): DhtService
     }
     // Peers announced to us count too: in a small DHT we may be among the nodes closest to the hash.
     yield* onPeers(store.get(infoHash, yield* Clock.currentTimeMillis))
-    const outcome = yield* join.lookup(infoHash, join.seedsFor(infoHash), (t) => Krpc.getPeers(t, own, infoHash), onPeers)
+    const outcome = yield* join.lookup(infoHash, join.seedsFor(infoHash), join.getPeers(infoHash), onPeers)
     let announcedTo = 0
     const port = lookupOptions.announcePort
     if (port !== undefined) {
@@ -224,7 +224,7 @@ export const make = (options: DhtNodeOptions): Effect.Effect<DhtEngine, NetworkE
         }
       }),
       findNode: (target) =>
-        Effect.zipRight(ready, Effect.suspend(() => join.lookup(target, join.seedsFor(target), (t) => Krpc.findNode(t, own, target)))),
+        Effect.zipRight(ready, Effect.suspend(() => join.lookup(target, join.seedsFor(target), join.findNode(target)))),
       table,
       save,
       bootstrapped: Deferred.await(bootstrapped)

@@ -6,6 +6,12 @@
  * A peer is one peer id within one torrent. A new peer id at the address of an existing entry replaces it
  * (a client restarted with a fresh id), so that no address is handed out twice. Entries older than the TTL
  * are dropped lazily whenever a torrent is read and by `sweep`, which the server runs on a schedule.
+ *
+ * A peer may have one second address, on IPv6 (BEP 7's `ipv6=`: a client that reaches us over IPv4 names
+ * the IPv6 address where IPv6 peers can reach it). It is handed out to others beside the first, never to
+ * the peer itself, replaced or dropped by the peer's next announce, and goes with the peer. One address is
+ * handed out once: a second address that is some other peer's first address is ignored, and an address
+ * claimed again (as a first or second address) is taken from the peer that had it as its second.
  */
 import * as Either from "effect/Either"
 import type { AnnounceEvent, ScrapeStats } from "../../domain/Announce.js"
@@ -29,8 +35,10 @@ export interface SwarmAnnounce {
   readonly port: number
   readonly left: number
   readonly event: AnnounceEvent
-  /** Most peers to hand out (the caller applies its default and cap). */
+  /** Most peers to hand out (the caller applies its default and cap); a peer's second address comes with it. */
   readonly numwant: number
+  /** The peer's second address (IPv6, BEP 7), checked by the caller; absent, the peer has none. */
+  readonly ipv6?: { readonly host: string; readonly port: number }
 }
 
 export interface SwarmPeer {
@@ -40,7 +48,8 @@ export interface SwarmPeer {
 }
 
 export interface SwarmAnnounceResult {
-  /** Other peers of the torrent, never the announcer; empty after `stopped`. */
+  /** The addresses of other peers of the torrent (first and second), never the announcer's; empty after
+   *  `stopped`. */
   readonly peers: ReadonlyArray<SwarmPeer>
   /** Seeders, the announcer included. */
   readonly complete: number
@@ -52,13 +61,17 @@ interface Entry extends SwarmPeer {
   readonly id: string
   readonly address: string
   readonly seenAt: number
+  /** The second address, with its key. */
+  readonly second?: { readonly host: string; readonly port: number; readonly address: string }
 }
 
 interface Swarm {
   /** By peer id (latin1 key of its bytes). */
   readonly entries: Map<string, Entry>
-  /** Peer id by "host:port". */
+  /** Peer id by "host:port" of its first address. */
   readonly byAddress: Map<string, string>
+  /** Peer id by "host:port" of its second address. */
+  readonly bySecond: Map<string, string>
   /** `completed` events seen (the scrape's `downloaded`). */
   downloaded: number
 }
@@ -96,7 +109,7 @@ export class SwarmRegistry {
       if (this.swarms.size >= this.options.maxTorrents) {
         return Either.left(`tracker is full: it tracks ${this.options.maxTorrents} torrents`)
       }
-      swarm = { entries: new Map(), byAddress: new Map(), downloaded: 0 }
+      swarm = { entries: new Map(), byAddress: new Map(), bySecond: new Map(), downloaded: 0 }
       this.swarms.set(a.infoHash, swarm)
     }
 
@@ -112,24 +125,30 @@ export class SwarmRegistry {
     } else if (previous.address !== address) {
       swarm.byAddress.delete(previous.address)
     }
+    if (previous?.second !== undefined) dropSecond(swarm, previous.second.address, id)
+    // Claimed as a first address: no longer another peer's second.
+    dropSecond(swarm, address)
+    const second = secondOf(swarm, a, address)
     // A completion counts once per peer, however often a client repeats the event.
     if (a.event === "completed" && a.left === 0 && (previous === undefined || previous.left > 0)) swarm.downloaded++
-    swarm.entries.set(id, { id, address, host: a.host, port: a.port, left: a.left, seenAt: now })
+    const entry: Entry = { id, address, host: a.host, port: a.port, left: a.left, seenAt: now }
+    swarm.entries.set(id, second === undefined ? entry : { ...entry, second })
     swarm.byAddress.set(address, id)
+    if (second !== undefined) swarm.bySecond.set(second.address, id)
 
-    const others: Array<SwarmPeer> = []
+    const others: Array<Entry> = []
     const counts = this.purge(swarm, now, (e) => {
-      if (e.id !== id) others.push({ host: e.host, port: e.port, left: e.left })
+      if (e.id !== id) others.push(e)
     })
-    return Either.right({ peers: this.sample(others, a.numwant), ...counts })
+    return Either.right({ peers: this.sample(others, a.numwant).flatMap(addressesOf), ...counts })
   }
 
-  /** The live peers of a torrent. */
+  /** The addresses of the live peers of a torrent (second addresses after the first). */
   peers(infoHash: string, now: number): ReadonlyArray<SwarmPeer> {
     const swarm = this.swarms.get(infoHash)
     if (swarm === undefined) return []
     const out: Array<SwarmPeer> = []
-    this.purge(swarm, now, (e) => out.push({ host: e.host, port: e.port, left: e.left }))
+    this.purge(swarm, now, (e) => out.push(...addressesOf(e)))
     if (swarm.entries.size === 0) this.swarms.delete(infoHash)
     return out
   }
@@ -167,7 +186,7 @@ export class SwarmRegistry {
   }
 
   /** At most `n` of `peers`, chosen at random (a partial Fisher-Yates shuffle in place). */
-  private sample(peers: Array<SwarmPeer>, n: number): ReadonlyArray<SwarmPeer> {
+  private sample<A>(peers: Array<A>, n: number): ReadonlyArray<A> {
     const count = Math.max(0, Math.min(n, peers.length))
     if (count === peers.length) return peers
     for (let i = 0; i < count; i++) {
@@ -186,4 +205,32 @@ const remove = (swarm: Swarm, id: string): void => {
   if (e === undefined) return
   swarm.entries.delete(id)
   if (swarm.byAddress.get(e.address) === id) swarm.byAddress.delete(e.address)
+  if (e.second !== undefined && swarm.bySecond.get(e.second.address) === id) swarm.bySecond.delete(e.second.address)
+}
+
+/** Takes the second address `address` from the peer that has it (only from `id` when given). */
+const dropSecond = (swarm: Swarm, address: string, id?: string): void => {
+  const holder = swarm.bySecond.get(address)
+  if (holder === undefined || (id !== undefined && holder !== id)) return
+  swarm.bySecond.delete(address)
+  const e = swarm.entries.get(holder)
+  if (e?.second?.address !== address) return
+  const { second: _dropped, ...rest } = e
+  swarm.entries.set(holder, rest)
+}
+
+/** The second address an announce gives, unless it is the first address of a peer (this one included). */
+const secondOf = (swarm: Swarm, a: SwarmAnnounce, address: string): Entry["second"] => {
+  if (a.ipv6 === undefined) return undefined
+  const second = addressKey(a.ipv6)
+  if (second === address || swarm.byAddress.has(second)) return undefined
+  // Latest claim wins, as for first addresses: the peer that had it as its second loses it.
+  dropSecond(swarm, second)
+  return { host: a.ipv6.host, port: a.ipv6.port, address: second }
+}
+
+/** What is handed out for a peer: its first address, then its second. */
+const addressesOf = (e: Entry): Array<SwarmPeer> => {
+  const first = { host: e.host, port: e.port, left: e.left }
+  return e.second === undefined ? [first] : [first, { host: e.second.host, port: e.second.port, left: e.left }]
 }

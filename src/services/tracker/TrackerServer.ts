@@ -12,6 +12,11 @@
  * when the request comes from loopback and names a loopback or private address: that lets a local demo
  * announce peers on other local addresses, and nobody elsewhere point the swarm at a third party.
  *
+ * An HTTP announce whose peer is on IPv4 may give its IPv6 address as `ipv6=` (BEP 7: "addr", "[addr]" or
+ * "[addr]:port", the port by default the announce's): it becomes the peer's second address, handed out to
+ * others in `peers6` (SwarmRegistry.ts keeps one per peer). Only a unicast address that others could use
+ * is taken (see `secondAddress`); anything else is ignored, and the announce stands.
+ *
  * Time comes from the Clock of the context `make` runs in (read synchronously in socket handlers), so a
  * test under TestClock moves the tracker's time too.
  */
@@ -29,7 +34,7 @@ import { NetworkError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import { format } from "../../domain/PeerAddress.js"
 import { encode } from "../../protocol/Bencode.js"
-import { type Family, canonicalHost, formatIPv4, parseIp } from "../../protocol/CompactPeers.js"
+import { type Family, canonicalHost, formatIPv4, formatIPv6, parseIp, parseIPv6 } from "../../protocol/CompactPeers.js"
 import { encodeAnnounceResponse, encodeFailure } from "../../protocol/TrackerHttp.js"
 import { decodeAnnounceQuery, decodeScrapeQuery } from "../../protocol/TrackerHttpRequest.js"
 import { decodeRequest, encodeResponse, type UdpRequest, type UdpResponse } from "../../protocol/TrackerUdp.js"
@@ -53,7 +58,7 @@ export interface TrackerServer {
   readonly httpUrl: string
   /** udp://host:P */
   readonly udpUrl: string
-  /** The live peers of a torrent, by its hex info hash. */
+  /** The addresses of the live peers of a torrent (second IPv6 addresses too), by its hex info hash. */
   readonly peers: (infoHashHex: string) => Effect.Effect<ReadonlyArray<SwarmPeer>>
 }
 
@@ -99,6 +104,30 @@ const isPrivate = (host: string): boolean => {
 const peerHost = (source: string, asked: string | undefined): string =>
   asked !== undefined && isLoopback(source) && (isLoopback(asked) || isPrivate(asked)) ? unmapped(asked) : source
 
+/** An IPv6 address that other peers could connect to: not unspecified, loopback (unless `loopbackOk`),
+ *  IPv4-mapped or -compatible (an IPv4 address in disguise, which the `ip` rule did not check), multicast
+ *  or link-local (meaningless without the peer's interface). */
+const usableIPv6 = (b: Uint8Array, loopbackOk: boolean): boolean => {
+  const zeros = (n: number) => b.subarray(0, n).every((x) => x === 0)
+  if (zeros(15) && b[15] === 1) return loopbackOk
+  if (zeros(12) || (zeros(10) && b[10] === 0xff && b[11] === 0xff)) return false
+  return b[0] !== 0xff && !(b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)
+}
+
+/**
+ * The second address of a peer at `host` from BEP 7's `ipv6=` ("addr", "[addr]" or "[addr]:port"; the port
+ * defaults to the announce's `port`): only for a peer on IPv4 (one on IPv6 is reachable where it is), and
+ * only a usable IPv6 address (loopback only from a loopback client). Undefined otherwise.
+ */
+const secondAddress = (source: string, host: string, given: string | undefined, port: number) => {
+  if (given === undefined || parseIp(host)?.family !== 4) return undefined
+  const bracketed = /^\[([^\]]*)\](?::([0-9]{1,5}))?$/.exec(given)
+  const at = bracketed?.[2] === undefined ? port : Number(bracketed[2])
+  const bytes = parseIPv6(bracketed === null ? given : bracketed[1]!)
+  if (bytes === undefined || at < 1 || at > 65535 || !usableIPv6(bytes, isLoopback(source))) return undefined
+  return { host: formatIPv6(bytes), port: at }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Handlers
 
@@ -117,18 +146,22 @@ const makeHandlers = (registry: SwarmRegistry, interval: number, now: () => numb
   const httpAnnounce = (query: string, source: string): Uint8Array =>
     Either.match(decodeAnnounceQuery(query), {
       onLeft: (e) => encodeFailure(e.detail),
-      onRight: (a) =>
-        Either.match(announce(a.infoHash, {
+      onRight: (a) => {
+        const host = peerHost(source, a.ip)
+        const ipv6 = secondAddress(source, host, a.ipv6, a.port)
+        return Either.match(announce(a.infoHash, {
           peerId: a.peerId,
-          host: peerHost(source, a.ip),
+          host,
           port: a.port,
           left: a.left,
           event: a.event,
-          numwant: numwant(a.numwant)
+          numwant: numwant(a.numwant),
+          ...(ipv6 === undefined ? {} : { ipv6 })
         }), {
           onLeft: encodeFailure,
           onRight: (r) => encodeAnnounceResponse({ interval, ...r }, { compact: a.compact })
         })
+      }
     })
 
   const httpScrape = (query: string): Uint8Array =>

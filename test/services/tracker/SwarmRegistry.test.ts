@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import type { AnnounceEvent } from "../../../src/domain/Announce.js"
+import { format } from "../../../src/domain/PeerAddress.js"
 import { type SwarmAnnounce, SwarmRegistry, type SwarmRegistryOptions } from "../../../src/services/tracker/SwarmRegistry.js"
 
 const id = (name: string) => new Uint8Array(Buffer.from(name.padEnd(20, "-"), "latin1"))
@@ -18,6 +19,8 @@ const announce = (
   r.announce({ infoHash: "aa", peerId: id(peer), host: "10.0.0.1", port, left: 100, event: "started", numwant: 50, ...overrides }, now)
 
 const ok = <A>(e: Either.Either<A, string>): A => Either.getOrThrowWith(e, (reason) => new Error(reason))
+
+const addresses = (peers: ReadonlyArray<{ readonly host: string; readonly port: number }>) => peers.map(format).sort()
 
 const ports = (peers: ReadonlyArray<{ readonly port: number }>) => peers.map((p) => p.port).sort((a, b) => a - b)
 
@@ -110,5 +113,49 @@ describe("SwarmRegistry", () => {
     expect(Either.isRight(announce(r, 2000, "c", 3, { infoHash: "t1" }))).toBe(true)
     expect(Either.isRight(announce(r, 2000, "a", 1, { infoHash: "t3" }))).toBe(true)
     expect(r.torrentCount).toBe(2)
+  })
+
+  it("a peer's second address (IPv6) goes to others with its first, never to itself; replaced, dropped with the peer", () => {
+    const r = registry({ ttlMs: 1000 })
+    const v6 = (host: string, port = 1) => ({ ipv6: { host, port } })
+    announce(r, 0, "a", 1, v6("2001:db8::1"))
+    expect(addresses(ok(announce(r, 0, "b", 2)).peers)).toEqual(["10.0.0.1:1", "[2001:db8::1]:1"])
+    expect(addresses(ok(announce(r, 0, "a", 1, v6("2001:db8::1"))).peers)).toEqual(["10.0.0.1:2"])
+    // Counts are of peers, not addresses.
+    expect(ok(announce(r, 0, "b", 2)).incomplete).toBe(2)
+    // One second address per peer: the next announce replaces it, or drops it when it gives none.
+    announce(r, 0, "a", 1, v6("2001:db8::2", 7))
+    expect(addresses(ok(announce(r, 0, "b", 2)).peers)).toEqual(["10.0.0.1:1", "[2001:db8::2]:7"])
+    announce(r, 0, "a", 1)
+    expect(addresses(ok(announce(r, 0, "b", 2)).peers)).toEqual(["10.0.0.1:1"])
+    // Gone with the peer: stopped, or expired.
+    announce(r, 0, "a", 1, v6("2001:db8::1"))
+    announce(r, 0, "a", 1, { event: "stopped" })
+    expect(addresses(r.peers("aa", 0))).toEqual(["10.0.0.1:2"])
+    announce(r, 100, "a", 1, v6("2001:db8::1"))
+    announce(r, 900, "b", 2)
+    expect(addresses(r.peers("aa", 1000))).toEqual(["10.0.0.1:1", "10.0.0.1:2", "[2001:db8::1]:1"])
+    expect(addresses(r.peers("aa", 1101))).toEqual(["10.0.0.1:2"])
+    // numwant counts peers: a peer's second address comes with it.
+    expect(addresses(ok(announce(r, 1101, "c", 3, { numwant: 1 })).peers)).toEqual(["10.0.0.1:2"])
+  })
+
+  it("an address is handed out once: another peer's first address is no second address, and a claim takes it", () => {
+    const r = registry()
+    const v6 = (host: string) => ({ ipv6: { host, port: 1 } })
+    announce(r, 0, "a", 1, v6("2001:db8::1"))
+    // b is at that address (over IPv6): it is b's now, and no longer a's second.
+    announce(r, 0, "b", 1, { host: "2001:db8::1" })
+    expect(addresses(r.peers("aa", 0))).toEqual(["10.0.0.1:1", "[2001:db8::1]:1"])
+    // c names b's address as its second: ignored.
+    announce(r, 0, "c", 3, v6("2001:db8::1"))
+    expect(addresses(r.peers("aa", 0))).toEqual(["10.0.0.1:1", "10.0.0.1:3", "[2001:db8::1]:1"])
+    // d and e both name 2001:db8::5: the later claim wins.
+    announce(r, 0, "d", 4, v6("2001:db8::5"))
+    announce(r, 0, "e", 5, v6("2001:db8::5"))
+    const seen = addresses(r.peers("aa", 0))
+    expect(seen.filter((x) => x === "[2001:db8::5]:1").length).toBe(1)
+    expect(addresses(ok(announce(r, 0, "e", 5, v6("2001:db8::5"))).peers)).not.toContain("[2001:db8::5]:1")
+    expect(addresses(ok(announce(r, 0, "d", 4)).peers)).toContain("[2001:db8::5]:1")
   })
 })
