@@ -33,7 +33,14 @@ export interface DatagramNetworkService {
    *  Two users may share one port (SharedDatagram.ts): uTP and the DHT on the peer port, as every client
    *  does. The one that gives `accepts` gets the datagrams it accepts, the other the rest. */
   readonly bind: (
-    options: { readonly port: number; readonly host?: string; readonly accepts?: (bytes: Uint8Array) => boolean },
+    options: {
+      readonly port: number
+      readonly host?: string
+      readonly accepts?: (bytes: Uint8Array) => boolean
+      /** The socket's receive buffer (the kernel caps it at net.core.rmem_max): uTP asks for room for a
+       *  burst of its datagrams, which a full buffer would drop. Absent: the system's default. */
+      readonly receiveBufferBytes?: number
+    },
     onMessage: (bytes: Uint8Array, from: Endpoint) => void
   ) => Effect.Effect<DatagramSocket, NetworkError, Scope.Scope>
 }

@@ -81,7 +81,11 @@ export const share = (bind: DatagramNetworkService["bind"]): DatagramNetworkServ
       // The socket lives in a scope of its own: it outlasts its first user while another one uses it.
       const scope = yield* Scope.make()
       const users: Array<User> = []
-      const socket = yield* bind({ port: options.port, ...(options.host !== undefined ? { host: options.host } : {}) }, dispatch(users)).pipe(
+      const socket = yield* bind({
+        port: options.port,
+        ...(options.host !== undefined ? { host: options.host } : {}),
+        ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {})
+      }, dispatch(users)).pipe(
         Scope.extend(scope),
         Effect.onError(() => Scope.close(scope, Exit.void))
       )

@@ -14,7 +14,7 @@ import { errorText, portError } from "./SocketErrors.js"
 const unmapped = (host: string): string => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host)
 
 const bind = Effect.fn("DatagramNetwork.bind")(function*(
-  options: { readonly port: number; readonly host?: string },
+  options: { readonly port: number; readonly host?: string; readonly receiveBufferBytes?: number },
   onMessage: (bytes: Uint8Array, from: Endpoint) => void,
   bound: Bind
 ) {
@@ -24,7 +24,10 @@ const bind = Effect.fn("DatagramNetwork.bind")(function*(
   const where = format({ host, port: options.port })
   const socket = yield* Effect.acquireRelease(
     Effect.async<dgram.Socket, NetworkError>((resume) => {
-      const socket = dgram.createSocket({ type: ipv6 ? "udp6" : "udp4" })
+      const socket = dgram.createSocket({
+        type: ipv6 ? "udp6" : "udp4",
+        ...(options.receiveBufferBytes !== undefined ? { recvBufferSize: options.receiveBufferBytes } : {})
+      })
       const onError = (error: Error) => {
         socket.close()
         resume(Effect.fail(portError("UDP", where, options.port, error)))

@@ -46,6 +46,10 @@ export interface UtpEndpointOptions {
   readonly tickMs?: number
 }
 
+/** The UDP socket's receive buffer: a window's burst of 1400-byte packets (slow start sends hundreds at
+ *  once on loopback) without drops; the kernel caps it at net.core.rmem_max. */
+export const socketReceiveBuffer = 4 * 1024 * 1024
+
 /** A datagram for uTP: a header's worth of bytes, a first byte of a uTP header (the DHT's start with "d"). */
 export const isUtpDatagram = (bytes: Uint8Array): boolean => bytes.length >= headerSize && looksLikeUtp(bytes[0]!)
 
@@ -165,7 +169,10 @@ export const make = Effect.fn("UtpEndpoint.make")(function*(options: UtpEndpoint
     }
   }
 
-  socket = yield* (yield* DatagramNetwork).bind({ port: options.port, host: options.host, accepts: isUtpDatagram }, onDatagram)
+  socket = yield* (yield* DatagramNetwork).bind(
+    { port: options.port, host: options.host, accepts: isUtpDatagram, receiveBufferBytes: socketReceiveBuffer },
+    onDatagram
+  )
 
   const tick = () => {
     sockets.tick(now())
