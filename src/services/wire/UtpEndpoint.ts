@@ -162,7 +162,12 @@ export const make = Effect.fn("UtpEndpoint.make")(function*(options: UtpEndpoint
       }
       case "Delivered": {
         const link = links.get(routed.connection)
-        if (link === undefined) return
+        // A connection nobody holds any more, lingering to acknowledge a FIN sent again: it answers itself.
+        if (link === undefined) {
+          routed.connection.flushAck(now())
+          for (const bytes of routed.connection.takePackets()) post(from, bytes)
+          return
+        }
         link.service()
         return oweAck(link)
       }
@@ -181,7 +186,8 @@ export const make = Effect.fn("UtpEndpoint.make")(function*(options: UtpEndpoint
       // Its entry in `sockets` may linger to answer a FIN sent again; the link is no one's any more.
       if (link.done) links.delete(link.utp)
     }
-    sendResets(sockets.takeResets())
+    // The RESETs, and what lingering connections (no link any more) have to say.
+    sendResets(sockets.takeDatagrams())
   }
   const tickEvery = Duration.millis(options.tickMs ?? 100)
   // Ticks while any connection exists; waits for one otherwise.
