@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { aria2Args, childPids, cpuSeconds, exited, freePort, infoHash, kill, logTail, peakRssMB, resetPeakRss, stopTree, track, watchTransfer } from "./support.mjs"
+import { aria2Args, childPids, cpuSeconds, exited, freePort, freeTcpUdpPort, infoHash, kill, logTail, peakRssMB, resetPeakRss, stopTree, track, watchTransfer } from "./support.mjs"
 
 export const timeBin = "/usr/bin/time"
 export const hasTime = fs.existsSync(timeBin)
@@ -39,10 +39,17 @@ export const btEffectCommands = (mainJs) => {
   ])
 }
 
+/** Whether `dist/main.js COMMAND --help` lists the option `flag` (the "utp" rows need `--no-tcp`). */
+export const btEffectHasFlag = (mainJs, command, flag) => {
+  if (!fs.existsSync(mainJs)) return false
+  const help = spawnSync(process.execPath, [mainJs, command, "--help"], { encoding: "utf8", env })
+  return new RegExp(`(^|\\s)${flag}(?![\\w-])`, "m").test((help.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, ""))
+}
+
 // ------------------------------------------------------------------------------------------------------
 // Seeders: each resolves once the tracker has its `started` announce with nothing left (by then it listens).
 
-const startSeeder = async (ctx, name, command, args, { host, port, hash, timeoutMs }) => {
+export const startSeeder = async (ctx, name, command, args, { host, port, hash, timeoutMs }) => {
   const logPath = path.join(ctx.workDir, `${name}.log`)
   const log = fs.openSync(logPath, "a")
   const child = track(spawn(command, args, { stdio: ["ignore", log, log], env }))
@@ -82,7 +89,7 @@ export const startAria2Seeder = async (ctx, { name, host, torrent, info, dataDir
  * downloaders (bound to 127.0.0.1) call it. It checks the payload's pieces before announcing.
  */
 export const startBtEffectSeeder = async (ctx, { name, torrent, info, dataDir, extra = [] }) => {
-  const port = await freePort("0.0.0.0")
+  const port = await freeTcpUdpPort("0.0.0.0")
   const [command, args] = btEffectCommand(ctx, ["seed", torrent, "--data", dataDir, "--port", String(port), ...extra, ...btEffectArgs(ctx, name)])
   return startSeeder(ctx, name, command, args, { host: "127.0.0.1", port, hash: infoHash(info), timeoutMs: ctx.timeoutMs })
 }
@@ -163,7 +170,7 @@ export const aria2Download = async (ctx, { outDir, torrent, logPath, host, watch
  *  itself with its shebang's flags. */
 export const btEffectDownload = async (ctx, { name, outDir, torrent, logPath, watch, args: extra = [] }, seeders) => {
   const [command, args] = btEffectCommand(ctx, [
-    "download", torrent, "--out", outDir, "--port", String(await freePort("0.0.0.0")), ...btEffectArgs(ctx, name), ...extra
+    "download", torrent, "--out", outDir, "--port", String(await freeTcpUdpPort("0.0.0.0")), ...btEffectArgs(ctx, name), ...extra
   ])
   return measure(ctx, command, args, logPath, seeders, { watch })
 }

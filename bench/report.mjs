@@ -17,7 +17,7 @@ const summary = (results, job) => {
   return {
     runs: `${good.length}/${rows.length}`, size: rows[0].size, files: rows[0].files,
     seconds: med("seconds"), mbps: med("mbps"), transferSeconds: med("transferSeconds"), transferMbps: med("transferMbps"),
-    cpu: med("cpu"), rssMB: med("rssMB"),
+    cpu: med("cpu"), rssMB: med("rssMB"), udpDrops: med("udpDrops"),
     seederCpu: med("seederCpu"), seederRssMB: med("seederRssMB")
   }
 }
@@ -76,17 +76,22 @@ export const rowLine = (spec, r) => {
   return `${spec.label}${spec.host === undefined ? "" : ` on ${spec.host}`} run ${r.run}: ` +
     `${fmt(r.seconds)} s, ${fmt(r.mbps, 1)} MB/s${transfer}, CPU ${fmt(r.cpu)} s (${fmt(r.cpu / gib)} s/GiB), ` +
     `peak RSS ${fmt(r.rssMB, 1)} MB; seeders (CPU, peak RSS): ${seeders}; ` +
+    `${r.udpDrops === undefined ? "" : `UDP receive-buffer drops (whole machine) ${fmt(r.udpDrops, 0)}; `}` +
     `exit ${r.code}${r.timedOut ? " (timed out)" : ""}, sha256 ${r.verified}`
 }
 
 /**
  * Every selected job's row; "MB/s ÷ aria2c" divides by its baseline aria2c job's MB/s, "MB/s ÷ floor"
- * (when the floor row ran) by the floor's: how near each comes to what the machine does without BitTorrent.
+ * (when the floor row ran) by the floor's: how near each comes to what the machine does without BitTorrent;
+ * "MB/s ÷ TCP" (when a uTP row is in the table) a uTP job's by its TCP counterpart's in the same run, and
+ * "UDP drops" the datagrams the machine dropped for a full receive buffer during each "utp" job.
  */
 export const rowsTable = (results, skipped, specs) => {
   const floor = summary(results, "floor")
+  const overTcp = specs.some((spec) => spec.tcp !== undefined)
   const header = ["row (downloader ← seeders)", "payload", "ok runs", "seconds", "MB/s", "MB/s ÷ aria2c",
-    ...(floor === undefined ? [] : ["MB/s ÷ floor"]), "CPU s/GiB", "peak RSS MB", "seeders' CPU s/GiB", "seeder peak RSS MB"]
+    ...(floor === undefined ? [] : ["MB/s ÷ floor"]), ...(overTcp ? ["MB/s ÷ TCP"] : []), "CPU s/GiB", "peak RSS MB", "seeders' CPU s/GiB", "seeder peak RSS MB",
+    ...(overTcp ? ["UDP drops"] : [])]
   const lines = [`| ${header.join(" | ")} |`, `|${"---|".repeat(header.length)}`]
   for (const spec of specs) {
     if (skipped.has(spec.job)) {
@@ -96,11 +101,13 @@ export const rowsTable = (results, skipped, specs) => {
     const s = summary(results, spec.job)
     if (s === undefined) continue
     const base = summary(results, spec.baseline)
+    const tcp = spec.tcp === undefined ? undefined : summary(results, spec.tcp)
     const gib = s.size / GiB
     lines.push(`| ${[spec.label, payloadText(s.size, s.files), s.runs, fmt(s.seconds), fmt(s.mbps, 1),
       base === undefined ? "n/a" : fmt(s.mbps / base.mbps), ...(floor === undefined ? [] : [fmt(s.mbps / floor.mbps)]),
+      ...(!overTcp ? [] : spec.tcp === undefined ? [""] : [tcp === undefined ? "n/a" : fmt(s.mbps / tcp.mbps)]),
       fmt(s.cpu / gib), fmt(s.rssMB, 1),
-      fmt(s.seederCpu / gib), fmt(s.seederRssMB, 1)].join(" | ")} |`)
+      fmt(s.seederCpu / gib), fmt(s.seederRssMB, 1), ...(!overTcp ? [] : [spec.row === "utp" ? fmt(s.udpDrops, 0) : ""])].join(" | ")} |`)
   }
   return lines.join("\n")
 }

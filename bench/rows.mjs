@@ -7,8 +7,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { aria2Download, btEffectDownload, floorRun, startAria2Seeder, startBtEffectSeeder } from "./clients.mjs"
 import { transmissionDownload, webtorrentDownload } from "./leechers.mjs"
+import { libtorrentDownload, startLibtorrentSeeder, utpSocketBuffer } from "./libtorrent.mjs"
 import { installQbittorrent, qbittorrentDownload, qbittorrentVersion, startQbittorrent, stopQbittorrent } from "./qbittorrent.mjs"
-import { logTail, preparePayload, stopTree, verifyPayload, withSource, writeTorrent } from "./support.mjs"
+import { logTail, preparePayload, stopTree, udpReceiveBufferErrors, verifyPayload, withSource, writeTorrent } from "./support.mjs"
 
 /**
  * The leechers of the "uploads" rows, in the order they run (Transmission among the first, as a fresh
@@ -30,9 +31,9 @@ const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
   uploads: uploadRows,
-  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse"]
+  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp"]
 }
-export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "big"]
+export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp", "big"]
 /** The rows issue 17's targets are judged on: without `--runs`, they (and their baselines) run 3 times. */
 export const targetRows = ["btbt", "threads", "floor", ...uploadRows]
 export const targetRuns = 3
@@ -44,6 +45,9 @@ export const targetRuns = 3
  * upload job (`upload: true`) has its downloader on `host` and measures the transfer time too (from the
  * first payload byte on disk); its baseline is the same leecher's job from the aria2c seeder. The floor
  * job downloads from no swarm and has no baseline: it is bench/floor.mjs --direct on the payload.
+ * A uTP job names its TCP counterpart in `tcp` (run beside it: "MB/s ÷ TCP"); a libtorrent downloader
+ * has its `host` and `transport`; `flags` are the bt-effect options a job needs, per command (a build
+ * without them skips the job, saying so).
  */
 export const jobSpecs = (config) => [
   { job: "bt-effect", row: "download", label: "bt-effect ← aria2c", payload: "single", swarm: "aria2c", client: "bt-effect", baseline: "aria2c" },
@@ -74,19 +78,48 @@ export const jobSpecs = (config) => [
     job: "mse aria2c", row: "mse", label: "bt-effect --encryption require ← aria2c --bt-require-crypto", payload: "single", swarm: "aria2c mse",
     client: "bt-effect", baseline: "aria2c", args: ["--encryption", "require"]
   },
+  // uTP (BEP 29): each pair over uTP only beside the same pair over TCP, libtorrent's as the reference for
+  // what uTP costs a mature implementation. Every libtorrent on a loopback address of its own; over uTP
+  // with 4 MiB socket buffers (bench/libtorrent.mjs utpSocketBuffer) and, once, with the OS default.
+  {
+    job: "lt utp", row: "utp", label: "libtorrent ← libtorrent, both uTP only", payload: "single", swarm: "libtorrent utp",
+    client: "libtorrent", host: "127.0.0.33", transport: "utp", socketBuffer: utpSocketBuffer, baseline: "aria2c", tcp: "lt tcp"
+  },
+  {
+    job: "btlt utp", row: "utp", label: "bt-effect --no-tcp ← libtorrent uTP only", payload: "single", swarm: "libtorrent utp",
+    client: "bt-effect", baseline: "aria2c", tcp: "btlt tcp", args: ["--no-tcp"], flags: [["download", "--no-tcp"]]
+  },
+  {
+    job: "lt utp os buffers", row: "utp", label: "libtorrent ← libtorrent, both uTP only, OS default socket buffers", payload: "single",
+    swarm: "libtorrent utp os buffers", client: "libtorrent", host: "127.0.0.33", transport: "utp", socketBuffer: 0, baseline: "aria2c", tcp: "lt tcp"
+  },
+  {
+    job: "lt tcp", row: "utp", label: "libtorrent ← libtorrent, both TCP only", payload: "single", swarm: "libtorrent tcp",
+    client: "libtorrent", host: "127.0.0.34", transport: "tcp", baseline: "aria2c"
+  },
+  {
+    job: "btlt tcp", row: "utp", label: "bt-effect --no-utp ← libtorrent TCP only", payload: "single", swarm: "libtorrent tcp",
+    client: "bt-effect", baseline: "aria2c", args: ["--no-utp"], flags: [["download", "--no-utp"]]
+  },
+  {
+    job: "btbt utp", row: "utp", label: "bt-effect --no-tcp ← bt-effect --no-tcp", payload: "single", swarm: "bt-effect utp",
+    client: "bt-effect", baseline: "aria2c", tcp: "btbt", args: ["--no-tcp"], flags: [["download", "--no-tcp"], ["seed", "--no-tcp"]]
+  },
   { job: "big", row: "big", label: "bt-effect ← aria2c, big file", payload: "big", swarm: "big", client: "bt-effect", baseline: "big aria2c" },
   { job: "big aria2c", row: "big", label: "aria2c ← aria2c, big file", payload: "big", swarm: "big", client: "aria2c", baseline: "big aria2c" }
 ]
 
 /**
- * The jobs `--rows` selects, with the aria2c jobs their ratios need. `runs`: how many times each runs,
+ * The jobs `--rows` selects, with the aria2c jobs their ratios need (and the TCP jobs of the uTP ones). `runs`: how many times each runs,
  * `--runs` or, without it, 3 for the target rows and their baselines and 1 for the others.
  */
 export const selectJobs = (config, rows) => {
   const specs = jobSpecs(config)
   const wanted = new Set(specs.filter((s) => rows.includes(s.row)).map((s) => s.job))
   const targets = new Set(specs.filter((s) => wanted.has(s.job) && targetRows.includes(s.row)).flatMap((s) => [s.job, s.baseline]))
-  for (const s of specs) if (wanted.has(s.job)) wanted.add(s.baseline)
+  for (const s of specs) {
+    if (wanted.has(s.job)) for (const other of [s.baseline, s.tcp]) if (other !== undefined) wanted.add(other)
+  }
   return specs.filter((s) => wanted.has(s.job)).map((s) => ({ ...s, runs: config.runs ?? (targets.has(s.job) ? targetRuns : 1) }))
 }
 
@@ -99,8 +132,8 @@ export const schedule = (specs) => {
 /**
  * The swarms. A swarm other than "aria2c" on the single payload has an info dictionary with a `source`
  * key (bench/support.mjs withSource): another info hash, so that its downloaders only ever see its own
- * seeders. aria2c seeders bind a loopback address each; bt-effect seeders listen on every address and
- * announce from 127.0.0.1.
+ * seeders. aria2c and libtorrent seeders bind a loopback address each; bt-effect seeders listen on every
+ * address and announce from 127.0.0.1.
  */
 const swarmSpecs = {
   aria2c: { payload: "single", seeders: [{ client: "aria2c", host: "127.0.0.2" }] },
@@ -121,12 +154,28 @@ const swarmSpecs = {
     payload: "single", source: "bt-effect bench: aria2c requires MSE",
     seeders: [{ client: "aria2c", host: "127.0.0.9", extra: ["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"] }]
   },
+  // The "utp" rows: libtorrent seeding over uTP only and over TCP only, a bt-effect seeder over uTP only.
+  "libtorrent utp": {
+    payload: "single", source: "bt-effect bench: libtorrent seeds over uTP",
+    seeders: [{ client: "libtorrent", host: "127.0.0.31", transport: "utp", socketBuffer: utpSocketBuffer }]
+  },
+  "libtorrent utp os buffers": {
+    payload: "single", source: "bt-effect bench: libtorrent seeds over uTP with the OS default socket buffers",
+    seeders: [{ client: "libtorrent", host: "127.0.0.35", transport: "utp", socketBuffer: 0 }]
+  },
+  "libtorrent tcp": {
+    payload: "single", source: "bt-effect bench: libtorrent seeds over TCP", seeders: [{ client: "libtorrent", host: "127.0.0.32", transport: "tcp" }]
+  },
+  "bt-effect utp": { payload: "single", source: "bt-effect bench: bt-effect seeds over uTP", seeders: [{ client: "bt-effect", extra: ["--no-tcp"] }] },
   big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] },
   // The stream table's slow seeder (bench/stream.mjs): aria2c uploading at most --stream-upload-limit.
   "stream limited": {
     payload: "single", source: "bt-effect bench: a seeder limited for streaming", seeders: [{ client: "aria2c", host: "127.0.0.8", limited: true }]
   }
 }
+
+/** Whether swarm `name` has a bt-effect seeder (whose build then needs a `seed` command). */
+export const swarmSeedsBtEffect = (name) => swarmSpecs[name]?.seeders.some((s) => s.client === "bt-effect") ?? false
 
 const freeBytes = () => {
   const free = fs.statfsSync(os.tmpdir())
@@ -159,6 +208,8 @@ const startSwarm = async (ctx, name) => {
         ...options, host: seeder.host, reannounceSeconds: seeder.reannounceSeconds,
         uploadLimit: seeder.limited === true ? ctx.config.streamUploadLimit : undefined, extra: seeder.extra
       }) :
+      seeder.client === "libtorrent" ?
+      await startLibtorrentSeeder(ctx, { ...options, host: seeder.host, transport: seeder.transport, socketBuffer: seeder.socketBuffer }) :
       await startBtEffectSeeder(ctx, { ...options, extra: seeder.extra }))
   }
   const who = swarm.seeders.map((s) => `${s.name.replace(/^.*-seeder-\d+-/, "")} on ${s.address}`).join(", ")
@@ -216,7 +267,9 @@ const runFloor = async (ctx, spec, run) => {
   return { job: spec.job, run, size: data.size, files: 1, ...result, mbps, transferMbps: mbps, verified: "not checked (floor.mjs deletes what it wrote)", ok }
 }
 
-const downloaders = { aria2c: aria2Download, "bt-effect": btEffectDownload, transmission: transmissionDownload, webtorrent: webtorrentDownload }
+const downloaders = {
+  aria2c: aria2Download, "bt-effect": btEffectDownload, libtorrent: libtorrentDownload, transmission: transmissionDownload, webtorrent: webtorrentDownload
+}
 
 /** One download of `spec` in run `run`, into a fresh folder, verified against the payload's sha256. */
 export const runJob = async (ctx, spec, run) => {
@@ -232,10 +285,14 @@ export const runJob = async (ctx, spec, run) => {
   const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce)
   const job = {
     name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info, host: spec.host ?? "127.0.0.1", args: spec.args ?? [],
+    transport: spec.transport, socketBuffer: spec.socketBuffer,
     ...(spec.upload ? { watch: data.files.map((f) => path.join(outDir, f.path)) } : {})
   }
+  // uTP jobs: the UDP datagrams the machine dropped for a full receive buffer meanwhile (any process's).
+  const dropsBefore = spec.row === "utp" ? udpReceiveBufferErrors() : undefined
   const result = qbt === undefined ? await downloaders[spec.client](ctx, job, swarm.seeders) :
     await qbittorrentDownload(ctx, qbt, job, swarm.seeders)
+  if (dropsBefore !== undefined) result.udpDrops = udpReceiveBufferErrors() - dropsBefore
   const verified = await verifyPayload(outDir, data)
   const ok = result.code === 0 && !result.timedOut && verified === "ok"
   if (!ok) {

@@ -1,7 +1,7 @@
 // npm run bench [-- --runs 3 --size-mib 1024 --piece 1024 --timeout 600 --only aria2c|bt-effect
 //                   --direction both|download|upload --udp --fresh]
 // npm run bench -- --rows all|default|uploads|download,aria2c,upload,btbt,threads,floor,qbt,up-transmission,
-//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,big,scale,stream
+//                  up-aria2c,up-webtorrent,up-qbittorrent,multi,files,mse,utp,big,scale,stream
 //                  [--files 200 --big-gib 4 --install-qbt --scale-count 1000 --idle-seconds 30
 //                   --stream-upload-limit 16M]
 //                  (and the flags above but --only and --direction)
@@ -17,22 +17,23 @@
 //   shown in both tables).
 // and prints one line per download and a markdown table per direction at the end. `--rows` picks rows
 // among more (bench/rows.mjs: bt-effect to bt-effect, the machine's floor, qBittorrent, uploads to four
-// real clients, five seeders, many files, a big file) and prints a table of them (bench/report.mjs), the
-// uploads rows in one of their own.
+// real clients, five seeders, many files, encryption, uTP beside libtorrent, a big file) and prints a table
+// of them (bench/report.mjs), the uploads rows in one of their own.
 // Standalone on purpose (plain Node, no TypeScript): it runs `dist/main.js` (as `npx bt-effect` does), aria2c,
-// transmission-cli, WebTorrent, qbittorrent-nox and test/support/tracker-server.mjs as child processes, all
-// tracked and stopped by PID (bench/support.mjs, bench/clients.mjs, bench/leechers.mjs, bench/qbittorrent.mjs).
+// transmission-cli, WebTorrent, qbittorrent-nox, libtorrent (bench/libtorrent-driver.py) and
+// test/support/tracker-server.mjs as child processes, all tracked and stopped by PID (bench/support.mjs,
+// bench/clients.mjs, bench/leechers.mjs, bench/qbittorrent.mjs, bench/libtorrent.mjs).
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { btEffectCommands, hasTime } from "./clients.mjs"
+import { btEffectCommands, btEffectHasFlag, hasTime } from "./clients.mjs"
 import { downloadTable, legacyLine, rowLine, rowsTable, uploadsTable, uploadTable } from "./report.mjs"
 import { scaleRow } from "./scale.mjs"
 import { streamRow } from "./stream.mjs"
-import { jobSpecs, rowGroups, rowNames, runJob, schedule, selectJobs, stopQbittorrentIfStarted, stopSwarm } from "./rows.mjs"
+import { jobSpecs, rowGroups, rowNames, runJob, schedule, selectJobs, stopQbittorrentIfStarted, stopSwarm, swarmSeedsBtEffect } from "./rows.mjs"
 import { childPids, children, kill, startTracker, stopTree } from "./support.mjs"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -127,19 +128,29 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
   })
 }
 
-/** Jobs that cannot run with this dist/ (a bt-effect command missing), with the reason. */
+/** Jobs that cannot run with this dist/ (a bt-effect command, or an option a job needs, missing), with
+ *  the reason. */
 const missingCommands = () => {
   const skipped = new Map()
   const needs = (spec) => [
     ...(spec.client === "bt-effect" ? ["download"] : []),
-    ...(["bt-effect", "uploads bt-effect", "five"].includes(spec.swarm) ? ["seed"] : [])
+    ...(swarmSeedsBtEffect(spec.swarm) ? ["seed"] : [])
   ]
   const commands = specs.some((s) => needs(s).length > 0) ? btEffectCommands(mainJs) : new Set()
+  const flags = new Map()
+  const hasFlag = (command, flag) => {
+    const key = `${command} ${flag}`
+    if (!flags.has(key)) flags.set(key, btEffectHasFlag(mainJs, command, flag))
+    return flags.get(key)
+  }
   for (const spec of specs) {
     const missing = needs(spec).find((command) => !commands.has(command))
-    if (missing !== undefined) {
-      skipped.set(spec.job, `dist/main.js has no \`${missing}\` command yet`)
-      console.log(`bench: dist/main.js has no \`${missing}\` command yet (npm run build once it exists): ${spec.job} skipped`)
+    const missingFlag = missing === undefined ? (spec.flags ?? []).find(([command, flag]) => !hasFlag(command, flag)) : undefined
+    const reason = missing !== undefined ? `dist/main.js has no \`${missing}\` command yet` :
+      missingFlag !== undefined ? `dist/main.js has no \`${missingFlag.join(" ")}\` yet` : undefined
+    if (reason !== undefined) {
+      skipped.set(spec.job, reason)
+      console.log(`bench: ${reason} (npm run build once it exists): ${spec.job} skipped`)
     }
   }
   return skipped

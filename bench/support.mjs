@@ -3,6 +3,7 @@
 // bittorrent-tracker process, aria2c's command line.
 import { spawn } from "node:child_process"
 import { createCipheriv, createHash } from "node:crypto"
+import * as dgram from "node:dgram"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -116,6 +117,17 @@ export const watchTransfer = (files, marker) => {
   return watch
 }
 
+/** The machine's UDP datagrams dropped for a full receive buffer so far (/proc/net/snmp RcvbufErrors, every
+ *  socket of every process): the "utp" rows print how many a job saw. NaN where it cannot be read. */
+export const udpReceiveBufferErrors = () => {
+  try {
+    const [names, values] = fs.readFileSync("/proc/net/snmp", "utf8").split("\n").filter((line) => line.startsWith("Udp: "))
+    return Number(values.split(/\s+/)[names.split(/\s+/).indexOf("RcvbufErrors")])
+  } catch {
+    return Number.NaN
+  }
+}
+
 export const freePort = (host) =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
@@ -125,6 +137,23 @@ export const freePort = (host) =>
       server.close(() => resolve(port))
     })
   })
+
+const udpFree = (host, port) =>
+  new Promise((resolve) => {
+    const socket = dgram.createSocket("udp4")
+    socket.once("error", () => resolve(false))
+    socket.bind(port, host, () => socket.close(() => resolve(true)))
+  })
+
+/** A port free for TCP and for UDP on `host`: libtorrent, and bt-effect with uTP, listen on both with one
+ *  number (uTP on UDP). */
+export const freeTcpUdpPort = async (host) => {
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const port = await freePort(host)
+    if (await udpFree(host, port)) return port
+  }
+  throw new Error(`no port free for both TCP and UDP on ${host}`)
+}
 
 export const withTimeout = (promise, ms, message) =>
   new Promise((resolve, reject) => {
