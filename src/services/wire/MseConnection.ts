@@ -11,6 +11,7 @@
  *
  * `dial` is the outbound rule of a policy: `prefer` tries MSE and, when the peer closes or fails it, dials
  * once more in plaintext; `require` only MSE; `off` plaintext, the connection as the network made it.
+ * A TCP connection closed under the handshake is first tried again over uTP when the network has it.
  */
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -149,16 +150,31 @@ export const dial = (
 ): Effect.Effect<Connection, NetworkError, PeerNetwork | Scope.Scope> =>
   Effect.gen(function* () {
     const network = yield* PeerNetwork
-    const connection = yield* network.connect(address, { timeout: options.timeout })
+    const connect = Effect.suspend(() => network.connect(address, { timeout: options.timeout }))
+    const connection = yield* connect
     if (options.policy === "off") return connection
-    if (options.policy === "require") return yield* initiate(connection, options.infoHash, "require")
-    return yield* initiate(connection, options.infoHash, "prefer").pipe(
+    const encrypted = (over: Connection) => initiate(over, options.infoHash, options.policy === "require" ? "require" : "prefer")
+    // A TCP connection closed under our handshake may be a peer that takes uTP only (a libtorrent with TCP
+    // off accepts and closes at once): the network then dials uTP first, and MSE goes again over it before
+    // anything is concluded about the peer's encryption.
+    const againOverUtp = (error: NetworkError) =>
+      // "Encryption" here is the handshake cut short by the peer's close; "Closed", a write that failed.
+      (error.reason === "Closed" || error.detail.endsWith("the peer closed the connection")) &&
+        connection.transport !== "utp" && network.transports?.utp === true && network.speaksUtp !== undefined
+        ? Effect.zipRight(
+          Effect.zipRight(connection.close, Effect.sync(() => network.speaksUtp?.(address))),
+          Effect.flatMap(connect, (next) => next.transport === "utp" ? encrypted(next) : Effect.zipRight(next.close, Effect.fail(error)))
+        )
+        : Effect.fail(error)
+    const mse = encrypted(connection).pipe(Effect.catchAll(againOverUtp))
+    if (options.policy === "require") return yield* mse
+    return yield* mse.pipe(
       Effect.catchAll((error) =>
         error.reason === "Connect"
           ? Effect.fail(error)
           : Effect.logDebug(`peer ${connection.remote}: no encryption (${error.detail}); dialling again in plaintext`).pipe(
             Effect.zipRight(connection.close),
-            Effect.zipRight(network.connect(address, { timeout: options.timeout }))
+            Effect.zipRight(connect)
           )
       )
     )

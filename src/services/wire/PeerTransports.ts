@@ -37,8 +37,8 @@ export const bothTransports: Transports = { utp: true, tcp: true }
 
 /** Addresses remembered (known to speak uTP, or to close TCP at once), the oldest forgotten first. */
 const maxRemembered = 4096
-/** A uTP attempt before TCP, or after a refused TCP: libtorrent's uTP connect timeout is 3 s. */
-const utpFirstTimeout = Duration.seconds(5)
+/** A uTP attempt before TCP, or after a refused TCP: libtorrent's uTP connect timeout. */
+const utpFirstTimeout = Duration.seconds(3)
 
 /** A set that forgets its oldest entries past `max`. */
 class Remembered {
@@ -109,7 +109,11 @@ export const make = Effect.fn("PeerTransports.make")(function*(tcp: PeerNetworkS
       return { port: tcpPort ?? endpoint.port }
     })
 
-  const connect = (address: PeerAddress, options?: { readonly timeout?: Duration.DurationInput }): Effect.Effect<Connection, NetworkError, Scope.Scope> => {
+  // Decided when the dial runs, not when its Effect is made: what is known of the peer changes between.
+  const connect = (address: PeerAddress, options?: { readonly timeout?: Duration.DurationInput }): Effect.Effect<Connection, NetworkError, Scope.Scope> =>
+    Effect.suspend(() => choose(address, options))
+
+  const choose = (address: PeerAddress, options?: { readonly timeout?: Duration.DurationInput }): Effect.Effect<Connection, NetworkError, Scope.Scope> => {
     const key = format(address)
     const timeout = options?.timeout ?? defaultConnectTimeout
     const endpoint = endpoints.find((e) => e.reaches(address))
