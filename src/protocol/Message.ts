@@ -1,6 +1,7 @@
 /**
  * The peer wire messages after the handshake: BEP 3, the port message of BEP 5, the fast extension of
- * BEP 6 and the extended message of BEP 10 (its payload kept opaque here).
+ * BEP 6, the extended message of BEP 10 (its payload kept opaque here) and BEP 52's hash request, hashes
+ * and hash reject (their codec in HashMessages.ts).
  *
  * On the wire a message is a 4-byte big-endian length, then (unless the length is 0, a keep-alive) a
  * 1-byte id and the payload. The messages are Schemas (`Message`, and `MessageFromBytes` over a framed
@@ -12,6 +13,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { WireError } from "../domain/Errors.js"
 import { fromCodec } from "./CodecSchema.js"
+import * as HashMessages from "./HashMessages.js"
 
 /** An unsigned 32-bit integer, as every index, offset and length on the wire is. */
 export const U32 = Schema.Number.pipe(Schema.int(), Schema.between(0, 0xffff_ffff)).annotations({ identifier: "U32" })
@@ -34,7 +36,8 @@ export const MessageId = {
   HaveNone: 0x0f,
   Reject: 0x10,
   AllowedFast: 0x11,
-  Extended: 20
+  Extended: 20,
+  ...HashMessages.HashMessageId
 } as const
 
 export const KeepAlive = Schema.TaggedStruct("KeepAlive", {})
@@ -72,7 +75,10 @@ export const Message = Schema.Union(
   HaveNone,
   Reject,
   AllowedFast,
-  Extended
+  Extended,
+  HashMessages.HashRequest,
+  HashMessages.Hashes,
+  HashMessages.HashReject
 )
 export type Message = typeof Message.Type
 
@@ -136,6 +142,9 @@ const boundsById: ReadonlyArray<PayloadBounds | undefined> = (() => {
   set(MessageId.Reject, "reject request", 12)
   set(MessageId.AllowedFast, "allowed fast", 4)
   set(MessageId.Extended, "extended", 1, Infinity)
+  set(MessageId.HashRequest, "hash request", HashMessages.HASH_RANGE_BYTES)
+  set(MessageId.Hashes, "hashes", HashMessages.HASH_RANGE_BYTES + 32, HashMessages.MAX_HASHES_PAYLOAD)
+  set(MessageId.HashReject, "hash reject", HashMessages.HASH_RANGE_BYTES)
   return table
 })()
 
@@ -147,7 +156,8 @@ export const checkPayloadLength = (id: number, length: number): WireError | unde
   const bounds = boundsById[id]
   if (bounds === undefined) return unknownMessage(id)
   if (length >= bounds.min && length <= bounds.max) return undefined
-  const expected = bounds.max === bounds.min ? `${bounds.min}` : `at least ${bounds.min}`
+  const expected =
+    bounds.max === bounds.min ? `${bounds.min}` : bounds.max === Infinity ? `at least ${bounds.min}` : `${bounds.min} to ${bounds.max}`
   return new WireError({
     reason: "BadLength",
     detail: `${bounds.name} message (id ${id}) with a ${length}-byte payload, expected ${expected}`
@@ -203,6 +213,10 @@ export const parsePayload = (id: number, payload: Uint8Array): Message | WireErr
       return { _tag: "AllowedFast", index: u32(payload, 0) }
     case MessageId.Extended:
       return { _tag: "Extended", extendedId: payload[0]!, payload: payload.subarray(1) }
+    case MessageId.HashRequest:
+    case MessageId.Hashes:
+    case MessageId.HashReject:
+      return HashMessages.parseHashMessage(id, payload)
     default:
       return unknownMessage(id)
   }
@@ -329,6 +343,10 @@ export const encode = (m: Message): Uint8Array => {
       out.set(m.payload, 6)
       return out
     }
+    case "HashRequest":
+    case "Hashes":
+    case "HashReject":
+      return HashMessages.encodeHashMessage(m)
   }
 }
 
@@ -373,6 +391,15 @@ export const port = (value: number): Port => ({ _tag: "Port", port: value })
 export const suggest = (index: number): Suggest => ({ _tag: "Suggest", index })
 export const allowedFast = (index: number): AllowedFast => ({ _tag: "AllowedFast", index })
 export const extended = (extendedId: number, payload: Uint8Array): Extended => ({ _tag: "Extended", extendedId, payload })
+export {
+  type HashRange,
+  type HashReject,
+  type HashRequest,
+  type Hashes,
+  hashReject,
+  hashRequest,
+  hashes
+} from "./HashMessages.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // Schema
