@@ -21,7 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as path from "node:path"
-import { create } from "./services/commands/Create.js"
+import { create, versionFlags } from "./services/commands/Create.js"
 import * as NetworkLayers from "./services/commands/NetworkLayers.js"
 import { daemon } from "./services/commands/Daemon.js"
 import { demo } from "./services/commands/Demo.js"
@@ -348,11 +348,13 @@ const createCommand = Command.make(
     webSeed: Options.text("web-seed").pipe(Options.repeated, Options.withPseudoName("URL"), Options.withDescription("a web seed URL (BEP 19)")),
     comment: optionalText("comment", "TEXT", "a comment"),
     output: Options.text("output").pipe(Options.withAlias("o"), Options.withPseudoName("FILE"), Options.withDescription("the .torrent file to write")),
-    force: Options.boolean("force").pipe(Options.withDescription("replace the output file if it exists"))
+    force: Options.boolean("force").pipe(Options.withDescription("replace the output file if it exists")),
+    ...versionFlags
   },
   (o) =>
     create({
       path: o.path,
+      versions: { v1: o.v1, v2: o.v2, hybrid: o.hybrid },
       announce: o.announce,
       ...(Option.isSome(o.pieceLength) ? { pieceLength: o.pieceLength.value } : {}),
       private: o.private,

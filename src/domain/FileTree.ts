@@ -74,6 +74,8 @@ export const v2PieceCount = (files: ReadonlyArray<V2File>, pieceLength: number):
 export interface PieceLayersCheck {
   /** Files larger than a piece whose layer is missing (allowed: peers can send the hashes). */
   readonly missing: number
+  /** The hashes the layers hold, all files together. */
+  readonly hashes: number
 }
 
 /** Checks `piece layers` against the files: sizes, and that each layer hashes to its pieces root. */
@@ -86,6 +88,7 @@ export const checkPieceLayers = (
   const byRoot = new Map<string, V2File>()
   for (const f of files) if (f.piecesRoot !== undefined) byRoot.set(toHex(f.piecesRoot), f)
   const seen = new Set<string>()
+  let hashes = 0
   for (const [key, layer] of layers) {
     const rootHex = toHex(keyToBytes(key))
     if (!isBytes(layer)) return Either.left("piece layer is not a byte string")
@@ -95,6 +98,7 @@ export const checkPieceLayers = (
     }
     seen.add(rootHex)
     if (file.length <= pieceLength) continue
+    hashes += layer.length / 32
     const expected = 32 * Math.ceil(file.length / pieceLength)
     if (layer.length !== expected) {
       return Either.left(`piece layer for root ${rootHex.slice(0, 16)} has ${layer.length} bytes, expected ${expected}`)
@@ -108,5 +112,5 @@ export const checkPieceLayers = (
   for (const f of files) {
     if (f.length > pieceLength && f.piecesRoot !== undefined && !seen.has(toHex(f.piecesRoot))) missing++
   }
-  return Either.right({ missing })
+  return Either.right({ missing, hashes })
 }

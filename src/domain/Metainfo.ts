@@ -44,6 +44,8 @@ export const Metainfo = Schema.Struct({
   safeName: Schema.String,
   multiFile: Schema.Boolean,
   pieceLength: Schema.Number,
+  /** v2 and hybrid: the hashes in `piece layers` (checked against the pieces roots), all files together. */
+  pieceLayerHashes: Schema.optional(Schema.Number),
   /** The concatenated 20-byte SHA-1 piece hashes (empty for v2-only torrents). */
   pieces: Schema.Uint8ArrayFromSelf,
   pieceCount: Schema.Number,

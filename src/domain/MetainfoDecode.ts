@@ -117,6 +117,14 @@ const checkHybrid = (v1: ReadonlyArray<RawFile>, v2: ReadonlyArray<V2File>, piec
   }
 }
 
+/** A hybrid's v1 files with the v2 tree's pieces roots, taken in order (`checkHybrid` holds them to the
+ *  same files); v1 files as they are when there is no tree. */
+const withRoots = (v1: ReadonlyArray<RawFile>, v2: ReadonlyArray<V2File> | undefined): ReadonlyArray<RawFile> => {
+  if (v2 === undefined) return v1
+  let next = 0
+  return v1.map((f) => (isPad(f) ? f : { ...f, piecesRoot: v2[next++]?.piecesRoot }))
+}
+
 const trackers = (top: BencodeDict, warnings: Array<string>) => {
   const announceList: Array<Array<string>> = []
   const raw = top.get("announce-list")
@@ -206,7 +214,7 @@ const decodeOrThrow = (
 
   const v2Files = hasV2 ? v2Info(info, pieceLength) : undefined
   const multiFile = hasV1 ? info.has("files") : v2Files!.length !== 1 || v2Files![0]!.rawPath.length !== 1
-  const raw: ReadonlyArray<RawFile> = hasV1 ? v1Files(info, rawName, warnings) : v2Files!
+  const raw: ReadonlyArray<RawFile> = hasV1 ? withRoots(v1Files(info, rawName, warnings), v2Files) : v2Files!
   if (raw.length > maxFiles) invalid("TooLarge", `${raw.length} files; at most ${maxFiles}`)
   const deep = raw.findIndex((f) => f.rawPath.length > maxPathDepth)
   if (deep >= 0) invalid("TooLarge", `file ${deep}'s path has ${raw[deep]!.rawPath.length} components; at most ${maxPathDepth}`)
@@ -231,11 +239,13 @@ const decodeOrThrow = (
   }
   if (pieceCount > maxPieces) invalid("TooLarge", `${pieceCount} pieces; at most ${maxPieces}`)
   if (version === "hybrid") checkHybrid(raw, v2Files!, pieceLength)
+  let pieceLayerHashes: number | undefined
   if (hasV2 && top.has("piece layers")) {
     const check = Either.getOrElse(checkPieceLayers(top.get("piece layers")!, v2Files!, pieceLength), (e) =>
       invalid("InvalidField", e)
     )
     if (check.missing > 0) warnings.push(`${check.missing} file(s) lack a piece layer (allowed; hashes must come from peers)`)
+    pieceLayerHashes = check.hashes
   }
 
   const infoHash = hasV1 ? InfoHash.make(createHash("sha1").update(infoBytes).digest()) : undefined
@@ -260,6 +270,7 @@ const decodeOrThrow = (
     safeName,
     multiFile,
     pieceLength,
+    ...(pieceLayerHashes !== undefined ? { pieceLayerHashes } : {}),
     pieces,
     pieceCount,
     totalLength,

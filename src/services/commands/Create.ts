@@ -1,17 +1,37 @@
 /**
  * `bt-effect create`: make a .torrent from a file or a folder, showing the hashing as it goes, and write it.
+ * `--v1` (the default), `--v2` or `--hybrid` choose the metainfo's version.
  */
+import * as Options from "@effect/cli/Options"
 import * as fs from "node:fs"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { toHex } from "../../domain/InfoHash.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
-import { type CreateOptions, createTorrent } from "../create/CreateTorrent.js"
+import { type CreateOptions, createTorrent, type CreateVersion } from "../create/CreateTorrent.js"
 import type { ProgressOptions } from "./Progress.js"
-import { CreateError } from "../../domain/Errors.js"
+import { CreateError, UsageError } from "../../domain/Errors.js"
 
-export interface CreateCommandOptions extends Omit<CreateOptions, "onProgress"> {
+/** `--v1`, `--v2`, `--hybrid`: at most one. */
+export const versionFlags = {
+  v1: Options.boolean("v1").pipe(Options.withDescription("make a v1 torrent (the default)")),
+  v2: Options.boolean("v2").pipe(Options.withDescription("make a v2-only torrent (BEP 52)")),
+  hybrid: Options.boolean("hybrid").pipe(Options.withDescription("make a hybrid v1 + v2 torrent, with pad files (BEP 52, 47)"))
+}
+export type VersionFlags = { readonly [K in keyof typeof versionFlags]: boolean }
+
+/** The version the flags ask for; a usage error for more than one. */
+export const versionFrom = (flags: VersionFlags): Effect.Effect<CreateVersion, UsageError> => {
+  const given = (["v1", "v2", "hybrid"] as const).filter((v) => flags[v])
+  return given.length > 1
+    ? Effect.fail(new UsageError({ reason: "Option", detail: `${given.map((v) => `--${v}`).join(" and ")}: give at most one` }))
+    : Effect.succeed(given[0] ?? "v1")
+}
+
+export interface CreateCommandOptions extends Omit<CreateOptions, "onProgress" | "version"> {
+  /** --v1, --v2, --hybrid as given. */
+  readonly versions?: VersionFlags
   readonly output: string
   /** Replace `output` when it exists (--force); without it an existing file is left as it is. */
   readonly force?: boolean
@@ -27,7 +47,8 @@ const refuseExisting = (output: string) =>
 
 export const create = (options: CreateCommandOptions) =>
   Effect.gen(function* () {
-    const { force, output, progress, ...createOptions } = options
+    const { force, output, progress, versions, ...createOptions } = options
+    const version = versions === undefined ? "v1" : yield* versionFrom(versions)
     if (force !== true) yield* refuseExisting(output)
     let hashed = 0
     let total = 0
@@ -45,6 +66,7 @@ export const create = (options: CreateCommandOptions) =>
     const shower = yield* Effect.fork(show)
     const created = yield* createTorrent({
       ...createOptions,
+      version,
       onProgress: (h, t) => {
         hashed = h
         total = t
@@ -62,8 +84,10 @@ export const create = (options: CreateCommandOptions) =>
     const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
     for (const w of created.warnings) yield* Effect.logWarning(w)
     yield* progress.write(
-      `created ${output}: ${m.name}, ${m.files.length} file(s), ${formatBytes(m.totalLength)}, ` +
+      `created ${output}: ${m.name}, ${m.files.filter((f) => !f.pad).length} file(s), ${formatBytes(m.totalLength)}, ` +
         `${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}, hashed in ${seconds.toFixed(2)} s ` +
-        `(${formatRate(seconds > 0 ? m.totalLength / seconds : 0)})\ninfo hash ${toHex(m.infoHash!)}\n`
+        `(${formatRate(seconds > 0 ? m.totalLength / seconds : 0)})\n` +
+        (m.infoHash !== undefined ? `info hash ${toHex(m.infoHash)}\n` : "") +
+        (m.infoHashV2 !== undefined ? `info hash v2 ${toHex(m.infoHashV2)}\n` : "")
     )
   })

@@ -1,5 +1,8 @@
 /**
  * What `bt-effect info` shows of a torrent: a text report for people and a JSON document for programs.
+ * For v2 and hybrid torrents (BEP 52) also the v2 info hash (and its first 20 bytes, which name the torrent
+ * on the wire and in trackers' and the DHT's v2 announces), the meta version, each file's pieces root
+ * and how many hashes the piece layers hold.
  */
 import { toHex } from "../../domain/InfoHash.js"
 import { type Metainfo, trackerTiers } from "../../domain/Metainfo.js"
@@ -13,11 +16,17 @@ const versionText = (m: Metainfo) =>
 /** The path as written on disk, relative to the download folder. */
 const diskPath = (m: Metainfo, path: ReadonlyArray<string>) => (m.multiFile ? [m.safeName, ...path] : path).join("/")
 
+/** The v2 info hash cut to 20 bytes, as v2 peers, trackers and the DHT use it. */
+const truncatedV2 = (m: Metainfo) => (m.infoHashV2 === undefined ? null : toHex(m.infoHashV2.subarray(0, 20)))
+
 export const infoJson = (m: Metainfo) => ({
   name: m.name,
   infoHash: m.infoHash === undefined ? null : toHex(m.infoHash),
   infoHashV2: m.infoHashV2 === undefined ? null : toHex(m.infoHashV2),
+  infoHashV2Truncated: truncatedV2(m),
   version: m.version,
+  metaVersion: m.version === "v1" ? 1 : 2,
+  ...(m.version !== "v1" ? { pieceLayerHashes: m.pieceLayerHashes ?? 0 } : {}),
   pieceLength: m.pieceLength,
   pieceCount: m.pieceCount,
   totalLength: m.totalLength,
@@ -28,7 +37,8 @@ export const infoJson = (m: Metainfo) => ({
     originalPath: f.displayPath,
     length: f.length,
     ...(f.pad ? { pad: true } : {}),
-    ...(f.attr !== "" ? { attr: f.attr } : {})
+    ...(f.attr !== "" ? { attr: f.attr } : {}),
+    ...(m.version !== "v1" && !f.pad ? { piecesRoot: f.piecesRoot === undefined ? null : toHex(f.piecesRoot) } : {})
   })),
   trackers: trackerTiers(m),
   webSeeds: m.urlList,
@@ -44,7 +54,10 @@ export const infoText = (m: Metainfo): string => {
   row("name", m.name)
   if (m.infoHash !== undefined) row("info hash", toHex(m.infoHash))
   if (m.infoHashV2 !== undefined) row("info hash v2", toHex(m.infoHashV2))
+  if (m.infoHashV2 !== undefined) row("v2, 20 bytes", truncatedV2(m)!)
   row("version", versionText(m))
+  if (m.version !== "v1") row("meta version", "2")
+  if (m.version !== "v1") row("piece layers", `${m.pieceLayerHashes ?? 0} hashes`)
   row("piece length", sizeWithBytes(m.pieceLength))
   row("pieces", String(m.pieceCount))
   row("total size", sizeWithBytes(m.totalLength))
@@ -67,6 +80,15 @@ export const infoText = (m: Metainfo): string => {
     const renamed = path !== (m.multiFile ? `${m.name}/${f.displayPath}` : m.name) ? `  (named '${f.displayPath}' in the torrent)` : ""
     lines.push(`  ${String(i + 1).padStart(width)}  ${formatBytes(f.length).padStart(10)}  ${path}${renamed}`)
   })
+  if (m.version !== "v1") {
+    // The v2 file tree: each file's merkle root (none for an empty file), numbered as above.
+    lines.push("file tree (pieces roots):")
+    m.files.forEach((f, i) => {
+      if (f.pad) return
+      const root = f.piecesRoot === undefined ? "(empty: no pieces root)".padEnd(64) : toHex(f.piecesRoot)
+      lines.push(`  ${String(i + 1).padStart(width)}  ${root}  ${f.displayPath}`)
+    })
+  }
   for (const w of m.warnings) lines.push(`warning: ${w}`)
   return lines.join("\n")
 }

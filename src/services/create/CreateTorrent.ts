@@ -1,5 +1,6 @@
 /**
- * `create`: a v1 .torrent from a file or a folder.
+ * `create`: a .torrent from a file or a folder: v1 (the default), v2 only (BEP 52) or hybrid (both, with
+ * BEP 47 pad files so that v1 pieces align with files; V2Info.ts).
  *
  * Content: a file gives a single-file torrent; a folder a multi-file torrent named after the folder, its
  * files in byte order of their path components (each folder's entries sorted by the bytes of their names,
@@ -11,7 +12,8 @@
  * since the user named it.
  *
  * Hashing (FileHashing.ts) cuts the content into batches of whole pieces that worker threads read and
- * hash, one core each, with one batch buffer per worker.
+ * hash, one core each, with one batch buffer per worker; for v2 and hybrid (MerkleHashing.ts) the same
+ * workers hash each file once for both its merkle tree and, for a hybrid, its padded v1 pieces.
  *
  * The result is encoded canonically and decoded again with `decodeTorrent`, so the metainfo returned (and
  * the info hash shown) is exactly what a client reading the file will see.
@@ -30,9 +32,16 @@ import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { describeErrno } from "../files/FileErrors.js"
 import { node, unit } from "../files/NodeCallback.js"
 import { hashFiles } from "./FileHashing.js"
+import { type FileHashes, hashFilesV2 } from "./MerkleHashing.js"
+import { fileTree, hybridFiles, pieceLayers } from "./V2Info.js"
+
+/** Which metainfo to make: v1, v2 only (BEP 52), or both in one (BEP 47 pad files between the files). */
+export type CreateVersion = "v1" | "v2" | "hybrid"
 
 export interface CreateOptions {
   readonly path: string
+  /** `v1` when absent. */
+  readonly version?: CreateVersion
   /** Tracker URLs, in the order they should be tried. */
   readonly announce: ReadonlyArray<string>
   /** Bytes, a power of two from 16 KiB to 64 MiB; chosen from the size when absent (`autoPieceLength`). */
@@ -200,24 +209,35 @@ const checkUrls = (what: string, urls: ReadonlyArray<string>, warnings: Array<st
     return unique
   })
 
+/** The hashes made: v1 pieces (none for v2 only) and, for v2 and hybrid, each file's. */
+interface Hashed {
+  readonly pieces: Uint8Array
+  readonly files?: ReadonlyArray<FileHashes>
+}
+
 const encodeTorrent = (
   content: Content,
   pieceLength: number,
-  pieces: Uint8Array,
+  hashed: Hashed,
   trackers: ReadonlyArray<string>,
   webSeeds: ReadonlyArray<string>,
   options: CreateOptions,
   creationDate: number
 ): Uint8Array => {
+  const version = options.version ?? "v1"
   const info = new Map<string, Bencode>([
     ["name", content.name],
-    ["piece length", pieceLength],
-    ["pieces", pieces]
+    ["piece length", pieceLength]
   ])
-  if (content.multiFile) {
-    info.set("files", content.files.map((f) => new Map<string, Bencode>([["length", f.length], ["path", f.components]])))
-  } else {
-    info.set("length", content.totalLength)
+  if (version !== "v2") {
+    info.set("pieces", hashed.pieces)
+    if (!content.multiFile) info.set("length", content.totalLength)
+    else if (version === "hybrid") info.set("files", hybridFiles(content.files, pieceLength))
+    else info.set("files", content.files.map((f) => new Map<string, Bencode>([["length", f.length], ["path", f.components]])))
+  }
+  if (version !== "v1") {
+    info.set("meta version", 2)
+    info.set("file tree", fileTree(content.name, content.files, hashed.files ?? []))
   }
   if (options.private === true) info.set("private", 1)
   const top = new Map<string, Bencode>([
@@ -225,6 +245,7 @@ const encodeTorrent = (
     ["created by", utf8(createdBy)],
     ["creation date", creationDate]
   ])
+  if (version !== "v1") top.set("piece layers", pieceLayers(hashed.files ?? []))
   const [first] = trackers
   if (first !== undefined) top.set("announce", utf8(first))
   // One tier per tracker (BEP 12): clients try them in the order given, each a fallback for the previous.
@@ -234,7 +255,7 @@ const encodeTorrent = (
   return encode(top)
 }
 
-/** A v1 .torrent of `options.path`: its bytes, the metainfo they decode to, and warnings. */
+/** A v1, v2 or hybrid .torrent of `options.path`: its bytes, the metainfo they decode to, and warnings. */
 export const createTorrent = (options: CreateOptions): Effect.Effect<Created, CreateError> =>
   Effect.gen(function*() {
     if (options.pieceLength !== undefined) yield* checkPieceLength(options.pieceLength)
@@ -249,16 +270,20 @@ export const createTorrent = (options: CreateOptions): Effect.Effect<Created, Cr
     }
     const pieceLength = options.pieceLength ?? autoPieceLength(content.totalLength)
     const workers = Math.max(0, Math.floor(options.workers ?? os.availableParallelism()))
-    const pieces = yield* hashFiles(content.files, pieceLength, {
+    const hashing = {
       workers,
       ...(options.workerScript !== undefined ? { workerScript: options.workerScript } : {}),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {})
-    }).pipe(
+    }
+    const version = options.version ?? "v1"
+    const hashed: Hashed = yield* (version === "v1"
+      ? Effect.map(hashFiles(content.files, pieceLength, hashing), (pieces) => ({ pieces }))
+      : hashFilesV2(content.files, pieceLength, version === "hybrid", hashing)).pipe(
       Effect.mapError((e) => new CreateError({ reason: e.reason === "Worker" ? "Hashing" : "Unreadable", detail: e.message }))
     )
 
     const creationDate = Math.floor(options.creationDate ?? (yield* Clock.currentTimeMillis) / 1000)
-    const bytes = encodeTorrent(content, pieceLength, pieces, trackers, webSeeds, options, creationDate)
+    const bytes = encodeTorrent(content, pieceLength, hashed, trackers, webSeeds, options, creationDate)
     const metainfo = yield* Either.mapLeft(
       decodeTorrent(bytes),
       (e) => new CreateError({ reason: "Encoding", detail: `the torrent made does not decode: ${e.message}` })

@@ -9,7 +9,9 @@
  * bottleneck beyond one worker. Memory is one batch buffer per worker.
  *
  * The worker is a module of its own (HashWorker.ts), bundled as `dist/hash-worker.cjs`; the pool is given
- * that file (`workerScript`), and without one, hashing is on the calling thread.
+ * that file (`workerScript`), and without one, hashing is on the calling thread. What a batch's bytes hash
+ * to is BatchHashes.ts's; v2 and hybrid torrents (MerkleHashing.ts) plan their own batches and run them
+ * through the same `runBatches`.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -22,7 +24,7 @@ import { describeErrno } from "../files/FileErrors.js"
 import { node } from "../files/NodeCallback.js"
 import { readOnlyFlags } from "../files/OpenFlags.js"
 import { closeQuietly } from "../files/PositionalIo.js"
-import { hashPieces } from "../../domain/PieceSha1.js"
+import { type Batch, type BatchHashes, hashBatch, type Segment } from "./BatchHashes.js"
 
 export interface HashSource {
   /** Where to read the file (a Buffer keeps names that are not UTF-8). */
@@ -31,24 +33,20 @@ export interface HashSource {
   readonly length: number
 }
 
-/** Bytes `position` to `position + length` of one file. */
-export interface Segment {
-  readonly at: string | Buffer
-  readonly position: number
-  readonly length: number
-}
-
-/** Whole pieces (the last of the content may be short), read from the segments in order. */
-export interface Batch {
-  readonly segments: ReadonlyArray<Segment>
-  readonly length: number
-  readonly pieceLength: number
-}
+export type { Batch, BatchHashes, Segment } from "./BatchHashes.js"
 
 export interface PieceHasher {
+  /** What `hashBatch` gives for the batch: its SHA-1 pieces, and its pieces' merkle roots for v2. */
+  readonly hashes: (batch: Batch) => Effect.Effect<BatchHashes, HashError>
   /** 20 bytes of SHA-1 per piece of the batch, in order. */
   readonly hash: (batch: Batch) => Effect.Effect<Uint8Array, HashError>
 }
+
+/** A hasher from its `hashes`. */
+const hasher = (hashes: PieceHasher["hashes"]): PieceHasher => ({
+  hashes,
+  hash: (batch) => Effect.map(hashes(batch), (result) => result.hashes)
+})
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors of reading, from the main thread or a worker
@@ -87,8 +85,7 @@ const readSegment = (segment: Segment, into: Uint8Array) =>
  */
 export const inlineHasher = (): PieceHasher => {
   const free: Array<Uint8Array> = []
-  return {
-    hash: (batch) =>
+  return hasher((batch) =>
       Effect.gen(function*() {
         const reused = free.pop()
         const buffer = reused !== undefined && reused.length >= batch.length ? reused : new Uint8Array(batch.length)
@@ -98,18 +95,17 @@ export const inlineHasher = (): PieceHasher => {
           yield* readSegment(segment, data.subarray(filled, filled + segment.length))
           filled += segment.length
         }
-        const hashes = hashPieces(data, batch.pieceLength)
+        const hashes = hashBatch(data, batch)
         free.push(buffer)
         return hashes
-      })
-  }
+      }))
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Hashing on worker threads
 
 const WorkerReply = Schema.Union(
-  Schema.Struct({ hashes: Schema.Uint8ArrayFromSelf }),
+  Schema.Struct({ hashes: Schema.Uint8ArrayFromSelf, roots: Schema.optional(Schema.Uint8ArrayFromSelf) }),
   Schema.Struct({
     failure: Schema.Struct({
       at: Schema.Union(Schema.String, Schema.Uint8ArrayFromSelf),
@@ -124,7 +120,7 @@ const decodeReply = Schema.decodeUnknownOption(WorkerReply)
 
 interface Task {
   readonly batch: Batch
-  readonly resume: (result: Effect.Effect<Uint8Array, HashError>) => void
+  readonly resume: (result: Effect.Effect<BatchHashes, HashError>) => void
 }
 
 /**
@@ -181,7 +177,7 @@ export const workerPool = (size: number, workerScript: string): Effect.Effect<Pi
           const reply = decodeReply(message)
           if (reply._tag === "None") return breakPool(new HashError({ reason: "Worker", detail: "unexpected message" }))
           const value = reply.value
-          task.resume("hashes" in value ? Effect.succeed(value.hashes) : Effect.fail(unreadable(value.failure.at, value.failure)))
+          task.resume("hashes" in value ? Effect.succeed(value.roots === undefined ? { hashes: value.hashes } : { hashes: value.hashes, roots: value.roots }) : Effect.fail(unreadable(value.failure.at, value.failure)))
           dispatch()
         })
         worker.on("error", (error) => breakPool(new HashError({ reason: "Worker", detail: error.message })))
@@ -189,9 +185,8 @@ export const workerPool = (size: number, workerScript: string): Effect.Effect<Pi
         worker.on("exit", (code) => breakPool(new HashError({ reason: "Worker", detail: `a worker exited (code ${code})` })))
       }
 
-      return {
-        hash: (batch) =>
-          Effect.async<Uint8Array, HashError>((resume) => {
+      return hasher((batch) =>
+          Effect.async<BatchHashes, HashError>((resume) => {
             if (broken !== undefined) return resume(Effect.fail(broken))
             const task: Task = { batch, resume }
             queued.push(task)
@@ -201,8 +196,7 @@ export const workerPool = (size: number, workerScript: string): Effect.Effect<Pi
               const at = queued.indexOf(task)
               if (at >= 0) queued.splice(at, 1)
             })
-          })
-      }
+          }))
     }
   )
 
@@ -213,6 +207,9 @@ export const workerPool = (size: number, workerScript: string): Effect.Effect<Pi
 const batchTarget = 4 * 1024 * 1024
 /** The most bytes held in workers' batch buffers at once, whatever the number of cores. */
 const maxBufferedBytes = 256 * 1024 * 1024
+
+/** Bytes per batch for `pieceLength`: whole pieces, about `batchTarget`. */
+export const batchBytesFor = (pieceLength: number): number => Math.max(1, Math.floor(batchTarget / pieceLength)) * pieceLength
 
 interface PlannedBatch extends Batch {
   readonly firstPiece: number
@@ -253,35 +250,51 @@ export interface HashFilesOptions {
   readonly onProgress?: (hashed: number, total: number) => void
 }
 
-/** The concatenated 20-byte SHA-1 hashes of the pieces of the files' concatenation. */
-export const hashFiles = (
-  files: ReadonlyArray<HashSource>,
-  pieceLength: number,
-  options: HashFilesOptions
-): Effect.Effect<Uint8Array, HashError> =>
+/**
+ * Hashes `batches` (about `batchBytes` each, `batchCount` of them, `total` bytes in all) on worker threads
+ * or the calling thread, handing each result to `done` as it comes (in any order).
+ */
+export const runBatches = <B extends Batch>(
+  batches: Iterable<B>,
+  sizes: { readonly total: number; readonly batchBytes: number; readonly batchCount: number },
+  options: HashFilesOptions,
+  done: (batch: B, result: BatchHashes) => void
+): Effect.Effect<void, HashError> =>
   Effect.scoped(Effect.gen(function*() {
-    const total = files.reduce((sum, f) => sum + f.length, 0)
+    const { batchBytes, batchCount, total } = sizes
     const onProgress = options.onProgress ?? (() => {})
-    const batchBytes = Math.max(1, Math.floor(batchTarget / pieceLength)) * pieceLength
-    const batchCount = Math.ceil(total / batchBytes)
     const workers = Math.max(0, Math.min(Math.floor(options.workers), batchCount, Math.floor(maxBufferedBytes / batchBytes)))
     // A single batch gains nothing from a thread, and starting one costs tens of milliseconds. Inline,
     // two batches at a time overlap the reading of one with the hashing of the other.
     const script = options.workerScript
     const useWorkers = script !== undefined && workers > 0 && batchCount > 1
     const hasher = useWorkers ? yield* workerPool(workers, script) : inlineHasher()
-    const pieces = new Uint8Array(Math.ceil(total / pieceLength) * 20)
     let hashed = 0
     onProgress(0, total)
     yield* Effect.forEach(
-      plan(files, pieceLength, batchBytes),
+      batches,
       (batch) =>
-        Effect.map(hasher.hash(batch), (hashes) => {
-          pieces.set(hashes, batch.firstPiece * 20)
+        Effect.map(hasher.hashes(batch), (result) => {
+          done(batch, result)
           hashed += batch.length
           onProgress(hashed, total)
         }),
       { concurrency: useWorkers ? workers * batchesPerWorker : 2, discard: true }
     )
-    return pieces
   }))
+
+/** The concatenated 20-byte SHA-1 hashes of the pieces of the files' concatenation. */
+export const hashFiles = (
+  files: ReadonlyArray<HashSource>,
+  pieceLength: number,
+  options: HashFilesOptions
+): Effect.Effect<Uint8Array, HashError> => {
+  const total = files.reduce((sum, f) => sum + f.length, 0)
+  const batchBytes = batchBytesFor(pieceLength)
+  const pieces = new Uint8Array(Math.ceil(total / pieceLength) * 20)
+  return Effect.as(
+    runBatches(plan(files, pieceLength, batchBytes), { total, batchBytes, batchCount: Math.ceil(total / batchBytes) }, options, (batch, result) =>
+      pieces.set(result.hashes, batch.firstPiece * 20)),
+    pieces
+  )
+}

@@ -1,7 +1,8 @@
 /**
  * The hashing worker thread of `FileHashing.workerPool`: for each batch it is sent it reads the segments
  * itself (positional reads into one buffer, kept for the next batch) and answers with the batch's piece
- * hashes, or with the first read that failed. Synchronous: a worker has nothing else to do.
+ * hashes (BatchHashes.ts: SHA-1 pieces, and for v2 each piece's merkle root), or with the first read that
+ * failed. Synchronous: a worker has nothing else to do.
  *
  * A worker thread starts from a file: scripts/build.mjs bundles this module on its own as
  * `dist/hash-worker.cjs`, and whoever starts the pool names that file (src/main.ts, beside the bundle;
@@ -10,8 +11,8 @@
 import * as fs from "node:fs"
 import { parentPort } from "node:worker_threads"
 import { readOnlyFlags } from "../files/OpenFlags.js"
-import type { Batch, Segment, WorkerReply } from "./FileHashing.js"
-import { hashPieces } from "../../domain/PieceSha1.js"
+import { type Batch, hashBatch, type Segment } from "./BatchHashes.js"
+import type { WorkerReply } from "./FileHashing.js"
 
 let buffer = new Uint8Array(0)
 
@@ -34,7 +35,8 @@ const port = parentPort
 if (port === null) throw new Error("HashWorker.ts runs on a worker thread: FileHashing.workerPool starts it")
 
 /** Answers one batch: its hashes, or the first read that failed. */
-const hashBatch = ({ length, pieceLength, segments }: Batch): void => {
+const answer = (batch: Batch): void => {
+  const { length, segments } = batch
   if (buffer.length < length) buffer = new Uint8Array(length)
   let filled = 0
   for (const segment of segments) {
@@ -46,9 +48,10 @@ const hashBatch = ({ length, pieceLength, segments }: Batch): void => {
     }
     filled += segment.length
   }
-  const hashes = hashPieces(buffer.subarray(0, length), pieceLength)
+  const { hashes, roots } = hashBatch(buffer.subarray(0, length), batch)
   // The hashes' memory moves to the main thread rather than being copied.
-  port.postMessage({ hashes } satisfies WorkerReply, [hashes.buffer])
+  const reply = roots === undefined ? { hashes } : { hashes, roots }
+  port.postMessage(reply satisfies WorkerReply, [hashes.buffer as ArrayBuffer, ...(roots === undefined ? [] : [roots.buffer as ArrayBuffer])])
 }
 
-port.on("message", hashBatch)
+port.on("message", answer)
