@@ -62,6 +62,9 @@ const maxInFlight = 1000
 const duplicateAcks = 3
 /** Packets sent again per ACK by fast retransmit, as libutp bounds it. */
 const maxFastResends = 4
+/** An idle connection sends a bare ACK this often, as libutp does, so that a NAT on the way keeps its
+ *  mapping (UDP mappings often last 30 s) and the peer learns we are still there. */
+export const keepAliveMs = 29_000
 
 export interface UtpStats {
   readonly state: UtpState
@@ -86,6 +89,8 @@ export class UtpConnection {
   /** Our clock minus the peer's timestamp on its last packet: the delay sample we send back. */
   private replyMicros = 0
   private ackPending = false
+  /** When we last sent anything: an idle connection's keep-alive is due `keepAliveMs` after. */
+  private lastSentMs: number
   /** Set while `receive` runs with deferred ACKs: its flush sends data, not a bare ACK. */
   private holdAck = false
   private readonly deferAcks: boolean
@@ -123,6 +128,7 @@ export class UtpConnection {
     this.peerWindow = this.payloadSize
     this.lastAckNr = seqAdd(firstSeq, -1)
     this.state = state
+    this.lastSentMs = Number.NEGATIVE_INFINITY
   }
 
   /** Dials: sends a SYN, whose connection id is our receive id; we send with receive id + 1. */
@@ -227,6 +233,7 @@ export class UtpConnection {
   tick(nowMs: number): void {
     if (this.state === "Reset" || this.state === "Closed") return
     if (this.inFlight.count() > 0 && nowMs >= this.rtoDeadlineMs && !this.onTimeout(nowMs)) return
+    if (this.state === "Connected" && nowMs - this.lastSentMs >= keepAliveMs) this.ackPending = true
     this.flush(nowMs)
   }
 
@@ -435,5 +442,6 @@ export class UtpConnection {
     }))
     // Every packet carries the cumulative ACK, so none is owed any more.
     if (!syn) this.ackPending = false
+    this.lastSentMs = nowMs
   }
 }

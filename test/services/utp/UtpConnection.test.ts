@@ -114,6 +114,21 @@ describe("UtpConnection over a simulated path", () => {
     expect(a.conn!.state).toBe("Closed")
   })
 
+  it("an idle connection sends a keep-alive every 29 s each way, and stays up", () => {
+    const sim = new Simulation()
+    const { a, b } = utpPair(sim, new Link(sim, { delayMs: 10 }), new Link(sim, { delayMs: 10 }))
+    a.dial()
+    a.sendAll(bulk(1000, 3), false)
+    sim.run(1_000)
+    expect(b.receivedBytes).toBe(1000)
+    const [sentA, sentB] = [a.packetsSent, b.packetsSent]
+    sim.run(101_000)
+    // 100 s of silence: three keep-alives each (at 29, 58 and 87 s after the last packet), nothing else.
+    expect([a.packetsSent - sentA, b.packetsSent - sentB]).toEqual([3, 3])
+    expect([a.conn!.state, b.conn!.state]).toEqual(["Connected", "Connected"])
+    expect(a.conn!.stats().timeouts + b.conn!.stats().timeouts).toBe(0)
+  })
+
   it("a RESET from the peer ends the connection: the event, and nothing more sent", () => {
     const sim = new Simulation()
     const { a, b } = utpPair(sim, new Link(sim, { delayMs: 10 }), new Link(sim, { delayMs: 10 }))
