@@ -17,6 +17,7 @@ import { decodeTorrent } from "../../src/protocol/TorrentFile.js"
 import { runCli } from "../support/cli.js"
 import { tempDir } from "../support/interop.js"
 import { requiredInCi } from "../support/skips.js"
+import { randomBytes } from "../support/torrents.js"
 
 /** Debian's python3, which has python3-libtorrent (a python3 of pyenv's earlier on the PATH would not). */
 const python = "/usr/bin/python3"
@@ -65,18 +66,8 @@ const runPython = (script: string, args: ReadonlyArray<string>) => {
 
 const pieceLength = 32768
 
-/** Deterministic pseudo-random bytes. */
-const data = (length: number, seed: number): Buffer => {
-  const out = Buffer.alloc(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Repeatable pseudo-random bytes (the test kit's), so failures reproduce. */
+const data = (length: number, seed: number): Buffer => Buffer.from(randomBytes(length, seed))
 
 /** An empty file, one shorter than a piece, one many pieces long (several hashing batches), nested folders. */
 const files: ReadonlyArray<readonly [string, number]> = [

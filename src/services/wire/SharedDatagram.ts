@@ -9,7 +9,7 @@
  *
  * A user that asks for the IPv4 wildcard ("0.0.0.0", the DHT's default) of a port bound dual-stack ("::",
  * uTP's default) shares it, and sees only the datagrams from IPv4 senders: it keeps the IPv4 world it
- * asked for, and its sends to IPv4 hosts go out mapped as any send of that socket does.
+ * asked for, and its sends to IPv4 hosts go out mapped, as every send of that socket does.
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

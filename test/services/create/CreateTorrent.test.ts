@@ -25,24 +25,15 @@ import { type Batch, inlineHasher, workerPool } from "../../../src/services/crea
 import { requiredInCi } from "../../support/skips.js"
 import { runUnprivileged } from "../../support/unprivileged.js"
 import unreadableFile from "./unreadableFile.case.js"
+import { randomBytes } from "../../support/torrents.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "bt-create-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
-const data = (length: number, seed: number): Buffer => {
-  const out = Buffer.alloc(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Repeatable pseudo-random bytes (the test kit's), so failures reproduce. */
+const data = (length: number, seed: number): Buffer => Buffer.from(randomBytes(length, seed))
 
 const write = (root: string, relative: string, bytes: Uint8Array) => {
   const at = path.join(root, ...relative.split("/"))

@@ -21,24 +21,15 @@ import { versionFrom } from "../../../src/services/commands/Create.js"
 import { type CreateOptions, createTorrent, type CreateVersion } from "../../../src/services/create/CreateTorrent.js"
 import { type Batch, inlineHasher, workerPool } from "../../../src/services/create/FileHashing.js"
 import { fileHashes, padAfter } from "../../../src/services/create/MerkleHashing.js"
+import { randomBytes } from "../../support/torrents.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "bt-create-v2-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-/** Deterministic pseudo-random bytes (xorshift). */
-const data = (length: number, seed: number): Buffer => {
-  const out = Buffer.alloc(length)
-  let x = seed | 1
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    out[i] = x & 0xff
-  }
-  return out
-}
+/** Repeatable pseudo-random bytes (the test kit's), so failures reproduce. */
+const data = (length: number, seed: number): Buffer => Buffer.from(randomBytes(length, seed))
 
 const workerScript = path.resolve("dist/hash-worker.cjs")
 const base: Omit<CreateOptions, "path"> = { announce: [], creationDate: 1_700_000_000, workerScript }

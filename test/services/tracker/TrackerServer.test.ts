@@ -2,13 +2,11 @@
  * The embedded tracker over real sockets on 127.0.0.1: the project's own tracker client and raw HTTP and
  * UDP requests against it, expiry under TestClock, and an aria2c seeder announcing to it.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -19,42 +17,20 @@ import type { AnnounceRequest } from "../../../src/domain/Announce.js"
 import { type Bencode, isBytes, isDict, isList, keyFromBytes } from "../../../src/domain/Bencode.js"
 import { InfoHash, toHex } from "../../../src/domain/InfoHash.js"
 import { format } from "../../../src/domain/PeerAddress.js"
-import { PeerId } from "../../../src/domain/PeerId.js"
 import { decode } from "../../../src/protocol/Bencode.js"
 import { decodeAnnounce, percentEncode } from "../../../src/protocol/TrackerHttp.js"
 import { decodeResponse, encodeRequest, type UdpAnnounceRequest, type UdpRequest } from "../../../src/protocol/TrackerUdp.js"
-import * as Tracker from "../../../src/services/tracker/Tracker.js"
 import * as TrackerServer from "../../../src/services/tracker/TrackerServer.js"
+import { addresses, announce, announceRequest, peerIdOf, trackerClient } from "../../support/announces.js"
 import * as Interop from "../../support/interop.js"
 import { makePayload } from "../../support/payload.js"
-import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
 
 // 0x00, space, '%', 0xff and '+': the bytes that a careless decoder mangles.
 const infoHash = InfoHash.make(new Uint8Array([0x00, 0x20, 0x25, 0xff, 0x2b, ...new Array<number>(15).fill(0x41)]))
 const otherHash = InfoHash.make(new Uint8Array(20).fill(0x07))
-const peerId = (name: string) => PeerId.make(new Uint8Array(Buffer.from(name.padEnd(20, "-"), "latin1")))
-
-const request = (name: string, port: number, overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
-  infoHash,
-  peerId: peerId(name),
-  port,
-  uploaded: 0,
-  downloaded: 0,
-  left: 1000,
-  event: "started",
-  numwant: 50,
-  key: 1,
-  compact: true,
-  ...overrides
-})
-
-const client = NetworkTracker.layerWith({ httpTimeout: "5 seconds", udpInitialTimeout: "1 second", udpMaxRetries: 1 }).pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
-)
-
-const announce = (url: string, req: AnnounceRequest) => Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, req))
-
-const addresses = (peers: ReadonlyArray<{ readonly host: string; readonly port: number }>) => peers.map(format).sort()
+const peerId = peerIdOf
+const request = (name: string, port: number, overrides: Partial<AnnounceRequest> = {}) => announceRequest(infoHash, name, port, overrides)
+const client = trackerClient
 
 const server = (options: Partial<TrackerServer.TrackerServerOptions> = {}) => TrackerServer.make({ port: 0, ...options })
 

@@ -4,48 +4,23 @@
  * "[addr]:port" are read, and what is no usable IPv6 address is ignored without failing the announce.
  * Real HTTP on 127.0.0.1, with the project's tracker client and raw requests.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as http from "node:http"
 import type { AnnounceRequest } from "../../../src/domain/Announce.js"
 import { type Bencode, isBytes, isDict } from "../../../src/domain/Bencode.js"
 import { InfoHash, toHex } from "../../../src/domain/InfoHash.js"
-import { format } from "../../../src/domain/PeerAddress.js"
-import { PeerId } from "../../../src/domain/PeerId.js"
 import { decode } from "../../../src/protocol/Bencode.js"
 import { decodeCompact } from "../../../src/protocol/CompactPeers.js"
 import { percentEncode } from "../../../src/protocol/TrackerHttp.js"
-import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
-import * as Tracker from "../../../src/services/tracker/Tracker.js"
 import * as TrackerServer from "../../../src/services/tracker/TrackerServer.js"
+import { addresses, announce, announceRequest, peerIdOf, trackerClient } from "../../support/announces.js"
 
 const infoHash = InfoHash.make(new Uint8Array(20).fill(0x42))
-const peerId = (name: string) => PeerId.make(new Uint8Array(Buffer.from(name.padEnd(20, "-"), "latin1")))
-
-const request = (name: string, port: number, overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
-  infoHash,
-  peerId: peerId(name),
-  port,
-  uploaded: 0,
-  downloaded: 0,
-  left: 1000,
-  event: "started",
-  numwant: 50,
-  key: 1,
-  compact: true,
-  ...overrides
-})
-
-const client = NetworkTracker.layerWith({ httpTimeout: "5 seconds", udpInitialTimeout: "1 second", udpMaxRetries: 1 }).pipe(
-  Layer.provide(NodeHttpClient.layerUndici)
-)
-
-const announce = (url: string, req: AnnounceRequest) => Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, req))
-
-const addresses = (peers: ReadonlyArray<{ readonly host: string; readonly port: number }>) => peers.map(format).sort()
+const peerId = peerIdOf
+const request = (name: string, port: number, overrides: Partial<AnnounceRequest> = {}) => announceRequest(infoHash, name, port, overrides)
+const client = trackerClient
 
 /** GET `path` from the server on 127.0.0.1, the body as bencode. */
 const get = (port: number, path: string) =>
