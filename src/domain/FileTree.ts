@@ -76,6 +76,8 @@ export interface PieceLayersCheck {
   readonly missing: number
   /** The hashes the layers hold, all files together. */
   readonly hashes: number
+  /** Each file's layer (views into the .torrent's bytes), by its pieces root in hex. */
+  readonly layers: ReadonlyMap<string, Uint8Array>
 }
 
 /** Checks `piece layers` against the files: sizes, and that each layer hashes to its pieces root. */
@@ -88,6 +90,7 @@ export const checkPieceLayers = (
   const byRoot = new Map<string, V2File>()
   for (const f of files) if (f.piecesRoot !== undefined) byRoot.set(toHex(f.piecesRoot), f)
   const seen = new Set<string>()
+  const found = new Map<string, Uint8Array>()
   let hashes = 0
   for (const [key, layer] of layers) {
     const rootHex = toHex(keyToBytes(key))
@@ -107,10 +110,11 @@ export const checkPieceLayers = (
     if (toHex(root) !== rootHex) {
       return Either.left(`piece layer for root ${rootHex.slice(0, 16)} does not hash to its pieces root`)
     }
+    found.set(rootHex, layer)
   }
   let missing = 0
   for (const f of files) {
     if (f.length > pieceLength && f.piecesRoot !== undefined && !seen.has(toHex(f.piecesRoot))) missing++
   }
-  return Either.right({ missing, hashes })
+  return Either.right({ missing, hashes, layers: found })
 }

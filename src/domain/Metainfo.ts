@@ -23,7 +23,11 @@ export const TorrentFile = Schema.Struct({
   /** A symlink's target (BEP 47); bt-effect never creates symlinks. */
   symlinkPath: Schema.optional(Schema.Array(Schema.String)),
   /** The BEP 52 merkle root of the file's 16 KiB blocks. */
-  piecesRoot: Schema.optional(Schema.Uint8ArrayFromSelf)
+  piecesRoot: Schema.optional(Schema.Uint8ArrayFromSelf),
+  /** BEP 52: the file's piece layer (a hash per piece, checked against `piecesRoot`), from the .torrent's
+   *  `piece layers` or from peers; absent for a file no longer than a piece (its root is its one piece's
+   *  hash) and while unknown. */
+  pieceLayer: Schema.optional(Schema.Uint8ArrayFromSelf)
 })
 export type TorrentFile = typeof TorrentFile.Type
 

@@ -40,6 +40,7 @@ interface RawFile {
   readonly attr: string
   readonly symlinkPath: ReadonlyArray<string> | undefined
   readonly piecesRoot: Uint8Array | undefined
+  readonly pieceLayer?: Uint8Array
 }
 
 const optionalText = (d: BencodeDict, key: string): string | undefined => {
@@ -117,6 +118,33 @@ const checkHybrid = (v1: ReadonlyArray<RawFile>, v2: ReadonlyArray<V2File>, piec
   }
 }
 
+/**
+ * A v2-only torrent's files in one piece space, as libtorrent lays them out: a pad file after every file
+ * that does not end on a piece boundary, but the last, so that each file starts a piece of its own (no
+ * piece spans two files in v2) and the piece indices on the wire count each file's pieces in turn. The
+ * pads are never written nor asked for, as a hybrid's are.
+ */
+const alignedV2 = (files: ReadonlyArray<V2File>, pieceLength: number): ReadonlyArray<RawFile> => {
+  const out: Array<RawFile> = []
+  files.forEach((f, i) => {
+    out.push(f)
+    const tail = f.length % pieceLength
+    if (tail === 0 || i === files.length - 1) return
+    const length = pieceLength - tail
+    out.push({ rawPath: [Buffer.from(".pad"), Buffer.from(String(length))], length, attr: "p", symlinkPath: undefined, piecesRoot: undefined })
+  })
+  return out
+}
+
+/** Files with their piece layers (by pieces root, as `checkPieceLayers` found them). */
+const withLayers = (files: ReadonlyArray<RawFile>, layers: ReadonlyMap<string, Uint8Array>): ReadonlyArray<RawFile> =>
+  layers.size === 0
+    ? files
+    : files.map((f) => {
+      const layer = f.piecesRoot === undefined ? undefined : layers.get(toHex(f.piecesRoot))
+      return layer === undefined ? f : { ...f, pieceLayer: layer }
+    })
+
 /** A hybrid's v1 files with the v2 tree's pieces roots, taken in order (`checkHybrid` holds them to the
  *  same files); v1 files as they are when there is no tree. */
 const withRoots = (v1: ReadonlyArray<RawFile>, v2: ReadonlyArray<V2File> | undefined): ReadonlyArray<RawFile> => {
@@ -182,7 +210,8 @@ const safeFiles = (
       pad: isPad(f),
       attr: f.attr,
       ...(f.symlinkPath !== undefined ? { symlinkPath: f.symlinkPath } : {}),
-      ...(f.piecesRoot !== undefined ? { piecesRoot: f.piecesRoot } : {})
+      ...(f.piecesRoot !== undefined ? { piecesRoot: f.piecesRoot } : {}),
+      ...(f.pieceLayer !== undefined ? { pieceLayer: f.pieceLayer } : {})
     }
     return file
   })
@@ -214,7 +243,7 @@ const decodeOrThrow = (
 
   const v2Files = hasV2 ? v2Info(info, pieceLength) : undefined
   const multiFile = hasV1 ? info.has("files") : v2Files!.length !== 1 || v2Files![0]!.rawPath.length !== 1
-  const raw: ReadonlyArray<RawFile> = hasV1 ? withRoots(v1Files(info, rawName, warnings), v2Files) : v2Files!
+  let raw: ReadonlyArray<RawFile> = hasV1 ? withRoots(v1Files(info, rawName, warnings), v2Files) : alignedV2(v2Files!, pieceLength)
   if (raw.length > maxFiles) invalid("TooLarge", `${raw.length} files; at most ${maxFiles}`)
   const deep = raw.findIndex((f) => f.rawPath.length > maxPathDepth)
   if (deep >= 0) invalid("TooLarge", `file ${deep}'s path has ${raw[deep]!.rawPath.length} components; at most ${maxPathDepth}`)
@@ -246,6 +275,7 @@ const decodeOrThrow = (
     )
     if (check.missing > 0) warnings.push(`${check.missing} file(s) lack a piece layer (allowed; hashes must come from peers)`)
     pieceLayerHashes = check.hashes
+    raw = withLayers(raw, check.layers)
   }
 
   const infoHash = hasV1 ? InfoHash.make(createHash("sha1").update(infoBytes).digest()) : undefined

@@ -3,7 +3,9 @@
  * the 20-byte peer id, 68 bytes in all.
  *
  * The reserved bytes announce extensions: BEP 10 (extension protocol, reserved[5] & 0x10), BEP 6 (fast
- * extension, reserved[7] & 0x04) and BEP 5 (DHT, reserved[7] & 0x01). Unknown bits are kept as they came.
+ * extension, reserved[7] & 0x04), BEP 5 (DHT, reserved[7] & 0x01) and BEP 52 (reserved[7] & 0x10: a peer that
+ * handshakes for a hybrid torrent with its v1 hash and speaks v2, as libtorrent 2.0 sets it). Unknown bits
+ * are kept as they came.
  *
  * A peer may send the first 48 bytes (up to the info hash) and wait for our handshake before sending its
  * peer id, so a listener that serves several torrents routes by `decodePrefix` and answers first.
@@ -68,10 +70,14 @@ export const supportsFast = (bits: Uint8Array): boolean => ((bits[7] ?? 0) & 0x0
 /** BEP 5: the peer runs a DHT node (and may send a port message). */
 export const supportsDht = (bits: Uint8Array): boolean => ((bits[7] ?? 0) & 0x01) !== 0
 
+/** BEP 52: the peer speaks v2 (hash requests) although it handshakes with a hybrid torrent's v1 hash. */
+export const supportsV2 = (bits: Uint8Array): boolean => ((bits[7] ?? 0) & 0x10) !== 0
+
 export interface Features {
   readonly extensions?: boolean
   readonly fast?: boolean
   readonly dht?: boolean
+  readonly v2?: boolean
 }
 
 /** The 8 reserved bytes announcing `features`. */
@@ -80,6 +86,7 @@ export const reserved = (features: Features): Uint8Array => {
   if (features.extensions === true) out[5] = 0x10
   if (features.dht === true) out[7] = 0x01
   if (features.fast === true) out[7] = (out[7] ?? 0) | 0x04
+  if (features.v2 === true) out[7] = (out[7] ?? 0) | 0x10
   return out
 }
 

@@ -82,6 +82,10 @@ export interface PeerFeatures {
   readonly dht: boolean
   /** Where it accepts connections if it does not say through BEP 10: where we dialled it. */
   readonly dialled: PeerAddress | undefined
+  /** The peer speaks BEP 52 on this connection (it may send and answer hash requests): it handshook with the
+   *  torrent's v2 hash, or with a hybrid's v1 hash and the v2 bit (reserved[7] & 0x10), as libtorrent
+   *  decides it. */
+  readonly v2: boolean
 }
 
 /** What a session needs from its torrent. */

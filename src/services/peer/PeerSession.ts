@@ -58,7 +58,8 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
       fast: Handshake.supportsFast(handshake.reserved),
       extensions,
       dht: Handshake.supportsDht(handshake.reserved),
-      dialled: inbound ? undefined : connection.address
+      dialled: inbound ? undefined : connection.address,
+      v2: false
     }, wake)
     // A peer that completed MSE with us, or came over uTP, is told to others as one that speaks it (PEX's
     // flags 0x01 and 0x04).
