@@ -2,7 +2,7 @@
  * A torrent's progress as Transmission counts it once some files are not wanted: each file's bytes in
  * verified pieces, the size when done (the wanted pieces, and what is had of the others), what is left,
  * and the wanted bytes the peers can give. Counted by pieces, as Transmission counts them: a piece shared
- * by a wanted and an unwanted file is wanted whole. Pure.
+ * by a wanted and an unwanted file is wanted whole; pad files (BEP 47) count for nothing. Pure.
  */
 import type { Bitfield } from "./Bitfield.js"
 import * as Layout from "./Layout.js"
@@ -14,10 +14,10 @@ export const fileBytesCompleted = (layout: Layout.Layout, index: number, have: B
 /** tr_cpSizeWhenDone: bytes of the wanted pieces, and of the verified pieces not wanted. `wanted`
  *  undefined: every piece. */
 export const sizeWhenDone = (layout: Layout.Layout, wanted: Bitfield | undefined, have: Bitfield): number => {
-  if (wanted === undefined) return layout.totalLength
+  if (wanted === undefined) return Layout.dataLength(layout)
   let bytes = 0
   for (let piece = 0; piece < layout.pieceCount; piece++) {
-    if (wanted.has(piece) || have.has(piece)) bytes += Layout.pieceSize(layout, piece)
+    if (wanted.has(piece) || have.has(piece)) bytes += Layout.dataBytes(layout, piece)
   }
   return bytes
 }
@@ -26,7 +26,7 @@ export const sizeWhenDone = (layout: Layout.Layout, wanted: Bitfield | undefined
 export const leftUntilDone = (layout: Layout.Layout, wanted: Bitfield | undefined, have: Bitfield): number => {
   let bytes = 0
   for (let piece = 0; piece < layout.pieceCount; piece++) {
-    if ((wanted === undefined || wanted.has(piece)) && !have.has(piece)) bytes += Layout.pieceSize(layout, piece)
+    if ((wanted === undefined || wanted.has(piece)) && !have.has(piece)) bytes += Layout.dataBytes(layout, piece)
   }
   return bytes
 }

@@ -112,6 +112,58 @@ export const make = (pieceLength: number, files: ReadonlyArray<FileInput>): Layo
 export const lastPieceLength = (layout: Layout): number =>
   layout.pieceCount === 0 ? 0 : layout.totalLength - (layout.pieceCount - 1) * layout.pieceLength
 
+const withPads = new WeakMap<Layout, boolean>()
+const padBytesByPiece = new WeakMap<Layout, ReadonlyMap<number, number>>()
+
+/** The pad bytes in each piece that holds some (few pieces do), made once per layout. */
+const padBytesOf = (layout: Layout): ReadonlyMap<number, number> => {
+  let map = padBytesByPiece.get(layout)
+  if (map !== undefined) return map
+  const out = new Map<number, number>()
+  for (const f of layout.files) {
+    if (!f.pad || f.length === 0) continue
+    for (let at = f.offset; at < f.offset + f.length;) {
+      const piece = floorDiv(at, layout.pieceLength)
+      const take = Math.min(f.offset + f.length, (piece + 1) * layout.pieceLength) - at
+      out.set(piece, (out.get(piece) ?? 0) + take)
+      at += take
+    }
+  }
+  padBytesByPiece.set(layout, map = out)
+  return map
+}
+
+/** A piece's bytes of files, its pad bytes left out: what a user counts as downloaded. */
+export const dataBytes = (layout: Layout, piece: number): number =>
+  pieceSize(layout, piece) - (padBytesOf(layout).get(piece) ?? 0)
+
+/** The bytes of files in all pieces, pads left out. */
+export const dataLength = (layout: Layout): number => {
+  let pads = 0
+  for (const bytes of padBytesOf(layout).values()) pads += bytes
+  return layout.totalLength - pads
+}
+
+/**
+ * The blocks of a piece that lie wholly in pad files (BEP 47): never asked of peers, their bytes zeros. A
+ * block that holds a file's last bytes and the pad after them is asked for whole, as libtorrent asks it
+ * (it refuses a short block), and libtorrent serves the pad's part as zeros.
+ */
+export const padBlocks = (layout: Layout, piece: number): ReadonlyArray<number> => {
+  let padded = withPads.get(layout)
+  if (padded === undefined) withPads.set(layout, padded = layout.files.some((f) => f.pad && f.length > 0))
+  if (!padded) return []
+  const out: Array<number> = []
+  for (const span of spans(layout, piece, 0, pieceSize(layout, piece))) {
+    if (!span.pad) continue
+    const end = span.pieceOffset + span.length
+    for (let block = Math.ceil(span.pieceOffset / BLOCK_SIZE); block * BLOCK_SIZE < end; block++) {
+      if (Math.min((block + 1) * BLOCK_SIZE, pieceSize(layout, piece)) <= end) out.push(block)
+    }
+  }
+  return out
+}
+
 /** The length of a piece: `pieceLength`, except for the last one. */
 export const pieceSize = (layout: Layout, piece: number): number => {
   checkPiece(layout, piece)

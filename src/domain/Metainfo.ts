@@ -53,7 +53,10 @@ export const Metainfo = Schema.Struct({
   /** The concatenated 20-byte SHA-1 piece hashes (empty for v2-only torrents). */
   pieces: Schema.Uint8ArrayFromSelf,
   pieceCount: Schema.Number,
+  /** The bytes of the torrent's files, pad files left out (the piece space, pads in, is `layoutOf`'s). */
   totalLength: Schema.Number,
+  /** The files in piece-space order, BEP 47 pad files among them. A v2-only torrent's hold the pads that
+   *  bt-effect lays after each file, as libtorrent does, so that its files start on piece boundaries. */
   files: Schema.Array(TorrentFile),
   private: Schema.Boolean,
   announce: Schema.optional(Schema.String),
@@ -68,6 +71,24 @@ export const Metainfo = Schema.Struct({
   warnings: Schema.Array(Schema.String)
 })
 export type Metainfo = typeof Metainfo.Type
+
+/**
+ * The 20-byte hash the torrent is known by: its v1 info hash, or a v2-only torrent's v2 hash truncated to
+ * 20 bytes. It names the resume data, the daemon's entry and RPC `hashString`, and it is the handshake's
+ * hash towards v1 peers, as libtorrent's and qBittorrent's torrent id.
+ */
+export const torrentHash = (m: Pick<Metainfo, "infoHash" | "infoHashV2">): InfoHash =>
+  m.infoHash ?? InfoHash.make(m.infoHashV2!.subarray(0, 20))
+
+/** A v2 or hybrid torrent's v2 hash truncated to 20 bytes, as v2 peers handshake and trackers announce it. */
+export const truncatedV2 = (m: Pick<Metainfo, "infoHashV2">): InfoHash | undefined =>
+  m.infoHashV2 === undefined ? undefined : InfoHash.make(m.infoHashV2.subarray(0, 20))
+
+/** Every 20-byte hash the swarm knows the torrent by, the one it is known by first: a hybrid has two. */
+export const swarmHashes = (m: Pick<Metainfo, "infoHash" | "infoHashV2">): ReadonlyArray<InfoHash> => {
+  const v2 = truncatedV2(m)
+  return m.infoHash !== undefined && v2 !== undefined ? [m.infoHash, v2] : [torrentHash(m)]
+}
 
 const layouts = new WeakMap<Metainfo, Layout.Layout>()
 

@@ -119,17 +119,18 @@ const checkHybrid = (v1: ReadonlyArray<RawFile>, v2: ReadonlyArray<V2File>, piec
 }
 
 /**
- * A v2-only torrent's files in one piece space, as libtorrent lays them out: a pad file after every file
- * that does not end on a piece boundary, but the last, so that each file starts a piece of its own (no
- * piece spans two files in v2) and the piece indices on the wire count each file's pieces in turn. The
+ * A v2-only torrent's files in one piece space, as libtorrent 2.0 lays them out: a pad file after every
+ * file that does not end on a piece boundary, the last one too, so that each file starts a piece of its
+ * own (no piece spans two files in v2), the piece indices on the wire count each file's pieces in turn,
+ * and every piece is a whole piece long on the wire (libtorrent asks for the last piece's pad too). The
  * pads are never written nor asked for, as a hybrid's are.
  */
 const alignedV2 = (files: ReadonlyArray<V2File>, pieceLength: number): ReadonlyArray<RawFile> => {
   const out: Array<RawFile> = []
-  files.forEach((f, i) => {
+  files.forEach((f) => {
     out.push(f)
     const tail = f.length % pieceLength
-    if (tail === 0 || i === files.length - 1) return
+    if (tail === 0) return
     const length = pieceLength - tail
     out.push({ rawPath: [Buffer.from(".pad"), Buffer.from(String(length))], length, attr: "p", symlinkPath: undefined, piecesRoot: undefined })
   })
@@ -303,7 +304,7 @@ const decodeOrThrow = (
     ...(pieceLayerHashes !== undefined ? { pieceLayerHashes } : {}),
     pieces,
     pieceCount,
-    totalLength,
+    totalLength: raw.reduce((n, f) => (isPad(f) ? n : n + f.length), 0),
     files,
     private: exactNumber(info.get("private")) === 1,
     ...(announce !== undefined ? { announce } : {}),

@@ -53,11 +53,12 @@ describe("FileProgress", () => {
     expect(fileBytesCompleted(layout, 0, have)).toBe(50)
     expect(fileBytesCompleted(layout, 2, have)).toBe(150)
     expect(fileBytesCompleted(layout, 3, have)).toBe(50)
-    // Wanted: 0, 1, 4, 5 (100 + 100 + 100 + 20), and piece 2 had besides.
-    expect(sizeWhenDone(layout, wanted, have)).toBe(420)
+    // Wanted: 0, 1, 4, 5 (100 + 100 + 100 + 20), and piece 2 had besides; the pad's 50 bytes in piece 1
+    // count for nothing.
+    expect(sizeWhenDone(layout, wanted, have)).toBe(370)
     expect(leftUntilDone(layout, wanted, have)).toBe(120)
     expect(wantedComplete(wanted, have)).toBe(false)
     expect(wantedComplete(wanted, bits(6, [0, 1, 4, 5]))).toBe(true)
-    expect([sizeWhenDone(layout, undefined, have), leftUntilDone(layout, undefined, have), wantedComplete(undefined, have)]).toEqual([520, 220, false])
+    expect([sizeWhenDone(layout, undefined, have), leftUntilDone(layout, undefined, have), wantedComplete(undefined, have)]).toEqual([470, 220, false])
   })
 })

@@ -18,7 +18,7 @@ import * as path from "node:path"
 import { MetainfoError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
-import type { Metainfo } from "../../domain/Metainfo.js"
+import { type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import { PeerAddress } from "../../domain/PeerAddress.js"
 import { randomPeerId } from "../../domain/PeerId.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
@@ -97,7 +97,7 @@ export const make = (options: ClientOptions): Effect.Effect<ClientService, never
 
     const run = (metainfo: Metainfo, root: string, peers: ReadonlyArray<PeerAddress>, selection?: ReadonlyArray<number>) =>
       Effect.gen(function* () {
-        const infoHash = toHex(metainfo.infoHash!)
+        const infoHash = toHex(torrentHash(metainfo))
         const existing = running.get(infoHash)
         if (existing !== undefined) return existing
         const torrent = yield* ClientTorrents.run(clientScope, {

@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { StorageError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
-import type { Metainfo } from "../../domain/Metainfo.js"
+import { type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import type { Throttle } from "../../domain/TokenBucket.js"
@@ -81,7 +81,7 @@ export const run = (parent: Scope.Scope, options: RunOptions) =>
     }).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
     const { handle, view, ended } = yield* started
     const torrent: ClientTorrent = {
-      infoHash: toHex(metainfo.infoHash!),
+      infoHash: toHex(torrentHash(metainfo)),
       name: metainfo.name,
       metainfo,
       files: filesOf({ metainfo, pieces: handle.pieces, events: handle.events, read: view.read, window: handle.window }, options.selection, ended),

@@ -11,7 +11,7 @@ import { formatBytes } from "../../domain/Units.js"
 const sizeWithBytes = (n: number) => (n < 1024 ? `${n} B` : `${formatBytes(n)} (${n} bytes)`)
 
 const versionText = (m: Metainfo) =>
-  m.version === "v1" ? "v1" : m.version === "hybrid" ? "hybrid v1 + v2 (downloads as v1)" : "v2 only (cannot be downloaded yet)"
+  m.version === "v1" ? "v1" : m.version === "hybrid" ? "hybrid v1 + v2" : "v2 only"
 
 /** The path as written on disk, relative to the download folder. */
 const diskPath = (m: Metainfo, path: ReadonlyArray<string>) => (m.multiFile ? [m.safeName, ...path] : path).join("/")

@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import * as path from "node:path"
 import { DownloadError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
-import { layoutOf, relativePath } from "../../domain/Metainfo.js"
+import { layoutOf, relativePath, torrentHash } from "../../domain/Metainfo.js"
 import { formatBytes, formatRate } from "../../domain/Units.js"
 import { dataHint } from "./DataFolder.js"
 import * as Progress from "./Progress.js"
@@ -46,7 +46,7 @@ export const verify = (options: VerifyOptions) =>
       )
     }
     let verifiedBytes = 0
-    have.forEachSet((piece) => (verifiedBytes += Layout.pieceSize(layout, piece)))
+    have.forEachSet((piece) => (verifiedBytes += Layout.dataBytes(layout, piece)))
     const hashed = recovered.check === undefined
       ? "nothing to hash"
       : `hashed ${formatBytes(recovered.check.checkedBytes)} in ${recovered.check.seconds.toFixed(1)} s (${formatRate(recovered.check.rate)})`
@@ -55,7 +55,7 @@ export const verify = (options: VerifyOptions) =>
         `${formatBytes(verifiedBytes)} of ${formatBytes(metainfo.totalLength)}; ${hashed}\n`
     )
     // The torrent's resume data, unless it belongs to another folder (the one it downloads to, say).
-    const existing = yield* (yield* ResumeStore).load(metainfo.infoHash!)
+    const existing = yield* (yield* ResumeStore).load(torrentHash(metainfo))
     if (Option.isNone(existing) || existing.value.root === path.resolve(options.data)) {
       yield* record(metainfo, options.data, recovered).pipe(
         Effect.catchAll((e) => Effect.logWarning(`resume data not updated: ${e.message}`))

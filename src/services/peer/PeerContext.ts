@@ -90,7 +90,10 @@ export interface PeerFeatures {
 
 /** What a session needs from its torrent. */
 export interface SwarmContext {
+  /** The hash we handshake with when we dial (Metainfo.torrentHash). */
   readonly infoHash: InfoHash.InfoHash
+  /** A v2 or hybrid torrent's v2 hash, truncated: v2 peers handshake with it (PeerHandshake.ts). */
+  readonly infoHashV2?: InfoHash.InfoHash
   readonly peerId: PeerId
   readonly layout: Layout.Layout
   readonly picker: Picker

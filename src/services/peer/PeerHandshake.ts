@@ -34,13 +34,23 @@ export interface FrameSink {
 export interface Greeted {
   /** The peer's handshake. */
   readonly theirs: Handshake.Handshake
+  /** The peer speaks BEP 52 on this connection (`ExchangeOptions.v2Hash`). */
+  readonly v2: boolean
   /** Takes the connection over: the frames that came with the handshake first, then every frame as it
    *  arrives; an end that came already is told at once. */
   readonly deliver: (sink: FrameSink) => void
 }
 
 export interface ExchangeOptions {
+  /** The hash we handshake with when we dial: a v1 or hybrid torrent's v1 hash, a v2-only one's v2 hash. */
   readonly infoHash: InfoHash.InfoHash
+  /**
+   * A v2 or hybrid torrent's v2 hash truncated to 20 bytes. A peer that handshakes with it speaks v2, and so
+   * does one that handshakes with a hybrid's v1 hash and sets the v2 bit: an inbound one of those is answered
+   * with the v2 hash, so that libtorrent, as the dialler, takes us for a v2 peer too (it does when the answer
+   * names the v2 hash). Our own bit (in `reserved`) is the caller's.
+   */
+  readonly v2Hash?: InfoHash.InfoHash
   readonly peerId: PeerId
   readonly reserved: Uint8Array
   /** Inbound sessions wait for the peer's handshake before sending ours. */
@@ -50,6 +60,12 @@ export interface ExchangeOptions {
 export const handshakeTimeout = Duration.seconds(10)
 /** Bytes a peer may send before its session takes over (its handshake, bitfield, extension handshake). */
 export const maxEarlyBytes = 2 * 1024 * 1024
+
+const withoutV2Bit = (reserved: Uint8Array): Uint8Array => {
+  const out = Uint8Array.from(reserved)
+  out[7] = (out[7] ?? 0) & ~0x10
+  return out
+}
 
 const copy = (bytes: Uint8Array) => Uint8Array.prototype.slice.call(bytes)
 
@@ -62,6 +78,11 @@ const retain = (frame: FrameParser.Frame): FrameParser.Frame => {
       return Message.piece(frame.index, frame.begin, copy(frame.block))
     case "Extended":
       return Message.extended(frame.extendedId, copy(frame.payload))
+    case "HashRequest":
+    case "HashReject":
+      return { ...frame, piecesRoot: copy(frame.piecesRoot) }
+    case "Hashes":
+      return { ...frame, piecesRoot: copy(frame.piecesRoot), hashes: copy(frame.hashes) }
     default:
       return frame
   }
@@ -115,17 +136,24 @@ export const exchange = (connection: Connection, options: ExchangeOptions): Effe
         Effect.forkScoped
       )
 
-    const ours = Handshake.encode({ reserved: options.reserved, infoHash: options.infoHash, peerId: options.peerId })
-    if (!options.inbound) yield* write(ours)
+    const ours = (infoHash: InfoHash.InfoHash) => Handshake.encode({ reserved: options.reserved, infoHash, peerId: options.peerId })
+    // Answering with the v2 hash upgrades the connection: the bit that offers the upgrade is not sent then,
+    // as libtorrent does not send it.
+    const upgraded = () =>
+      Handshake.encode({ reserved: withoutV2Bit(options.reserved), infoHash: options.v2Hash!, peerId: options.peerId })
+    if (!options.inbound) yield* write(ours(options.infoHash))
     const theirs = yield* Deferred.await(greeted).pipe(
       Effect.timeoutFail({ duration: handshakeTimeout, onTimeout: () => fail("Timeout", `no handshake within ${Duration.toSeconds(handshakeTimeout)} s`) })
     )
-    if (!InfoHash.equals(theirs.infoHash, options.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
-    if (options.inbound) yield* write(ours)
+    const v2Hash = options.v2Hash
+    const namesV2 = v2Hash !== undefined && InfoHash.equals(theirs.infoHash, v2Hash)
+    if (!namesV2 && !InfoHash.equals(theirs.infoHash, options.infoHash)) return yield* fail("Handshake", "handshake for another torrent")
+    const v2 = namesV2 || (v2Hash !== undefined && Handshake.supportsV2(theirs.reserved))
+    if (options.inbound) yield* write(v2 ? upgraded() : ours(options.infoHash))
     const deliver = (to: FrameSink) => {
       sink = to
       for (const frame of early.splice(0)) to.frame(frame)
       if (ended !== undefined) to.end(ended)
     }
-    return { theirs, deliver } satisfies Greeted
+    return { theirs, v2, deliver } satisfies Greeted
   })

@@ -15,6 +15,7 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type { BlockRequest } from "../../domain/Block.js"
 import { PeerError, type PeerErrorReason, type StorageError } from "../../domain/Errors.js"
+import * as InfoHash from "../../domain/InfoHash.js"
 import * as Handshake from "../../protocol/Handshake.js"
 import * as Message from "../../protocol/Message.js"
 import type { Connection } from "../wire/PeerNetwork.js"
@@ -33,8 +34,16 @@ export interface SessionOptions {
   readonly inbound: boolean
 }
 
-/** We speak BEP 6 and BEP 10 always, BEP 5 when our DHT node runs. */
-const reservedFor = (ctx: SwarmContext) => Handshake.reserved({ fast: true, extensions: true, dht: ctx.dht !== undefined })
+/** We speak BEP 6 and BEP 10 always, BEP 5 when our DHT node runs; a hybrid's v1 handshake says that we
+ *  speak v2 as well (BEP 52's bit: a v2-only torrent's handshake says so by its hash, and libtorrent sets
+ *  the bit for hybrids only). */
+const reservedFor = (ctx: SwarmContext) =>
+  Handshake.reserved({
+    fast: true,
+    extensions: true,
+    dht: ctx.dht !== undefined,
+    v2: ctx.infoHashV2 !== undefined && !InfoHash.equals(ctx.infoHash, ctx.infoHashV2)
+  })
 
 /** Runs a session until the connection ends; fails with why it ended. */
 export const run = (options: SessionOptions): Effect.Effect<never, PeerError | StorageError> =>
@@ -43,7 +52,13 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
     const key = connection.remote
     const clock = yield* Effect.clock
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: key, detail })
-    const greeted = yield* PeerHandshake.exchange(connection, { infoHash: ctx.infoHash, peerId: ctx.peerId, reserved: reservedFor(ctx), inbound })
+    const greeted = yield* PeerHandshake.exchange(connection, {
+      infoHash: ctx.infoHash,
+      ...(ctx.infoHashV2 !== undefined ? { v2Hash: ctx.infoHashV2 } : {}),
+      peerId: ctx.peerId,
+      reserved: reservedFor(ctx),
+      inbound
+    })
     const handshake = greeted.theirs
 
     const wakeup = yield* Queue.sliding<void>(1)
@@ -59,7 +74,7 @@ export const run = (options: SessionOptions): Effect.Effect<never, PeerError | S
       extensions,
       dht: Handshake.supportsDht(handshake.reserved),
       dialled: inbound ? undefined : connection.address,
-      v2: false
+      v2: greeted.v2
     }, wake)
     // A peer that completed MSE with us, or came over uTP, is told to others as one that speaks it (PEX's
     // flags 0x01 and 0x04).

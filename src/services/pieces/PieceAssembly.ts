@@ -16,6 +16,11 @@
  * by a liar, however many honest peers shared the piece with it. A peer that alone sent a failing piece
  * takes a strike as well, so a liar that never shares pieces is caught too.
  *
+ * v2 (BEP 52): a piece of a v2 or hybrid torrent is also checked against its file's merkle tree: the
+ * SHA-256 leaves of the file's bytes in the piece up to its piece-layer hash (V2Pieces). A hybrid's piece
+ * must pass both, as libtorrent holds it; a v2-only torrent has no SHA-1 to keep up as the blocks come.
+ * Blocks wholly in pad files are never asked for: they are zeros here from the start, sent by no one.
+ *
  * Synchronous and owned by one torrent. Memory: a buffer per piece in progress, verified and not yet
  * stored; `bufferedBytes` counts them all until `release`, and the torrent requests nothing new above
  * its budget. Buffers are reused up to that budget: touching fresh memory costs page faults (on the
@@ -25,6 +30,8 @@
  */
 import { createHash, type Hash } from "node:crypto"
 import * as Layout from "../../domain/Layout.js"
+import { verifyPiece } from "../../domain/MerklePiece.js"
+import type { V2Pieces } from "../../domain/V2Pieces.js"
 import * as DirectIo from "../storage/DirectIo.js"
 
 interface InProgress {
@@ -51,6 +58,9 @@ export type Verdict =
   | { readonly ok: true; readonly data: Uint8Array; readonly liars: ReadonlyArray<string> }
   | { readonly ok: false; readonly senders: ReadonlyArray<string> }
 
+/** The sender of a pad block: no one. */
+const padSender = ""
+
 /** Contiguous bytes gathered before they are hashed (the last step of a piece may be shorter). */
 const hashStep = 128 * 1024
 
@@ -68,11 +78,14 @@ export class PieceAssembly {
 
   constructor(
     private readonly layout: Layout.Layout,
-    private readonly expectedHash: (piece: number) => Uint8Array,
+    /** A piece's SHA-1 (v1 and hybrid torrents); undefined for a v2-only torrent. */
+    private readonly expectedHash: ((piece: number) => Uint8Array) | undefined,
     /** Bytes of spare piece buffers kept for reuse (at least one buffer). */
     spareBytes: number = 2 * layout.pieceLength,
     /** Pieces in the aligned block are hashed by threads (it is then shared memory). */
-    private readonly hashThreads = false
+    private readonly hashThreads = false,
+    /** The merkle checks of a v2 or hybrid torrent. */
+    private readonly v2?: V2Pieces
   ) {
     this.maxFree = Math.max(1, Math.floor(spareBytes / layout.pieceLength))
   }
@@ -98,10 +111,14 @@ export class PieceAssembly {
       }
       this.pieces.set(piece, p)
       this.buffered += size
+      for (const block of Layout.padBlocks(this.layout, piece)) {
+        p.buffer.fill(0, block * Layout.BLOCK_SIZE, block * Layout.BLOCK_SIZE + Layout.blockSize(this.layout, piece, block))
+        p.senders[block] = padSender
+      }
     }
     p.buffer.set(data, offset)
     p.senders[offset / Layout.BLOCK_SIZE] = sender
-    if (offset !== p.contiguous || p.offThread) return
+    if (offset !== p.contiguous || p.offThread || this.expectedHash === undefined) return
     const size = p.buffer.length
     let end = offset + data.length
     while (end < size && p.senders[end / Layout.BLOCK_SIZE] !== undefined) {
@@ -129,20 +146,34 @@ export class PieceAssembly {
     const p = this.pieces.get(piece)
     if (p === undefined) return { ok: false, senders: [] }
     this.pieces.delete(piece)
-    if (digest === undefined && p.hashed < p.buffer.length) p.hash.update(p.buffer.subarray(p.hashed))
-    if (Buffer.compare(digest ?? p.hash.digest(), this.expectedHash(piece)) === 0) {
+    if (this.sha1Holds(piece, p, digest) && this.v2Holds(piece, p.buffer)) {
       return { ok: true, data: p.buffer, liars: this.liarsOf(piece, p.buffer) }
     }
     const record = this.failed.get(piece) ?? []
     p.senders.forEach((sender, block) => {
-      if (sender === undefined) return
+      if (sender === undefined || sender === padSender) return
       const offset = block * Layout.BLOCK_SIZE
       const length = Layout.blockSize(this.layout, piece, block)
       record.push({ offset, length, sender, hash: sha1(p.buffer.subarray(offset, offset + length)).toString("hex") })
     })
     this.failed.set(piece, record)
     this.release(p.buffer)
-    return { ok: false, senders: [...new Set(p.senders.filter((s): s is string => s !== undefined))] }
+    return { ok: false, senders: [...new Set(p.senders.filter((s): s is string => s !== undefined && s !== padSender))] }
+  }
+
+  private sha1Holds(piece: number, p: InProgress, digest: Uint8Array | undefined): boolean {
+    if (this.expectedHash === undefined) return true
+    if (digest === undefined && p.hashed < p.buffer.length) p.hash.update(p.buffer.subarray(p.hashed))
+    return Buffer.compare(digest ?? p.hash.digest(), this.expectedHash(piece)) === 0
+  }
+
+  /** The piece's file bytes against its merkle hash; a piece whose hash is not known yet passes on its SHA-1
+   *  alone (a hybrid's), and a v2-only one cannot pass. */
+  private v2Holds(piece: number, buffer: Uint8Array): boolean {
+    if (this.v2 === undefined) return true
+    const check = this.v2.piece(piece)
+    if (check === undefined) return this.expectedHash !== undefined
+    return verifyPiece(check.hash, buffer.subarray(0, check.length), check.width)
   }
 
   /** Forgets a piece in progress (its blocks will be fetched again). */

@@ -35,6 +35,14 @@ export class PieceProgress {
     this.unrequested = blockCount
   }
 
+  /** A block that needs no peer (a pad file's zeros): received from the start. */
+  prefill(block: number): void {
+    if (this.state[block] !== UNREQUESTED) return
+    this.state[block] = RECEIVED
+    this.unrequested--
+    this.received++
+  }
+
   get isComplete(): boolean {
     return this.received === this.state.length
   }

@@ -75,6 +75,7 @@ export class PiecesInProgress {
       Layout.blockCount(this.layout, piece),
       this.started++
     )
+    for (const block of Layout.padBlocks(this.layout, piece)) progress.prefill(block)
     this.active.set(piece, progress)
     this.partial.add(piece)
     return progress
@@ -180,6 +181,7 @@ export class PiecesInProgress {
     if (progress === undefined) return
     this.dropAllRequests(progress)
     progress.reset()
+    for (const block of Layout.padBlocks(this.layout, piece)) progress.prefill(block)
     this.partial.add(piece)
   }
 

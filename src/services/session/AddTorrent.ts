@@ -11,10 +11,11 @@ import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
-import type { Metainfo } from "../../domain/Metainfo.js"
+import { type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
+import { ensureDownloadable } from "../torrent/TorrentSource.js"
 import type { Added, AddOptions, AddSource } from "./SessionControl.js"
 import type { TorrentIdentity } from "./SessionEntry.js"
 import * as TorrentFiles from "./TorrentFiles.js"
@@ -46,11 +47,11 @@ const invalid = (detail: string) => new ControlError({ reason: "Invalid", detail
 const decodeMetainfo = (bytes: Uint8Array): Effect.Effect<Metainfo, ControlError> =>
   Either.match(decodeTorrent(bytes), {
     onLeft: (e) => Effect.fail(invalid(`invalid or corrupt torrent: ${e.detail}`)),
-    onRight: (m) => m.infoHash === undefined ? Effect.fail(invalid("v2-only torrents are not supported yet")) : Effect.succeed(m)
+    onRight: (m) => Effect.mapError(ensureDownloadable(m), (e) => invalid(e.detail))
   })
 
 const fromMetainfo = (metainfo: Metainfo): TorrentIdentity => ({
-  hash: toHex(metainfo.infoHash!),
+  hash: toHex(torrentHash(metainfo)),
   name: metainfo.name,
   metainfo,
   magnet: undefined
@@ -90,7 +91,7 @@ export const make = (
       const existing = context.list.byHash(identity.hash)
       if (existing !== undefined) return { id: existing.id, hashString: existing.hash, name: existing.name, duplicate: true } satisfies Added
       if (keep !== undefined && identity.metainfo !== undefined) {
-        yield* store.saveTorrent(identity.metainfo.infoHash!, keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
+        yield* store.saveTorrent(torrentHash(identity.metainfo), keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
       }
       const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true, goals: context.goals() })
       // Before the queue may start it: its first run has the files chosen.

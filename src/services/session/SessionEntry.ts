@@ -90,8 +90,9 @@ export interface ViewContext {
 export type TorrentIdentity = Pick<Entry, "hash" | "name" | "metainfo" | "magnet">
 
 const verifiedBytes = (layout: Layout.Layout, have: Bitfield): number => {
-  const last = layout.pieceCount - 1
-  return have.count * layout.pieceLength - (last >= 0 && have.has(last) ? layout.pieceLength - Layout.lastPieceLength(layout) : 0)
+  let bytes = 0
+  have.forEachSet((piece) => void (bytes += Layout.dataBytes(layout, piece)))
+  return bytes
 }
 
 export const statusOf = (entry: Entry): Status => {

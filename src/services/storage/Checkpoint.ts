@@ -10,7 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
-import type { Metainfo } from "../../domain/Metainfo.js"
+import { type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import { ResumeData } from "../../domain/ResumeData.js"
 import { ResumeStore } from "./ResumeStore.js"
 import type { TorrentStorage } from "./Storage.js"
@@ -56,7 +56,7 @@ export const make = Effect.fn("Checkpoint.make")(function*(options: CheckpointOp
         yield* options.storage.sync
         const stamps = yield* options.storage.stamps
         const data = new ResumeData({
-          infoHash: options.metainfo.infoHash!,
+          infoHash: torrentHash(options.metainfo),
           root: path.resolve(options.root),
           pieceCount: have.pieceCount,
           pieces: have.toBytes(),

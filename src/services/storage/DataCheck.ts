@@ -3,13 +3,13 @@
  * ahead of the hashing, so that the disk and the CPU work at once), with progress. What verifies can be
  * trusted and offered to peers; what does not is fetched again.
  */
-import { createHash } from "node:crypto"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
-import { layoutOf, type Metainfo, pieceHash } from "../../domain/Metainfo.js"
+import { layoutOf, type Metainfo } from "../../domain/Metainfo.js"
+import { pieceChecker } from "../../domain/V2Pieces.js"
 import type { TorrentStorage } from "./Storage.js"
 
 export interface CheckProgress {
@@ -42,6 +42,7 @@ export const checkData = (
 ): Effect.Effect<CheckResult, StorageError> =>
   Effect.gen(function* () {
     const layout = layoutOf(metainfo)
+    const holds = pieceChecker(metainfo)
     const have = Bitfield.empty(metainfo.pieceCount)
     const started = yield* Clock.currentTimeMillis
     const totalBytes = pieces.reduce((sum, piece) => sum + Layout.pieceSize(layout, piece), 0)
@@ -67,7 +68,7 @@ export const checkData = (
             Effect.sync(() => free.pop()!.subarray(0, size)),
             (data) =>
               Effect.map(storage.readInto(piece, 0, data), () => {
-                if (createHash("sha1").update(data).digest().equals(pieceHash(metainfo, piece))) have.set(piece)
+                if (holds(piece, data)) have.set(piece)
               }),
             (data) => Effect.sync(() => free.push(new Uint8Array(data.buffer, data.byteOffset, layout.pieceLength)))
           )

@@ -65,8 +65,8 @@ export class MemoryStore {
 
   /** Pre-fills a torrent's bytes (a seeder's data); `payload` is its whole byte space. */
   readonly seed = (root: string, metainfo: Metainfo, payload: Uint8Array): void => {
-    if (payload.length !== metainfo.totalLength) {
-      throw new RangeError(`payload of ${payload.length} bytes for a torrent of ${metainfo.totalLength}`)
+    if (payload.length !== layoutOf(metainfo).totalLength) {
+      throw new RangeError(`payload of ${payload.length} bytes for a torrent of ${layoutOf(metainfo).totalLength}`)
     }
     const bytes = new Uint8Array(payload)
     clearUnstored(metainfo, bytes)
@@ -124,9 +124,9 @@ export class MemoryStore {
   entryFor(root: string, metainfo: Metainfo): Entry {
     const key = keyOf(root, infoHashHex(metainfo))
     const existing = this.#torrents.get(key)
-    const entry = existing !== undefined && existing.bytes.length === metainfo.totalLength
+    const entry = existing !== undefined && existing.bytes.length === layoutOf(metainfo).totalLength
       ? existing
-      : { bytes: new Uint8Array(metainfo.totalLength), mtimes: metainfo.files.map(() => undefined) }
+      : { bytes: new Uint8Array(layoutOf(metainfo).totalLength), mtimes: metainfo.files.map(() => undefined) }
     metainfo.files.forEach((_, i) => {
       if (isStored(metainfo, i) && entry.mtimes[i] === undefined) entry.mtimes[i] = this.tick()
     })

@@ -9,7 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import type { Bitfield } from "../../domain/Bitfield.js"
-import { layoutOf, type Metainfo } from "../../domain/Metainfo.js"
+import { layoutOf, type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import { decide, ResumeData } from "../../domain/ResumeData.js"
 import { type CheckProgress, checkData, type CheckResult } from "./DataCheck.js"
 import { ResumeStore } from "./ResumeStore.js"
@@ -45,7 +45,7 @@ export const recover = Effect.fn("Resume.recover")(function*(metainfo: Metainfo,
   const layout = layoutOf(metainfo)
   const planned = yield* Either.match(plan(metainfo, root), { onLeft: Effect.fail, onRight: Effect.succeed })
   const saved = Option.getOrUndefined(
-    Option.filter(yield* store.load(metainfo.infoHash!), (data) => data.root === path.resolve(root))
+    Option.filter(yield* store.load(torrentHash(metainfo)), (data) => data.root === path.resolve(root))
   )
   const stamps = yield* storage.stamps(metainfo, root)
   const decision = decide(layout, options.ignoreCheckpoint === true ? undefined : saved, stamps, planned.files.map((f) => f.stored))
@@ -89,7 +89,7 @@ export const record = Effect.fn("Resume.record")(function*(metainfo: Metainfo, r
   const stamps = yield* (yield* Storage).stamps(metainfo, root)
   yield* (yield* ResumeStore).save(
     new ResumeData({
-      infoHash: metainfo.infoHash!,
+      infoHash: torrentHash(metainfo),
       root: path.resolve(root),
       pieceCount: metainfo.pieceCount,
       pieces: recovered.have.toBytes(),

@@ -20,6 +20,7 @@ import * as Layout from "../../domain/Layout.js"
 import { type Metainfo, pieceHash } from "../../domain/Metainfo.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
 import type { Picker } from "../pieces/PiecePicker.js"
+import { V2Pieces } from "../../domain/V2Pieces.js"
 import { PieceAssembly } from "../pieces/PieceAssembly.js"
 import * as PieceWriter from "../pieces/PieceWriter.js"
 import type { Checkpointer } from "../storage/Checkpoint.js"
@@ -63,18 +64,26 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
   Effect.gen(function* () {
     const { layout, picker, swarm, events } = options
     const budget = Math.max(maxBufferedBytes, 2 * layout.pieceLength)
-    const threads = options.hashThreads
+    const m = options.metainfo
+    // Threads compute SHA-1s: a v2-only torrent has none to compute (its merkle check runs here).
+    const threads = m.version === "v2" ? undefined : options.hashThreads
     // Spare buffers: the budget and what comes past it.
-    const assembly = new PieceAssembly(layout, (i) => pieceHash(options.metainfo, i), 2 * budget, threads !== undefined)
+    const assembly = new PieceAssembly(
+      layout,
+      m.version === "v2" ? undefined : (i) => pieceHash(m, i),
+      2 * budget,
+      threads !== undefined,
+      V2Pieces.of(m)
+    )
     const toCheck = yield* Queue.unbounded<number>()
     let verifiedBytes = 0
     let hashFailures = 0
     let completing = false
-    picker.have.forEachSet((piece) => void (verifiedBytes += Layout.pieceSize(layout, piece)))
+    picker.have.forEachSet((piece) => void (verifiedBytes += Layout.dataBytes(layout, piece)))
 
     const stored = (piece: number, data: Uint8Array) =>
       Effect.gen(function* () {
-        verifiedBytes += data.length
+        verifiedBytes += Layout.dataBytes(layout, piece)
         assembly.release(data)
         picker.pieceVerified(piece)
         // Every peer hears of it (and wakes: those that stopped requesting while we were behind start again).

@@ -12,8 +12,8 @@ import type { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as FileSelection from "../../domain/FileSelection.js"
 import * as Layout from "../../domain/Layout.js"
-import { type Metainfo, pieceHash } from "../../domain/Metainfo.js"
-import { sha1 } from "../../domain/PieceSha1.js"
+import { type Metainfo, torrentHash } from "../../domain/Metainfo.js"
+import { pieceChecker } from "../../domain/V2Pieces.js"
 import * as PartFile from "../storage/PartFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import type { TorrentStorage } from "../storage/Storage.js"
@@ -54,16 +54,17 @@ export const select = (
     }
     const changed = before.length !== parked.length || before.some((f, i) => parked[i] !== f)
     if (before.length === 0 && parked.length === 0) return { wanted: undefined, storage, parked, changed, ...figures }
-    const part = yield* store.parts(metainfo.infoHash!)
+    const part = yield* store.parts(torrentHash(metainfo))
     const stored = parked.length === 0 ? storage : PartFile.parked(storage, layout, new Set(parked), part)
     // Bytes parked before of files selected now: into place first, and checked again (a part file lost
     // since would leave zeros in pieces counted as verified: those are fetched again).
     const unparked = before.filter((f) => chosen.has(f))
     if (unparked.length > 0) {
       const moved = yield* PartFile.unpark(storage, layout, unparked, part, have)
+      const holds = pieceChecker(metainfo)
       for (const piece of moved) {
         const data = yield* stored.read(piece, 0, Layout.pieceSize(layout, piece))
-        if (!equalBytes(sha1(data), pieceHash(metainfo, piece))) have.clear(piece)
+        if (!holds(piece, data)) have.clear(piece)
       }
     }
     return { wanted: selection === undefined ? undefined : FileSelection.wantedPieces(layout, files), storage: stored, parked, changed, ...figures }
@@ -73,12 +74,10 @@ export const select = (
  *  complete at start with files parked must still move them into place (Torrent.start opens it for
  *  writing then): a file parked whole inside pieces its neighbours needed is complete in the part file. */
 export const parkedBefore = (metainfo: Metainfo, root: string) =>
-  Effect.map(Effect.flatMap(ResumeStore, (store) => store.load(metainfo.infoHash!)), (loaded) => {
+  Effect.map(Effect.flatMap(ResumeStore, (store) => store.load(torrentHash(metainfo))), (loaded) => {
     const saved = Option.getOrUndefined(loaded)
     return saved !== undefined && saved.root === path.resolve(root) ? saved.parked ?? [] : []
   })
-
-const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * The files to park: not in `selection`, not pad files, and not on disk (`stamps`, taken before the storage

@@ -18,7 +18,7 @@ import type { AnnounceEvent } from "../../domain/Announce.js"
 import { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
-import { layoutOf, type Metainfo, trackerTiers } from "../../domain/Metainfo.js"
+import { layoutOf, type Metainfo, trackerTiers, swarmHashes, torrentHash } from "../../domain/Metainfo.js"
 import { RateMeter } from "../../domain/Rate.js"
 import { type FilePriority, piecePriorities } from "../../domain/FileSelection.js"
 import { PiecePicker } from "../pieces/PiecePicker.js"
@@ -210,9 +210,10 @@ const announce = (
     const key = yield* Random.nextIntBetween(0, 2 ** 31)
     return yield* Announcer.make({
       tiers: trackerTiers(m),
+      alsoAs: swarmHashes(m).slice(1),
       request: (event: AnnounceEvent) =>
         Effect.sync(() => ({
-          infoHash: m.infoHash!,
+          infoHash: torrentHash(m),
           peerId: options.peerId,
           port: peers.port,
           ...totals(),

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { NetworkError, PeerError, StorageError } from "../../domain/Errors.js"
-import { layoutOf } from "../../domain/Metainfo.js"
+import { layoutOf, swarmHashes, torrentHash, truncatedV2 } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import * as Prng from "../../domain/Prng.js"
 import * as Pex from "../../protocol/Pex.js"
@@ -84,7 +84,8 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       },
       ...(dht !== undefined && addDhtNode !== undefined ? { dht: { port: dht.port, addNode: addDhtNode } } : {}),
       ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
-      infoHash: m.infoHash!,
+      infoHash: torrentHash(m),
+      ...(m.infoHashV2 !== undefined ? { infoHashV2: truncatedV2(m)! } : {}),
       peerId: options.peerId,
       layout: layoutOf(m),
       picker,
@@ -118,7 +119,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       halfOpen: options.halfOpen ?? 12,
       connectTimeout: "10 seconds",
       forgiveOnConnect: true,
-      encryption: { infoHash: m.infoHash!, policy: encryption },
+      encryption: { infoHash: torrentHash(m), policy: encryption },
       // A peer that dialled us is in session under another port: not dialled where it listens (the
       // connection would be refused as a duplicate, or replace the one we have: Swarm.attach).
       skip: () => {
@@ -144,12 +145,13 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       (encryption() === "off" ? undefined : yield* PeerRouter.make({ port: options.port, ...host, encryption }))
     port = listener === undefined
       ? (yield* network.listen({ port: options.port, ...host }, accept)).port
-      : yield* Effect.as(listener.register(m.infoHash!, accept), listener.port)
+      : yield* Effect.as(Effect.forEach(swarmHashes(m), (hash) => listener.register(hash, accept), { discard: true }), listener.port)
     learn(options.peers ?? [])
-    if (dht !== undefined) {
+    // A hybrid is looked up and announced under both its hashes: v1 and v2 peers store it under either.
+    if (dht !== undefined) for (const infoHash of swarmHashes(m)) {
       yield* Effect.forkScoped(PeerDiscovery.dhtLoop({
         dht,
-        infoHash: m.infoHash!,
+        infoHash,
         port: () => port,
         onPeers: (peers) => Effect.sync(() => learn(peers)),
         hungry: () => !picker.isComplete && swarm.size < PeerDiscovery.fewPeers

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { MetainfoError } from "../../domain/Errors.js"
 import type { Metainfo } from "../../domain/Metainfo.js"
+import { V2Pieces } from "../../domain/V2Pieces.js"
 import { decodeTorrent, maxTorrentBytes } from "../../protocol/TorrentFile.js"
 
 const unreadable = (path: string, why: string) =>
@@ -25,13 +26,18 @@ export const loadTorrent = Effect.fn("TorrentSource.loadTorrent")(function* (pat
   })
 })
 
-/** Refuses what bt-effect cannot download yet. */
-export const ensureDownloadable = (m: Metainfo): Effect.Effect<Metainfo, MetainfoError> =>
-  m.version === "v2"
+/**
+ * Refuses what bt-effect cannot download: a v2-only torrent whose .torrent lacks the piece layer of a file
+ * longer than a piece (its pieces could be checked against nothing; a magnet's layers come from peers).
+ */
+export const ensureDownloadable = (m: Metainfo): Effect.Effect<Metainfo, MetainfoError> => {
+  const missing = m.version === "v2" ? V2Pieces.of(m)?.missingLayers ?? 0 : 0
+  return missing > 0
     ? Effect.fail(
         new MetainfoError({
           reason: "Unsupported",
-          detail: `${m.name}: v2-only torrents (BEP 52) are not supported yet; a hybrid or v1 torrent works`
+          detail: `${m.name}: ${missing} file(s) lack their piece layers (BEP 52), so their pieces cannot be checked`
         })
       )
     : Effect.succeed(m)
+}

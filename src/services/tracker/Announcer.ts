@@ -14,6 +14,7 @@ import * as Fiber from "effect/Fiber"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { AnnounceEvent, AnnounceRequest, AnnounceResponse } from "../../domain/Announce.js"
+import type { InfoHash } from "../../domain/InfoHash.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import { displayText } from "../../protocol/TrackerHttp.js"
 import { Tracker, type TrackerService } from "./Tracker.js"
@@ -41,6 +42,12 @@ export interface Announcer {
 
 export interface AnnouncerOptions {
   readonly tiers: ReadonlyArray<ReadonlyArray<string>>
+  /**
+   * Other info hashes the torrent is known by (a hybrid's truncated v2 hash, BEP 52): each tracker that
+   * answers is told of them too, in the same announce's terms, as libtorrent does, so that v2 peers find
+   * us; their answers add peers, their failures change nothing.
+   */
+  readonly alsoAs?: ReadonlyArray<InfoHash>
   /** The request for an event, with the current uploaded/downloaded/left (called at each announce). */
   readonly request: (event: AnnounceEvent) => Effect.Effect<AnnounceRequest>
   /** Peers from a response. */
@@ -235,6 +242,10 @@ const announceTier = (
         tier.entries.unshift(e)
       }
       if (res.peers.length > 0) yield* options.onPeers(res.peers)
+      for (const infoHash of options.alsoAs ?? []) {
+        const other = yield* Effect.either(tracker.announce(e.url, { ...request, infoHash }))
+        if (Either.isRight(other) && other.right.peers.length > 0) yield* options.onPeers(other.right.peers)
+      }
       return regularInterval(res)
     }
     return undefined
@@ -245,10 +256,11 @@ const stopAll = (tracker: TrackerService, tiers: ReadonlyArray<Tier>, options: A
     const answered = tiers.flatMap((tier) => tier.entries.filter((e) => e.answered))
     if (answered.length === 0) return
     const request = yield* options.request("stopped")
+    const hashes = [request.infoHash, ...(options.alsoAs ?? [])]
     yield* Effect.forEach(
-      answered,
-      (e) =>
-        tracker.announce(e.url, withTrackerId(request, e)).pipe(
+      answered.flatMap((e) => hashes.map((infoHash) => [e, infoHash] as const)),
+      ([e, infoHash]) =>
+        tracker.announce(e.url, withTrackerId({ ...request, infoHash }, e)).pipe(
           // Finalizers run uninterruptibly; without this the timeout could not cut a hanging announce.
           Effect.interruptible,
           Effect.timeout(stoppedTimeout),
