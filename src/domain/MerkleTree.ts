@@ -56,15 +56,40 @@ export class MerkleTree {
     /** layers[k]: the nodes of height k (0: the leaves) that cover a leaf of the file, 32 bytes each. */
     private readonly layers: ReadonlyArray<Uint8Array>,
     /** The leaves of the file: ceil(length / 16 KiB). */
-    readonly leafCount: number
+    readonly leafCount: number,
+    /** The lowest layer known (0 but for a tree built `fromLayer`). */
+    readonly lowest = 0
   ) {}
 
   /** The tree over a leaf layer (concatenated 32-byte hashes; a RangeError for any other length). */
   static fromLeaves(leaves: Uint8Array): MerkleTree {
     if (leaves.length % HASH_SIZE !== 0) throw new RangeError(`a leaf layer of ${leaves.length} bytes`)
-    const layers: Array<Uint8Array> = [leaves]
-    let layer = leaves
-    for (let k = 0; layer.length > HASH_SIZE; k++) {
+    return new MerkleTree(MerkleTree.upward([leaves], 0), leaves.length / HASH_SIZE)
+  }
+
+  /**
+   * The part of a file's tree at and above `baseLayer`, built upward from that layer's nodes (a piece layer,
+   * say: a .torrent's `piece layers` entry, or one received from peers), for a file of `leafCount` leaves.
+   * The nodes must be those that cover a leaf of the file: ceil(leafCount / 2^baseLayer) of them, and the
+   * file's tree must reach that layer; a RangeError otherwise. Nodes below `baseLayer` are unknown: `lowest`
+   * says where the tree starts, and the caller keeps to it (below it, `node` would give padding).
+   */
+  static fromLayer(nodes: Uint8Array, baseLayer: number, leafCount: number): MerkleTree {
+    const count = Math.ceil(leafCount / 2 ** baseLayer)
+    if (!Number.isSafeInteger(baseLayer) || baseLayer < 0 || treeDepth(leafCount) < baseLayer) {
+      throw new RangeError(`layer ${baseLayer} of a tree over ${leafCount} leaves`)
+    }
+    if (nodes.length !== count * HASH_SIZE) {
+      throw new RangeError(`a layer of ${nodes.length} bytes, not the ${count} nodes of layer ${baseLayer} over ${leafCount} leaves`)
+    }
+    const below: Array<Uint8Array> = Array.from({ length: baseLayer }, () => new Uint8Array(0))
+    return new MerkleTree(MerkleTree.upward([...below, nodes], baseLayer), leafCount, baseLayer)
+  }
+
+  /** `layers` (the last of them at `from`) completed upward to a layer of one node, padding past the end. */
+  private static upward(layers: Array<Uint8Array>, from: number): Array<Uint8Array> {
+    let layer = layers[from]!
+    for (let k = from; layer.length > HASH_SIZE; k++) {
       const count = layer.length / HASH_SIZE
       const next = new Uint8Array(HASH_SIZE * Math.ceil(count / 2))
       for (let i = 0; i < count; i += 2) {
@@ -75,7 +100,7 @@ export class MerkleTree {
       layers.push(next)
       layer = next
     }
-    return new MerkleTree(layers, leaves.length / HASH_SIZE)
+    return layers
   }
 
   /** The tree of a file held whole. */

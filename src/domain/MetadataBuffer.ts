@@ -1,6 +1,7 @@
 /**
  * The info dictionary of a magnet download, gathered 16 KiB piece by piece through ut_metadata (BEP 9)
- * and accepted only once its SHA-1 is the torrent's info hash.
+ * and accepted only once its hash is the torrent's: SHA-1 for a v1 info hash (20 bytes), SHA-256 for a v2
+ * one (32 bytes, a btmh magnet's).
  *
  * Pure and synchronous, like the other domain values. Pieces are held one by one as they arrive, never as
  * one buffer of the announced size: a peer that claims a 16 MiB info dictionary costs us what it actually
@@ -26,7 +27,9 @@ export const metadataPieceCount = (totalSize: number): number => Math.ceil(total
 /** What `add` did with a piece. */
 export type AddResult = "ok" | "bad" | "duplicate"
 
-const sha1 = (data: Uint8Array): Uint8Array => createHash("sha1").update(data).digest()
+/** SHA-1 of `data` against a v1 info hash, SHA-256 against a v2 one. */
+const digestFor = (infoHash: Uint8Array, data: Uint8Array): Uint8Array =>
+  createHash(infoHash.length === 32 ? "sha256" : "sha1").update(data).digest()
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
@@ -94,7 +97,8 @@ export class MetadataBuffer {
   }
 
   /**
-   * The whole metadata (a fresh buffer) if its SHA-1 equals `infoHash`. If it does not, undefined, and
+   * The whole metadata (a fresh buffer) if its hash equals `infoHash` (SHA-1 for 20 bytes, SHA-256 for 32:
+   * a v2 info hash). If it does not, undefined, and
    * every piece is dropped: one of them is wrong and there is no telling which, so all are fetched
    * again. While incomplete, undefined and nothing is dropped.
    */
@@ -102,7 +106,7 @@ export class MetadataBuffer {
     if (!this.complete) return undefined
     const whole = new Uint8Array(this.totalSize)
     this.pieces.forEach((piece, i) => whole.set(piece!, i * metadataPieceSize))
-    if (sameBytes(sha1(whole), infoHash)) return whole
+    if (sameBytes(digestFor(infoHash, whole), infoHash)) return whole
     this.pieces.fill(undefined)
     this.held = 0
     return undefined

@@ -9,7 +9,7 @@
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { Bitfield } from "./Bitfield.js"
-import { InfoHash } from "./InfoHash.js"
+import { InfoHash, InfoHashV2 } from "./InfoHash.js"
 import * as Layout from "./Layout.js"
 
 /** A file as it was on disk at the checkpoint (Storage's FileStamp as a Schema). */
@@ -20,7 +20,11 @@ export const FileStamp = Schema.Struct({
 export type FileStamp = typeof FileStamp.Type
 
 export class ResumeData extends Schema.Class<ResumeData>("ResumeData")({
+  /** The hash the torrent is known by (Metainfo.torrentHash: v1, or a v2-only torrent's truncated v2). */
   infoHash: InfoHash,
+  /** A v2 or hybrid torrent's whole v2 hash: the data is of this torrent, not of one that shares the
+   *  20 bytes it is known by. Absent for a v1 torrent (and in data written before v2). */
+  infoHashV2: Schema.optional(InfoHashV2),
   /** The download folder, resolved: data found under another folder is checked. */
   root: Schema.String,
   pieceCount: Schema.NonNegativeInt,

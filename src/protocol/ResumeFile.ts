@@ -27,6 +27,8 @@ export const resumeToBencode = (data: ResumeData): BencodeDict =>
     ["file-format", bytes(format)],
     ["file-version", version],
     ["info-hash", data.infoHash],
+    // Added within version 1: older readers ignore the key.
+    ...(data.infoHashV2 !== undefined ? [["info-hash-v2", data.infoHashV2] as const] : []),
     ["root", bytes(data.root)],
     ["piece-count", data.pieceCount],
     ["pieces", data.pieces],
@@ -66,6 +68,7 @@ const fieldsOf = (value: Bencode): Either.Either<unknown, string> => {
   }
   return Either.right({
     infoHash: value.get("info-hash"),
+    ...(value.has("info-hash-v2") ? { infoHashV2: value.get("info-hash-v2") } : {}),
     root: text(root),
     pieceCount: int(value, "piece-count"),
     pieces: value.get("pieces"),

@@ -8,9 +8,9 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { type Bencode, bytes as utf8Bytes } from "../domain/Bencode.js"
+import { type Bencode, bytes as utf8Bytes, keyFromBytes } from "../domain/Bencode.js"
 import { MetainfoError } from "../domain/Errors.js"
-import { Metainfo } from "../domain/Metainfo.js"
+import { Metainfo, type TorrentFile } from "../domain/Metainfo.js"
 import { decodeMetainfo } from "../domain/MetainfoDecode.js"
 import { decode, encode } from "./Bencode.js"
 import { fromCodec } from "./CodecSchema.js"
@@ -63,16 +63,27 @@ export const encodeTorrent = (m: Metainfo): Uint8Array => {
 
 /**
  * The .torrent of an info dictionary fetched for a magnet link: the raw info bytes, unchanged (so the
- * info hash holds), and the magnet's trackers, each its own tier as the magnet lists them.
+ * info hash holds), and the magnet's trackers, each its own tier as the magnet lists them. For a v2 or
+ * hybrid torrent, `files` (its Metainfo's, with the piece layers fetched from peers) gives the `piece
+ * layers` (BEP 52: outside the info dictionary, each file's pieces root to its layer), so that the
+ * .torrent is whole.
  */
-export const torrentFromInfo = (infoBytes: Uint8Array, trackers: ReadonlyArray<string>): Uint8Array => {
+export const torrentFromInfo = (
+  infoBytes: Uint8Array,
+  trackers: ReadonlyArray<string>,
+  files: ReadonlyArray<TorrentFile> = []
+): Uint8Array => {
   const top = new Map<string, Bencode>()
   if (trackers.length > 0) {
     top.set("announce", utf8Bytes(trackers[0]!))
     top.set("announce-list", trackers.map((t) => [utf8Bytes(t)]))
   }
+  const layers = new Map<string, Bencode>()
+  for (const f of files) if (f.piecesRoot !== undefined && f.pieceLayer !== undefined) layers.set(keyFromBytes(f.piecesRoot), f.pieceLayer)
+  // Keys in byte order: "announce..." < "info" < "piece layers".
+  const after = layers.size === 0 ? new Uint8Array(0) : encode(new Map([["piece layers", layers]])).subarray(1)
   const head = encode(top)
-  return Buffer.concat([head.subarray(0, head.length - 1), Buffer.from("4:info"), infoBytes, Buffer.from("e")])
+  return Buffer.concat([head.subarray(0, head.length - 1), Buffer.from("4:info"), infoBytes, after.length > 0 ? after : Buffer.from("e")])
 }
 
 /** .torrent bytes <-> Metainfo. */

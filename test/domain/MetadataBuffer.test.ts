@@ -1,7 +1,7 @@
 /**
  * The metadata assembler (src/domain/MetadataBuffer.ts): the sizes it takes (1 byte to 16 MiB), the
  * pieces it takes (each 16 KiB but the last, in range, once), that it copies what it is given, and the
- * verify path against a real info dictionary hashed with node's SHA-1: the right one comes back whole,
+ * verify path against a real info dictionary hashed with node's SHA-1 (SHA-256 for a v2 info hash): the right one comes back whole,
  * a corrupted one is dropped so that every piece is fetched again.
  */
 import { createHash } from "node:crypto"
@@ -129,6 +129,19 @@ describe("MetadataBuffer", () => {
     expect(b.missing()).toEqual([0, 1, 2])
     piecesOf(info).forEach((p, i) => b.add(i, p))
     expect(b.verify(sha1(info).subarray(0, 19))).toBeUndefined()
+    expect(b.heldPieces).toBe(0)
+  })
+
+  it("checks against a v2 info hash (32 bytes) with SHA-256: a btmh magnet's metadata", () => {
+    const info = infoDict()
+    const sha256 = new Uint8Array(createHash("sha256").update(info).digest())
+    const b = make(info.length)
+    piecesOf(info).forEach((p, i) => b.add(i, p))
+    expect(Buffer.compare(b.verify(sha256)!, info)).toBe(0)
+    // The SHA-1 digest padded to 32 bytes is not the v2 hash; a wrong v2 hash drops the pieces.
+    const padded = new Uint8Array(32)
+    padded.set(sha1(info))
+    expect(b.verify(padded)).toBeUndefined()
     expect(b.heldPieces).toBe(0)
   })
 

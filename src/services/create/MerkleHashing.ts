@@ -31,11 +31,12 @@ export interface V2Hashes {
 
 /**
  * The pad file after file `index` of `files` in a hybrid torrent (BEP 47): zeros to the next piece
- * boundary after every file but the last, none after an empty file or one that ends on a boundary.
+ * boundary after every file, the last one too, as libtorrent 2.0.8 pads them (BEP 52's layout: so that
+ * the same files make the same torrent in both); none after an empty file or one that ends on a boundary.
  */
 export const padAfter = (files: ReadonlyArray<{ readonly length: number }>, index: number, pieceLength: number): number => {
   const length = files[index]?.length ?? 0
-  if (index >= files.length - 1 || length === 0 || length % pieceLength === 0) return 0
+  if (index >= files.length || length === 0 || length % pieceLength === 0) return 0
   return pieceLength - (length % pieceLength)
 }
 

@@ -6,6 +6,7 @@
 import type * as Effect from "effect/Effect"
 import type { Bitfield } from "../../domain/Bitfield.js"
 import type { PeerErrorReason, StorageError } from "../../domain/Errors.js"
+import type { FileHashes } from "../../domain/FileHashes.js"
 import type * as InfoHash from "../../domain/InfoHash.js"
 import * as Layout from "../../domain/Layout.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
@@ -124,4 +125,7 @@ export interface SwarmContext {
   readonly throttle?: Throttle
   /** Our DHT node, when it runs: its port goes to peers (PORT), their nodes come to it. */
   readonly dht?: { readonly port: number; readonly addNode: (host: string, port: number) => void }
+  /** A v2 or hybrid torrent's hashes per file (BEP 52 hash requests answered, missing piece layers asked
+   *  of v2 peers: HashExchange.ts); absent for a v1 torrent. */
+  readonly hashes?: FileHashes
 }

@@ -20,12 +20,13 @@ import { RateMeter } from "../../domain/Rate.js"
 import type * as FrameParser from "../../protocol/FrameParser.js"
 import * as Message from "../../protocol/Message.js"
 import { type PeerFeatures, type PeerInfo, type PeerLink, type SwarmContext } from "./PeerContext.js"
+import { FastTally } from "./FastTally.js"
+import { HashExchange } from "./HashExchange.js"
 import { RequestPipeline } from "./RequestPipeline.js"
 import { urgentRequests } from "./UrgentRequests.js"
 import { UploadQueue } from "./UploadQueue.js"
 import { limits } from "./PeerLimits.js"
 
-const fastMessages = new Set(["HaveAll", "HaveNone", "Reject", "AllowedFast", "Suggest"])
 const noUploads: ReadonlyArray<BlockRequest> = []
 
 export class PeerState {
@@ -54,7 +55,8 @@ export class PeerState {
   private readonly allowedFast: ReadonlySet<number>
   private readonly allowedFastSent = new Set<number>()
   /** BEP 6 traffic, both ways, for the debug log. */
-  private readonly fastTally = { sent: new Map<string, number>(), received: new Map<string, number>() }
+  private readonly fastTally = new FastTally()
+  private readonly hashExchange: HashExchange
   private readonly outbox: Array<Uint8Array> = []
   private uploadThrottled = false
   /** The picker's deadlines as last looked at (UrgentRequests.ts). */
@@ -75,6 +77,7 @@ export class PeerState {
     this.theirs = Bitfield.empty(ctx.layout.pieceCount)
     this.client = clientName(features.peerId)
     this.allowedFast = new Set(this.fast ? allowedFastSet(host, ctx.infoHash, ctx.layout.pieceCount) : [])
+    this.hashExchange = new HashExchange(ctx.hashes, features.v2, { send: (b) => this.queueBytes(b), end: (r, d) => this.end(r, d) })
   }
 
   link(): PeerLink {
@@ -122,33 +125,27 @@ export class PeerState {
     this.lastBlockMs = now
     this.connectedAt = now
     const have = this.ctx.picker.have
-    if (have.isComplete && this.fast) {
-      this.queue(Message.encode(Message.haveAll))
-      this.tally("sent", "HaveAll")
-    } else if (have.isEmpty && this.fast) {
-      this.queue(Message.encode(Message.haveNone))
-      this.tally("sent", "HaveNone")
-    }
+    if (have.isComplete && this.fast) this.queueFast(Message.haveAll, "HaveAll")
+    else if (have.isEmpty && this.fast) this.queueFast(Message.haveNone, "HaveNone")
     else if (!have.isEmpty) this.queue(Message.encode(Message.bitfield(have.toBytes())))
     for (const piece of this.allowedFast) this.offerAllowedFast(piece)
     this.features.extensions?.start()
     if (this.features.dht && this.ctx.dht !== undefined) this.queue(Message.encode(Message.port(this.ctx.dht.port)))
+    this.hashExchange.request(now)
   }
 
   /** Tells the peer of an allowed fast piece once we have it. */
   private offerAllowedFast(piece: number): void {
     if (!this.allowedFast.has(piece) || this.allowedFastSent.has(piece) || !this.ctx.picker.have.has(piece)) return
     this.allowedFastSent.add(piece)
-    this.queue(Message.encode(Message.allowedFast(piece)))
-    this.tally("sent", "AllowedFast")
+    this.queueFast(Message.allowedFast(piece), "AllowedFast")
   }
 
   /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
   private dropUploads(): void {
     this.uploads.retain((piece) => this.allowedFastSent.has(piece), (piece, offset, length) => {
       if (!this.fast) return
-      this.queue(Message.encode(Message.reject(piece, offset, length)))
-      this.tally("sent", "Reject")
+      this.queueFast(Message.reject(piece, offset, length), "Reject")
     })
   }
 
@@ -184,24 +181,23 @@ export class PeerState {
     this.ctx.detach(this.key)
   }
 
-  private tally(way: "sent" | "received", tag: string): void {
-    this.fastTally[way].set(tag, (this.fastTally[way].get(tag) ?? 0) + 1)
-  }
-
   /** One line on the session: the Fast extension, and its messages each way. */
   summary(): string {
-    const show = (m: Map<string, number>) => (m.size === 0 ? "none" : [...m].map(([k, n]) => `${n} ${k}`).join(", "))
-    const fast = this.fast
-      ? `fast extension on; sent ${show(this.fastTally.sent)}; received ${show(this.fastTally.received)}`
-      : "fast extension off"
+    const fast = this.fast ? `fast extension on; ${this.fastTally.describe()}` : "fast extension off"
     const latency = this.requests.latency
     const pipeline = `request depth ${this.requests.currentDepth}${latency === undefined ? "" : `, service time ${latency} ms`}`
     return `${fast}; ${this.features.extensions?.summary() ?? "extension protocol off"}; ${pipeline}; ` +
-      `blocks after our cancel ${this.late}, unasked ${this.unrequested}`
+      `blocks after our cancel ${this.late}, unasked ${this.unrequested}${this.hashExchange.summary()}`
   }
 
   private queue(bytes: Uint8Array): void {
     this.outbox.push(bytes)
+  }
+
+  /** A BEP 6 message of ours, counted for the summary. */
+  private queueFast(m: Message.Message, tag: string): void {
+    this.queue(Message.encode(m))
+    this.fastTally.out(tag)
   }
 
   /** For the extensions: bytes to send, and the loop woken to send them. */
@@ -223,7 +219,8 @@ export class PeerState {
   }
 
   private onMessage(m: Message.Message, now: number): void {
-    if (fastMessages.has(m._tag)) this.tally("received", m._tag)
+    this.fastTally.in(m._tag)
+    if (m._tag === "HashRequest" || m._tag === "Hashes" || m._tag === "HashReject") return this.hashExchange.onMessage(m, now)
     const first = !this.gotFirstMessage
     if (m._tag !== "KeepAlive") this.gotFirstMessage = true
     switch (m._tag) {
@@ -343,10 +340,7 @@ export class PeerState {
       if (++this.refused > limits.maxRefusedRequests) {
         return this.end("Protocol", `request flood: more than ${limits.maxRefusedRequests} requests refused since the last unchoke`)
       }
-      if (this.fast) {
-        this.queue(Message.encode(Message.reject(m.index, m.begin, m.length)))
-        this.tally("sent", "Reject")
-      }
+      if (this.fast) this.queueFast(Message.reject(m.index, m.begin, m.length), "Reject")
       return
     }
     this.uploads.push(m.index, m.begin, m.length)
@@ -361,6 +355,7 @@ export class PeerState {
     if (now - this.lastSentMs > limits.keepAliveMs) this.queue(Message.encode(Message.keepAlive))
     this.requests.tick(now, this.connectedAt, this.down.rate(now))
     this.features.extensions?.tick(now)
+    this.hashExchange.tick(now)
   }
 
   /** Requests to make now (RequestPipeline.room), when we may ask at all. */
@@ -429,6 +424,7 @@ export class PeerState {
 
   /** What waits to be sent (control messages, requests), taken for one write. */
   takeOutbox(): Array<Uint8Array> {
+    this.hashExchange.flushed()
     return this.outbox.splice(0)
   }
 

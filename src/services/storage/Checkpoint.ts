@@ -57,6 +57,7 @@ export const make = Effect.fn("Checkpoint.make")(function*(options: CheckpointOp
         const stamps = yield* options.storage.stamps
         const data = new ResumeData({
           infoHash: torrentHash(options.metainfo),
+          ...(options.metainfo.infoHashV2 !== undefined ? { infoHashV2: options.metainfo.infoHashV2 } : {}),
           root: path.resolve(options.root),
           pieceCount: have.pieceCount,
           pieces: have.toBytes(),

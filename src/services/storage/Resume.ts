@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import type { Bitfield } from "../../domain/Bitfield.js"
+import * as InfoHash from "../../domain/InfoHash.js"
 import { layoutOf, type Metainfo, torrentHash } from "../../domain/Metainfo.js"
 import { decide, ResumeData } from "../../domain/ResumeData.js"
 import { type CheckProgress, checkData, type CheckResult } from "./DataCheck.js"
@@ -45,7 +46,9 @@ export const recover = Effect.fn("Resume.recover")(function*(metainfo: Metainfo,
   const layout = layoutOf(metainfo)
   const planned = yield* Either.match(plan(metainfo, root), { onLeft: Effect.fail, onRight: Effect.succeed })
   const saved = Option.getOrUndefined(
-    Option.filter(yield* store.load(torrentHash(metainfo)), (data) => data.root === path.resolve(root))
+    Option.filter(yield* store.load(torrentHash(metainfo)), (data) =>
+      data.root === path.resolve(root) &&
+      (data.infoHashV2 === undefined || (metainfo.infoHashV2 !== undefined && InfoHash.equals(data.infoHashV2, metainfo.infoHashV2))))
   )
   const stamps = yield* storage.stamps(metainfo, root)
   const decision = decide(layout, options.ignoreCheckpoint === true ? undefined : saved, stamps, planned.files.map((f) => f.stored))
@@ -90,6 +93,7 @@ export const record = Effect.fn("Resume.record")(function*(metainfo: Metainfo, r
   yield* (yield* ResumeStore).save(
     new ResumeData({
       infoHash: torrentHash(metainfo),
+      ...(metainfo.infoHashV2 !== undefined ? { infoHashV2: metainfo.infoHashV2 } : {}),
       root: path.resolve(root),
       pieceCount: metainfo.pieceCount,
       pieces: recovered.have.toBytes(),

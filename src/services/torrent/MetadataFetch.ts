@@ -8,6 +8,10 @@
  * verifies wins. Metadata is small (tens of KiB, 16 MiB at most), so fetching it more than once costs
  * little, and no peer can spoil another's pieces. The connections are closed afterwards; the torrent
  * then dials the peers again as a normal download.
+ *
+ * A btmh magnet (BEP 52) names the torrent by its v2 hash: the handshake carries the hash truncated to 20
+ * bytes and the v2 bit, the dictionary is checked with SHA-256, and since a v2 torrent's piece layers are
+ * not in its info dictionary, the same peer is then asked for them with hash requests (PieceLayerFetch.ts).
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -19,16 +23,20 @@ import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import { PeerError, type PeerErrorReason } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
+import type { Metainfo } from "../../domain/Metainfo.js"
 import { MetadataBuffer } from "../../domain/MetadataBuffer.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerId } from "../../domain/PeerId.js"
 import * as Extension from "../../protocol/Extension.js"
 import * as Handshake from "../../protocol/Handshake.js"
+import type * as FrameParser from "../../protocol/FrameParser.js"
+import * as HashMessages from "../../protocol/HashMessages.js"
 import * as Message from "../../protocol/Message.js"
 import * as Metadata from "../../protocol/Metadata.js"
 import * as Announcer from "../tracker/Announcer.js"
 import type { DhtService } from "../dht/Dht.js"
 import * as Dialer from "./Dialer.js"
+import { completeLayers } from "./PieceLayerFetch.js"
 import { PeerCandidates } from "./PeerCandidates.js"
 import { EncryptionPolicy, type Policy } from "../wire/Encryption.js"
 import { type Connection, PeerNetwork } from "../wire/PeerNetwork.js"
@@ -36,11 +44,7 @@ import { clientVersion, ourIds } from "../peer/PeerExtensions.js"
 import * as PeerHandshake from "../peer/PeerHandshake.js"
 import type { Tracker } from "../tracker/Tracker.js"
 
-export interface FetchOptions {
-  readonly infoHash: InfoHash.InfoHash
-  readonly peerId: PeerId
-  /** Our listening port, for trackers and the extension handshake. */
-  readonly port: number
+export interface FetchOptions extends PeerOptions {
   /** `x.pe` */
   readonly peers: ReadonlyArray<PeerAddress>
   /** `tr`, each its own tier. */
@@ -53,15 +57,36 @@ export interface FetchOptions {
   readonly encryption?: () => Policy
 }
 
+/** What one connection's fetch needs. */
+export interface PeerOptions {
+  /** The hash the handshake and the trackers use: a v1 info hash, or a btmh magnet's v2 hash truncated to 20
+   *  bytes (Magnet.infoHashV2Truncated). */
+  readonly infoHash: InfoHash.InfoHash
+  /** A btmh magnet's v2 info hash: the metadata is checked with SHA-256 against it (not SHA-1 against
+   *  `infoHash`), the handshake says we speak v2, and a v2 torrent's piece layers are fetched too. */
+  readonly infoHashV2?: InfoHash.InfoHashV2
+  readonly peerId: PeerId
+  /** Our listening port, for trackers and the extension handshake. */
+  readonly port: number
+}
+
+/** What one peer gave: the info dictionary, and for a v2 or hybrid torrent its Metainfo with the piece
+ *  layers the peer could give (PieceLayerFetch.ts). */
+export interface Fetched {
+  /** The raw info dictionary, whose SHA-1 is the v1 info hash (SHA-256: the v2 one). */
+  readonly info: Uint8Array
+  /** A v2 or hybrid torrent: the info decoded (no trackers), every file's `pieceLayer` filled in (for a
+   *  hybrid, those the peer could give). Absent for a v1 torrent. */
+  readonly metainfo?: Metainfo
+}
+
 export interface FetchStatus {
   readonly known: number
   readonly asking: number
   readonly failed: number
 }
 
-export interface FetchResult {
-  /** The raw info dictionary, whose SHA-1 is the info hash. */
-  readonly info: Uint8Array
+export interface FetchResult extends Fetched {
   /** The peer that gave it. */
   readonly from: string
   /** Every peer heard of, for the download that follows. */
@@ -78,22 +103,41 @@ export const fetchLimits = {
   dhtRetry: Duration.seconds(30)
 }
 
-/** The info dictionary from one connected peer, or why not. */
-export const fetchFrom = (connection: Connection, options: { readonly infoHash: InfoHash.InfoHash; readonly peerId: PeerId; readonly port: number }) =>
+/** Frames are views into the chunk, valid during the call only: what is kept is copied. */
+const kept = (frame: FrameParser.Frame): Message.Extended | HashMessages.HashMessage | undefined => {
+  const copy = (b: Uint8Array) => Uint8Array.prototype.slice.call(b)
+  switch (frame._tag) {
+    case "Extended":
+      return Message.extended(frame.extendedId, copy(frame.payload))
+    case "Hashes":
+      return { ...frame, piecesRoot: copy(frame.piecesRoot), hashes: copy(frame.hashes) }
+    case "HashRequest":
+    case "HashReject":
+      return { ...frame, piecesRoot: copy(frame.piecesRoot) }
+    default:
+      return undefined
+  }
+}
+
+/** The info dictionary from one connected peer (with a v2 torrent's piece layers), or why not. */
+export const fetchFrom = (connection: Connection, options: PeerOptions): Effect.Effect<Fetched, PeerError, Scope.Scope> =>
   Effect.gen(function* () {
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: connection.remote, detail })
     const greeted = yield* PeerHandshake.exchange(connection, {
       infoHash: options.infoHash,
       peerId: options.peerId,
-      reserved: Handshake.reserved({ extensions: true }),
+      reserved: Handshake.reserved({ extensions: true, v2: options.infoHashV2 !== undefined }),
       inbound: false
     })
+    const truncated = options.infoHashV2?.subarray(0, 20)
+    const peerV2 = Handshake.supportsV2(greeted.theirs.reserved) ||
+      (truncated !== undefined && InfoHash.equals(truncated, options.infoHash))
     if (!Handshake.supportsExtensions(greeted.theirs.reserved)) return yield* fail("Unsupported", "no extension protocol (BEP 10)")
-    // Frames are views into the chunk, valid during the call only: what is kept is copied.
-    const frames = yield* Queue.unbounded<Message.Extended | PeerError>()
+    const frames = yield* Queue.unbounded<Message.Extended | HashMessages.HashMessage | PeerError>()
     greeted.deliver({
       frame: (frame) => {
-        if (frame._tag === "Extended") frames.unsafeOffer(Message.extended(frame.extendedId, Uint8Array.prototype.slice.call(frame.payload)))
+        const copy = kept(frame)
+        if (copy !== undefined) frames.unsafeOffer(copy)
       },
       chunkDone: () => {},
       end: (error) => frames.unsafeOffer(error)
@@ -103,7 +147,8 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
         Effect.flatMap((f) => (f instanceof PeerError ? Effect.fail(f) : Effect.succeed(f))),
         Effect.timeoutFail({ duration: timeout, onTimeout: () => fail("Timeout", `no ${what} within ${Duration.format(timeout)}`) })
       )
-    const write = (bytes: Uint8Array) => connection.write([bytes]).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+    const writeAll = (bytes: ReadonlyArray<Uint8Array>) => connection.write(bytes).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+    const write = (bytes: Uint8Array) => writeAll([bytes])
 
     const ours = Extension.encodeHandshake({
       m: new Map([[Extension.UtMetadata, ourIds.ut_metadata]]),
@@ -115,7 +160,7 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
     let theirs: Extension.ExtensionHandshake | undefined
     while (theirs === undefined) {
       const frame = yield* next(fetchLimits.handshakeTimeout, "extension handshake")
-      if (frame.extendedId !== Extension.handshakeId) continue
+      if (frame._tag !== "Extended" || frame.extendedId !== Extension.handshakeId) continue
       const decoded = Extension.decodeHandshake(frame.payload)
       if (Either.isLeft(decoded)) return yield* fail("Protocol", `bad extension handshake: ${decoded.left.detail}`)
       theirs = decoded.right
@@ -136,9 +181,9 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
         requests.push(Message.encode(Message.extended(theirId, Metadata.encode(Metadata.request(queue.shift()!)))))
         outstanding++
       }
-      if (requests.length > 0) yield* connection.write(requests).pipe(Effect.mapError((e) => fail("Closed", e.message)))
+      if (requests.length > 0) yield* writeAll(requests)
       const frame = yield* next(fetchLimits.pieceTimeout, "metadata piece")
-      if (frame.extendedId !== ourIds.ut_metadata) continue
+      if (frame._tag !== "Extended" || frame.extendedId !== ourIds.ut_metadata) continue
       const decoded = Metadata.decode(frame.payload)
       // BEP 9: a msg_type we do not know is ignored.
       if (Either.isLeft(decoded) && decoded.left.reason === "UnknownMessage") continue
@@ -151,9 +196,10 @@ export const fetchFrom = (connection: Connection, options: { readonly infoHash: 
       if (added === "bad") return yield* fail("Protocol", `bad metadata piece ${message.piece} (${message.data.length} bytes)`)
       if (added === "ok") outstanding--
       if (buffer.complete) {
-        const info = buffer.verify(options.infoHash)
+        const info = buffer.verify(options.infoHashV2 ?? options.infoHash)
         if (info === undefined) return yield* fail("Corrupt", "metadata does not match the info hash")
-        return info
+        const metainfo = yield* completeLayers(info, peerV2, { next, write: (bytes) => writeAll(bytes), fail })
+        return metainfo === undefined ? { info } : { info, metainfo }
       }
     }
   })
@@ -184,7 +230,7 @@ const fetchScoped = (
     forgiveOnConnect: false,
     encryption: { infoHash: options.infoHash, policy: encryption },
     session: (connection) =>
-      Effect.flatMap(fetchFrom(connection, options), (info) => Deferred.succeed(result, { info, from: connection.remote, peers: known() })).pipe(
+      Effect.flatMap(fetchFrom(connection, options), (fetched) => Deferred.succeed(result, { ...fetched, from: connection.remote, peers: known() })).pipe(
         Effect.scoped,
         Effect.asVoid
       ),
