@@ -2,7 +2,7 @@
  * Adding a torrent to the session, from each source: the bytes of a .torrent, a magnet link (its metadata
  * comes from peers when it first runs), or the URL of a .torrent (fetched over HTTP, TorrentUrl.ts). The
  * .torrent's bytes, uploaded or fetched, are kept in the state folder for a restart. A torrent already in the session is not added again: the answer names
- * the one there. v2-only torrents and links are refused, as the rest of bt-effect does.
+ * the one there. A v2-only torrent is known by its v2 hash truncated to 20 bytes.
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
@@ -64,8 +64,9 @@ const identify = (source: AddSource, fetchTorrent: TorrentUrl.FetchTorrent): Eff
     case "Magnet":
       return Effect.gen(function*() {
         const magnet = yield* Effect.mapError(Magnet.parse(source.uri), (e) => invalid(e.message))
-        if (magnet.infoHash === undefined) return yield* invalid("v2-only magnet links are not supported yet")
-        const hash = toHex(magnet.infoHash)
+        // Known by the hash its torrent will be known by (Metainfo.torrentHash): a v2-only link's is its
+        // v2 hash truncated, as Transmission 4 and qBittorrent name it.
+        const hash = toHex(magnet.infoHash ?? magnet.infoHashV2Truncated!)
         return { identity: { hash, name: magnet.displayName ?? hash, metainfo: undefined, magnet: source.uri }, keep: undefined }
       })
     case "Url":

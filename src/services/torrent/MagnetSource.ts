@@ -57,13 +57,9 @@ export const saveBeside = (out: string, metainfo: Metainfo, torrent: Uint8Array)
 }
 
 export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magnet, options: MagnetOptions) {
-  const infoHash = magnet.infoHash
-  if (infoHash === undefined) {
-    return yield* new MetainfoError({
-      reason: "Unsupported",
-      detail: "v2-only magnet links (urn:btmh) are not supported yet; a link with urn:btih works"
-    })
-  }
+  // A v2-only link (urn:btmh alone) is known by its v2 hash truncated, as the torrent will be
+  // (Metainfo.torrentHash): its handshakes, announces, DHT lookups and state files use it.
+  const infoHash = magnet.infoHash ?? magnet.infoHashV2Truncated!
   const store = yield* ResumeStore
   const cached = yield* store.loadTorrent(infoHash)
   if (Option.isSome(cached)) {
@@ -90,6 +86,7 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
   const fetched = MetadataFetch.fetch(
     {
       infoHash,
+      ...(magnet.infoHashV2 !== undefined ? { infoHashV2: magnet.infoHashV2 } : {}),
       peerId: options.peerId,
       port: options.port,
       peers: magnet.peers,
@@ -111,7 +108,8 @@ export const resolve = Effect.fn("MagnetSource.resolve")(function* (magnet: Magn
         })
       )
     : fetched
-  const torrent = torrentFromInfo(result.info, magnet.trackers)
+  // A v2 torrent's piece layers came with the metadata (PieceLayerFetch): they go into the .torrent kept.
+  const torrent = torrentFromInfo(result.info, magnet.trackers, result.metainfo?.files)
   const metainfo = yield* decode(torrent, `metadata from ${result.from}`)
   const elapsed = (yield* Clock.currentTimeMillis) - started
   yield* store.saveTorrent(infoHash, torrent)

@@ -123,15 +123,17 @@ const kept = (frame: FrameParser.Frame): Message.Extended | HashMessages.HashMes
 export const fetchFrom = (connection: Connection, options: PeerOptions): Effect.Effect<Fetched, PeerError, Scope.Scope> =>
   Effect.gen(function* () {
     const fail = (reason: PeerErrorReason, detail: string) => new PeerError({ reason, address: connection.remote, detail })
+    // A hybrid's link dials with the v1 hash and the v2 bit; libtorrent answers with the v2 hash (the
+    // connection upgraded, PeerHandshake.ts), a v1 client with the v1 hash.
+    const truncated = options.infoHashV2 === undefined ? undefined : InfoHash.infoHash(options.infoHashV2.subarray(0, 20))
     const greeted = yield* PeerHandshake.exchange(connection, {
       infoHash: options.infoHash,
+      ...(truncated !== undefined ? { v2Hash: truncated } : {}),
       peerId: options.peerId,
-      reserved: Handshake.reserved({ extensions: true, v2: options.infoHashV2 !== undefined }),
+      reserved: Handshake.reserved({ extensions: true, v2: truncated !== undefined && !InfoHash.equals(truncated, options.infoHash) }),
       inbound: false
     })
-    const truncated = options.infoHashV2?.subarray(0, 20)
-    const peerV2 = Handshake.supportsV2(greeted.theirs.reserved) ||
-      (truncated !== undefined && InfoHash.equals(truncated, options.infoHash))
+    const peerV2 = greeted.v2 || (truncated !== undefined && InfoHash.equals(truncated, options.infoHash))
     if (!Handshake.supportsExtensions(greeted.theirs.reserved)) return yield* fail("Unsupported", "no extension protocol (BEP 10)")
     const frames = yield* Queue.unbounded<Message.Extended | HashMessages.HashMessage | PeerError>()
     greeted.deliver({

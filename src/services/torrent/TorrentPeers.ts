@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { NetworkError, PeerError, StorageError } from "../../domain/Errors.js"
+import { FileHashes } from "../../domain/FileHashes.js"
 import { layoutOf, swarmHashes, torrentHash, truncatedV2 } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import * as Prng from "../../domain/Prng.js"
@@ -55,6 +56,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
   Effect.gen(function* () {
     const { picker, swarm, flow, meters } = parts
     const m = options.metainfo
+    const hashes = FileHashes.fromMetainfo(m)
     const policy = (yield* EncryptionPolicy) ?? "off"
     const network = yield* PeerNetwork
     const encryption = options.encryption ?? (() => policy)
@@ -86,6 +88,8 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
       ...(options.throttle !== undefined ? { throttle: options.throttle } : {}),
       infoHash: torrentHash(m),
       ...(m.infoHashV2 !== undefined ? { infoHashV2: truncatedV2(m)! } : {}),
+      // BEP 52 hash requests answered from the piece layers (libtorrent asks for them with a btmh magnet).
+      ...(hashes !== undefined ? { hashes } : {}),
       peerId: options.peerId,
       layout: layoutOf(m),
       picker,
