@@ -11,6 +11,9 @@
  *   `nextRequest` (what to ask a peer next), `accept` (an answer, proved against the root) until `complete`,
  *   then `metainfo` with every file's `pieceLayer` filled in.
  *
+ * - Blame: the block hashes of pieces that failed their check (`blocks`, BlockHashes.ts), asked for after
+ *   the missing layers, their answers proved against the piece hashes.
+ *
  * Requests are shaped as libtorrent 2.0's hash picker shapes them, since libtorrent is what answers them
  * and checks ours: the base layer is the piece layer, chunks of 512 piece hashes (the index a multiple of
  * 512; the last chunk of a file its remaining hashes rounded up to a power of two), and enough proof layers
@@ -21,6 +24,7 @@
 import { toHex } from "./InfoHash.js"
 import { HASH_SIZE, isPowerOfTwo, LEAF_SIZE, leafCount, treeDepth } from "./Merkle.js"
 import * as MerkleProof from "./MerkleProof.js"
+import { BlockHashes } from "./BlockHashes.js"
 import { MerkleTree } from "./MerkleTree.js"
 import type { Metainfo } from "./Metainfo.js"
 
@@ -69,6 +73,8 @@ export class FileHashes {
   private readonly byRoot = new Map<string, Entry>()
   /** Files still without a piece layer, in the torrent's order. */
   private readonly gathering: Array<Entry> = []
+  /** Block hashes wanted for per-block blame. */
+  readonly blocks = new BlockHashes()
 
   private constructor(
     private readonly source: Metainfo,
@@ -154,7 +160,7 @@ export class FileHashes {
         return this.chunkRequest(entry, chunk)
       }
     }
-    return undefined
+    return this.blocks.size === 0 ? undefined : this.blocks.nextRequest(now)
   }
 
   /** The request for chunk `chunk` of a file's piece layer, as libtorrent's hash picker makes it. */
@@ -174,6 +180,7 @@ export class FileHashes {
 
   /** A peer rejected a request of ours: its chunks may be asked for again at once (of another peer). */
   rejected(root: Uint8Array, range: MerkleProof.HashRange): void {
+    if (this.blocks.expects(root, range)) return this.blocks.rejected(root, range)
     const g = this.byRoot.get(toHex(root))?.gathering
     if (g === undefined || range.baseLayer !== this.pieceLayerHeight) return
     const first = Math.floor(range.index / PIECE_HASHES_PER_REQUEST)
@@ -187,6 +194,7 @@ export class FileHashes {
    * last piece; anything else proved is accepted and dropped. False for an unknown root or a bad proof.
    */
   accept(root: Uint8Array, range: MerkleProof.HashRange, hashes: Uint8Array, uncles: Uint8Array): boolean {
+    if (this.blocks.expects(root, range)) return this.blocks.accept(root, range, hashes, uncles)
     const entry = root.length === HASH_SIZE ? this.byRoot.get(toHex(root)) : undefined
     if (entry === undefined || hashes.length !== range.length * HASH_SIZE) return false
     if (!MerkleProof.verifyAnswer(entry.root, entry.depth, range.baseLayer, range.index, hashes, uncles)) return false

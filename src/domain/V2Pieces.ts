@@ -20,6 +20,9 @@ export interface V2Piece {
   readonly length: number
   /** The leaves under `hash` (a power of two). */
   readonly width: number
+  /** The file's pieces root, and the piece's index within the file: where its leaves are in the tree. */
+  readonly piecesRoot: Uint8Array
+  readonly indexInFile: number
 }
 
 export class V2Pieces {
@@ -58,10 +61,11 @@ export class V2Pieces {
     const k = this.indexInFile[piece]!
     const length = Math.min(this.pieceLength, file.length - k * this.pieceLength)
     const width = leavesPerPiece(file.length, this.pieceLength)
-    if (file.length <= this.pieceLength) return { hash: file.piecesRoot, length, width }
+    const where = { piecesRoot: file.piecesRoot, indexInFile: k }
+    if (file.length <= this.pieceLength) return { hash: file.piecesRoot, length, width, ...where }
     const layer = file.pieceLayer
     if (layer === undefined || layer.length < (k + 1) * HASH_SIZE) return undefined
-    return { hash: layer.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE), length, width }
+    return { hash: layer.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE), length, width, ...where }
   }
 
   /** Files longer than a piece whose piece layer is not known: their pieces cannot be checked. */

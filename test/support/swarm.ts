@@ -21,7 +21,7 @@ import { DatagramNetwork } from "../../src/services/wire/Datagram.js"
 import type * as MemoryDatagram from "../../src/services/wire/MemoryDatagram.js"
 import { PeerNetwork } from "../../src/services/wire/PeerNetwork.js"
 import * as PeerTransports from "../../src/services/wire/PeerTransports.js"
-import { MemoryStore, layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
+import { infoHashHex as storeKey, MemoryStore, layer as storageMemory } from "../../src/services/storage/MemoryStorage.js"
 import * as Resume from "../../src/services/storage/Resume.js"
 import * as Torrent from "../../src/services/torrent/Torrent.js"
 import { makeTorrent, randomBytes, type TestFile, type TestTorrent } from "./torrents.js"
@@ -83,6 +83,9 @@ export const makeSwarm = (options: {
   readonly pieceLength?: number
   readonly files?: ReadonlyArray<TestFile>
   readonly seed?: number
+  /** A torrent made elsewhere (a v2 or hybrid one: v2Torrents.ts), its payload the whole piece space;
+   *  `size`, `pieceLength`, `files` and `seed` are then unused. */
+  readonly torrent?: TestTorrent
 }): Effect.Effect<Swarm> =>
   Effect.gen(function* () {
     const network = yield* MemoryNetwork.make()
@@ -97,11 +100,11 @@ export const makeSwarm = (options: {
       return made
     }
     const files = options.files ?? [{ path: ["payload.bin"], data: randomBytes(options.size ?? 1024 * 1024, options.seed ?? 1) }]
-    const torrent = makeTorrent({ name: "swarm", pieceLength: options.pieceLength ?? 32768, files, announce: announceUrl })
+    const torrent = options.torrent ?? makeTorrent({ name: "swarm", pieceLength: options.pieceLength ?? 32768, files, announce: announceUrl })
     const m = torrent.metainfo
     const layout = layoutOf(m)
     const root = (host: string) => `/swarm/${host}`
-    const infoHashHex = Buffer.from(m.infoHash!).toString("hex")
+    const infoHashHex = storeKey(m)
 
     const member = (host: string, memberOptions: MemberOptions = {}) =>
       Effect.gen(function* () {

@@ -64,7 +64,6 @@ const padSender = ""
 /** Contiguous bytes gathered before they are hashed (the last step of a piece may be shorter). */
 const hashStep = 128 * 1024
 
-const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest()
 
 export class PieceAssembly {
   private readonly pieces = new Map<number, InProgress>()
@@ -153,8 +152,8 @@ export class PieceAssembly {
     p.senders.forEach((sender, block) => {
       if (sender === undefined || sender === padSender) return
       const offset = block * Layout.BLOCK_SIZE
-      const length = Layout.blockSize(this.layout, piece, block)
-      record.push({ offset, length, sender, hash: sha1(p.buffer.subarray(offset, offset + length)).toString("hex") })
+      const length = this.fingerprinted(piece, block)
+      record.push({ offset, length, sender, hash: this.fingerprint(p.buffer.subarray(offset, offset + length)) })
     })
     this.failed.set(piece, record)
     this.release(p.buffer)
@@ -208,8 +207,34 @@ export class PieceAssembly {
     this.failed.delete(piece)
     const liars = new Set<string>()
     for (const b of record) {
-      if (sha1(good.subarray(b.offset, b.offset + b.length)).toString("hex") !== b.hash) liars.add(b.sender)
+      if (this.fingerprint(good.subarray(b.offset, b.offset + b.length)) !== b.hash) liars.add(b.sender)
     }
     return [...liars]
+  }
+
+  /**
+   * v2: the senders of a failed piece's blocks that differ from its block hashes (proved against its piece
+   * hash, BlockHashes.ts), each block's fingerprint being its leaf: the liars, known without a retry.
+   * The piece's record stays for the retry's smart ban.
+   */
+  blame(piece: number, leaves: Uint8Array): ReadonlyArray<string> {
+    const liars = new Set<string>()
+    for (const b of this.failed.get(piece) ?? []) {
+      const leaf = leaves.subarray((b.offset / Layout.BLOCK_SIZE) * 32, (b.offset / Layout.BLOCK_SIZE + 1) * 32)
+      if (leaf.length === 32 && Buffer.from(leaf).toString("hex") !== b.hash) liars.add(b.sender)
+    }
+    return [...liars]
+  }
+
+  /** The bytes of a block a fingerprint covers: a v2 piece's are its file's (its leaf's bytes), pad left out. */
+  private fingerprinted(piece: number, block: number): number {
+    const size = Layout.blockSize(this.layout, piece, block)
+    const check = this.v2?.piece(piece)
+    return check === undefined ? size : Math.max(0, Math.min(size, check.length - block * Layout.BLOCK_SIZE))
+  }
+
+  /** A block's fingerprint for smart ban and blame: with v2, its leaf hash (SHA-256), else its SHA-1. */
+  private fingerprint(bytes: Uint8Array): string {
+    return createHash(this.v2 === undefined ? "sha1" : "sha256").update(bytes).digest("hex")
   }
 }

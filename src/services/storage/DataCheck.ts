@@ -45,7 +45,7 @@ export const checkData = (
     const holds = pieceChecker(metainfo)
     const have = Bitfield.empty(metainfo.pieceCount)
     const started = yield* Clock.currentTimeMillis
-    const totalBytes = pieces.reduce((sum, piece) => sum + Layout.pieceSize(layout, piece), 0)
+    const totalBytes = pieces.reduce((sum, piece) => sum + Layout.dataBytes(layout, piece), 0)
     let checked = 0
     let lastReport = Number.NEGATIVE_INFINITY
     const report = (now: number) =>
@@ -72,7 +72,7 @@ export const checkData = (
               }),
             (data) => Effect.sync(() => free.push(new Uint8Array(data.buffer, data.byteOffset, layout.pieceLength)))
           )
-          checked += size
+          checked += Layout.dataBytes(layout, piece)
           const now = yield* Clock.currentTimeMillis
           if (now - lastReport >= 250) {
             lastReport = now

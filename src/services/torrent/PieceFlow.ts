@@ -20,6 +20,7 @@ import * as Layout from "../../domain/Layout.js"
 import { type Metainfo, pieceHash } from "../../domain/Metainfo.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
 import type { Picker } from "../pieces/PiecePicker.js"
+import type { FileHashes } from "../../domain/FileHashes.js"
 import { V2Pieces } from "../../domain/V2Pieces.js"
 import { PieceAssembly } from "../pieces/PieceAssembly.js"
 import * as PieceWriter from "../pieces/PieceWriter.js"
@@ -46,6 +47,9 @@ export interface PieceFlowOptions {
   readonly ban: (key: string, why: string) => Effect.Effect<void>
   /** Threads that hash complete pieces; without them, pieces are hashed here as their blocks come. */
   readonly hashThreads?: HashThreads
+  /** A v2 or hybrid torrent's hashes: the block hashes of a failed piece are asked of v2 peers through it,
+   *  so that the senders of its bad blocks are known at once (per-block blame). */
+  readonly hashes?: FileHashes
 }
 
 export interface PieceFlow {
@@ -65,6 +69,7 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
     const { layout, picker, swarm, events } = options
     const budget = Math.max(maxBufferedBytes, 2 * layout.pieceLength)
     const m = options.metainfo
+    const v2 = V2Pieces.of(m)
     // Threads compute SHA-1s: a v2-only torrent has none to compute (its merkle check runs here).
     const threads = m.version === "v2" ? undefined : options.hashThreads
     // Spare buffers: the budget and what comes past it.
@@ -73,7 +78,7 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
       m.version === "v2" ? undefined : (i) => pieceHash(m, i),
       2 * budget,
       threads !== undefined,
-      V2Pieces.of(m)
+      v2
     )
     const toCheck = yield* Queue.unbounded<number>()
     let verifiedBytes = 0
@@ -102,6 +107,23 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
     const downloading = !picker.isComplete
     const writer = downloading ? yield* PieceWriter.make(options.storage, stored, (error) => Deferred.fail(options.done, error)) : undefined
 
+    const strike = (key: string, why: string) =>
+      Effect.gen(function* () {
+        const strikes = swarm.strike(hostOf(key))
+        if (strikes >= strikesToBan) yield* options.ban(key, `${strikes} ${why}`)
+      })
+
+    // v2: a failed piece of several senders has its block hashes asked for; when they come (in a peer's
+    // session, synchronously), the senders of the blocks that differ are struck, and they alone.
+    const blamed = yield* Queue.unbounded<{ readonly piece: number; readonly leaves: Uint8Array }>()
+    if (options.hashes !== undefined) options.hashes.blocks.onHashes = (piece, leaves) => void blamed.unsafeOffer({ piece, leaves })
+    const blame = ({ leaves, piece }: { readonly piece: number; readonly leaves: Uint8Array }) =>
+      Effect.gen(function* () {
+        const liars = assembly.blame(piece, leaves)
+        yield* Effect.logWarning(`piece ${piece}: block hashes say ${liars.length === 0 ? "no sender" : liars.join(", ")} sent bad blocks`)
+        for (const liar of liars) yield* strike(liar, `bad blocks, by the block hashes of piece ${piece}`)
+      })
+
     const failed = (piece: number, senders: ReadonlyArray<string>) =>
       Effect.gen(function* () {
         hashFailures++
@@ -109,9 +131,11 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
         swarm.wakeAll()
         yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${senders.join(", ")})`)
         yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders })
-        if (senders.length !== 1) return
-        const strikes = swarm.strike(hostOf(senders[0]!))
-        if (strikes >= strikesToBan) yield* options.ban(senders[0]!, `${strikes} pieces that failed their hash check`)
+        if (senders.length === 1) return yield* strike(senders[0]!, "pieces that failed their hash check")
+        const check = senders.length > 1 ? v2?.piece(piece) : undefined
+        if (check !== undefined && options.hashes !== undefined) {
+          options.hashes.blocks.want({ piece, piecesRoot: check.piecesRoot, indexInFile: check.indexInFile, width: check.width, pieceHash: check.hash })
+        }
       })
 
     const check = (piece: number) =>
@@ -127,6 +151,7 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
     // the loop's), so that the threads get the next while the first is hashed.
     const checkNext = threads === undefined ? check : (piece: number) => Effect.asVoid(Effect.fork(check(piece)))
     if (downloading) yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(toCheck), checkNext)))
+    if (downloading && options.hashes !== undefined) yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(blamed), blame)))
 
     return {
       addBlock: (key, block, data) => {

@@ -18,6 +18,7 @@ import type { AnnounceEvent } from "../../domain/Announce.js"
 import { Bitfield } from "../../domain/Bitfield.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as InfoHash from "../../domain/InfoHash.js"
+import { FileHashes } from "../../domain/FileHashes.js"
 import { layoutOf, type Metainfo, trackerTiers, swarmHashes, torrentHash } from "../../domain/Metainfo.js"
 import { RateMeter } from "../../domain/Rate.js"
 import { type FilePriority, piecePriorities } from "../../domain/FileSelection.js"
@@ -82,6 +83,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
 
   const events = yield* PubSub.unbounded<TorrentEvent>()
   const ban = (key: string, why: string): Effect.Effect<void> => Effect.suspend(() => banHost(key, why))
+  // A v2 or hybrid torrent's hashes, for its peers' hash requests and its failed pieces' block hashes.
+  const hashes = FileHashes.fromMetainfo(m)
   const flow = yield* PieceFlow.make({
     metainfo: m,
     layout,
@@ -92,11 +95,12 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     checkpoint,
     done,
     ban,
-    ...(options.hashThreads !== undefined ? { hashThreads: options.hashThreads } : {})
+    ...(options.hashThreads !== undefined ? { hashThreads: options.hashThreads } : {}),
+    ...(hashes !== undefined ? { hashes } : {})
   })
   const reader = PieceReader.make(layout, storage, options.readCache ?? new ReadCache(readCacheBytes))
   yield* Effect.addFinalizer(() => Effect.sync(reader.close))
-  const peers = yield* TorrentPeers.connect(options, { picker, swarm, flow, meters, withPieces: reader.withPieces, done })
+  const peers = yield* TorrentPeers.connect(options, { picker, swarm, flow, meters, withPieces: reader.withPieces, done, hashes })
   const countDownloaded = (bytes: number, now: number) => meters.down.add(bytes, now)
   yield* WebSeeds.run({ metainfo: m, layout, picker, flow, swarm, countDownloaded }, options.webSeeds)
   const banHost = (key: string, why: string) =>

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import type * as Scope from "effect/Scope"
 import type { NetworkError, PeerError, StorageError } from "../../domain/Errors.js"
-import { FileHashes } from "../../domain/FileHashes.js"
+import type { FileHashes } from "../../domain/FileHashes.js"
 import { layoutOf, swarmHashes, torrentHash, truncatedV2 } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import * as Prng from "../../domain/Prng.js"
@@ -41,6 +41,8 @@ export interface Parts {
   readonly meters: { readonly down: RateMeter; readonly up: RateMeter }
   readonly withPieces: SwarmContext["withPieces"]
   readonly done: Deferred.Deferred<void, StorageError>
+  /** A v2 or hybrid torrent's hashes (FileHashes.ts), shared with PieceFlow's per-block blame. */
+  readonly hashes: FileHashes | undefined
 }
 
 export interface Peers {
@@ -56,7 +58,7 @@ export const connect = (options: TorrentOptions, parts: Parts): Effect.Effect<Pe
   Effect.gen(function* () {
     const { picker, swarm, flow, meters } = parts
     const m = options.metainfo
-    const hashes = FileHashes.fromMetainfo(m)
+    const hashes = parts.hashes
     const policy = (yield* EncryptionPolicy) ?? "off"
     const network = yield* PeerNetwork
     const encryption = options.encryption ?? (() => policy)
