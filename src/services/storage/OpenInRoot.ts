@@ -90,7 +90,8 @@ export const openFile = (
 ): Effect.Effect<{ readonly fd: number; readonly ino: bigint }, StorageError> =>
   Effect.gen(function*() {
     yield* walk(root, file, mode === "create", checked)
-    const fd = yield* node<number>((done) => fs.open(file.path, flagsOf[mode], 0o666, done)).pipe(
+    // The mode counts only where the file is created; an existing file keeps its own.
+    const fd = yield* node<number>((done) => fs.open(file.path, flagsOf[mode], file.executable === true ? 0o777 : 0o666, done)).pipe(
       Effect.mapError((e) => (e.code === "ELOOP" ? symlinkRefused(file.path, file.path) : failure("open", file.path)(e)))
     )
     const prepare = node<fs.BigIntStats>((done) => fs.fstat(fd, { bigint: true }, done)).pipe(

@@ -86,6 +86,8 @@ export interface PlannedFile {
   readonly length: number
   /** Whether the file has bytes of its own: pad files and BEP 47 symlinks have none and are never created. */
   readonly stored: boolean
+  /** BEP 47's `x` attribute: the file is created executable (as the umask allows), as libtorrent does. */
+  readonly executable?: boolean
 }
 
 export interface StoragePlan {
@@ -118,7 +120,7 @@ export const plan = (metainfo: Metainfo, root: string): Either.Either<StoragePla
       )
     }
     const components = stored ? path.relative(base, target).split(path.sep) : []
-    files.push({ index, path: target, components, length: file.length, stored })
+    files.push({ index, path: target, components, length: file.length, stored, ...(file.attr.includes("x") ? { executable: true } : {}) })
   }
   return Either.right({ root: base, files })
 }

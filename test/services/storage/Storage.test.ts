@@ -177,6 +177,23 @@ describe("FileStorage", () => {
       expect(closed.detail).toContain("closed")
     }))
 
+  it.scopedLive("creates a file with BEP 47's x attribute executable (as the umask allows), the others not", () =>
+    Effect.gen(function*() {
+      const root = yield* tempDir
+      const files = multi.metainfo.files.map((f) => (f.path.join("/") === "d/e/four.bin" ? { ...f, attr: "x" } : f))
+      const metainfo = { ...multi.metainfo, files }
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const s = yield* openWith(FileStorage.layer, metainfo, root)
+          yield* s.writePieces(3, [multi.payload.subarray(3 * 32768, 4 * 32768)])
+          yield* s.write(0, 0, multi.payload.subarray(0, 10))
+        })
+      )
+      const umask = process.umask()
+      expect(fs.statSync(path.join(root, "multi", "d", "e", "four.bin")).mode & 0o777).toBe(0o777 & ~umask)
+      expect(fs.statSync(path.join(root, "multi", "a", "b", "one.bin")).mode & 0o777).toBe(0o666 & ~umask)
+    }))
+
   it.scopedLive("keeps existing data: no truncation on reopen, a file of the right size untouched", () =>
     Effect.gen(function*() {
       const root = yield* tempDir
