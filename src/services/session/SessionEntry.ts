@@ -111,12 +111,19 @@ export const statusOf = (entry: Entry): Status => {
 }
 
 /** The link it came as, or one made from its metainfo with its trackers (as Transmission's magnetLink). */
-const magnetLinkOf = (entry: Entry): string =>
-  entry.magnet ?? formatMagnet(Magnet.make({
-    infoHash: infoHash(fromHex(entry.hash) ?? new Uint8Array(20)),
+/** The torrent's link: as it was added, or made from its metainfo as libtorrent's make_magnet_uri makes it
+ *  (a v2-only torrent named by `urn:btmh` with its whole v2 hash, a hybrid by both). */
+const magnetLinkOf = (entry: Entry): string => {
+  if (entry.magnet !== undefined) return entry.magnet
+  const m = entry.metainfo
+  const v1 = m === undefined ? fromHex(entry.hash) ?? new Uint8Array(20) : m.infoHash
+  return formatMagnet(Magnet.make({
+    ...(v1 !== undefined ? { infoHash: infoHash(v1) } : {}),
+    ...(m?.infoHashV2 !== undefined ? { infoHashV2: m.infoHashV2 } : {}),
     displayName: entry.name,
-    ...(entry.metainfo === undefined ? {} : { trackers: trackerTiers(entry.metainfo).flat(), webSeeds: entry.metainfo.urlList })
+    ...(m === undefined ? {} : { trackers: trackerTiers(m).flat(), webSeeds: m.urlList })
   }))
+}
 
 /** What it has and what is left of the files wanted (Transmission's haveValid, sizeWhenDone, leftUntilDone)
  *  and its files as shown, from the verified pieces `have` (undefined: not checked yet). */
