@@ -12,7 +12,9 @@
  *   then `metainfo` with every file's `pieceLayer` filled in.
  *
  * - Blame: the block hashes of pieces that failed their check (`blocks`, BlockHashes.ts), asked for after
- *   the missing layers, their answers proved against the piece hashes.
+ *   the missing layers, their answers proved against the piece hashes. The other way, the leaves of pieces
+ *   verified in this run (`keepLeaves`, up to `maxLeafBytes` per torrent, the oldest dropped first) answer
+ *   a peer's request for one piece's block hashes, with the uncles above them from the piece layers.
  *
  * Requests are shaped as libtorrent 2.0's hash picker shapes them, since libtorrent is what answers them
  * and checks ours: the base layer is the piece layer, chunks of 512 piece hashes (the index a multiple of
@@ -27,6 +29,9 @@ import * as MerkleProof from "./MerkleProof.js"
 import { BlockHashes } from "./BlockHashes.js"
 import { MerkleTree } from "./MerkleTree.js"
 import type { Metainfo } from "./Metainfo.js"
+
+/** Leaves kept per torrent to answer block-hash requests: 8 MiB, the leaves of 4 GiB of pieces. */
+export const maxLeafBytes = 8 * 1024 * 1024
 
 /** Piece hashes asked for in one request (libtorrent's chunk). */
 export const PIECE_HASHES_PER_REQUEST = 512
@@ -75,6 +80,9 @@ export class FileHashes {
   private readonly gathering: Array<Entry> = []
   /** Block hashes wanted for per-block blame. */
   readonly blocks = new BlockHashes()
+  /** Leaves of pieces verified in this run, by root and piece in the file (in the order kept). */
+  private readonly leaves = new Map<string, Uint8Array>()
+  private leafBytes = 0
 
   private constructor(
     private readonly source: Metainfo,
@@ -120,15 +128,64 @@ export class FileHashes {
    * an unknown root, a range MerkleProof.checkRange refuses, or one below the piece layer.
    */
   answer(root: Uint8Array, range: MerkleProof.HashRange): { readonly hashes: Uint8Array; readonly uncles: Uint8Array } | undefined {
+    const leaves = this.keptLeaves(root, range)
+    if (leaves !== undefined) return this.answerLeaves(root, range, leaves)
     const entry = this.answering(root, range)
     if (entry?.pieceLayer === undefined) return undefined
-    entry.tree ??= MerkleTree.fromLayer(entry.pieceLayer, this.pieceLayerHeight, leafCount(entry.length))
-    return MerkleProof.answer(entry.tree, range)
+    return MerkleProof.answer(this.treeOf(entry, entry.pieceLayer), range)
   }
 
   /** Whether `answer` would answer the request (without making the answer). */
   canAnswer(root: Uint8Array, range: MerkleProof.HashRange): boolean {
-    return this.answering(root, range) !== undefined
+    return this.answering(root, range) !== undefined || this.keptLeaves(root, range) !== undefined
+  }
+
+  /** A verified piece's leaves (`width` of them, the padding's included), kept to answer block-hash requests. */
+  keepLeaves(root: Uint8Array, indexInFile: number, leaves: Uint8Array): void {
+    if (leaves.length > maxLeafBytes) return
+    const key = `${toHex(root)}:${indexInFile}`
+    if (this.leaves.has(key)) return
+    for (const [old, kept] of this.leaves) {
+      if (this.leafBytes + leaves.length <= maxLeafBytes) break
+      this.leaves.delete(old)
+      this.leafBytes -= kept.length
+    }
+    this.leaves.set(key, leaves)
+    this.leafBytes += leaves.length
+  }
+
+  /** The leaves kept for a request of one whole piece's leaves (base layer 0, aligned), or undefined. */
+  private keptLeaves(root: Uint8Array, range: MerkleProof.HashRange): Uint8Array | undefined {
+    if (range.baseLayer !== 0 || range.length < 2 || range.index % range.length !== 0) return undefined
+    const leaves = this.leaves.get(`${toHex(root)}:${range.index / range.length}`)
+    if (leaves === undefined || leaves.length !== range.length * HASH_SIZE) return undefined
+    const entry = this.byRoot.get(toHex(root))
+    return entry !== undefined && MerkleProof.checkRange(entry.depth, range) === undefined ? leaves : undefined
+  }
+
+  /**
+   * One piece's leaves and the uncles the request wants above them: those are the uncles of the piece's own
+   * node (layer log2(width)) asked for with as many fewer proof layers, from the tree over the piece layer;
+   * a file of one piece has no uncles to give (its piece's node is its root).
+   */
+  private answerLeaves(root: Uint8Array, range: MerkleProof.HashRange, leaves: Uint8Array) {
+    const entry = this.byRoot.get(toHex(root))!
+    const height = Math.log2(range.length)
+    const count = MerkleProof.uncleCount(range.length, range.proofLayers)
+    if (count === 0) return { hashes: leaves, uncles: new Uint8Array(0) }
+    if (entry.pieceLayer === undefined || height !== this.pieceLayerHeight) return undefined
+    const above = MerkleProof.answer(this.treeOf(entry, entry.pieceLayer), {
+      baseLayer: height,
+      index: range.index / range.length,
+      length: 1,
+      proofLayers: range.proofLayers - height
+    })
+    return above === undefined ? undefined : { hashes: leaves, uncles: above.uncles }
+  }
+
+  private treeOf(entry: Entry, pieceLayer: Uint8Array): MerkleTree {
+    entry.tree ??= MerkleTree.fromLayer(pieceLayer, this.pieceLayerHeight, leafCount(entry.length))
+    return entry.tree
   }
 
   private answering(root: Uint8Array, range: MerkleProof.HashRange): Entry | undefined {

@@ -374,6 +374,8 @@ export class PeerState {
   /** Requests to make now, as far as the pipeline, the memory budget and the download limit allow: queued.
    *  New deadlines (streaming) are looked at first, whatever room the pipeline has (UrgentRequests.ts). */
   fillRequests(now: number): void {
+    // Hash requests due (a failed piece's block hashes wanted: the torrent wakes every session for it).
+    this.hashExchange.request(now)
     // Under a download limit, a block is paid for when it is requested: what is asked for is what comes.
     const affordable = () => Math.floor((this.ctx.throttle?.available("down", now) ?? Infinity) / Layout.BLOCK_SIZE)
     if (this.ctx.picker.deadlineVersion !== this.seenDeadlines) {

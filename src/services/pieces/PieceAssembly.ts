@@ -30,8 +30,11 @@
  */
 import { createHash, type Hash } from "node:crypto"
 import * as Layout from "../../domain/Layout.js"
-import { verifyPiece } from "../../domain/MerklePiece.js"
-import type { V2Pieces } from "../../domain/V2Pieces.js"
+import { HASH_SIZE } from "../../domain/Merkle.js"
+import { subtreeRoot } from "../../domain/MerklePiece.js"
+import { sameHash } from "../../domain/MerkleProof.js"
+import { leafHashes } from "../../domain/MerkleTree.js"
+import type { V2Piece, V2Pieces } from "../../domain/V2Pieces.js"
 import * as DirectIo from "../storage/DirectIo.js"
 
 interface InProgress {
@@ -84,7 +87,9 @@ export class PieceAssembly {
     /** Pieces in the aligned block are hashed by threads (it is then shared memory). */
     private readonly hashThreads = false,
     /** The merkle checks of a v2 or hybrid torrent. */
-    private readonly v2?: V2Pieces
+    private readonly v2?: V2Pieces,
+    /** Told of a v2 piece's leaves (`width` of them, zero leaves past the file's end) once it passed. */
+    private readonly onLeaves?: (check: V2Piece, leaves: Uint8Array) => void
   ) {
     this.maxFree = Math.max(1, Math.floor(spareBytes / layout.pieceLength))
   }
@@ -172,7 +177,16 @@ export class PieceAssembly {
     if (this.v2 === undefined) return true
     const check = this.v2.piece(piece)
     if (check === undefined) return this.expectedHash !== undefined
-    return verifyPiece(check.hash, buffer.subarray(0, check.length), check.width)
+    const leaves = leafHashes(buffer.subarray(0, check.length))
+    const root = subtreeRoot(leaves, check.width)
+    if (root === undefined || !sameHash(root, check.hash)) return false
+    if (this.onLeaves !== undefined) {
+      // The zero leaves past the file's end are part of the piece's subtree (and of an answer of its leaves).
+      const full = new Uint8Array(check.width * HASH_SIZE)
+      full.set(leaves)
+      this.onLeaves(check, full)
+    }
+    return true
   }
 
   /** Forgets a piece in progress (its blocks will be fetched again). */

@@ -78,7 +78,9 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
       m.version === "v2" ? undefined : (i) => pieceHash(m, i),
       2 * budget,
       threads !== undefined,
-      v2
+      v2,
+      // Leaves of the pieces verified here answer other peers' requests for block hashes (their blame).
+      options.hashes === undefined ? undefined : (check, leaves) => options.hashes!.keepLeaves(check.piecesRoot, check.indexInFile, leaves)
     )
     const toCheck = yield* Queue.unbounded<number>()
     let verifiedBytes = 0
@@ -121,7 +123,7 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
       Effect.gen(function* () {
         const liars = assembly.blame(piece, leaves)
         yield* Effect.logWarning(`piece ${piece}: block hashes say ${liars.length === 0 ? "no sender" : liars.join(", ")} sent bad blocks`)
-        for (const liar of liars) yield* strike(liar, `bad blocks, by the block hashes of piece ${piece}`)
+        for (const liar of liars) yield* strike(liar, `strikes, the last for bad blocks shown by the block hashes of piece ${piece}`)
       })
 
     const failed = (piece: number, senders: ReadonlyArray<string>) =>
@@ -135,6 +137,8 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
         const check = senders.length > 1 ? v2?.piece(piece) : undefined
         if (check !== undefined && options.hashes !== undefined) {
           options.hashes.blocks.want({ piece, piecesRoot: check.piecesRoot, indexInFile: check.indexInFile, width: check.width, pieceHash: check.hash })
+          // The sessions ask for them at once (PeerState.fillRequests), not at their next tick.
+          swarm.wakeAll()
         }
       })
 

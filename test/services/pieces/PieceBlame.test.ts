@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { BlockHashes, maxTries, REQUEST_INTERVAL_MS } from "../../../src/domain/BlockHashes.js"
+import { FileHashes } from "../../../src/domain/FileHashes.js"
 import * as Layout from "../../../src/domain/Layout.js"
 import * as MerkleProof from "../../../src/domain/MerkleProof.js"
 import { MerkleTree } from "../../../src/domain/MerkleTree.js"
@@ -116,6 +117,34 @@ describe("per-block blame (v2)", () => {
     for (let tries = 3; tries < maxTries; tries++) expect(blocks.nextRequest((now += REQUEST_INTERVAL_MS))).toEqual(first)
     expect(blocks.nextRequest((now += REQUEST_INTERVAL_MS))).toBeUndefined()
     expect(blocks.size).toBe(0)
+  })
+
+  it("answers a request for a verified piece's block hashes from the leaves kept, with uncles up to the root", () => {
+    const hashes = FileHashes.fromMetainfo(m)!
+    const kept: Array<number> = []
+    const assembly = new PieceAssembly(layout, undefined, 2 * pieceLength, false, v2, (check, leaves) => {
+      kept.push(check.indexInFile)
+      hashes.keepLeaves(check.piecesRoot, check.indexInFile, leaves)
+    })
+    const root = v2.piece(0)!.piecesRoot
+    const range = { baseLayer: 0, index: 3 * 4, length: 4, proofLayers: tree.depth - 1 }
+    // Nothing kept yet: refused (we never read the data to answer).
+    expect(hashes.canAnswer(root, range)).toBe(false)
+    // The file's last piece: one block of data, three zero leaves.
+    assembly.addBlock(3, 0, block(3, 0), "A")
+    expect(assembly.verify(3).ok).toBe(true)
+    expect(kept).toEqual([3])
+    expect(hashes.canAnswer(root, range)).toBe(true)
+    for (const proofLayers of [1, 2, tree.depth - 1]) {
+      const asked = { ...range, proofLayers }
+      const ours = hashes.answer(root, asked)!
+      expect(ours).toEqual(MerkleProof.answer(tree, asked))
+    }
+    const full = hashes.answer(root, range)!
+    expect(MerkleProof.verifyAnswer(tree.root, tree.depth, 0, range.index, full.hashes, full.uncles)).toBe(true)
+    // Another piece's leaves, or a range not one piece's, are not answered.
+    expect(hashes.answer(root, { ...range, index: 8 })).toBeUndefined()
+    expect(hashes.answer(root, { ...range, index: 12, length: 2 })).toBeUndefined()
   })
 
   it("never asks for a piece of one block (its sender alone sent it)", () => {
