@@ -2,6 +2,7 @@
 // the rows that `--rows` names, and the swarms they download from (each a set of seeders of one torrent,
 // started before the first job that needs it and stopped after the last). A job that cannot run (a
 // command missing, a seeder that did not start, no disk space) is skipped with its reason.
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -9,7 +10,7 @@ import { aria2Download, btEffectDownload, floorRun, startAria2Seeder, startBtEff
 import { transmissionDownload, webtorrentDownload } from "./leechers.mjs"
 import { libtorrentDownload, startLibtorrentSeeder, utpSocketBuffer } from "./libtorrent.mjs"
 import { installQbittorrent, qbittorrentDownload, qbittorrentVersion, startQbittorrent, stopQbittorrent } from "./qbittorrent.mjs"
-import { logTail, preparePayload, stopTree, udpReceiveBufferErrors, verifyPayload, withSource, writeTorrent } from "./support.mjs"
+import { logTail, preparePayload, stopTree, topLevelValues, udpReceiveBufferErrors, verifyPayload, withSource, writeTorrent } from "./support.mjs"
 
 /**
  * The leechers of the "uploads" rows, in the order they run (Transmission among the first, as a fresh
@@ -31,9 +32,9 @@ const uploadRows = uploadLeechers.map((l) => `up-${l.client}`)
 export const rowGroups = {
   default: ["download", "aria2c", "upload"],
   uploads: uploadRows,
-  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp"]
+  all: ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp", "v2"]
 }
-export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp", "big"]
+export const rowNames = ["download", "aria2c", "upload", "btbt", "threads", "floor", "qbt", ...uploadRows, "multi", "files", "mse", "utp", "v2", "big"]
 /** The rows issue 17's targets are judged on: without `--runs`, they (and their baselines) run 3 times. */
 export const targetRows = ["btbt", "threads", "floor", ...uploadRows]
 export const targetRuns = 3
@@ -105,6 +106,21 @@ export const jobSpecs = (config) => [
     job: "btbt utp", row: "utp", label: "bt-effect --no-tcp ← bt-effect --no-tcp", payload: "single", swarm: "bt-effect utp",
     client: "bt-effect", baseline: "aria2c", tcp: "btbt", args: ["--no-tcp"], flags: [["download", "--no-tcp"], ["seed", "--no-tcp"]]
   },
+  // BitTorrent v2 (BEP 52): the payload as a v2-only torrent (made by `bt-effect create --v2`, the same
+  // info hash libtorrent makes), seeded by libtorrent over TCP; beside the v1 pairs of the "utp" row's
+  // "lt tcp" and "btlt tcp", so that what merkle checking costs shows as a ratio.
+  {
+    job: "lt v2", row: "v2", label: "libtorrent ← libtorrent, v2-only torrent, TCP", payload: "single", swarm: "libtorrent v2",
+    client: "libtorrent", host: "127.0.0.37", transport: "tcp", baseline: "aria2c", tcp: "lt tcp"
+  },
+  {
+    job: "btlt v2", row: "v2", label: "bt-effect --no-utp ← libtorrent, v2-only torrent, TCP", payload: "single", swarm: "libtorrent v2",
+    client: "bt-effect", baseline: "aria2c", tcp: "btlt tcp", args: ["--no-utp"], flags: [["download", "--no-utp"]]
+  },
+  {
+    job: "btbt v2", row: "v2", label: "bt-effect ← bt-effect, v2-only torrent", payload: "single", swarm: "bt-effect v2",
+    client: "bt-effect", baseline: "aria2c", tcp: "btbt"
+  },
   { job: "big", row: "big", label: "bt-effect ← aria2c, big file", payload: "big", swarm: "big", client: "bt-effect", baseline: "big aria2c" },
   { job: "big aria2c", row: "big", label: "aria2c ← aria2c, big file", payload: "big", swarm: "big", client: "aria2c", baseline: "big aria2c" }
 ]
@@ -167,6 +183,9 @@ const swarmSpecs = {
     payload: "single", source: "bt-effect bench: libtorrent seeds over TCP", seeders: [{ client: "libtorrent", host: "127.0.0.32", transport: "tcp" }]
   },
   "bt-effect utp": { payload: "single", source: "bt-effect bench: bt-effect seeds over uTP", seeders: [{ client: "bt-effect", extra: ["--no-tcp"] }] },
+  // The "v2" rows: the payload as a v2-only torrent.
+  "libtorrent v2": { payload: "single", v2: true, seeders: [{ client: "libtorrent", host: "127.0.0.36", transport: "tcp" }] },
+  "bt-effect v2": { payload: "single", v2: true, seeders: [{ client: "bt-effect" }] },
   big: { payload: "big", seeders: [{ client: "aria2c", host: "127.0.0.6" }] },
   // The stream table's slow seeder (bench/stream.mjs): aria2c uploading at most --stream-upload-limit.
   "stream limited": {
@@ -193,12 +212,27 @@ const payload = (ctx, which) => {
   return ctx.payloads[which]
 }
 
+/** The single-file payload as a v2-only torrent, made once by `bt-effect create --v2` with the payload's
+ *  piece length: its info and piece layers, bencoded as they are in the .torrent. */
+const v2Of = (ctx, data) => {
+  if (ctx.v2Torrent === undefined) {
+    const out = path.join(ctx.workDir, "payload-v2.torrent")
+    const made = spawnSync(process.execPath, [ctx.mainJs, "create", path.join(data.dataDir, data.name), "--v2",
+      "--piece-length", String(ctx.config.pieceLength), "--force", "-o", out], { encoding: "utf8" })
+    if (made.status !== 0) throw new Error(`create --v2 failed: ${made.stderr.trim()}`)
+    const top = topLevelValues(fs.readFileSync(out))
+    ctx.v2Torrent = { info: top.get("info"), pieceLayers: top.get("piece layers") }
+  }
+  return ctx.v2Torrent
+}
+
 const startSwarm = async (ctx, name) => {
   const spec = swarmSpecs[name]
   const data = payload(ctx, spec.payload)
-  const info = spec.source === undefined ? data.info : withSource(data.info, spec.source)
-  const torrent = writeTorrent(path.join(ctx.workDir, `swarm-${name}.torrent`), info, ctx.tracker.httpUrl)
-  const swarm = { name, payload: data, info, seeders: [] }
+  const v2 = spec.v2 === true ? v2Of(ctx, data) : undefined
+  const info = v2 !== undefined ? v2.info : spec.source === undefined ? data.info : withSource(data.info, spec.source)
+  const torrent = writeTorrent(path.join(ctx.workDir, `swarm-${name}.torrent`), info, ctx.tracker.httpUrl, v2?.pieceLayers)
+  const swarm = { name, payload: data, info, pieceLayers: v2?.pieceLayers, seeders: [] }
   ctx.swarms.set(name, swarm)
   const started = performance.now()
   for (const [i, seeder] of spec.seeders.entries()) {
@@ -282,7 +316,7 @@ export const runJob = async (ctx, spec, run) => {
   const outDir = fs.mkdtempSync(path.join(ctx.workDir, `${slug}-${run}-`))
   const logPath = `${outDir}.log`
   const announce = spec.client === "bt-effect" && ctx.config.udp ? ctx.tracker.udpUrl : ctx.tracker.httpUrl
-  const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce)
+  const torrent = writeTorrent(path.join(ctx.workDir, `${slug}-${run}.torrent`), swarm.info, announce, swarm.pieceLayers)
   const job = {
     name: `${slug}-${run}`, outDir, torrent, logPath, info: swarm.info, host: spec.host ?? "127.0.0.1", args: spec.args ?? [],
     transport: spec.transport, socketBuffer: spec.socketBuffer,

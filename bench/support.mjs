@@ -278,11 +278,44 @@ export const verifyPayload = async (dir, payload) => {
 export const withSource = (info, source) =>
   Buffer.concat([info.subarray(0, info.length - 1), bencode("source"), bencode(source), Buffer.from("e")])
 
-export const infoHash = (info) => createHash("sha1").update(info).digest("hex")
+/** The hash a torrent is announced by: SHA-1 of its info, or a v2-only torrent's SHA-256 of it cut to 20
+ *  bytes (BEP 52; a v2-only info has a `meta version` and no `pieces`). */
+export const infoHash = (info) => {
+  const v2Only = info.includes("12:meta versioni2e") && !info.includes("6:pieces")
+  return v2Only ? createHash("sha256").update(info).digest("hex").slice(0, 40) : createHash("sha1").update(info).digest("hex")
+}
 
-export const writeTorrent = (file, info, announce) => {
-  fs.writeFileSync(file, Buffer.concat([Buffer.from("d"), bencode("announce"), bencode(announce), bencode("info"), info, Buffer.from("e")]))
+/** A .torrent of `info` (bencoded) announcing to `announce`; a v2 torrent's `piece layers` (bencoded) after it. */
+export const writeTorrent = (file, info, announce, pieceLayers) => {
+  const layers = pieceLayers === undefined ? [] : [bencode("piece layers"), pieceLayers]
+  fs.writeFileSync(file, Buffer.concat([Buffer.from("d"), bencode("announce"), bencode(announce), bencode("info"), info, ...layers, Buffer.from("e")]))
   return file
+}
+
+/** Where the bencoded value that starts at `at` ends. */
+const bencodeEnd = (bytes, at) => {
+  const c = bytes[at]
+  if (c === 0x69) return bytes.indexOf(0x65, at) + 1 // i...e
+  if (c === 0x6c || c === 0x64) {
+    let next = at + 1
+    while (bytes[next] !== 0x65) next = bencodeEnd(bytes, next)
+    return next + 1
+  }
+  const colon = bytes.indexOf(0x3a, at)
+  return colon + 1 + Number(bytes.subarray(at, colon).toString("latin1"))
+}
+
+/** The raw bencoded values of a .torrent's top-level keys (its `info` as it is, for the info hash). */
+export const topLevelValues = (torrent) => {
+  const out = new Map()
+  for (let at = 1; torrent[at] !== 0x65;) {
+    const keyEnd = bencodeEnd(torrent, at)
+    const key = torrent.subarray(torrent.indexOf(0x3a, at) + 1, keyEnd).toString("latin1")
+    const end = bencodeEnd(torrent, keyEnd)
+    out.set(key, torrent.subarray(keyEnd, end))
+    at = end
+  }
+  return out
 }
 
 // ------------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import { decodeTorrent, encodeTorrent } from "../../src/protocol/TorrentFile.js"
 import { corpusDir, corpusPresent } from "../conformance/corpus.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
 import { mutated } from "./mutations.js"
+import * as Layout from "../../src/domain/Layout.js"
 import { anyBytes, bencodeTokens, fuzz, runDecoder, tokenSoup } from "./support.js"
 
 const isReason = Schema.is(MetainfoErrorReason)
@@ -39,12 +40,12 @@ const checkUsable = (m: Metainfo, input: Uint8Array): void => {
   if (m.infoHashV2 !== undefined) expect(toHex(m.infoHashV2)).toBe(sha256(m.infoBytes))
   expect(m.infoHash !== undefined || m.infoHashV2 !== undefined).toBe(true)
   expect(m.totalLength).toBeGreaterThan(0)
-  expect(m.files.reduce((n, f) => n + f.length, 0)).toBe(m.totalLength)
+  // The files' bytes, pads left out; the piece space (the layout's) holds the pads too.
+  expect(m.files.reduce((n, f) => (f.pad ? n : n + f.length), 0)).toBe(m.totalLength)
+  const space = m.files.reduce((n, f) => n + f.length, 0)
   expect(m.pieceCount).toBeGreaterThan(0)
-  if (m.version !== "v2") {
-    expect(m.pieces.length).toBe(20 * m.pieceCount)
-    expect(m.pieceCount).toBe(Math.ceil(m.totalLength / m.pieceLength))
-  }
+  expect(m.pieceCount).toBe(Math.ceil(space / m.pieceLength))
+  if (m.version !== "v2") expect(m.pieces.length).toBe(20 * m.pieceCount)
   const seen = new Set<string>()
   for (const f of m.files) {
     expect(f.path.length).toBeGreaterThan(0)
@@ -56,7 +57,8 @@ const checkUsable = (m: Metainfo, input: Uint8Array): void => {
     seen.add(key)
   }
   const layout = runDecoder("layoutOf", () => layoutOf(m))
-  expect(layout.totalLength).toBe(m.totalLength)
+  expect(layout.totalLength).toBe(space)
+  expect(Layout.dataLength(layout)).toBe(m.totalLength)
   runDecoder("trackerTiers", () => trackerTiers(m))
   const again = runDecoder("decodeTorrent(encodeTorrent(m))", () => decodeTorrent(encodeTorrent(m)))
   expect(Either.isRight(again) && toHex(again.right.infoBytes)).toBe(toHex(m.infoBytes))
