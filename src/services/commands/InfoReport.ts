@@ -70,7 +70,9 @@ export const infoText = (m: Metainfo): string => {
   if (m.createdBy !== undefined) row("created by", m.createdBy)
   if (m.creationDate !== undefined) row("created", new Date(m.creationDate * 1000).toISOString())
   const real = m.files.filter((f) => !f.pad)
-  lines.push(`files (${real.length}${real.length < m.files.length ? `, plus ${m.files.length - real.length} pad` : ""}):`)
+  // A v2-only torrent names no pad file: the pads between its files are bt-effect's layout (as libtorrent's).
+  const pads = m.version === "v2" ? 0 : m.files.length - real.length
+  lines.push(`files (${real.length}${pads > 0 ? `, plus ${pads} pad` : ""}):`)
   // Numbered in torrent order from 1, as `download --files` and aria2c's --select-file count (pad files
   // keep their numbers, unshown).
   const width = String(m.files.length).length

@@ -4,7 +4,8 @@
  * peer (a piece completed by a peer that then goes away is still checked); a good one goes to the writer
  * (PieceWriter), while checking and requesting go on; once stored, every peer hears of it (HAVE). A bad
  * one goes back to the picker, and its sender gets a strike (two and its host is banned); where the blocks
- * of a piece came from several peers and it failed before, the liars are found out on the retry.
+ * of a piece came from several peers and it failed before, the liars are found out on the retry, or, for
+ * a v2 piece, as soon as its block hashes come from a v2 peer (per-block blame).
  * "Complete" means complete on disk: flushed and recorded, so that a restart needs no hashing.
  *
  * A storage error ends the torrent (through `done`).
@@ -18,10 +19,10 @@ import type { BlockRequest } from "../../domain/Block.js"
 import type { StorageError } from "../../domain/Errors.js"
 import * as Layout from "../../domain/Layout.js"
 import { type Metainfo, pieceHash } from "../../domain/Metainfo.js"
-import type { HashThreads } from "../pieces/HashThreads.js"
-import type { Picker } from "../pieces/PiecePicker.js"
 import type { FileHashes } from "../../domain/FileHashes.js"
 import { V2Pieces } from "../../domain/V2Pieces.js"
+import type { HashThreads } from "../pieces/HashThreads.js"
+import type { Picker } from "../pieces/PiecePicker.js"
 import { PieceAssembly } from "../pieces/PieceAssembly.js"
 import * as PieceWriter from "../pieces/PieceWriter.js"
 import type { Checkpointer } from "../storage/Checkpoint.js"
