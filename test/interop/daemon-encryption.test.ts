@@ -20,25 +20,14 @@ import { freePort, logTail, runLogged, spawnLogged, startTracker, stopAll, type 
 import { haveLibtorrent, libtorrentScript, python } from "../support/libtorrentPeer.js"
 import { makePayload, type Payload, verifyDownload } from "../support/payload.js"
 import { requiredInCi } from "../support/skips.js"
+import { rpcCall, until } from "../support/rpcCall.js"
 
 /** The daemon's own address for peers (--bind), and libtorrent's. */
 const daemonHost = "127.0.0.13"
 const libtorrentHost = "127.0.0.23"
 const rate = String(1024 * 1024)
 
-type Json = Record<string, unknown>
-
-/** One classic RPC call with the session-id handshake; its `arguments`, once it says success. */
-const rpc = async (port: number, method: string, args: Json): Promise<Json> => {
-  const url = `http://127.0.0.1:${port}/transmission/rpc`
-  const body = JSON.stringify({ method, arguments: args })
-  const first = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(10_000) })
-  const id = first.headers.get("x-transmission-session-id") ?? ""
-  const reply = await fetch(url, { method: "POST", body, headers: { "x-transmission-session-id": id }, signal: AbortSignal.timeout(10_000) })
-  const answer = (await reply.json()) as { result: string; arguments: Json }
-  if (answer.result !== "success") throw new Error(`${method}: ${answer.result}`)
-  return answer.arguments
-}
+const rpc = rpcCall
 
 interface PeerRow {
   readonly address: string
@@ -54,16 +43,6 @@ const firstTorrent = async (port: number) => {
   return torrent ?? { peers: [], percentDone: 0 }
 }
 
-/** Polls `probe` every 200 ms until it gives a value, for at most `timeoutMs`. */
-const until = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs: number): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const found = await probe()
-    if (found !== undefined) return found
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-}
 
 describe("interop: the daemon with protocol encryption (MSE/PE)", () => {
   requiredInCi(haveLibtorrent, "python3-libtorrent is not installed (apt-get install -y python3-libtorrent)")

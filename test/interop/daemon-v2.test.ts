@@ -26,40 +26,20 @@ import * as Magnet from "../../src/domain/Magnet.js"
 import { decodeTorrent } from "../../src/protocol/TorrentFile.js"
 import { background, type Background, stop, stopAllBackground } from "../support/cli.js"
 import { freePort, logTail, stopAll, tempDir } from "../support/interop.js"
-import { differences, haveLibtorrent, type LibtorrentSeeder, makeTorrent, startLibtorrentSeeder, writeFiles } from "../support/libtorrentV2.js"
+import { differences, haveLibtorrent, type LibtorrentSeeder, makeTorrent, startLibtorrentSeeder, writeFiles, shareFilesOf, v2ShareSizes } from "../support/libtorrentV2.js"
 import { requiredInCi } from "../support/skips.js"
-import { randomBytes } from "../support/torrents.js"
+import { rpcCall, until } from "../support/rpcCall.js"
 
 const pieceLength = 32768
 const seederHost = "127.0.0.2"
 
-/** Paths under the torrent's folder `share` and their sizes. */
-const sizes: ReadonlyArray<readonly [string, number]> = [
-  ["a.empty", 0],
-  ["b/short.txt", 5000],
-  ["b/sub/odd.bin", 3 * pieceLength + 20000],
-  ["c.bin", 2 * pieceLength + 100],
-  ["large.bin", 530 * pieceLength + 777],
-  ["z.bin", 40000]
-]
-const shareFiles = sizes.map(([name, length], i) => [`share/${name}`, randomBytes(length, i + 41)] as const)
+const sizes = v2ShareSizes(pieceLength)
+const shareFiles = shareFilesOf(sizes, 41)
 const totalBytes = sizes.reduce((sum, [, length]) => sum + length, 0)
 /** v2's pieces: each file's own, none shared (an empty file has none). */
 const v2Pieces = sizes.reduce((sum, [, length]) => sum + Math.ceil(length / pieceLength), 0)
 
-type Json = Record<string, unknown>
-
-/** One classic RPC call with the session-id handshake; its `arguments`, once it says success. */
-const rpc = async (port: number, method: string, args: Json): Promise<Json> => {
-  const url = `http://127.0.0.1:${port}/transmission/rpc`
-  const body = JSON.stringify({ method, arguments: args })
-  const first = await fetch(url, { method: "POST", body, signal: AbortSignal.timeout(10_000) })
-  const id = first.headers.get("x-transmission-session-id") ?? ""
-  const reply = await fetch(url, { method: "POST", body, headers: { "x-transmission-session-id": id }, signal: AbortSignal.timeout(10_000) })
-  const answer = (await reply.json()) as { result: string; arguments: Json }
-  if (answer.result !== "success") throw new Error(`${method}: ${answer.result}`)
-  return answer.arguments
-}
+const rpc = rpcCall
 
 interface FileRow {
   readonly name: string
@@ -87,16 +67,6 @@ const fields = ["hashString", "name", "status", "percentDone", "totalSize", "siz
 const theTorrent = async (port: number): Promise<TorrentRow | undefined> =>
   ((await rpc(port, "torrent-get", { fields }))["torrents"] as ReadonlyArray<TorrentRow>)[0]
 
-/** Polls `probe` every 200 ms until it gives a value, for at most `timeoutMs`. */
-const until = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs: number): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const found = await probe()
-    if (found !== undefined) return found
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-}
 
 /** The files as a complete download shows them: Transmission's names (the torrent's folder first), no pads. */
 const expectedFiles = [...shareFiles]

@@ -28,16 +28,8 @@ import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { background, runCli, stop, stopAllBackground } from "../support/cli.js"
 import { freePort, logTail, startTracker, stopAll, tempDir } from "../support/interop.js"
-import {
-  differences,
-  haveLibtorrent,
-  makeTorrent,
-  runLibtorrentDownload,
-  startLibtorrentSeeder,
-  writeFiles
-} from "../support/libtorrentV2.js"
+import { differences, haveLibtorrent, makeTorrent, runLibtorrentDownload, startLibtorrentSeeder, writeFiles, shareFilesOf, v2ShareSizes } from "../support/libtorrentV2.js"
 import { requiredInCi } from "../support/skips.js"
-import { randomBytes } from "../support/torrents.js"
 
 const pieceLength = 32768
 const seederHost = "127.0.0.2"
@@ -45,18 +37,9 @@ const leecherHost = "127.0.0.3"
 const ourHost = "127.0.0.4"
 const v1Host = "127.0.0.5"
 
-/** Paths under the torrent's folder `share` and their sizes. */
-const sizes: ReadonlyArray<readonly [string, number]> = [
-  ["a.empty", 0],
-  ["b/short.txt", 5000],
-  ["b/sub/odd.bin", 3 * pieceLength + 20000],
-  ["c.bin", 2 * pieceLength + 100],
-  ["large.bin", 530 * pieceLength + 777],
-  ["z.bin", 40000]
-]
+const sizes = v2ShareSizes(pieceLength)
 
-/** Each with repeatable bytes (the test kit's), so that failures reproduce. */
-const shareFiles = sizes.map(([name, length], i) => [`share/${name}`, randomBytes(length, i + 11)] as const)
+const shareFiles = shareFilesOf(sizes, 11)
 
 /** The options every bt-effect here runs with: its own address, TCP in plaintext (as libtorrent is set). */
 const quiet = (port: number, state: string) => [

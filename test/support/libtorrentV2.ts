@@ -15,6 +15,7 @@ import * as path from "node:path"
 import { spawnSync } from "node:child_process"
 import { logTail, type Process, runLogged, spawnLogged } from "./interop.js"
 import { python } from "./libtorrentPeer.js"
+import { randomBytes } from "./torrents.js"
 
 export { haveLibtorrent, python } from "./libtorrentPeer.js"
 
@@ -182,6 +183,21 @@ export const runLibtorrentDownload = async (options: {
 }
 
 /** Writes FILES (path under ROOT, bytes) and returns ROOT. */
+/** Paths under a torrent's folder `share` and their sizes, to put v2 through its paces: an empty file, one
+ *  shorter than a block, sizes off the piece boundaries, a file of hundreds of pieces (layers in chunks). */
+export const v2ShareSizes = (pieceLength: number): ReadonlyArray<readonly [string, number]> => [
+  ["a.empty", 0],
+  ["b/short.txt", 5000],
+  ["b/sub/odd.bin", 3 * pieceLength + 20000],
+  ["c.bin", 2 * pieceLength + 100],
+  ["large.bin", 530 * pieceLength + 777],
+  ["z.bin", 40000]
+]
+
+/** The files of `sizes` under `share/`, each with repeatable bytes (the test kit's) from `seed` on. */
+export const shareFilesOf = (sizes: ReadonlyArray<readonly [string, number]>, seed: number) =>
+  sizes.map(([name, length], i) => [`share/${name}`, randomBytes(length, i + seed)] as const)
+
 export const writeFiles = (root: string, files: ReadonlyArray<readonly [string, Uint8Array]>): string => {
   for (const [name, bytes] of files) {
     const at = path.join(root, ...name.split("/"))
