@@ -196,12 +196,14 @@ const safeFiles = (
       return sanitisePath(shown)
     })
   )
+  // Pad files are never written: two of the same length (`.pad/N`, as libtorrent names them) are no clash.
   const seen = new Set<string>()
-  for (const shown of shownPaths) {
+  shownPaths.forEach((shown, i) => {
+    if (isPad(raw[i]!)) return
     const key = shown.join("/")
     if (seen.has(key)) warnings.push(`duplicate file path ${key}`)
     seen.add(key)
-  }
+  })
   return raw.map((f, i) => {
     const file: TorrentFile = {
       path: paths[i]!,

@@ -9,6 +9,7 @@ import { decodeMetainfo, maxFiles, maxPathDepth, maxPieces } from "../../src/dom
 import { encode } from "../../src/protocol/Bencode.js"
 import { decodeTorrent, encodeTorrent, maxTorrentBytes } from "../../src/protocol/TorrentFile.js"
 import { makeTorrent, randomBytes } from "../support/torrents.js"
+import { makeV2Torrent } from "../support/v2Torrents.js"
 
 const latin1 = (s: string) => Buffer.from(s, "latin1")
 
@@ -168,5 +169,32 @@ describe("Metainfo: the .torrent size limit", () => {
   it(`refuses a .torrent over ${maxTorrentBytes} bytes before decoding it`, () => {
     const r = decodeTorrent(new Uint8Array(maxTorrentBytes + 1))
     expect(Either.isLeft(r) && `${r.left.reason}: ${r.left.detail}`).toBe(`TooLarge: torrent file larger than ${maxTorrentBytes} bytes`)
+  })
+})
+
+describe("Metainfo: a v2-only torrent's piece space", () => {
+  it("lays a pad after each file off a piece boundary (the last too), counts no pad in its size and warns of none", () => {
+    const pieceLength = 32768
+    const t = makeV2Torrent({
+      name: "twins",
+      pieceLength,
+      version: "v2",
+      files: [
+        { path: ["a"], data: randomBytes(1000, 1) },
+        { path: ["b"], data: randomBytes(1000, 2) },
+        { path: ["c"], data: randomBytes(pieceLength, 3) },
+        { path: ["d"], data: randomBytes(40000, 4) }
+      ]
+    })
+    const m = t.metainfo
+    expect(m.files.map((f) => [f.pad, f.length])).toEqual([
+      [false, 1000], [true, pieceLength - 1000], [false, 1000], [true, pieceLength - 1000], [false, pieceLength],
+      [false, 40000], [true, 2 * pieceLength - 40000]
+    ])
+    expect(m.totalLength).toBe(1000 + 1000 + pieceLength + 40000)
+    expect(layoutOf(m).totalLength).toBe(5 * pieceLength)
+    expect(m.pieceCount).toBe(5)
+    // Two pads of one length (`.pad/31768`) are no duplicate path.
+    expect(m.warnings).toEqual([])
   })
 })
