@@ -9,7 +9,9 @@
  * span names the file. Made once per torrent, O(files + pieces).
  */
 import { HASH_SIZE } from "./Merkle.js"
-import { leavesPerPiece, verifyPiece } from "./MerklePiece.js"
+import { leavesPerPiece, subtreeRoot } from "./MerklePiece.js"
+import { sameHash } from "./MerkleProof.js"
+import { leafHashes } from "./MerkleTree.js"
 import type { Metainfo, TorrentFile } from "./Metainfo.js"
 import { sha1 } from "./PieceSha1.js"
 
@@ -68,6 +70,22 @@ export class V2Pieces {
     return { hash: layer.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE), length, width, ...where }
   }
 
+  /**
+   * A whole piece's bytes (as stored: pads as zeros) against its merkle hash: its leaves (`width` of them,
+   * zero leaves past the file's end, as an answer to a request for them carries them) when they hold,
+   * false when they do not, undefined when the piece's hash is not known (yet).
+   */
+  check(piece: number, data: Uint8Array): { readonly at: V2Piece; readonly leaves: Uint8Array } | false | undefined {
+    const at = this.piece(piece)
+    if (at === undefined) return undefined
+    const leaves = leafHashes(data.subarray(0, at.length))
+    const root = subtreeRoot(leaves, at.width)
+    if (root === undefined || !sameHash(root, at.hash)) return false
+    const full = new Uint8Array(at.width * HASH_SIZE)
+    full.set(leaves)
+    return { at, leaves: full }
+  }
+
   /** Files longer than a piece whose piece layer is not known: their pieces cannot be checked. */
   get missingLayers(): number {
     return this.files.filter((f) => !f.pad && f.length > this.pieceLength && f.piecesRoot !== undefined && f.pieceLayer === undefined).length
@@ -84,10 +102,8 @@ export const pieceChecker = (m: Metainfo): ((piece: number, data: Uint8Array) =>
   const v2 = V2Pieces.of(m)
   return (piece, data) => {
     if (m.version !== "v2" && !sameBytes(sha1(data), m.pieces.subarray(piece * 20, piece * 20 + 20))) return false
-    if (v2 === undefined) return true
-    const check = v2.piece(piece)
-    if (check === undefined) return m.version !== "v2"
-    return verifyPiece(check.hash, data.subarray(0, check.length), check.width)
+    const checked = v2?.check(piece, data)
+    return checked === undefined ? m.version !== "v2" : checked !== false
   }
 }
 

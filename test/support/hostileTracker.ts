@@ -15,10 +15,10 @@ import * as dgram from "node:dgram"
 import * as http from "node:http"
 import type { AnnounceRequest } from "../../src/domain/Announce.js"
 import { InfoHash } from "../../src/domain/InfoHash.js"
-import { PeerId } from "../../src/domain/PeerId.js"
 import { decodeRequest, encodeResponse, type UdpRequest } from "../../src/protocol/TrackerUdp.js"
 import * as Tracker from "../../src/services/tracker/Tracker.js"
 import * as NetworkTracker from "../../src/services/tracker/NetworkTracker.js"
+import { announceRequest } from "./announces.js"
 
 /** The client of the CLI (src/main.ts): the real Tracker layer on node:http. */
 export const realTracker = (options: Tracker.TrackerOptions = {}): Layer.Layer<Tracker.Tracker> =>
@@ -27,19 +27,8 @@ export const realTracker = (options: Tracker.TrackerOptions = {}): Layer.Layer<T
 export const announce = (url: string, request: AnnounceRequest) =>
   Effect.flatMap(Tracker.Tracker, (t) => t.announce(url, request))
 
-export const request = (overrides: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
-  infoHash: InfoHash.make(new Uint8Array(20).fill(0x42)),
-  peerId: PeerId.make(new Uint8Array(Buffer.from("-EF0100-hostiletests", "latin1"))),
-  port: 6881,
-  uploaded: 0,
-  downloaded: 0,
-  left: 1000,
-  event: "started",
-  numwant: 50,
-  key: 1,
-  compact: true,
-  ...overrides
-})
+export const request = (overrides: Partial<AnnounceRequest> = {}): AnnounceRequest =>
+  announceRequest(InfoHash.make(new Uint8Array(20).fill(0x42)), "-EF0100-hostiletests", 6881, overrides)
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP

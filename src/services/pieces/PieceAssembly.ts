@@ -30,10 +30,6 @@
  */
 import { createHash, type Hash } from "node:crypto"
 import * as Layout from "../../domain/Layout.js"
-import { HASH_SIZE } from "../../domain/Merkle.js"
-import { subtreeRoot } from "../../domain/MerklePiece.js"
-import { sameHash } from "../../domain/MerkleProof.js"
-import { leafHashes } from "../../domain/MerkleTree.js"
 import type { V2Piece, V2Pieces } from "../../domain/V2Pieces.js"
 import * as DirectIo from "../storage/DirectIo.js"
 
@@ -175,19 +171,12 @@ export class PieceAssembly {
    *  alone (a hybrid's), and a v2-only one cannot pass. */
   private v2Holds(piece: number, buffer: Uint8Array): boolean {
     if (this.v2 === undefined) return true
-    const check = this.v2.piece(piece)
-    if (check === undefined) return this.expectedHash !== undefined
-    const leaves = leafHashes(buffer.subarray(0, check.length))
-    const root = subtreeRoot(leaves, check.width)
-    if (root === undefined || !sameHash(root, check.hash)) return false
-    if (this.onLeaves !== undefined) {
-      // The zero leaves past the file's end are part of the piece's subtree (and of an answer of its leaves).
-      const full = new Uint8Array(check.width * HASH_SIZE)
-      full.set(leaves)
-      this.onLeaves(check, full)
-    }
-    return true
+    const checked = this.v2.check(piece, buffer)
+    if (checked === undefined) return this.expectedHash !== undefined
+    if (checked !== false) this.onLeaves?.(checked.at, checked.leaves)
+    return checked !== false
   }
+
 
   /** Forgets a piece in progress (its blocks will be fetched again). */
   drop(piece: number): void {

@@ -135,8 +135,8 @@ export const make = (options: PieceFlowOptions): Effect.Effect<PieceFlow, never,
         yield* Effect.logWarning(`piece ${piece} failed its hash check (from ${senders.join(", ")})`)
         yield* PubSub.publish(events, { _tag: "PieceFailed", piece, senders })
         if (senders.length === 1) return yield* strike(senders[0]!, "pieces that failed their hash check")
-        const check = senders.length > 1 ? v2?.piece(piece) : undefined
-        if (check !== undefined && options.hashes !== undefined) {
+        const check = v2?.piece(piece)
+        if (senders.length > 1 && check !== undefined && options.hashes !== undefined) {
           options.hashes.blocks.want({ piece, piecesRoot: check.piecesRoot, indexInFile: check.indexInFile, width: check.width, pieceHash: check.hash })
           // The sessions ask for them at once (PeerState.fillRequests), not at their next tick.
           swarm.wakeAll()

@@ -7,27 +7,15 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as dgram from "node:dgram"
 import * as http from "node:http"
-import type { AnnounceRequest } from "../../../src/domain/Announce.js"
 import { InfoHash } from "../../../src/domain/InfoHash.js"
-import { PeerId } from "../../../src/domain/PeerId.js"
 import { encodeAnnounceResponse } from "../../../src/protocol/TrackerHttp.js"
 import * as NetworkLayers from "../../../src/services/commands/NetworkLayers.js"
 import * as NetworkTracker from "../../../src/services/tracker/NetworkTracker.js"
 import { Tracker } from "../../../src/services/tracker/Tracker.js"
 import * as Layer from "effect/Layer"
+import { announceRequest } from "../../support/announces.js"
 
-const request: AnnounceRequest = {
-  infoHash: InfoHash.make(new Uint8Array(20).fill(7)),
-  peerId: PeerId.make(new Uint8Array(Buffer.from("-EF0100-aaaaaaaaaaaa", "latin1"))),
-  port: 6881,
-  uploaded: 0,
-  downloaded: 0,
-  left: 1000,
-  event: "started",
-  numwant: 50,
-  key: 1,
-  compact: true
-}
+const request = announceRequest(InfoHash.make(new Uint8Array(20).fill(7)), "-EF0100-aaaaaaaaaaaa", 6881)
 
 /** An HTTP tracker on 127.0.0.1 with no peers: each request's source address and target. */
 const httpTracker = Effect.acquireRelease(
