@@ -267,7 +267,9 @@ export class CreateError extends Schema.TaggedError<CreateError>()("CreateError"
 // ---------------------------------------------------------------------------------------------------------
 // The daemon's session
 
-export const ControlErrorReason = Schema.Literal("NotFound", "Invalid", "Duplicate", "Io")
+/** Conflict: a category or tag that already exists (or one in use that cannot go); Forbidden: a folder
+ *  outside those the daemon may write to. */
+export const ControlErrorReason = Schema.Literal("NotFound", "Invalid", "Duplicate", "Io", "Conflict", "Forbidden")
 export type ControlErrorReason = typeof ControlErrorReason.Type
 
 /** A request the session cannot carry out (an unknown id, a bad torrent, a path it cannot use). */
@@ -280,3 +282,26 @@ export class ControlError extends Schema.TaggedError<ControlError>()("ControlErr
   }
 }
 
+export const MultipartErrorReason = Schema.Literal(
+  "Boundary",
+  "NoDelimiter",
+  "Unterminated",
+  "BadDelimiter",
+  "NoHeadersEnd",
+  "HeadersTooLarge",
+  "BadHeader",
+  "BadDisposition",
+  "NoName",
+  "TooManyParts"
+)
+export type MultipartErrorReason = typeof MultipartErrorReason.Type
+
+/** A multipart/form-data body (the qBittorrent WebUI's `torrents/add`) that cannot be read into its parts. */
+export class MultipartError extends Schema.TaggedError<MultipartError>()("MultipartError", {
+  reason: MultipartErrorReason,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `bad multipart/form-data body: ${this.detail}`
+  }
+}

@@ -2,7 +2,9 @@
  * When a seeding torrent has seeded enough, and when a running torrent counts as stalled, as Transmission
  * decides both (libtransmission/torrent.c): a ratio goal (uploaded over downloaded, or over the torrent's
  * size for a torrent we only seeded) and an idle goal (minutes without any transfer), each taken from the
- * torrent's own setting, from the session's, or not at all. Pure: the session stops a torrent that reaches
+ * torrent's own setting, from the session's, or not at all. qBittorrent's seeding time limit (minutes
+ * seeding, over the torrent's life) is a third goal of the same shape, and what is done when a goal is
+ * reached (stop, remove, remove with the data) is the session's `ShareAction`. Pure: the session stops a torrent that reaches
  * a goal, the RPC reports the goals, the ETAs they give and whether a torrent is finished or stalled.
  */
 
@@ -19,7 +21,13 @@ export interface TorrentGoals {
   readonly seedIdleMode: LimitMode
   /** Minutes. */
   readonly seedIdleLimit: number
+  /** Minutes seeding, over its life (qBittorrent's seeding_time_limit). */
+  readonly seedTimeMode: LimitMode
+  readonly seedTimeLimit: number
 }
+
+/** What the session does to a torrent that reached a goal (qBittorrent's max_ratio_act, but super seeding). */
+export type ShareAction = "stop" | "remove" | "removeData"
 
 /** The session's goals, for torrents that follow them. */
 export interface SessionGoals {
@@ -28,6 +36,9 @@ export interface SessionGoals {
   readonly idleSeedingLimitEnabled: boolean
   /** Minutes. */
   readonly idleSeedingLimit: number
+  readonly seedTimeLimited: boolean
+  /** Minutes. */
+  readonly seedTimeLimit: number
 }
 
 /** What the goals are measured on. */
@@ -49,6 +60,18 @@ export const idleGoal = (t: TorrentGoals, s: SessionGoals): number | undefined =
   t.seedIdleMode === LimitMode.Single ? t.seedIdleLimit
   : t.seedIdleMode === LimitMode.Global && s.idleSeedingLimitEnabled ? s.idleSeedingLimit
   : undefined
+
+/** The minutes of seeding after which a seed stops, if any. */
+export const seedTimeGoal = (t: TorrentGoals, s: SessionGoals): number | undefined =>
+  t.seedTimeMode === LimitMode.Single ? t.seedTimeLimit
+  : t.seedTimeMode === LimitMode.Global && s.seedTimeLimited ? s.seedTimeLimit
+  : undefined
+
+/** A complete torrent that has seeded its time (`secondsSeeding` over its life). */
+export const seedTimeDone = (t: TorrentGoals, s: SessionGoals, secondsSeeding: number, complete: boolean): boolean => {
+  const minutes = seedTimeGoal(t, s)
+  return complete && minutes !== undefined && secondsSeeding >= minutes * 60
+}
 
 /** Bytes still to upload to reach `ratio`, and the goal in bytes (tr_torrentGetSeedRatioBytes). */
 export const ratioBytes = (ratio: number, x: Transfer): { readonly left: number; readonly goal: number } => {

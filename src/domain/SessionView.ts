@@ -5,9 +5,9 @@
  * and the web interface read them.
  */
 import type { FilePriority } from "./FileSelection.js"
-import type { LimitMode } from "./SeedGoals.js"
+import type { LimitMode, ShareAction } from "./SeedGoals.js"
 
-export type { LimitMode } from "./SeedGoals.js"
+export type { LimitMode, ShareAction } from "./SeedGoals.js"
 
 /** Transmission's torrent status numbers (tr_torrent_activity). */
 export const Status = {
@@ -143,8 +143,23 @@ export interface TorrentView {
   readonly seedIdleMode: LimitMode
   /** Minutes. */
   readonly seedIdleLimit: number
+  /** Its seeding time goal (minutes seeding over its life), and the mode that says which limit applies. */
+  readonly seedTimeMode: LimitMode
+  readonly seedTimeLimit: number
   /** Stopped by its idle goal (finished), until started again. */
   readonly idleLimitReached: boolean
+  /** Its category ("" none) and tags (sorted), domain/Categories.ts. */
+  readonly category: string
+  readonly tags: ReadonlyArray<string>
+  /** Where its data goes once complete (qBittorrent's save_path): its download folder unless it downloads
+   *  in the incomplete folder and moves when done. */
+  readonly savePath: string
+  /** Its folder follows its category's (qBittorrent's automatic torrent management). */
+  readonly autoManaged: boolean
+  /** Pieces asked for in order (for players reading it as it comes). */
+  readonly sequential: boolean
+  /** Runs whatever the queue says (qBittorrent's force start, Transmission's start-now). */
+  readonly forced: boolean
   /** Peers it connects to at most. */
   readonly maxPeers: number
   /** 0..1 of a magnet's metadata fetched; 1 once known. */
@@ -200,6 +215,17 @@ export interface SessionSettings {
   /** A torrent idle this long no longer holds a slot of the queue. */
   readonly queueStalledEnabled: boolean
   readonly queueStalledMinutes: number
+  /** qBittorrent's seeding time limit for torrents that follow the session's (minutes). */
+  readonly seedTimeLimit: number
+  readonly seedTimeLimited: boolean
+  /** What is done to a torrent that reaches its ratio, idle or seeding time goal. */
+  readonly shareLimitAction: ShareAction
+  /** Torrents download into this folder and move to their own when complete (Transmission's incomplete-dir,
+   *  qBittorrent's temp_path); the folder is absolute. */
+  readonly incompleteDir: string
+  readonly incompleteDirEnabled: boolean
+  /** A torrent added without saying follows its category's folder (qBittorrent's auto_tmm_enabled). */
+  readonly autoManageByDefault: boolean
 }
 
 /** What a front end may change of the settings: all but what the command line and the machine decide. */
@@ -228,7 +254,12 @@ export const settingDefaults = {
   idleSeedingLimit: 30,
   idleSeedingLimitEnabled: false,
   queueStalledEnabled: true,
-  queueStalledMinutes: 30
+  queueStalledMinutes: 30,
+  seedTimeLimit: 1440,
+  seedTimeLimited: false,
+  shareLimitAction: "stop" as ShareAction,
+  incompleteDirEnabled: false,
+  autoManageByDefault: false
 } as const satisfies SettingsChange
 
 /** The session limits in force (bytes per second, 0 none): the alternative ones while they are on. */

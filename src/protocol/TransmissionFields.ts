@@ -16,6 +16,7 @@ import { bytesToKilobytes } from "./TransmissionSetters.js"
 import { type Activity, idleGoal, idleSeconds, isStalled, ratioBytes, ratioGoal, type SessionGoals, type StallRule } from "../domain/SeedGoals.js"
 import { type FileView, type PeerView, type TorrentView, type TrackerView, Status } from "../domain/SessionView.js"
 import { primaryMimeType } from "../domain/MimeTypes.js"
+import { labelsOf } from "../domain/Categories.js"
 
 /** What a torrent's fields need besides its view: the time, and the session's goals and stall rule. */
 export interface TorrentContext {
@@ -271,7 +272,7 @@ const torrentFields: { readonly [snake: string]: Field } = {
   is_finished: isFinished,
   is_private: (v) => v.isPrivate,
   is_stalled: (v, c) => isStalled(c.session, activityOf(v), c.now),
-  labels: () => [],
+  labels: (v) => labelsOf(v.category, v.tags),
   left_until_done: leftUntilDone,
   magnet_link: (v) => v.magnetLink,
   // No manual announce (torrent-reannounce) is offered: Transmission's "not allowed".

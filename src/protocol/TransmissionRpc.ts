@@ -308,7 +308,13 @@ export interface AddRequest {
   readonly paused?: boolean
   /** files-wanted, files-unwanted and the priorities, when any is given. */
   readonly files?: FileChange
+  /** Transmission 4's labels: bt-effect's tags. */
+  readonly labels?: ReadonlyArray<string>
 }
+
+/** A list of labels: the strings of an array, anything else none. */
+export const decodeLabels = (v: unknown): ReadonlyArray<string> | undefined =>
+  Array.isArray(v) ? v.filter((l): l is string => typeof l === "string") : undefined
 
 /** A list of file indices; an empty one means every file, as Transmission reads it. Not a list: none.
  *  What is not an integer is ignored; an index out of range is the session's to refuse. */
@@ -340,7 +346,8 @@ export const decodeAdd = (args: { readonly [key: string]: unknown }): AddRequest
   const options = {
     ...(str(args["download_dir"]) === undefined || args["download_dir"] === "" ? {} : { downloadDir: str(args["download_dir"])! }),
     ...(bool(args["paused"]) === undefined ? {} : { paused: bool(args["paused"])! }),
-    ...(files === undefined ? {} : { files })
+    ...(files === undefined ? {} : { files }),
+    ...(decodeLabels(args["labels"]) === undefined ? {} : { labels: decodeLabels(args["labels"])! })
   }
   const metainfo = str(args["metainfo"])
   if (metainfo !== undefined && metainfo !== "") {

@@ -59,8 +59,8 @@ const sessionFields = (c: SessionContext): { readonly [snake: string]: Json } =>
     encryption: s.encryption,
     idle_seeding_limit: s.idleSeedingLimit,
     idle_seeding_limit_enabled: s.idleSeedingLimitEnabled,
-    incomplete_dir: "",
-    incomplete_dir_enabled: false,
+    incomplete_dir: s.incompleteDir,
+    incomplete_dir_enabled: s.incompleteDirEnabled,
     lpd_enabled: false,
     // No limit over all torrents is kept: Transmission's default is shown.
     peer_limit_global: 200,

@@ -4,7 +4,7 @@
  * out found and refused by name. Pure; RpcTorrentMethods and RpcSessionMethods apply them to a session.
  */
 import type { FileChange } from "../domain/FileChoices.js"
-import { bool, decodeFileChange, ErrorCode, failure, fileChangeKeys, num, type Outcome, str } from "./TransmissionRpc.js"
+import { bool, decodeFileChange, decodeLabels, ErrorCode, failure, fileChangeKeys, num, type Outcome, str } from "./TransmissionRpc.js"
 
 /** Transmission's speeds are in kB/s of 1000 bytes (its `units.speed-bytes`). */
 export const speedUnit = 1000
@@ -57,7 +57,7 @@ export const unsupportedArguments = (
 /** What torrent-set carries out. */
 export const torrentSetArguments: ReadonlySet<string> = new Set([
   "download_limit", "download_limited", "upload_limit", "upload_limited", "queue_position",
-  "seed_ratio_limit", "seed_ratio_mode", "seed_idle_limit", "seed_idle_mode", ...fileChangeKeys
+  "seed_ratio_limit", "seed_ratio_mode", "seed_idle_limit", "seed_idle_mode", "labels", ...fileChangeKeys
 ])
 
 /** What every torrent of bt-effect is: asking for it is no change. */
@@ -70,13 +70,13 @@ export const sessionSetArguments: ReadonlySet<string> = new Set([
   "alt_speed_down", "alt_speed_up", "alt_speed_enabled",
   "alt_speed_time_enabled", "alt_speed_time_begin", "alt_speed_time_end", "alt_speed_time_day",
   "seed_ratio_limit", "seed_ratio_limited", "idle_seeding_limit", "idle_seeding_limit_enabled",
-  "queue_stalled_enabled", "queue_stalled_minutes"
+  "queue_stalled_enabled", "queue_stalled_minutes", "incomplete_dir", "incomplete_dir_enabled"
 ])
 
 /** What the bt-effect daemon always is (session-get says so): asking for it is no change. */
 export const sessionAlwaysSo: { readonly [key: string]: unknown } = {
   download_queue_enabled: true, lpd_enabled: false, port_forwarding_enabled: false,
-  blocklist_enabled: false, incomplete_dir_enabled: false, rename_partial_files: false, start_added_torrents: true,
+  blocklist_enabled: false, rename_partial_files: false, start_added_torrents: true,
   trash_original_torrent_files: false, peer_port_random_on_start: false, script_torrent_added_enabled: false,
   script_torrent_done_enabled: false, script_torrent_done_seeding_enabled: false,
   anti_brute_force_enabled: false, sequential_download: false
@@ -112,6 +112,8 @@ export interface TorrentSetRequest {
   readonly seedIdleMode?: 0 | 1 | 2
   /** files-wanted, files-unwanted and the priorities (an empty list: every file). */
   readonly files?: FileChange
+  /** Its labels, all of them (the category's name among them keeps it in its category). */
+  readonly labels?: ReadonlyArray<string>
 }
 
 export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): TorrentSetRequest => {
@@ -125,7 +127,8 @@ export const decodeTorrentSet = (args: { readonly [key: string]: unknown }): Tor
       seedRatioMode: mode(args["seed_ratio_mode"]),
       seedIdleLimit: idle === 0 ? undefined : idle,
       seedIdleMode: mode(args["seed_idle_mode"]),
-      files: decodeFileChange(args)
+      files: decodeFileChange(args),
+      labels: decodeLabels(args["labels"])
     })
   }
 }
@@ -164,6 +167,8 @@ export interface SessionSetRequest {
   readonly idleSeedingLimitEnabled?: boolean
   readonly queueStalledEnabled?: boolean
   readonly queueStalledMinutes?: number
+  readonly incompleteDir?: string
+  readonly incompleteDirEnabled?: boolean
 }
 
 const encryptionSetting = (v: unknown) => (v === "tolerated" || v === "preferred" || v === "required" ? v : undefined)
@@ -194,7 +199,9 @@ export const decodeSessionSet = (args: { readonly [key: string]: unknown }): Ses
       idleSeedingLimit: int(args["idle_seeding_limit"]),
       idleSeedingLimitEnabled: bool(args["idle_seeding_limit_enabled"]),
       queueStalledEnabled: bool(args["queue_stalled_enabled"]),
-      queueStalledMinutes: int(args["queue_stalled_minutes"])
+      queueStalledMinutes: int(args["queue_stalled_minutes"]),
+      incompleteDir: str(args["incomplete_dir"]) === "" ? undefined : str(args["incomplete_dir"]),
+      incompleteDirEnabled: bool(args["incomplete_dir_enabled"])
     })
   }
 }

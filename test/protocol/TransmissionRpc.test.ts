@@ -93,7 +93,15 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   seedRatioLimit: 2,
   seedIdleMode: 0,
   seedIdleLimit: 30,
+  seedTimeMode: 0,
+  seedTimeLimit: 1440,
   idleLimitReached: false,
+  category: "",
+  tags: [],
+  savePath: "/data",
+  autoManaged: false,
+  sequential: false,
+  forced: false,
   maxPeers: 50,
   metadataPercentComplete: 1,
   // Piece 0 is ours ("gA=="), 1 and 2 a peer has, 3 none.
@@ -104,6 +112,7 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
 const settings: SessionSettings = {
   ...settingDefaults,
   downloadDir: "/data",
+  incompleteDir: "/data/incomplete",
   peerPort: 6881,
   speedLimitDown: 250_000,
   rememberedLimitUp: 70,

@@ -7,7 +7,6 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
@@ -16,8 +15,9 @@ import type { TorrentGoals } from "../../domain/SeedGoals.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import { ensureDownloadable } from "../torrent/TorrentSource.js"
+import type { Folders } from "./AddFolders.js"
 import type { Added, AddOptions, AddSource } from "./SessionControl.js"
-import type { TorrentIdentity } from "./SessionEntry.js"
+import type { Entry, TorrentIdentity } from "./SessionEntry.js"
 import * as TorrentFiles from "./TorrentFiles.js"
 import type { TorrentList } from "./TorrentList.js"
 import * as TorrentUrl from "./TorrentUrl.js"
@@ -30,8 +30,10 @@ interface Identified {
 
 export interface AddContext {
   readonly list: TorrentList
-  /** Where a torrent's data goes when it is added without a folder: the session's setting now. */
-  readonly downloadDir: () => string
+  /** Where a torrent's data goes (AddFolders.ts): a category that does not exist fails the add. */
+  readonly folders: (options: AddOptions) => Effect.Effect<Folders, ControlError>
+  /** Its category, tags and settings given, before the queue may start it. */
+  readonly configure: (entry: Entry, options: AddOptions) => Effect.Effect<void, ControlError>
   /** A new torrent's seeding goals: the session's now. */
   readonly goals: () => TorrentGoals
   /** Sent with the fetch of a .torrent's URL. */
@@ -87,16 +89,22 @@ export const make = (
     const store = yield* ResumeStore
     const fetchTorrent = yield* TorrentUrl.make({ userAgent: context.userAgent })
     return Effect.fn("Session.add")(function*(source: AddSource, options: AddOptions) {
-      const downloadDir = path.resolve(options.downloadDir ?? context.downloadDir())
+      const { autoManaged, downloadDir, savePath } = yield* context.folders(options)
       const { identity, keep } = yield* identify(source, fetchTorrent)
       const existing = context.list.byHash(identity.hash)
       if (existing !== undefined) return { id: existing.id, hashString: existing.hash, name: existing.name, duplicate: true } satisfies Added
       if (keep !== undefined && identity.metainfo !== undefined) {
         yield* store.saveTorrent(torrentHash(identity.metainfo), keep).pipe(Effect.mapError((e) => new ControlError({ reason: "Io", detail: e.message })))
       }
-      const entry = yield* context.list.add(identity, { downloadDir, paused: options.paused === true, goals: context.goals() })
+      const entry = yield* context.list.add(identity, {
+        downloadDir,
+        paused: options.paused === true,
+        goals: context.goals(),
+        saved: { savePath, autoManaged }
+      })
       // Before the queue may start it: its first run has the files chosen.
       if (options.files !== undefined) yield* TorrentFiles.change(entry, options.files)
+      yield* context.configure(entry, options)
       yield* context.save
       yield* Effect.logInfo(
         `added: ${entry.id} ${entry.name} (${sourceWords[source._tag]}) into ${downloadDir}${options.paused === true ? ", stopped" : ""}`

@@ -10,6 +10,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { type Category, categoryFolder, validCategoryName, validTag, withTags } from "../../domain/Categories.js"
 import { ControlError } from "../../domain/Errors.js"
 import { type SessionSettings, settingDefaults, Status, statsOf, type TorrentView } from "../../domain/SessionView.js"
 import type { StreamSource } from "../stream/StreamServer.js"
@@ -25,6 +26,8 @@ export type ControlCall =
   | { readonly _tag: "setLocation"; readonly which: Selection; readonly folder: string; readonly move: boolean }
   | { readonly _tag: "updateSettings"; readonly settings: Partial<SessionSettings> }
   | { readonly _tag: "freeSpace"; readonly path: string }
+  | { readonly _tag: "createCategory" | "editCategory"; readonly category: Category }
+  | { readonly _tag: "removeCategories" | "createTags" | "deleteTags"; readonly names: ReadonlyArray<string> }
 
 export interface MemoryControlOptions {
   readonly settings?: Partial<SessionSettings>
@@ -59,9 +62,49 @@ export const defaultSettings: SessionSettings = {
   dhtEnabled: true,
   utpEnabled: true,
   tcpEnabled: true,
+  incompleteDir: "/downloads/incomplete",
   version: "bt-effect 0.1.0 (Transmission RPC)",
   configDir: "/state",
   cacheSizeMb: 64
+}
+
+interface LabelStore {
+  readonly categories: Map<string, Category>
+  readonly tags: () => ReadonlyArray<string>
+  readonly setTags: (tags: ReadonlyArray<string>) => void
+}
+
+/** Categories and tags in memory, with the real session's rules (TorrentLabels.ts). */
+const memoryLabels = (
+  store: LabelStore,
+  torrents: Map<number, MemoryTorrent.MemoryTorrent>,
+  recorded: <A, E>(call: ControlCall, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+) => {
+  const { categories } = store
+  const categoryCall = (tag: "createCategory" | "editCategory", category: Category, exists: boolean) =>
+    recorded({ _tag: tag, category }, Effect.suspend(() => {
+      if (!validCategoryName(category.name)) return Effect.fail(new ControlError({ reason: "Invalid", detail: `${category.name}: not a valid category name` }))
+      if (categories.has(category.name) !== exists) return Effect.fail(new ControlError({ reason: "Conflict", detail: `${category.name}: ${exists ? "no such category" : "category exists"}` }))
+      return Effect.sync(() => void categories.set(category.name, category))
+    }))
+  return {
+    categories: Effect.sync(() => [...categories.values()]),
+    createCategory: (category: Category) => categoryCall("createCategory", category, false),
+    editCategory: (category: Category) => categoryCall("editCategory", category, true),
+    removeCategories: (names: ReadonlyArray<string>) =>
+      recorded({ _tag: "removeCategories", names }, Effect.sync(() => {
+        for (const n of names) categories.delete(n)
+        for (const t of torrents.values()) if (names.includes(t.category)) t.category = ""
+      })),
+    tags: Effect.sync(() => store.tags()),
+    createTags: (names: ReadonlyArray<string>) =>
+      recorded({ _tag: "createTags", names }, Effect.sync(() => store.setTags(withTags(store.tags(), names.flatMap((t) => validTag(t) ?? []))))),
+    deleteTags: (names: ReadonlyArray<string>) =>
+      recorded({ _tag: "deleteTags", names }, Effect.sync(() => {
+        store.setTags(withTags(store.tags(), [], names))
+        for (const t of torrents.values()) t.tags = withTags(t.tags, [], names)
+      }))
+  }
 }
 
 export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryControlHandle> =>
@@ -106,10 +149,16 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
           const same = [...torrents.values()].find((t) => t.hashString === info.hashString)
           if (same !== undefined) return { id: same.id, hashString: same.hashString, name: same.name, duplicate: true }
           const id = nextId++
-          const downloadDir = addOptions.downloadDir ?? settings.downloadDir
+          const category = categories.get(addOptions.category ?? "")
+          const autoManaged = addOptions.downloadDir === undefined && (addOptions.autoManaged ?? settings.autoManageByDefault)
+          const downloadDir = addOptions.downloadDir ?? (autoManaged && category !== undefined ? categoryFolder(category, settings.downloadDir) : settings.downloadDir)
           const torrent = MemoryTorrent.newTorrent(info, {
             id, now: now(), downloadDir, paused: addOptions.paused === true, queuePosition: torrents.size, seedRatioLimit: settings.seedRatioLimit, seedIdleLimit: settings.idleSeedingLimit
           })
+          const given = addOptions.tags?.flatMap((t) => validTag(t) ?? []) ?? []
+          labels.setTags(withTags(tags, given))
+          const { addTags, files: _files, removeTags, ...own } = addOptions.settings ?? {}
+          Object.assign(torrent, own, { category: category?.name ?? "", tags: withTags(given, addTags ?? [], removeTags ?? []), autoManaged })
           // A magnet's files are not known here: its choice of files is only recorded.
           if (addOptions.files !== undefined) MemoryTorrent.setFiles(torrent, addOptions.files, now())
           torrents.set(id, torrent)
@@ -124,8 +173,14 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
         if (t !== undefined) change(t)
       })
 
+    const categories = new Map<string, Category>()
+    let tags: ReadonlyArray<string> = []
+    const labels = { categories, tags: () => tags, setTags: (t: ReadonlyArray<string>) => void (tags = t) }
+    const labelMethods = memoryLabels(labels, torrents, recorded)
+
     const handle: MemoryControlHandle = {
       add,
+      ...labelMethods,
       start: (which) =>
         onEach({ _tag: "start", which }, (t) => {
           if (t.status === Status.Stopped) t.status = t.percentDone >= 1 ? Status.Seed : Status.Download
@@ -135,11 +190,20 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
       remove: (which, deleteData) => onEach({ _tag: "remove", which, deleteData }, (t) => torrents.delete(t.id)),
       verify: (which) => onEach({ _tag: "verify", which }, (t) => void (t.status = Status.Check)),
       set: (which, torrentSettings) =>
-        onEach({ _tag: "set", which, settings: torrentSettings }, (t) => {
-          const { files, ...rest } = torrentSettings
-          Object.assign(t, rest)
-          if (files !== undefined) MemoryTorrent.setFiles(t, files, now())
-        }),
+        recorded({ _tag: "set", which, settings: torrentSettings }, Effect.flatMap(existing(which), (ts) => {
+          const { addTags, category, files, removeTags, tags: replaced, ...rest } = torrentSettings
+          if (category !== undefined && category !== "" && !categories.has(category)) {
+            return Effect.fail(new ControlError({ reason: "Conflict", detail: `${category}: no such category` }))
+          }
+          labels.setTags(withTags(tags, [...(addTags ?? []), ...(replaced ?? [])].flatMap((x) => validTag(x) ?? [])))
+          return Effect.sync(() => ts.forEach((t) => {
+            Object.assign(t, rest)
+            if (category !== undefined) t.category = category
+            if (replaced !== undefined) t.tags = withTags([], replaced.flatMap((x) => validTag(x) ?? []))
+            if (addTags !== undefined || removeTags !== undefined) t.tags = withTags(t.tags, addTags ?? [], removeTags ?? [])
+            if (files !== undefined) MemoryTorrent.setFiles(t, files, now())
+          }))
+        })),
       setLocation: (which, folder, move) => onEach({ _tag: "setLocation", which, folder, move }, (t) => void (t.downloadDir = folder)),
       // Its peers have every piece: the pieces it lacks are available while any is connected.
       torrents: (which) => Effect.sync(() => selected(which).map((t) => ({ ...t, availability: new Array<number>(t.pieceCount).fill(t.peersConnected > 0 ? 1 : 0) }))),

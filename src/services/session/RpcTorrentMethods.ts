@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import { readFile, stat } from "node:fs/promises"
 import type { ControlError } from "../../domain/Errors.js"
+import { fromLabels } from "../../domain/Categories.js"
 import { outOfRange } from "../../domain/FileChoices.js"
 import { Status, type TorrentView } from "../../domain/SessionView.js"
 import { maxTorrentBytes } from "../../protocol/TorrentFile.js"
@@ -106,7 +107,8 @@ export const torrentAdd: Method = (call, { control, memory }) =>
     const added = yield* control.add(source, {
       ...(request.downloadDir === undefined ? {} : { downloadDir: request.downloadDir }),
       ...(request.paused === undefined ? {} : { paused: request.paused }),
-      ...(request.files === undefined ? {} : { files: request.files })
+      ...(request.files === undefined ? {} : { files: request.files }),
+      ...(request.labels === undefined ? {} : { tags: request.labels })
     }).pipe(
       Effect.mapError((e) =>
         e.reason === "Invalid" ? failure(ErrorCode.CorruptTorrent, e.detail) : controlFailure(e, source._tag === "Url" ? ErrorCode.HttpError : ErrorCode.SystemError)
@@ -121,7 +123,7 @@ export const torrentSet: Method = (call, { control }) =>
   Effect.gen(function*() {
     const unsupported = unsupportedArguments(call.args, torrentSetArguments, torrentAlwaysSo)
     if (unsupported.length > 0) return refuseUnsupported(unsupported)
-    const { download: downChange, upload: upChange, ...rest } = decodeTorrentSet(call.args)
+    const { download: downChange, labels, upload: upChange, ...rest } = decodeTorrentSet(call.args)
     const which = yield* resolve(decodeIds(call.args), control)
     const views = yield* control.torrents(which)
     for (const v of views) {
@@ -132,7 +134,8 @@ export const torrentSet: Method = (call, { control }) =>
         ...(down.bytes === undefined ? {} : { downloadLimit: down.bytes }),
         ...(up.bytes === undefined ? {} : { uploadLimit: up.bytes }),
         ...(down.remembered === v.rememberedDownloadLimit ? {} : { rememberedDownloadLimit: down.remembered }),
-        ...(up.remembered === v.rememberedUploadLimit ? {} : { rememberedUploadLimit: up.remembered })
+        ...(up.remembered === v.rememberedUploadLimit ? {} : { rememberedUploadLimit: up.remembered }),
+        ...(labels === undefined ? {} : fromLabels(labels, v.category))
       }
       if (Object.keys(settings).length > 0) yield* control.set([v.id], settings)
     }

@@ -14,8 +14,8 @@ import type { Placement, TorrentList } from "./TorrentList.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
 
 /** Saves the list now. One that cannot be saved is a warning: the torrents run on, the next change tries again. */
-export const save = (file: string, list: TorrentList): Effect.Effect<void> =>
-  Effect.suspend(() => SessionFile.save(file, list.all())).pipe(
+export const save = (file: string, list: TorrentList, labels: () => SessionFile.Labels): Effect.Effect<void> =>
+  Effect.suspend(() => SessionFile.save(file, list.all(), labels())).pipe(
     Effect.catchAll((e) => Effect.logWarning(`session not saved: ${e.message}`))
   )
 
@@ -27,8 +27,16 @@ const savedState = (saved: SessionFile.SavedTorrent, goals: TorrentGoals): NonNu
     seedRatioMode: saved.seedRatioMode ?? goals.seedRatioMode,
     seedRatioLimit: saved.seedRatioLimit ?? goals.seedRatioLimit,
     seedIdleMode: saved.seedIdleMode ?? goals.seedIdleMode,
-    seedIdleLimit: saved.seedIdleLimit ?? goals.seedIdleLimit
+    seedIdleLimit: saved.seedIdleLimit ?? goals.seedIdleLimit,
+    seedTimeMode: saved.seedTimeMode ?? goals.seedTimeMode,
+    seedTimeLimit: saved.seedTimeLimit ?? goals.seedTimeLimit
   },
+  ...(saved.savePath !== undefined ? { savePath: saved.savePath } : {}),
+  ...(saved.category !== undefined ? { category: saved.category } : {}),
+  ...(saved.tags !== undefined ? { tags: saved.tags } : {}),
+  ...(saved.autoManaged !== undefined ? { autoManaged: saved.autoManaged } : {}),
+  ...(saved.sequential !== undefined ? { sequential: saved.sequential } : {}),
+  ...(saved.forced !== undefined ? { forced: saved.forced } : {}),
   ...(saved.secondsDownloading !== undefined ? { secondsDownloading: saved.secondsDownloading } : {}),
   ...(saved.secondsSeeding !== undefined ? { secondsSeeding: saved.secondsSeeding } : {}),
   ...(saved.activityDate !== undefined ? { activityDate: saved.activityDate } : {}),
@@ -37,13 +45,15 @@ const savedState = (saved: SessionFile.SavedTorrent, goals: TorrentGoals): NonNu
 })
 
 /**
- * Adds the torrents of an earlier run to `list`, as they were. One whose .torrent is gone is kept only
- * while it has its magnet link (its metadata was never fetched); one whose hash is not hex is skipped.
+ * Adds the torrents of an earlier run to `list`, as they were, and gives the session's categories and tags.
+ * One whose .torrent is gone is kept only while it has its magnet link (its metadata was never fetched); one
+ * whose hash is not hex is skipped.
  */
-export const restore = (file: string, list: TorrentList, goals: TorrentGoals): Effect.Effect<void, never, ResumeStore> =>
+export const restore = (file: string, list: TorrentList, goals: TorrentGoals): Effect.Effect<SessionFile.Labels, never, ResumeStore> =>
   Effect.gen(function*() {
     const store = yield* ResumeStore
-    for (const saved of yield* SessionFile.load(file)) {
+    const session = yield* SessionFile.load(file)
+    for (const saved of session.torrents) {
       const hashBytes = fromHex(saved.hash)
       if (hashBytes === undefined) continue
       const bytes = yield* store.loadTorrent(infoHash(hashBytes))
@@ -63,4 +73,5 @@ export const restore = (file: string, list: TorrentList, goals: TorrentGoals): E
         }
       )
     }
+    return { categories: session.categories ?? [], tags: session.tags ?? [] }
   })

@@ -21,7 +21,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
 import { randomPeerId } from "../../domain/PeerId.js"
-import { isStalled, LimitMode, type TorrentGoals } from "../../domain/SeedGoals.js"
+import { isStalled, LimitMode, type ShareAction, type TorrentGoals } from "../../domain/SeedGoals.js"
 import { effectiveLimits, type SessionSettings, settingDefaults, type SettingsChange, statsOf } from "../../domain/SessionView.js"
 import { TokenBucket } from "../../domain/TokenBucket.js"
 import type { DhtOptions } from "../dht/Dht.js"
@@ -34,17 +34,19 @@ import type { StreamSource } from "../stream/StreamServer.js"
 import { EncryptionPolicy, fromSetting, type Policy, toSetting } from "../wire/Encryption.js"
 import { PeerNetwork } from "../wire/PeerNetwork.js"
 import * as PeerRouter from "../wire/PeerRouter.js"
+import * as AddFolders from "./AddFolders.js"
 import * as AddTorrent from "./AddTorrent.js"
 import * as SavedList from "./SavedList.js"
 import type { SessionControlService } from "./SessionControl.js"
 import { ResumeStore } from "../storage/ResumeStore.js"
 import * as SessionClock from "./SessionClock.js"
-import { viewOf } from "./SessionEntry.js"
+import { type Entry, type ViewContext, viewOf } from "./SessionEntry.js"
 import * as SessionQueue from "./SessionQueue.js"
 import * as SettingsFile from "./SettingsFile.js"
 import * as AnnouncePacer from "../tracker/AnnouncePacer.js"
 import * as StartTurns from "./StartTurns.js"
 import * as TorrentActions from "./TorrentActions.js"
+import * as TorrentLabels from "./TorrentLabels.js"
 import * as TorrentList from "./TorrentList.js"
 import * as TorrentLocation from "./TorrentLocation.js"
 import { type RunRequirements, runTorrent } from "./TorrentRun.js"
@@ -93,6 +95,7 @@ const initialSettings = (
   ...settingDefaults,
   ...SettingsFile.given(saved),
   downloadDir: path.resolve(options.downloadDir ?? saved.downloadDir ?? "./downloads"),
+  incompleteDir: path.resolve(saved.incompleteDir ?? path.join(options.downloadDir ?? saved.downloadDir ?? "./downloads", "incomplete")),
   peerPort,
   downloadQueueSize: options.downloadQueueSize ?? saved.downloadQueueSize ?? settingDefaults.downloadQueueSize,
   seedQueueSize: options.seedQueueSize ?? saved.seedQueueSize ?? settingDefaults.seedQueueSize,
@@ -122,6 +125,33 @@ const streamSourceOf = (list: TorrentList.TorrentList, services: Context.Context
     )
   })
 
+/** A new torrent follows the session's goals, with the session's ratio, idle and seeding time limits as its own. */
+const goalsOf = (settings: SessionSettings): TorrentGoals => ({
+  seedRatioMode: LimitMode.Global,
+  seedRatioLimit: settings.seedRatioLimit,
+  seedIdleMode: LimitMode.Global,
+  seedIdleLimit: settings.idleSeedingLimit,
+  seedTimeMode: LimitMode.Global,
+  seedTimeLimit: settings.seedTimeLimit
+})
+
+/** What is done to a seed that reached a goal: stopped, or removed (with its data). */
+const shareAction = (actions: TorrentActions.TorrentActions, action: ShareAction, entry: Entry) =>
+  (action === "stop" ? actions.stop([entry.id]) : actions.remove([entry.id], action === "removeData")).pipe(Effect.ignore)
+
+/** The views of torrents and the session's figures from them. */
+const viewMethods = (list: TorrentList.TorrentList, context: ViewContext, startedAt: number): Pick<SessionControlService, "torrents" | "stats"> => ({
+  torrents: (which) =>
+    list.select(which).pipe(
+      Effect.orElseSucceed(() => []),
+      Effect.flatMap((found) => Effect.forEach(found, (e) => viewOf(e, context)))
+    ),
+  stats: Effect.gen(function* () {
+    const views = yield* Effect.forEach(list.all(), (e) => viewOf(e, context))
+    return statsOf(views, Math.floor(((yield* Clock.currentTimeMillis) - startedAt) / 1000))
+  })
+})
+
 export const make = Effect.fn("Session.make")(function* (options: SessionOptions) {
   // Before anything is loaded or bound: a second daemon on this folder stops here.
   yield* StateLock.lock(options.stateDir)
@@ -143,24 +173,25 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
   const buckets = { down: new TokenBucket(limits.down, startedAt), up: new TokenBucket(limits.up, startedAt) }
   const list = TorrentList.make()
   const sessionFile = path.join(options.stateDir, "session.json")
-  const save = SavedList.save(sessionFile, list)
+  // The categories and tags, once restored with the list (below).
+  let labels: TorrentLabels.TorrentLabels | undefined
+  const save = SavedList.save(sessionFile, list, () => labels?.labels() ?? { categories: [], tags: [] })
   // The last save, once every run has stopped (the queue's scope closes first): the counts and totals of the runs.
   yield* Effect.addFinalizer(() => save)
   const store = yield* ResumeStore
-  const viewContext = { torrentFolder: store.location }
-  /** A new torrent follows the session's goals, with the session's ratio and idle limits as its own. */
-  const newGoals = (): TorrentGoals => ({
-    seedRatioMode: LimitMode.Global,
-    seedRatioLimit: settings.seedRatioLimit,
-    seedIdleMode: LimitMode.Global,
-    seedIdleLimit: settings.idleSeedingLimit
-  })
+  const newGoals = () => goalsOf(settings)
 
   // What running a torrent needs, captured here so that the control methods need nothing.
   const services = yield* Effect.context<RunRequirements>()
   const pacer = yield* AnnouncePacer.make()
   const starting = StartTurns.make(startsAtOnce)
+  const sessionScope = yield* Effect.scope
+  // Set once the queue exists: a completed torrent's data leaves the incomplete folder.
+  let location: TorrentLocation.LocationContext | undefined
   const shared = {
+    // Out of the run's fiber, which the move stops.
+    completed: (entry: Entry) =>
+      Effect.suspend(() => location === undefined ? Effect.void : Effect.asVoid(Effect.forkIn(TorrentLocation.moveOnComplete(location)(entry), sessionScope))),
     peerId,
     listener,
     dht,
@@ -180,10 +211,18 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
     run: (entry) => Effect.provide(runTorrent(entry, shared), services)
   })
 
-  yield* SavedList.restore(sessionFile, list, newGoals())
+  const located: TorrentLocation.LocationContext = { list, queue, store, stateDir: options.stateDir, save }
+  location = located
+  const savedLabels = yield* SavedList.restore(sessionFile, list, newGoals())
+  const torrentLabels = TorrentLabels.make({ entries: list.all, downloadDir: () => settings.downloadDir, relocate: TorrentLocation.moveOne(located), save }, savedLabels)
+  labels = torrentLabels
+  // Moves the daemon died in the middle of, finished or undone before anything runs.
+  yield* TorrentLocation.settle(located)
+  const actions = TorrentActions.make({ list, queue, save, settings: () => settings, labels: torrentLabels })
   const add = yield* AddTorrent.make({
     list,
-    downloadDir: () => settings.downloadDir,
+    folders: (options) => AddFolders.foldersOf(options, settings, torrentLabels),
+    configure: (entry, options) => AddFolders.configure(entry, options, torrentLabels, actions),
     goals: newGoals,
     userAgent: `bt-effect/${options.version}`,
     save,
@@ -206,22 +245,14 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
       yield* queue.schedule
     })
 
-  const actions = TorrentActions.make({ list, queue, save, settings: () => settings })
   const control: SessionControlService = {
     add,
     ...actions,
-    setLocation: TorrentLocation.make({ list, queue, store, save }),
-    torrents: (which) =>
-      list.select(which).pipe(
-        Effect.orElseSucceed(() => []),
-        Effect.flatMap((found) => Effect.forEach(found, (e) => viewOf(e, viewContext)))
-      ),
+    setLocation: TorrentLocation.make(located),
+    ...torrentLabels.control,
+    ...viewMethods(list, { torrentFolder: store.location }, startedAt),
     settings: Effect.sync(() => settings),
     updateSettings,
-    stats: Effect.gen(function* () {
-      const views = yield* Effect.forEach(list.all(), (e) => viewOf(e, viewContext))
-      return statsOf(views, Math.floor(((yield* Clock.currentTimeMillis) - startedAt) / 1000))
-    }),
     freeSpace,
     streamSource: streamSourceOf(list, services)
   }
@@ -229,7 +260,7 @@ export const make = Effect.fn("Session.make")(function* (options: SessionOptions
     entries: list.all,
     settings: () => settings,
     setAltSpeed: (on) => updateSettings({ altSpeedEnabled: on }).pipe(Effect.orDie),
-    stop: (entry) => actions.stop([entry.id]).pipe(Effect.ignore),
+    reached: (entry) => shareAction(actions, settings.shareLimitAction, entry),
     save
   }, altClock)
   yield* queue.schedule

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { AltSpeedClock, type Schedule as AltSchedule } from "../../domain/AltSpeedSchedule.js"
-import { idleDone, ratioDone } from "../../domain/SeedGoals.js"
+import { idleDone, ratioDone, seedTimeDone } from "../../domain/SeedGoals.js"
 import type { SessionSettings } from "../../domain/SessionView.js"
 import type { Entry } from "./SessionEntry.js"
 
@@ -22,8 +22,8 @@ export interface ClockContext {
   readonly settings: () => SessionSettings
   /** The schedule switches the alternative limits on or off (saved, applied). */
   readonly setAltSpeed: (on: boolean) => Effect.Effect<void>
-  /** A seed reached a goal: paused and stopped, as a user's stop. */
-  readonly stop: (entry: Entry) => Effect.Effect<void>
+  /** A seed reached a goal: the session's share action (stopped as a user's stop, or removed). */
+  readonly reached: (entry: Entry) => Effect.Effect<void>
   /** Saves the list. */
   readonly save: Effect.Effect<void>
 }
@@ -33,8 +33,12 @@ export const scheduleOf = (s: SessionSettings): AltSchedule => ({ begin: s.altSp
 /** Whether a torrent's run counts as running (Transmission's isRunning): fetching its metadata or transferring. */
 const running = (e: Entry) => e.phase === "running" || e.phase === "metadata"
 
+type Goal = "ratio" | "idle" | "time"
+
+const goalWords: Record<Goal, string> = { ratio: "seed ratio", idle: "seeding idle limit", time: "seeding time limit" }
+
 /** The goal a running seed has reached now, if any. */
-export const goalReached = (e: Entry, settings: SessionSettings, nowSeconds: number): "ratio" | "idle" | undefined => {
+export const goalReached = (e: Entry, settings: SessionSettings, nowSeconds: number): Goal | undefined => {
   if (e.phase !== "running" || e.handle === undefined || !e.complete || e.metainfo === undefined) return undefined
   const t = e.handle.transferred()
   const transfer = {
@@ -43,6 +47,7 @@ export const goalReached = (e: Entry, settings: SessionSettings, nowSeconds: num
     sizeWhenDone: e.metainfo.totalLength
   }
   if (ratioDone(e.goals, settings, transfer, true)) return "ratio"
+  if (seedTimeDone(e.goals, settings, e.secondsSeeding, true)) return "time"
   const activity = { active: true, startDate: e.startDate, activityDate: e.activityDate }
   return idleDone(e.goals, settings, activity, true, nowSeconds) ? "idle" : undefined
 }
@@ -53,7 +58,7 @@ export const tick = (context: ClockContext, alt: AltSpeedClock) =>
     const now = yield* Clock.currentTimeMillis
     const seconds = Math.floor(now / 1000)
     const settings = context.settings()
-    const reached: Array<[Entry, "ratio" | "idle"]> = []
+    const reached: Array<[Entry, Goal]> = []
     for (const e of context.entries()) {
       if (!running(e)) continue
       if (e.complete) e.secondsSeeding++
@@ -68,9 +73,9 @@ export const tick = (context: ClockContext, alt: AltSpeedClock) =>
       if (goal !== undefined) reached.push([e, goal])
     }
     for (const [e, goal] of reached) {
-      yield* Effect.logInfo(`${goal === "ratio" ? "seed ratio" : "seeding idle limit"} reached: ${e.id} ${e.name}`)
+      yield* Effect.logInfo(`${goalWords[goal]} reached: ${e.id} ${e.name}`)
       if (goal === "idle") e.idleLimitReached = true
-      yield* context.stop(e)
+      yield* context.reached(e)
     }
     if (settings.altSpeedTimeEnabled) {
       const on = alt.tick(scheduleOf(settings), now)

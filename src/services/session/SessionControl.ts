@@ -9,6 +9,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import type { Category } from "../../domain/Categories.js"
 import type { ControlError } from "../../domain/Errors.js"
 import type { FileChange } from "../../domain/FileChoices.js"
 import type { LimitMode, SessionSettings, SessionStats, SettingsChange, TorrentView } from "../../domain/SessionView.js"
@@ -27,6 +28,13 @@ export interface AddOptions {
   /** Its files wanted and their priorities (numbered as the RPC numbers them); a magnet's apply once its
    *  metadata is in. */
   readonly files?: FileChange
+  /** A category of the session ("" or absent: none), and tags (created in the session if new). */
+  readonly category?: string
+  readonly tags?: ReadonlyArray<string>
+  /** Its folder follows its category's (absent: the session's autoManageByDefault); a folder given wins. */
+  readonly autoManaged?: boolean
+  /** Its own settings from the start (limits, goals, sequential, a name to show). */
+  readonly settings?: TorrentSettings
 }
 
 export interface Added {
@@ -57,6 +65,24 @@ export interface TorrentSettings {
   /** Files wanted or not and their priorities (domain/FileChoices.ts). A running torrent takes a new
    *  priority at once; a change of the files wanted restarts its run (the files parked or moved into place). */
   readonly files?: FileChange
+  /** The seeding time goal (minutes seeding) and which limit applies. */
+  readonly seedTimeMode?: LimitMode
+  readonly seedTimeLimit?: number
+  /** A category of the session, "" none (its folder followed if the torrent's folder follows it). */
+  readonly category?: string
+  /** Its tags, all of them (replaced; those new are created in the session). */
+  readonly tags?: ReadonlyArray<string>
+  /** Tags given and taken (those given are created in the session). */
+  readonly addTags?: ReadonlyArray<string>
+  readonly removeTags?: ReadonlyArray<string>
+  /** Its folder follows its category's from now on (moved there now), or no longer. */
+  readonly autoManaged?: boolean
+  /** Pieces in order (a change restarts its run). */
+  readonly sequential?: boolean
+  /** Runs whatever the queue's limits. */
+  readonly forced?: boolean
+  /** The name shown (the data keeps its own). */
+  readonly name?: string
 }
 
 export interface SessionControlService {
@@ -76,6 +102,14 @@ export interface SessionControlService {
   readonly settings: Effect.Effect<SessionSettings>
   readonly updateSettings: (settings: SettingsChange) => Effect.Effect<void, ControlError>
   readonly stats: Effect.Effect<SessionStats>
+  /** Categories and tags (TorrentLabels.ts): a name in use is a Conflict, a bad one Invalid. */
+  readonly categories: Effect.Effect<ReadonlyArray<Category>>
+  readonly createCategory: (category: Category) => Effect.Effect<void, ControlError>
+  readonly editCategory: (category: Category) => Effect.Effect<void, ControlError>
+  readonly removeCategories: (names: ReadonlyArray<string>) => Effect.Effect<void, ControlError>
+  readonly tags: Effect.Effect<ReadonlyArray<string>>
+  readonly createTags: (tags: ReadonlyArray<string>) => Effect.Effect<void, ControlError>
+  readonly deleteTags: (tags: ReadonlyArray<string>) => Effect.Effect<void, ControlError>
   /** Free bytes on the file system holding `path`. */
   readonly freeSpace: (path: string) => Effect.Effect<{ readonly path: string; readonly sizeBytes: number; readonly totalSize: number }, ControlError>
   /** A running torrent's files to serve over HTTP (`/stream/<hash>/<n>`), read through its own view of

@@ -28,6 +28,18 @@ export interface Entry {
   readonly magnet: string | undefined
   /** Where its data is (torrent-set-location changes it). */
   downloadDir: string
+  /** Where its data goes once complete: the download folder, unless it downloads in the incomplete folder
+   *  (then it is moved here when done, MoveOnComplete.ts). */
+  savePath: string
+  /** Its category ("" none) and tags, sorted (domain/Categories.ts). */
+  category: string
+  tags: ReadonlyArray<string>
+  /** Its folder follows its category's (qBittorrent's automatic torrent management). */
+  autoManaged: boolean
+  /** Its pieces asked for in order (the sequential picker); a change restarts its run. */
+  sequential: boolean
+  /** Started whatever the queue's limits (and holding no slot). */
+  forced: boolean
   /** Stopped by the user (or by an error): not run until started. */
   paused: boolean
   /** Seconds since the epoch. */
@@ -268,6 +280,12 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       torrentFile: m === undefined ? "" : path.join(context.torrentFolder, `${entry.hash}.torrent`),
       ...entry.goals,
       idleLimitReached: entry.idleLimitReached,
+      category: entry.category,
+      tags: entry.tags,
+      savePath: entry.savePath,
+      autoManaged: entry.autoManaged,
+      sequential: entry.sequential,
+      forced: entry.forced,
       maxPeers: peersPerTorrent,
       metadataPercentComplete: m === undefined ? 0 : 1
     } satisfies TorrentView

@@ -9,7 +9,14 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { StorageError } from "../../domain/Errors.js"
 import * as JsonFile from "../files/JsonFile.js"
+import type { Category } from "../../domain/Categories.js"
 import type { Entry } from "./SessionEntry.js"
+
+/** The session's categories and tags, saved with the list. */
+export interface Labels {
+  readonly categories: ReadonlyArray<Category>
+  readonly tags: ReadonlyArray<string>
+}
 
 const SavedTorrent = Schema.Struct({
   hash: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{40}$/)),
@@ -37,17 +44,36 @@ const SavedTorrent = Schema.Struct({
   corruptEver: Schema.optional(Schema.NonNegativeInt),
   /** The files not wanted (0-based, as the RPC numbers them) and each file's priority; absent: all wanted, normal. */
   unwanted: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
-  priorities: Schema.optional(Schema.Array(Schema.Literal(-1, 0, 1)))
+  priorities: Schema.optional(Schema.Array(Schema.Literal(-1, 0, 1))),
+  /** Its seeding time goal (minutes), as the other goals. */
+  seedTimeMode: Schema.optional(Schema.Literal(0, 1, 2)),
+  seedTimeLimit: Schema.optional(Schema.NonNegative),
+  /** Where it moves once complete; absent: its download folder. */
+  savePath: Schema.optional(Schema.String),
+  category: Schema.optional(Schema.String),
+  tags: Schema.optional(Schema.Array(Schema.String)),
+  autoManaged: Schema.optional(Schema.Boolean),
+  sequential: Schema.optional(Schema.Boolean),
+  forced: Schema.optional(Schema.Boolean)
 })
 export type SavedTorrent = typeof SavedTorrent.Type
 
-const SessionJson = Schema.Struct({ version: Schema.Literal(1), torrents: Schema.Array(SavedTorrent) })
+/** The session's categories and tags (domain/Categories.ts), absent in files of earlier versions. */
+const SavedCategory = Schema.Struct({ name: Schema.String, savePath: Schema.String })
 
-export const load = (file: string): Effect.Effect<ReadonlyArray<SavedTorrent>> =>
-  Effect.map(JsonFile.load(file, SessionJson, { version: 1 as const, torrents: [] }), (session) => session.torrents)
+const SessionJson = Schema.Struct({
+  version: Schema.Literal(1),
+  torrents: Schema.Array(SavedTorrent),
+  categories: Schema.optional(Schema.Array(SavedCategory)),
+  tags: Schema.optional(Schema.Array(Schema.String))
+})
+export type SavedSession = typeof SessionJson.Type
 
-/** Writes the list, in queue order, replacing the file atomically (files/AtomicFile.ts). */
-export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect<void, StorageError> =>
+export const load = (file: string): Effect.Effect<SavedSession> =>
+  JsonFile.load(file, SessionJson, { version: 1 as const, torrents: [] })
+
+/** Writes the list, in queue order, and the labels, replacing the file atomically (files/AtomicFile.ts). */
+export const save = (file: string, entries: ReadonlyArray<Entry>, labels: Labels): Effect.Effect<void, StorageError> =>
   Effect.suspend(() => {
     const torrents: Array<SavedTorrent> = [...entries]
       .sort((a, b) => a.queuePosition - b.queuePosition)
@@ -70,7 +96,13 @@ export const save = (file: string, entries: ReadonlyArray<Entry>): Effect.Effect
         // Those of the run going on are added when it stops, and the session saves then.
         corruptEver: e.corruptBefore,
         ...(e.files.unwanted.length > 0 ? { unwanted: e.files.unwanted } : {}),
-        ...(e.files.priorities.length > 0 ? { priorities: e.files.priorities } : {})
+        ...(e.files.priorities.length > 0 ? { priorities: e.files.priorities } : {}),
+        ...(e.savePath !== e.downloadDir ? { savePath: e.savePath } : {}),
+        ...(e.category !== "" ? { category: e.category } : {}),
+        ...(e.tags.length > 0 ? { tags: e.tags } : {}),
+        ...(e.autoManaged ? { autoManaged: true } : {}),
+        ...(e.sequential ? { sequential: true } : {}),
+        ...(e.forced ? { forced: true } : {})
       }))
-    return JsonFile.save(file, { version: 1, torrents })
+    return JsonFile.save(file, { version: 1, torrents, categories: labels.categories, tags: labels.tags })
   })

@@ -4,7 +4,8 @@
  * `seedQueueSize` seeds run at once, and waiting torrents start in queue order as slots free up. The queue
  * looks every second, and at once whenever a front end changes something. A torrent that has moved no data
  * for queue-stalled-minutes holds no slot (Transmission's queue-stalled-enabled), so that one more may run.
- * Each running torrent is one fiber (TorrentRun.ts), kept by id.
+ * A forced torrent (qBittorrent's force start) runs whatever the limits and holds no slot. Each running
+ * torrent is one fiber (TorrentRun.ts), kept by id.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -44,7 +45,7 @@ const slotsInUse = (entries: ReadonlyArray<Entry>, stalled: (e: Entry) => boolea
   let seeds = 0
   let downloads = 0
   for (const e of entries) {
-    if (e.phase === "stopped" || stalled(e)) continue
+    if (e.phase === "stopped" || e.forced || stalled(e)) continue
     if (holdsSeedSlot(e)) seeds++
     else downloads++
   }
@@ -69,6 +70,11 @@ export const make = (options: QueueOptions): Effect.Effect<SessionQueue, never, 
         if (entry.paused || entry.phase !== "stopped") continue
         // A complete torrent wants a seed slot (always free while seeds do not queue), any other a download slot.
         const seed = holdsSeedSlot(entry)
+        if (entry.forced) {
+          entry.phase = "starting"
+          yield* FiberMap.run(runs, entry.id, options.run(entry))
+          continue
+        }
         if (seed ? limits.seedQueueEnabled && used.seeds >= limits.seedQueueSize : used.downloads >= limits.downloadQueueSize) continue
         if (seed) used.seeds++
         else used.downloads++

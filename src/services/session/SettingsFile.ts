@@ -1,8 +1,9 @@
 /**
  * The daemon's settings between runs: `<state>/settings.json` (as Transmission keeps its own), written
  * whenever a setting changes (session-set, the web interface) and read at start, so that limits, queue
- * sizes, the download folder, the alternative limits and their schedule, the seeding goals, and the limits'
- * values kept while they are off hold after a restart. What the command line says for this
+ * sizes, the download folder, the alternative limits and their schedule, the seeding goals and what is done
+ * when one is reached, the incomplete folder, and the limits' values kept while they are off hold after a
+ * restart. What the command line says for this
  * run wins over the file (`--download-dir`, `--no-pex`).
  *
  * Replaced atomically like session.json. A file that cannot be read or does not decode is reported once
@@ -40,7 +41,14 @@ const SavedSettings = Schema.Struct({
   idleSeedingLimit: Schema.optional(Schema.NonNegativeInt),
   idleSeedingLimitEnabled: Schema.optional(Schema.Boolean),
   queueStalledEnabled: Schema.optional(Schema.Boolean),
-  queueStalledMinutes: Schema.optional(Schema.NonNegativeInt)
+  queueStalledMinutes: Schema.optional(Schema.NonNegativeInt),
+  /** Minutes. */
+  seedTimeLimit: Schema.optional(Schema.NonNegativeInt),
+  seedTimeLimited: Schema.optional(Schema.Boolean),
+  shareLimitAction: Schema.optional(Schema.Literal("stop", "remove", "removeData")),
+  incompleteDir: Schema.optional(Schema.String),
+  incompleteDirEnabled: Schema.optional(Schema.Boolean),
+  autoManageByDefault: Schema.optional(Schema.Boolean)
 })
 /** The settings a file holds: those a user can change while the daemon runs. */
 export type SavedSettings = typeof SavedSettings.Type
@@ -79,7 +87,13 @@ export const save = (file: string, settings: SessionSettings): Effect.Effect<voi
     idleSeedingLimit: settings.idleSeedingLimit,
     idleSeedingLimitEnabled: settings.idleSeedingLimitEnabled,
     queueStalledEnabled: settings.queueStalledEnabled,
-    queueStalledMinutes: settings.queueStalledMinutes
+    queueStalledMinutes: settings.queueStalledMinutes,
+    seedTimeLimit: settings.seedTimeLimit,
+    seedTimeLimited: settings.seedTimeLimited,
+    shareLimitAction: settings.shareLimitAction,
+    incompleteDir: settings.incompleteDir,
+    incompleteDirEnabled: settings.incompleteDirEnabled,
+    autoManageByDefault: settings.autoManageByDefault
   }
   return JsonFile.save(file, { version: 1, settings: saved }).pipe(
     Effect.catchAll((e) => Effect.logWarning(`settings not saved: ${e.message}`))

@@ -16,6 +16,7 @@ import type { Selection, SessionControlService, TorrentSettings } from "./Sessio
 import type { Entry } from "./SessionEntry.js"
 import type { SessionQueue } from "./SessionQueue.js"
 import * as TorrentFiles from "./TorrentFiles.js"
+import type { TorrentLabels } from "./TorrentLabels.js"
 import type { TorrentList } from "./TorrentList.js"
 
 export interface ActionContext {
@@ -25,6 +26,8 @@ export interface ActionContext {
   readonly save: Effect.Effect<void>
   /** The session's settings now (its seeding goals). */
   readonly settings: () => SessionSettings
+  /** Categories and tags. */
+  readonly labels: TorrentLabels
 }
 
 export type TorrentActions = Pick<SessionControlService, "start" | "stop" | "remove" | "verify" | "set">
@@ -51,9 +54,31 @@ const applySettings = (entry: Entry, settings: TorrentSettings, now: number) => 
     seedRatioMode: settings.seedRatioMode ?? entry.goals.seedRatioMode,
     seedRatioLimit: settings.seedRatioLimit ?? entry.goals.seedRatioLimit,
     seedIdleMode: settings.seedIdleMode ?? entry.goals.seedIdleMode,
-    seedIdleLimit: settings.seedIdleLimit ?? entry.goals.seedIdleLimit
+    seedIdleLimit: settings.seedIdleLimit ?? entry.goals.seedIdleLimit,
+    seedTimeMode: settings.seedTimeMode ?? entry.goals.seedTimeMode,
+    seedTimeLimit: settings.seedTimeLimit ?? entry.goals.seedTimeLimit
   }
+  if (settings.name !== undefined && settings.name.trim() !== "") entry.name = settings.name.trim()
 }
+
+/** Its labels and the switches that change how it runs; whether its run must start again (sequential). */
+const applyLabels = (entry: Entry, settings: TorrentSettings, labels: TorrentLabels) =>
+  Effect.gen(function*() {
+    if (settings.tags !== undefined) labels.changeTags(entry, settings.tags, entry.tags.filter((t) => !settings.tags!.includes(t)))
+    if (settings.addTags !== undefined || settings.removeTags !== undefined) {
+      labels.changeTags(entry, settings.addTags ?? [], settings.removeTags ?? [])
+    }
+    if (settings.category !== undefined) yield* labels.setCategory(entry, settings.category)
+    if (settings.autoManaged !== undefined && settings.autoManaged !== entry.autoManaged) yield* labels.setAutoManaged(entry, settings.autoManaged)
+    if (settings.forced !== undefined) {
+      entry.forced = settings.forced
+      // qBittorrent's force start also starts it.
+      if (settings.forced) entry.paused = false
+    }
+    if (settings.sequential === undefined || settings.sequential === entry.sequential) return false
+    entry.sequential = settings.sequential
+    return entry.phase !== "stopped"
+  })
 
 /** A stopped seed whose ratio goal is met (its totals are those of its runs so far). */
 const ratioMet = (entry: Entry, settings: SessionSettings) =>
@@ -64,9 +89,9 @@ const ratioMet = (entry: Entry, settings: SessionSettings) =>
     sizeWhenDone: entry.metainfo.totalLength
   }, entry.complete)
 
-export const make = ({ list, queue, save, settings }: ActionContext): TorrentActions => {
+export const make = ({ labels, list, queue, save, settings }: ActionContext): TorrentActions => {
   /** `act` on the torrents named, once all of them are found. */
-  const each = (which: Selection, act: (found: ReadonlyArray<Entry>) => Effect.Effect<void>): Effect.Effect<void, ControlError> =>
+  const each = (which: Selection, act: (found: ReadonlyArray<Entry>) => Effect.Effect<void, ControlError>): Effect.Effect<void, ControlError> =>
     Effect.flatMap(list.select(which), act)
 
   return {
@@ -87,6 +112,7 @@ export const make = ({ list, queue, save, settings }: ActionContext): TorrentAct
           for (const entry of found) {
             if (!entry.paused) yield* Effect.logInfo(`stopped: ${entry.id} ${entry.name}`)
             entry.paused = true
+            entry.forced = false
             yield* queue.stop(entry)
           }
           yield* save
@@ -123,6 +149,10 @@ export const make = ({ list, queue, save, settings }: ActionContext): TorrentAct
           let restarted = false
           for (const entry of found) {
             applySettings(entry, settings, now)
+            if (yield* applyLabels(entry, settings, labels)) {
+              yield* queue.stop(entry)
+              restarted = true
+            }
             if (settings.files === undefined) continue
             // A new set of files wanted: the run starts again on it, as a stop and a start would.
             const { restart } = yield* TorrentFiles.change(entry, settings.files)
@@ -133,7 +163,8 @@ export const make = ({ list, queue, save, settings }: ActionContext): TorrentAct
             }
           }
           yield* save
-          if (restarted) yield* queue.schedule
+          // A torrent forced or restarted runs at once.
+          if (restarted || settings.forced === true) yield* queue.schedule
         }))
   }
 }

@@ -29,14 +29,14 @@ export interface Placement {
   /** What else an earlier run saved of it (SessionFile.ts); a new torrent starts from nothing. */
   readonly saved?: Partial<Pick<Entry,
     | "rememberedDownloadLimit" | "rememberedUploadLimit" | "goals" | "secondsDownloading" | "secondsSeeding" | "activityDate" | "corruptBefore"
-    | "files"
+    | "files" | "savePath" | "category" | "tags" | "autoManaged" | "sequential" | "forced"
   >>
   /** A new torrent's seeding goals (the session's ratio limit as its own, as Transmission does), when not saved;
    *  default: the session's goals at Transmission's defaults. */
   readonly goals?: TorrentGoals
 }
 
-const defaultGoals: TorrentGoals = { seedRatioMode: 0, seedRatioLimit: 2, seedIdleMode: 0, seedIdleLimit: 30 }
+const defaultGoals: TorrentGoals = { seedRatioMode: 0, seedRatioLimit: 2, seedIdleMode: 0, seedIdleLimit: 30, seedTimeMode: 0, seedTimeLimit: 1440 }
 
 export interface TorrentList {
   /** Every torrent, in the order they were added. */
@@ -77,6 +77,12 @@ export const make = (): TorrentList => {
         id: nextId++,
         ...identity,
         downloadDir: placement.downloadDir,
+        savePath: placement.saved?.savePath ?? placement.downloadDir,
+        category: placement.saved?.category ?? "",
+        tags: placement.saved?.tags ?? [],
+        autoManaged: placement.saved?.autoManaged ?? false,
+        sequential: placement.saved?.sequential ?? false,
+        forced: placement.saved?.forced ?? false,
         paused: placement.paused,
         addedDate: placement.addedDate ?? Math.floor(now / 1000),
         doneDate,

@@ -1,19 +1,29 @@
 /**
- * torrent-set-location: a torrent's data gets a new folder. With `move`, its file or folder (the torrent's
- * own name under the old folder, nothing else) is moved there, renamed in one step on the same file system
- * or copied and then removed across file systems, and its resume data follows it (renamed files keep
- * their stamps, so nothing is hashed again: the torrent goes on where it was). Without `move`, the data is
- * looked for in the new folder: the torrent is checked again there, as Transmission does.
+ * A torrent's data gets a new folder: torrent-set-location and qBittorrent's setLocation, a category's
+ * folder followed, and the move of a completed torrent out of the incomplete folder. With `move`, its file
+ * or folder (the torrent's own name under the old folder, nothing else) is moved there, and its resume data
+ * follows it (renamed files keep their stamps, so nothing is hashed again: the torrent goes on where it
+ * was). Without `move`, the data is looked for in the new folder: the torrent is checked again there, as
+ * Transmission does.
+ *
+ * A move loses nothing if the daemon dies in the middle. On one file system it is one rename. Across file
+ * systems the data is copied beside its new place under a temporary name, renamed into place, and only
+ * once the session's list says the new folder is the old data removed. A journal (`<state>/moving/<hash>.json`,
+ * written before the data moves and removed after the list is saved) tells a restarted session
+ * (`settle`) whether the move went through (the data is in place: take it, remove what is left of the old)
+ * or not (remove the partial copy: the old data is whole).
  *
  * The torrent's run is stopped first and the torrent held (paused) while its files move, so that the queue
  * does not start it again on the old folder; it is then as it was, running or not.
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
 import { ResumeData } from "../../domain/ResumeData.js"
+import * as JsonFile from "../files/JsonFile.js"
 import type { ResumeStoreService } from "../storage/ResumeStore.js"
 import type { Selection } from "./SessionControl.js"
 import type { Entry } from "./SessionEntry.js"
@@ -24,30 +34,53 @@ export interface LocationContext {
   readonly list: TorrentList
   readonly queue: SessionQueue
   readonly store: ResumeStoreService
+  /** The state folder: the journals of moves live in `moving/` there. */
+  readonly stateDir: string
   /** Saves the session's list. */
   readonly save: Effect.Effect<void>
 }
 
 const ioError = (detail: string) => new ControlError({ reason: "Io", detail })
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false)
 
-/** Moves `from` to `to` (a file or a folder): a rename, or across file systems a copy and then a removal. */
-const moveTree = (from: string, to: string) =>
+const Journal = Schema.Struct({ from: Schema.String, to: Schema.String, name: Schema.String })
+type Journal = typeof Journal.Type
+
+const journalFile = (context: LocationContext, entry: Entry) => path.join(context.stateDir, "moving", `${entry.hash}.json`)
+/** The copy's name beside its new place, while it is copied across file systems. */
+const copyName = (to: string, name: string) => path.join(to, `.${name}.bt-effect-move`)
+
+const removeTree = (p: string) => Effect.promise(() => fs.promises.rm(p, { recursive: true, force: true }).catch(() => undefined))
+
+/**
+ * Moves `from/name` to `to/name`: a rename, or a copy under a temporary name renamed into place. Gives what
+ * is left to do once the session knows the new folder: the old data removed (after a copy) and the journal.
+ */
+const moveData = (journal: string, move: Journal) =>
   Effect.tryPromise({
     try: async () => {
-      if (!(await exists(from))) return
-      if (await exists(to)) throw new Error(`${to} already exists`)
-      await fs.promises.mkdir(path.dirname(to), { recursive: true })
+      const source = path.join(move.from, move.name)
+      const target = path.join(move.to, move.name)
+      if (!(await exists(source))) return false
+      if (await exists(target)) throw new Error(`${target} already exists`)
+      await fs.promises.mkdir(path.dirname(journal), { recursive: true })
+      await fs.promises.writeFile(journal, JSON.stringify(move))
+      await fs.promises.mkdir(move.to, { recursive: true })
       try {
-        await fs.promises.rename(from, to)
+        await fs.promises.rename(source, target)
+        return false
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e
-        await fs.promises.cp(from, to, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true })
-        await fs.promises.rm(from, { recursive: true, force: true })
       }
+      const temp = copyName(move.to, move.name)
+      await fs.promises.rm(temp, { recursive: true, force: true })
+      await fs.promises.cp(source, temp, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true })
+      await fs.promises.rename(temp, target)
+      return true
     },
-    catch: (e) => ioError(`cannot move ${from} to ${to}: ${e instanceof Error ? e.message : String(e)}`)
+    catch: (e) => ioError(`cannot move ${path.join(move.from, move.name)} to ${move.to}: ${errorText(e)}`)
   })
 
 /** The resume data of the torrent, kept for the old folder, now says the new one. */
@@ -62,6 +95,16 @@ const followResume = (store: ResumeStoreService, entry: Entry, from: string, to:
     )
   })
 
+/** The torrent's data now in `to`: its folders, the list saved, its resume data, then the old data and the journal gone. */
+const arrived = (context: LocationContext, entry: Entry, move: Journal, removeOld: boolean) =>
+  Effect.gen(function*() {
+    entry.downloadDir = move.to
+    yield* context.save
+    yield* followResume(context.store, entry, move.from, move.to)
+    if (removeOld) yield* removeTree(path.join(move.from, move.name))
+    yield* removeTree(journalFile(context, entry))
+  })
+
 const relocate = (context: LocationContext, entry: Entry, folder: string, move: boolean) =>
   Effect.gen(function*() {
     const from = path.resolve(entry.downloadDir)
@@ -69,9 +112,12 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
     entry.paused = true
     yield* context.queue.stop(entry)
     const moved = Effect.gen(function*() {
+      entry.savePath = folder
       if (move && from !== folder && entry.metainfo !== undefined) {
-        yield* moveTree(path.join(from, entry.metainfo.safeName), path.join(folder, entry.metainfo.safeName))
-        yield* followResume(context.store, entry, from, folder)
+        const journey = { from, to: folder, name: entry.metainfo.safeName }
+        const copied = yield* moveData(journalFile(context, entry), journey)
+        yield* arrived(context, entry, journey, copied)
+        return
       }
       entry.downloadDir = folder
       if (!move) entry.recheck = true
@@ -79,6 +125,7 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
     yield* Effect.ensuring(moved, Effect.sync(() => void (entry.paused = wasPaused)))
   })
 
+/** SessionControl's setLocation. */
 export const make = (context: LocationContext) => (which: Selection, folder: string, move: boolean): Effect.Effect<void, ControlError> =>
   Effect.gen(function*() {
     if (!path.isAbsolute(folder)) return yield* new ControlError({ reason: "Invalid", detail: `${folder}: new location path is not absolute` })
@@ -87,4 +134,51 @@ export const make = (context: LocationContext) => (which: Selection, folder: str
     for (const entry of found) yield* relocate(context, entry, target, move)
     yield* context.save
     yield* context.queue.schedule
+  })
+
+/** One torrent's data moved to `folder` (a category's folder followed). */
+export const moveOne = (context: LocationContext) => (entry: Entry, folder: string): Effect.Effect<void, ControlError> =>
+  Effect.gen(function*() {
+    // Still downloading in the incomplete folder: it goes to the new folder when complete.
+    if (entry.downloadDir !== entry.savePath && !entry.complete) {
+      entry.savePath = folder
+      return
+    }
+    yield* relocate(context, entry, folder, true)
+    yield* context.queue.schedule
+  })
+
+/** A completed torrent leaves the incomplete folder for its own (nothing if it is there already). */
+export const moveOnComplete = (context: LocationContext) => (entry: Entry): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (entry.savePath === entry.downloadDir || entry.metainfo === undefined) return
+    yield* Effect.logInfo(`moving: ${entry.id} ${entry.name} to ${entry.savePath}`)
+    yield* relocate(context, entry, entry.savePath, true)
+    yield* context.queue.schedule
+  }).pipe(Effect.catchAll((e) => Effect.logWarning(`not moved: ${entry.id} ${entry.name}: ${e.message}`)))
+
+/** After a restart: each move the daemon died in the middle of is finished or undone (see the top). */
+export const settle = (context: LocationContext): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    for (const entry of context.list.all()) {
+      const file = journalFile(context, entry)
+      if (!(yield* Effect.promise(() => exists(file)))) continue
+      const move = yield* JsonFile.load(file, Schema.NullOr(Journal), null)
+      if (move === null) {
+        yield* removeTree(file)
+        continue
+      }
+      const target = path.join(move.to, move.name)
+      const temp = copyName(move.to, move.name)
+      const done = yield* Effect.promise(async () => (await exists(target)) && !(await exists(temp)))
+      if (done) {
+        yield* Effect.logInfo(`moved: ${entry.id} ${entry.name} to ${move.to} (a move cut short, finished)`)
+        yield* arrived(context, entry, move, true)
+      } else {
+        yield* Effect.logInfo(`not moved: ${entry.id} ${entry.name}: a move cut short, undone`)
+        yield* removeTree(temp)
+        entry.downloadDir = move.from
+        yield* removeTree(file)
+      }
+    }
   })

@@ -2,7 +2,8 @@
  * One torrent of the session from start to stop, as the fiber the queue runs for it: its metadata when it
  * came as a magnet link, the check of its data (from its checkpoint, or everything for a verify), then
  * Torrent.start on the session's shared port, DHT node and rate limits, with the files wanted and their
- * priorities (TorrentFiles.ts), until it is stopped. The run has
+ * priorities (TorrentFiles.ts) and its picker (rarest first, or in order when sequential), until it is
+ * stopped. Complete, it tells the session, which may move its data out of the incomplete folder. The run has
  * its own scope: stopping it (the fiber interrupted) takes the last checkpoint and sends the `stopped`
  * announce. An error stops the torrent and shows on it; the session goes on.
  */
@@ -17,6 +18,7 @@ import type { DhtService } from "../dht/Dht.js"
 import type { HashThreads } from "../pieces/HashThreads.js"
 import type { ReadCache } from "../pieces/ReadCache.js"
 import { recover } from "../storage/Resume.js"
+import * as SequentialOrder from "../pieces/SequentialOrder.js"
 import * as MagnetSource from "../torrent/MagnetSource.js"
 import * as Torrent from "../torrent/Torrent.js"
 import type { Policy } from "../wire/Encryption.js"
@@ -27,6 +29,8 @@ import * as TorrentFiles from "./TorrentFiles.js"
 
 /** What every torrent of the session shares. */
 export interface Shared {
+  /** Told when the torrent completes (its data may move out of the incomplete folder, MoveOnComplete). */
+  readonly completed: (entry: Entry) => Effect.Effect<void>
   readonly peerId: PeerId
   /** The one listening port: the handshake's info hash routes each connection to its torrent. */
   readonly listener: SharedListener
@@ -121,7 +125,7 @@ const run = (entry: Entry, shared: Shared) =>
       maxPeers: peersPerTorrent,
       checkpointCurrent: recovered.current,
       ...TorrentFiles.runOptions(metainfo, choices)
-    })
+    }).pipe(entry.sequential ? Effect.provide(SequentialOrder.layer) : (start) => start)
     entry.phase = "running"
     // Changed while the torrent was being set up: new priorities go to it now; new files wanted need a
     // run of their own (interrupted, this one ends as a stop does, and the queue starts it again).
@@ -144,6 +148,7 @@ const run = (entry: Entry, shared: Shared) =>
       entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       yield* shared.save
     }
+    yield* shared.completed(entry)
     return yield* Effect.never
   })
 

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { SessionQueue } from "../../../src/services/session/SessionQueue.js"
 import * as TorrentActions from "../../../src/services/session/TorrentActions.js"
+import * as TorrentLabels from "../../../src/services/session/TorrentLabels.js"
 import * as TorrentList from "../../../src/services/session/TorrentList.js"
 import { defaultSettings } from "../../../src/services/session/MemoryControl.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
@@ -30,6 +31,10 @@ const eagerQueue = (list: TorrentList.TorrentList) => {
   return { queue, started }
 }
 
+/** Categories and tags over the list, their moves refused (these tests move nothing). */
+const labelsOf = (list: TorrentList.TorrentList) =>
+  TorrentLabels.make({ entries: list.all, downloadDir: () => "/nowhere", relocate: () => Effect.die("no move here"), save: Effect.void }, { categories: [], tags: [] })
+
 describe("TorrentActions", () => {
   it.effect("remove: the queue never starts the torrent again while it stops", () =>
     Effect.gen(function* () {
@@ -37,7 +42,7 @@ describe("TorrentActions", () => {
       const entry = yield* list.add({ hash: "aa".repeat(20), name: "x", metainfo: undefined, magnet: "magnet:?xt=urn:btih:" + "aa".repeat(20) }, { downloadDir: "/nowhere", paused: false })
       entry.phase = "running"
       const { queue, started } = eagerQueue(list)
-      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings, labels: labelsOf(list) })
       yield* actions.remove("all", false)
       expect(started).toEqual([])
       expect(list.all()).toEqual([])
@@ -49,7 +54,7 @@ describe("TorrentActions", () => {
       const entry = yield* list.add({ hash: "bb".repeat(20), name: "y", metainfo: undefined, magnet: "magnet:?xt=urn:btih:" + "bb".repeat(20) }, { downloadDir: "/nowhere", paused: false })
       entry.phase = "running"
       const { queue, started } = eagerQueue(list)
-      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings, labels: labelsOf(list) })
       yield* actions.stop([entry.id])
       expect(started).toEqual([])
       yield* actions.start([entry.id])
@@ -64,12 +69,12 @@ describe("TorrentActions", () => {
       const list = TorrentList.make()
       const seedAt = (uploaded: number) =>
         Effect.map(list.add({ hash: Buffer.from(t.metainfo.infoHash!).toString("hex"), name: "z", metainfo: t.metainfo, magnet: undefined }, {
-          downloadDir: "/nowhere", paused: true, goals: { seedRatioMode: 1, seedRatioLimit: 1, seedIdleMode: 0, seedIdleLimit: 30 }
+          downloadDir: "/nowhere", paused: true, goals: { seedRatioMode: 1, seedRatioLimit: 1, seedIdleMode: 0, seedIdleLimit: 30, seedTimeMode: 0, seedTimeLimit: 1440 }
         }), (entry) => Object.assign(entry, { complete: true, previous: { downloaded: 20_000, uploaded } }))
       const done = yield* seedAt(20_000)
       const notYet = yield* seedAt(19_999)
       const { queue } = eagerQueue(list)
-      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings })
+      const actions = TorrentActions.make({ list, queue, save: Effect.void, settings: () => defaultSettings, labels: labelsOf(list) })
       yield* actions.start("all")
       expect([done.goals.seedRatioMode, notYet.goals.seedRatioMode]).toEqual([2, 1])
     }))
