@@ -24,6 +24,7 @@ import * as path from "node:path"
 import { create, versionFlags } from "./services/commands/Create.js"
 import * as NetworkLayers from "./services/commands/NetworkLayers.js"
 import { daemon } from "./services/commands/Daemon.js"
+import { daemonFlags } from "./services/commands/DaemonFlags.js"
 import { demo } from "./services/commands/Demo.js"
 import * as Remote from "./services/commands/Remote.js"
 import { download } from "./services/commands/Download.js"
@@ -259,26 +260,14 @@ const overHttp = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.provide(eff
 const daemonCommand = Command.make(
   "daemon",
   {
-    rpcPort: portOption("rpc-port", 9091, "the RPC and web interface port"),
-    rpcHost: textOption("rpc-host", "127.0.0.1", "ADDRESS", "the address the RPC listens on"),
+    ...daemonFlags,
     rpcAuth,
-    allowedHost: Options.text("allowed-host").pipe(
-      Options.repeated,
-      Options.withPseudoName("HOST"),
-      Options.withDescription("a host name the RPC answers besides localhost")
-    ),
-    peerPort: portOption("peer-port", 51413, "the one port for peers of all torrents (0 picks one)"),
-    downloadDir: optionalText(
-      "download-dir",
-      "DIR",
-      "where torrents go unless added with another folder (default: the saved setting, else ./downloads)"
-    ),
     hashThreads,
     state,
     verbose,
     ...dhtFlags
   },
-  ({ allowedHost, downloadDir, hashThreads, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, ...flags }) =>
+  ({ allowFolder, allowedHost, downloadDir, hashThreads, peerPort, rpcAuth, rpcHost, rpcPort, state, verbose, watchDir, watchRemove, ...flags }) =>
     Effect.gen(function* () {
       const dht = yield* dhtFrom(flags, peerPort, state)
       const threads = yield* hashThreadsFrom(hashThreads, digestWorkerScript)
@@ -290,6 +279,8 @@ const daemonCommand = Command.make(
         stateDir: Option.getOrElse(state, defaultStateDir),
         pex: !flags.noPex,
         allowedHosts: allowedHost,
+        allowedFolders: allowFolder,
+        ...(Option.isSome(watchDir) ? { watch: { folder: watchDir.value, remove: watchRemove } } : {}),
         version,
         progress: { tty, write },
         // The web interface that scripts/build.mjs puts beside this bundle (whose __dirname is dist/).

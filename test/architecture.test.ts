@@ -38,6 +38,9 @@ const floors: Record<string, number> = {
   // A torrent's files over HTTP as it downloads (the `stream` command, the daemon's /stream/): above the
   // torrent it reads, below the session whose RPC serves it too.
   "services/stream": 7,
+  // The qBittorrent WebUI API over the session (SessionControl): above it, served by its HTTP server through
+  // the routes the daemon command hands it.
+  "services/qbittorrent": 8.5,
   "services/commands": 9,
   "main.ts": 10,
   // The library's entries (`bt-effect`, `bt-effect/testing`): the top, beside the command line.

@@ -346,3 +346,9 @@ export const fileBytesIn = (layout: Layout, file: number, has: (piece: number) =
   }
   return bytes
 }
+
+/** The first and last piece holding file `index`'s bytes (an empty file: the piece at its offset, twice). */
+export const pieceRange = (layout: Layout, index: number): readonly [number, number] => {
+  const f = layout.files[index]!
+  return [Math.floor(f.offset / layout.pieceLength), Math.floor(Math.max(f.offset, f.offset + f.length - 1) / layout.pieceLength)]
+}

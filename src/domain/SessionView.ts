@@ -30,6 +30,8 @@ export interface FileView {
   /** Whether it is to be downloaded (FileChoices.ts), and its priority (-1 low, 0 normal, 1 high). */
   readonly wanted: boolean
   readonly priority: FilePriority
+  /** The first and last piece holding its bytes (qBittorrent's piece_range; [0, 0] for an empty file). */
+  readonly pieceRange: readonly [number, number]
 }
 
 export interface PeerView {
@@ -166,6 +168,8 @@ export interface TorrentView {
   readonly metadataPercentComplete: number
   /** How many connected peers have each piece. */
   readonly availability: ReadonlyArray<number>
+  /** Each piece's SHA-1 (hex) from the metainfo; a v2-only torrent's piece-layer hashes; [] before a magnet's metadata. */
+  readonly pieceHashes: ReadonlyArray<string>
 }
 
 export type EncryptionSetting = "tolerated" | "preferred" | "required"

@@ -273,10 +273,13 @@ const torrentFields: { readonly [snake: string]: Field } = {
   is_private: (v) => v.isPrivate,
   is_stalled: (v, c) => isStalled(c.session, activityOf(v), c.now),
   labels: (v) => labelsOf(v.category, v.tags),
+  // bt-effect's own, not Transmission's: `labels` mixes the category and the tags, the web interface tells them apart.
+  category: (v) => v.category,
+  tags: (v) => [...v.tags],
   left_until_done: leftUntilDone,
   magnet_link: (v) => v.magnetLink,
-  // No manual announce (torrent-reannounce) is offered: Transmission's "not allowed".
-  manual_announce_time: () => -1,
+  // A manual announce (torrent-reannounce) is allowed at any time.
+  manual_announce_time: () => 0,
   max_connected_peers: (v) => v.maxPeers,
   metadata_percent_complete: (v) => v.metadataPercentComplete,
   name: (v) => v.name,

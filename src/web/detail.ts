@@ -1,14 +1,16 @@
 /**
- * The detail view of one torrent: its facts, its actions, piece map and tables. Opening it marks the
- * torrent's row and asks for a poll at once (the detail's fields come with the next one); on a wide screen
- * it sits beside the list, on a phone it replaces it (the style sheet's detail-open). Closing it gives the
- * focus back to the torrent's name in the list.
+ * The detail view of one torrent: its facts (its category and tags among them, the tags editable:
+ * tagEditor.ts), its actions, piece map and tables. Opening it marks the torrent's row and asks for a poll
+ * at once (the detail's fields come with the next one); on a wide screen it sits beside the list, on a
+ * phone it replaces it (the style sheet's detail-open). Closing it gives the focus back to the torrent's
+ * name in the list.
  */
 import { isCommandName, type RunCommand } from "./commands.js"
 import { type DetailTables, fillTables } from "./detailTables.js"
 import { formatBytes, formatDate, formatPercent, formatRatio } from "./format.js"
 import type { PieceMap } from "./pieceMap.js"
 import type { TorrentTable } from "./table.js"
+import type { TagEditor } from "./tagEditor.js"
 import { type DetailTorrent, lacksMetadata, metadataWord, statusWord } from "./torrents.js"
 
 export interface DetailElements {
@@ -24,6 +26,8 @@ export interface DetailElements {
   readonly pieces: HTMLElement
   readonly dir: HTMLElement
   readonly error: HTMLElement
+  readonly category: HTMLElement
+  readonly tags: TagEditor
   readonly tables: DetailTables
 }
 
@@ -49,6 +53,8 @@ const facts = (e: DetailElements, t: DetailTorrent) => {
   e.pieces.textContent = t.pieceCount > 0 ? `${t.pieceCount} \u00d7 ${formatBytes(t.pieceSize)}` : "no metadata yet"
   e.dir.textContent = t.downloadDir
   e.error.textContent = t.error ? t.errorString || "error" : "none"
+  e.category.textContent = t.category || "none"
+  e.tags.show(t)
 }
 
 export const makeDetail = (e: DetailElements, table: TorrentTable, pieceMap: PieceMap, run: RunCommand, refresh: () => void): Detail => {
@@ -72,7 +78,12 @@ export const makeDetail = (e: DetailElements, table: TorrentTable, pieceMap: Pie
     openId = id
     pieceMap.forget()
     shown = null
-    e.name.textContent = table.torrent(id)?.name ?? ""
+    // What the list knows of it shows at once; the rest with the next poll.
+    const listed = table.torrent(id)
+    e.tags.forget()
+    e.name.textContent = listed?.name ?? ""
+    e.category.textContent = listed === undefined ? "" : listed.category || "none"
+    if (listed !== undefined) e.tags.show(listed)
     e.section.hidden = false
     document.body.classList.add("detail-open")
     table.markOpen(id)

@@ -16,6 +16,8 @@ import { type DetailElements, makeDetail } from "./detail.js"
 import { byId, statusLine } from "./dom.js"
 import { wireFiles } from "./fileList.js"
 import { makeFilterBar } from "./filterBar.js"
+import { makeLabelFilters } from "./labelFilters.js"
+import { loadLabelFilter } from "./labelStore.js"
 import { wireList } from "./listEvents.js"
 import { makePieceMap } from "./pieceMap.js"
 import { makePoller } from "./poll.js"
@@ -29,8 +31,9 @@ import { loadSort } from "./sortStore.js"
 import { filterCounts } from "./states.js"
 import { makeStatusBar } from "./statusBar.js"
 import { makeTorrentTable } from "./table.js"
+import { makeTagEditor, type TagEditor } from "./tagEditor.js"
 
-const detailElements = (close: HTMLButtonElement): DetailElements => ({
+const detailElements = (close: HTMLButtonElement, tags: TagEditor): DetailElements => ({
   section: byId("detail", HTMLElement),
   close,
   actions: byId("detail-actions", HTMLElement),
@@ -43,6 +46,8 @@ const detailElements = (close: HTMLButtonElement): DetailElements => ({
   pieces: byId("detail-pieces", HTMLElement),
   dir: byId("detail-dir", HTMLElement),
   error: byId("detail-error", HTMLElement),
+  category: byId("detail-category", HTMLElement),
+  tags,
   tables: { files: byId("files", HTMLTableElement), peers: byId("peers", HTMLTableElement), trackers: byId("trackers", HTMLTableElement) }
 })
 
@@ -65,12 +70,20 @@ const start = () => {
   const filterBar = makeFilterBar(byId("filters", HTMLElement), (f) => table.setFilter(f))
   const statusBar = makeStatusBar({ totals: byId("totals", HTMLElement), altSpeed: byId("alt-speed", HTMLButtonElement) })
   const sort = loadSort()
+  const labels = loadLabelFilter()
+  const labelFilters = makeLabelFilters(
+    { box: byId("label-filters", HTMLElement), category: byId("category-filter", HTMLSelectElement), tag: byId("tag-filter", HTMLSelectElement) },
+    labels,
+    (f) => table.setLabels(f)
+  )
   const table = makeTorrentTable(
     { body: byId("torrents-body", HTMLTableSectionElement), pickAll: byId("pick-all", HTMLInputElement), empty: byId("empty", HTMLElement) },
     selection,
     sort,
+    labels,
     ({ all, picked }) => {
       filterBar.counts(filterCounts(all))
+      labelFilters.counts(all)
       selectionBar.update(picked)
       statusBar.rates(all.reduce((sum, t) => sum + t.rateDownload, 0), all.reduce((sum, t) => sum + t.rateUpload, 0))
     }
@@ -78,7 +91,11 @@ const start = () => {
   makeSortControls({ head: byId("torrents-head", HTMLTableSectionElement), key: byId("sort-key", HTMLSelectElement), dir: byId("sort-dir", HTMLButtonElement) }, sort, table.setSort)
 
   const detailClose = byId("detail-close", HTMLButtonElement)
-  const detail = makeDetail(detailElements(detailClose), table, makePieceMap(byId("piece-map", HTMLCanvasElement), byId("piece-summary", HTMLElement)), run, refresh)
+  const tagEditor = makeTagEditor(
+    { form: byId("tags-form", HTMLFormElement), input: byId("detail-tags", HTMLInputElement), save: byId("tags-save", HTMLButtonElement) },
+    act
+  )
+  const detail = makeDetail(detailElements(detailClose, tagEditor), table, makePieceMap(byId("piece-map", HTMLCanvasElement), byId("piece-summary", HTMLElement)), run, refresh)
 
   const poller = makePoller({
     showList: (torrents) => {

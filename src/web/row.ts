@@ -2,7 +2,8 @@
  * One torrent's row of the table: made once, then updated in place at every poll (so that focus, a
  * checked box and the bar's transition survive), writing only the cells whose text changed. Each cell has
  * the class of its column, which the style sheet hides on narrow lists; the name cell's second line says
- * what the hidden columns would (state, size, rates), shown only then.
+ * what the hidden columns would (state, size, rates), shown only then. Under the name, the torrent's
+ * category and tags as chips (the category filled, the tags outlined), none when it has neither.
  *
  * A magnet without its metadata yet shows "fetching metadata" where a torrent shows its progress, and a
  * dash for its size and ETA: it has no size, and 0% of nothing with an infinite ETA would be false.
@@ -17,6 +18,7 @@ export interface Row {
   readonly name: HTMLButtonElement
   readonly cells: {
     readonly sub: HTMLElement
+    readonly chips: HTMLElement
     readonly error: HTMLElement
     readonly status: HTMLElement
     readonly bar: HTMLElement
@@ -49,10 +51,12 @@ export const makeRow = (id: number): Row => {
   const name = el("button", "name")
   name.type = "button"
   name.dataset.action = "open"
+  const chips = el("div", "chips")
+  chips.hidden = true
   const sub = el("div", "sub")
   const error = el("div", "torrent-error")
   error.hidden = true
-  cell(root, "col-name").append(name, sub, error)
+  cell(root, "col-name").append(name, chips, sub, error)
   const status = cell(root, "col-status status")
   const bar = el("div", "bar")
   bar.setAttribute("role", "progressbar")
@@ -63,7 +67,7 @@ export const makeRow = (id: number): Row => {
   const percent = el("span", "percent")
   cell(root, "col-progress").append(bar, percent)
   const cells = {
-    sub, error, status, bar, fill, percent,
+    sub, chips, error, status, bar, fill, percent,
     size: cell(root, "col-size size"),
     down: cell(root, "col-down down"),
     up: cell(root, "col-up up"),
@@ -112,8 +116,28 @@ const updateLabels = (row: Row, name: string) => {
   row.cells.bar.setAttribute("aria-label", `Progress of ${name}`)
 }
 
+/** A chip: its text, whole on hover where the chip cuts it short. */
+const chip = (kind: "category" | "tag", text: string): HTMLElement => {
+  const node = el("span", `chip ${kind}`, text)
+  node.title = text
+  return node
+}
+
+/** The category's chip and the tags', each said for what it is to a screen reader (the chips only show it). */
+const fillChips = (chips: HTMLElement, category: string, tags: ReadonlyArray<string>) => {
+  const nodes: Array<HTMLElement> = []
+  if (category !== "") nodes.push(el("span", "visually-hidden", "Category:"), chip("category", category))
+  if (tags.length > 0) nodes.push(el("span", "visually-hidden", tags.length === 1 ? "Tag:" : "Tags:"), ...tags.map((tag) => chip("tag", tag)))
+  chips.replaceChildren(...nodes)
+  chips.hidden = nodes.length === 0
+}
+
+const sameChips = (a: ListTorrent | null, b: ListTorrent): boolean =>
+  a !== null && a.category === b.category && a.tags.length === b.tags.length && a.tags.every((tag, i) => tag === b.tags[i])
+
 export const updateRow = (row: Row, t: ListTorrent, open: boolean, picked: boolean): void => {
   if (row.torrent?.name !== t.name) updateLabels(row, t.name)
+  if (!sameChips(row.torrent, t)) fillChips(row.cells.chips, t.category, t.tags)
   row.torrent = t
   const fetching = lacksMetadata(t)
   const c = row.cells

@@ -1,11 +1,12 @@
 /**
- * The table of torrents: the rows the state filter and the name search keep, in the order chosen, with
+ * The table of torrents: the rows the state filter, the category and tag filters and the name search keep, in the order chosen, with
  * the picked rows marked and the header's box telling whether all, some or none of them are picked. It
  * keeps the last list the daemon sent, so that a filter, a search, a sort or a pick redraws at once
  * without asking the daemon. Rows are made once per torrent and moved, never rebuilt; the ones hidden
  * are taken out of the page and not updated until shown again.
  */
 import { setText } from "./dom.js"
+import { inLabels, type LabelFilter } from "./labels.js"
 import { makeRow, type Row, updateRow } from "./row.js"
 import type { Selection } from "./selection.js"
 import { comparator, type Sort } from "./sorting.js"
@@ -29,6 +30,7 @@ export interface TorrentTable {
   /** The daemon's list, with the open torrent's id. */
   readonly show: (torrents: ReadonlyArray<ListTorrent>, openId: number | null) => void
   readonly setFilter: (filter: FilterId) => void
+  readonly setLabels: (filter: LabelFilter) => void
   readonly setSearch: (query: string) => void
   readonly setSort: (sort: Sort) => void
   /** Draws again from the list kept (after a pick). */
@@ -40,11 +42,18 @@ export interface TorrentTable {
   readonly focusName: (id: number) => void
 }
 
-export const makeTorrentTable = (e: TableElements, selection: Selection, sort: Sort, onDrawn: (d: Drawn) => void): TorrentTable => {
+export const makeTorrentTable = (
+  e: TableElements,
+  selection: Selection,
+  sort: Sort,
+  labels: LabelFilter,
+  onDrawn: (d: Drawn) => void
+): TorrentTable => {
   const rows = new Map<number, Row>()
   let torrents: ReadonlyArray<ListTorrent> = []
   let byId = new Map<number, ListTorrent>()
   let filter: FilterId = "all"
+  let labelFilter = labels
   let matches = nameMatcher("")
   let order = sort
   let openId: number | null = null
@@ -68,7 +77,7 @@ export const makeTorrentTable = (e: TableElements, selection: Selection, sort: S
   }
 
   const redraw = () => {
-    const shown = torrents.filter((t) => inFilter(filter, t) && matches(t.name)).sort(comparator(order))
+    const shown = torrents.filter((t) => inFilter(filter, t) && inLabels(labelFilter, t) && matches(t.name)).sort(comparator(order))
     shownIds = shown.map((t) => t.id)
     selection.keepOnly(shownIds)
     place(shown)
@@ -98,6 +107,10 @@ export const makeTorrentTable = (e: TableElements, selection: Selection, sort: S
     show,
     setFilter: (f) => {
       filter = f
+      redraw()
+    },
+    setLabels: (f) => {
+      labelFilter = f
       redraw()
     },
     setSearch: (query) => {

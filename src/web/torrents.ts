@@ -3,19 +3,20 @@
  * fields in Transmission's names, which for most fields are the session's own view (domain/SessionView.ts);
  * uploadRatio, metadataPercentComplete and trackerStats are Transmission's. The list polls only the fields
  * its table shows; the detail view's heavy ones (files, peers, trackers, pieces) are asked for the one
- * torrent that is open.
+ * torrent that is open. Both ask for the torrent's category and tags (bt-effect's own fields, beside
+ * Transmission's `labels`, which mixes the two).
  */
 import type { FileView, PeerView, TorrentView } from "../domain/SessionView.js"
 
 export const listFields = [
   "id", "name", "status", "percentDone", "rateDownload", "rateUpload", "peersConnected", "eta", "totalSize", "error",
-  "errorString", "uploadRatio", "uploadedEver", "addedDate", "metadataPercentComplete"
+  "errorString", "uploadRatio", "uploadedEver", "addedDate", "metadataPercentComplete", "category", "tags"
 ] as const
 
 export const detailFields = [
   "id", "name", "hashString", "status", "totalSize", "percentDone", "downloadDir", "error", "errorString", "pieceCount",
   "pieceSize", "pieces", "files", "peers", "trackerStats", "uploadRatio", "uploadedEver", "downloadedEver", "addedDate",
-  "metadataPercentComplete", "magnetLink", "fileStats"
+  "metadataPercentComplete", "magnetLink", "fileStats", "category", "tags"
 ] as const
 
 /** What Transmission adds to a torrent's view: its ratio (-1 none, -2 infinite) and the metadata fetched (0..1). */

@@ -57,7 +57,7 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   // Every file wanted: what is left follows the size and what is verified.
   sizeWhenDone: overrides.totalSize ?? 1000,
   leftUntilDone: (overrides.totalSize ?? 1000) - (overrides.haveValid ?? 250),
-  files: [{ name: "movie/a", length: 600, bytesCompleted: 250, wanted: true, priority: 0 }, { name: "movie/b", length: 400, bytesCompleted: 0, wanted: true, priority: 0 }],
+  files: [{ name: "movie/a", length: 600, bytesCompleted: 250, wanted: true, priority: 0, pieceRange: [0, 0] }, { name: "movie/b", length: 400, bytesCompleted: 0, wanted: true, priority: 0, pieceRange: [0, 0] }],
   peers: [
     {
       address: "127.0.0.2", port: 6881, clientName: "aria2/1.36.0", peerId: "LUFSMjAwMC0=", rateToClient: 2000, rateToPeer: 0,
@@ -106,6 +106,7 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   metadataPercentComplete: 1,
   // Piece 0 is ours ("gA=="), 1 and 2 a peer has, 3 none.
   availability: [2, 1, 1, 0],
+  pieceHashes: [],
   ...overrides
 })
 
@@ -305,7 +306,7 @@ describe("TransmissionRpc: fields", () => {
       source: "EX", maxConnectedPeers: 50, availability: [2, 1, 1, 0], bytesCompleted: [250, 0], "primary-mime-type": "application/octet-stream",
       "file-count": 2
     })
-    expect(torrentObject(view({ files: [{ name: "a/film.mkv", length: 900, bytesCompleted: 0, wanted: true, priority: 0 }, { name: "a/film.srt", length: 100, bytesCompleted: 0, wanted: true, priority: 0 }] }), ["primary_mime_type"], context))
+    expect(torrentObject(view({ files: [{ name: "a/film.mkv", length: 900, bytesCompleted: 0, wanted: true, priority: 0, pieceRange: [0, 0] }, { name: "a/film.srt", length: 100, bytesCompleted: 0, wanted: true, priority: 0, pieceRange: [0, 0] }] }), ["primary_mime_type"], context))
       .toEqual({ primary_mime_type: "video/x-matroska" })
   })
 

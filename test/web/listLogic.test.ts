@@ -27,6 +27,8 @@ const torrent = (id: number, patch: Partial<ListTorrent>): ListTorrent => ({
   uploadedEver: 0,
   addedDate: 1_700_000_000,
   metadataPercentComplete: 1,
+  category: "",
+  tags: [],
   ...patch
 })
 

@@ -37,6 +37,7 @@ export const foldersOf = (options: AddOptions, settings: SessionSettings, labels
 export const configure = (entry: Entry, options: AddOptions, labels: TorrentLabels, actions: TorrentActions): Effect.Effect<void, ControlError> =>
   Effect.gen(function*() {
     if (options.tags !== undefined) labels.changeTags(entry, options.tags, [])
+    if (options.skipCheck === true && entry.metainfo !== undefined) entry.skipCheck = true
     // Its folder is already its category's: only the name is set.
     if (options.category !== undefined && options.category !== "") entry.category = options.category
     if (options.settings !== undefined) yield* actions.set([entry.id], options.settings)

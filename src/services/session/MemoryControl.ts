@@ -20,7 +20,7 @@ import { type AddOptions, type AddSource, type Selection, SessionControl, type S
 /** A request that changed (or tried to change) the session, in order. */
 export type ControlCall =
   | { readonly _tag: "add"; readonly source: AddSource; readonly options: AddOptions }
-  | { readonly _tag: "start" | "stop" | "verify"; readonly which: Selection }
+  | { readonly _tag: "start" | "stop" | "verify" | "reannounce"; readonly which: Selection }
   | { readonly _tag: "remove"; readonly which: Selection; readonly deleteData: boolean }
   | { readonly _tag: "set"; readonly which: Selection; readonly settings: TorrentSettings }
   | { readonly _tag: "setLocation"; readonly which: Selection; readonly folder: string; readonly move: boolean }
@@ -189,6 +189,7 @@ export const make = (options: MemoryControlOptions = {}): Effect.Effect<MemoryCo
         onEach({ _tag: "stop", which }, (t) => Object.assign(t, { status: Status.Stopped, rateDownload: 0, rateUpload: 0, peers: [], peersConnected: 0 })),
       remove: (which, deleteData) => onEach({ _tag: "remove", which, deleteData }, (t) => torrents.delete(t.id)),
       verify: (which) => onEach({ _tag: "verify", which }, (t) => void (t.status = Status.Check)),
+      reannounce: (which) => onEach({ _tag: "reannounce", which }, () => undefined),
       set: (which, torrentSettings) =>
         recorded({ _tag: "set", which, settings: torrentSettings }, Effect.flatMap(existing(which), (ts) => {
           const { addTags, category, files, removeTags, tags: replaced, ...rest } = torrentSettings

@@ -11,10 +11,12 @@ import { ControlError } from "../../domain/Errors.js"
 import { applyFileChange, type FileChange } from "../../domain/FileChoices.js"
 import { toHex } from "../../domain/InfoHash.js"
 import * as Magnet from "../../domain/Magnet.js"
-import type { Metainfo } from "../../domain/Metainfo.js"
+import { pieceRange } from "../../domain/Layout.js"
+import { layoutOf, type Metainfo } from "../../domain/Metainfo.js"
 import { Status, type TorrentView } from "../../domain/SessionView.js"
 import { decodeTorrent } from "../../protocol/TorrentFile.js"
 import type { AddSource } from "./SessionControl.js"
+import { pieceHashesOf } from "./SessionEntry.js"
 
 export type MemoryTorrent = { -readonly [K in keyof TorrentView]: TorrentView[K] }
 
@@ -23,7 +25,7 @@ export type Identity = Pick<
   TorrentView,
   | "hashString" | "name" | "hasMetadata" | "totalSize" | "magnetLink" | "isPrivate" | "pieceCount" | "pieceSize" | "pieces" | "files"
   | "trackers" | "comment" | "creator" | "dateCreated" | "source" | "webseeds" | "metadataPercentComplete" | "sizeWhenDone"
-  | "leftUntilDone" | "wantedPieces"
+  | "leftUntilDone" | "wantedPieces" | "pieceHashes"
 >
 
 /** The first `have` of `pieceCount` pieces, as the base64 bitfield a view shows. */
@@ -53,13 +55,15 @@ const fromMetainfo = (m: Metainfo): Identity => {
     pieceCount: m.pieceCount,
     pieceSize: m.pieceLength,
     pieces: bitfield(m.pieceCount, 0),
-    files: m.files.filter((f) => !f.pad).map((f) => ({
+    pieceHashes: pieceHashesOf(m),
+    files: m.files.flatMap((f, index) => f.pad ? [] : [{
       name: m.multiFile ? [m.name, ...f.path].join("/") : m.name,
       length: f.length,
+      pieceRange: pieceRange(layoutOf(m), index),
       bytesCompleted: 0,
       wanted: true,
       priority: 0 as const
-    })),
+    }]),
     sizeWhenDone: m.totalLength,
     leftUntilDone: m.totalLength,
     wantedPieces: bitfield(m.pieceCount, m.pieceCount),
@@ -79,6 +83,7 @@ const fromMagnet = (m: Magnet.Magnet, uri: string): Identity => {
     hashString: hash,
     name: m.displayName ?? hash,
     hasMetadata: false,
+    pieceHashes: [],
     totalSize: 0,
     magnetLink: uri,
     isPrivate: false,

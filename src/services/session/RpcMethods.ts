@@ -41,6 +41,7 @@ const methods: { readonly [method: string]: { readonly run: Method; readonly cha
   torrent_start_now: { run: torrentAction((c, w) => c.start(w)), changes: true },
   torrent_stop: { run: torrentAction((c, w) => c.stop(w)), changes: true },
   torrent_verify: { run: torrentAction((c, w) => c.verify(w)), changes: true },
+  torrent_reannounce: { run: torrentAction((c, w) => c.reannounce(w)), changes: true },
   torrent_remove: { run: torrentRemove, changes: true },
   session_get: { run: sessionGet, changes: false },
   session_set: { run: sessionSet, changes: true },

@@ -42,6 +42,28 @@ export interface RpcServerOptions {
   readonly allowedHosts?: ReadonlyArray<string>
   /** Served for GET by exact path ("/" the web page...). */
   readonly staticFiles?: ReadonlyMap<string, StaticFile>
+  /** More paths served beside the RPC (the qBittorrent API, /metrics), behind the same Host check. */
+  readonly routes?: ReadonlyArray<Route>
+}
+
+/** A request to a route, its body read whole (within the RPC's limits). */
+export interface RouteRequest {
+  readonly method: string
+  /** The path and query string, as sent. */
+  readonly url: string
+  readonly headers: http.IncomingHttpHeaders
+  readonly remoteAddress: string
+  readonly body: Uint8Array
+}
+
+/** Paths served beside the RPC. */
+export interface Route {
+  /** The paths it answers: this one and those below it. */
+  readonly prefix: string
+  /** Whether the RPC's Basic authentication is asked first (false: the route has its own, as the
+   *  qBittorrent API's session cookie). */
+  readonly basicAuth: boolean
+  readonly handle: (request: RouteRequest) => Effect.Effect<Reply, never, SessionControl>
 }
 
 export const limits = {
@@ -56,7 +78,7 @@ export const limits = {
 export const rpcPaths = new Set(["/transmission/rpc", "/transmission/rpc/"])
 const webRedirects = new Set(["/transmission/web", "/transmission/web/", "/transmission", "/transmission/"])
 
-interface Reply {
+export interface Reply {
   readonly status: number
   readonly headers?: { readonly [name: string]: string }
   readonly body: string | Uint8Array
@@ -131,7 +153,7 @@ interface BodyBudget {
   used: number
 }
 
-type Body = { readonly _tag: "Text"; readonly text: string } | { readonly _tag: "TooLarge" } | { readonly _tag: "Busy" }
+type Body = { readonly _tag: "Bytes"; readonly bytes: Buffer } | { readonly _tag: "TooLarge" } | { readonly _tag: "Busy" }
 
 /**
  * Reads a body of at most `limits.maxBodyBytes`, counted against the shared budget until the scope
@@ -160,7 +182,7 @@ const readBody = (req: http.IncomingMessage, budget: BodyBudget) =>
         else chunks.push(c)
       }
       req.on("data", onData)
-      req.on("end", () => finish({ _tag: "Text", text: Buffer.concat(chunks).toString("utf8") }, size))
+      req.on("end", () => finish({ _tag: "Bytes", bytes: Buffer.concat(chunks) }, size))
       // A client gone mid-body releases what it sent (its answer goes nowhere).
       req.on("error", () => stop({ _tag: "TooLarge" }))
       req.on("close", () => stop({ _tag: "TooLarge" }))
@@ -168,6 +190,12 @@ const readBody = (req: http.IncomingMessage, budget: BodyBudget) =>
     })),
     ({ held }) => Effect.sync(() => void (budget.used -= held))
   )
+
+/** A body not read: too large (413), or too many large ones at once (503). */
+const refusedBody = (body: { readonly _tag: "TooLarge" | "Busy" }): Reply =>
+  body._tag === "TooLarge"
+    ? text(413, `Requests are limited to ${limits.maxBodyBytes} bytes.`, { connection: "close" })
+    : text(503, "Too many large requests at once; try again.", { connection: "close", "retry-after": "1" })
 
 /** The RPC's server, its limits set: header size, request time, keep-alive, connections. */
 const rpcServer = (onRequest: http.RequestListener) => {
@@ -202,6 +230,7 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
     const host = options.host ?? "127.0.0.1"
     const allowed = options.allowedHosts ?? []
     const files = options.staticFiles ?? new Map<string, StaticFile>()
+    const routes = options.routes ?? []
     const sessionId = randomBytes(36).toString("base64url")
     const handler = yield* makeHandler({ sessionId })
     const run = yield* FiberSet.makeRuntime<SessionControl>()
@@ -219,11 +248,24 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
         }
         if (req.method !== "POST") return text(405, "The RPC takes POST requests.", { allow: "POST" })
         const { body } = yield* readBody(req, budget)
-        if (body._tag === "TooLarge") return text(413, `Requests are limited to ${limits.maxBodyBytes} bytes.`, { connection: "close" })
-        if (body._tag === "Busy") return text(503, "Too many large requests at once; try again.", { connection: "close", "retry-after": "1" })
-        const response = yield* handler.handle(body.text)
+        if (body._tag !== "Bytes") return refusedBody(body)
+        const response = yield* handler.handle(body.bytes.toString("utf8"))
         if (response === undefined) return { status: 204, body: "" }
         return { status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: JSON.stringify(response) }
+      }).pipe(Effect.scoped)
+
+    /** A route's answer, its body read first (none for GET and HEAD). */
+    const routed = (route: Route, req: http.IncomingMessage) =>
+      Effect.gen(function*() {
+        const read = req.method === "GET" || req.method === "HEAD" ? undefined : yield* readBody(req, budget)
+        if (read !== undefined && read.body._tag !== "Bytes") return refusedBody(read.body)
+        return yield* route.handle({
+          method: req.method ?? "GET",
+          url: req.url ?? "/",
+          headers: req.headers,
+          remoteAddress: req.socket.remoteAddress ?? "",
+          body: read?.body._tag === "Bytes" ? read.body.bytes : new Uint8Array(0)
+        })
       }).pipe(Effect.scoped)
 
     /** A file of a running torrent, answered on `res` itself (its body may wait for pieces). */
@@ -245,12 +287,15 @@ export const make = (options: RpcServerOptions): Effect.Effect<{ readonly port: 
           "<li>Add this host name to the daemon's allowed hosts</ul>" +
           "<p>This requirement has been added to help prevent DNS rebinding attacks."))
       }
+      const path = (req.url ?? "/").split("?")[0]!
+      const route = routes.find((r) => path === r.prefix || path.startsWith(r.prefix.endsWith("/") ? r.prefix : `${r.prefix}/`))
+      if (route !== undefined && !route.basicAuth) return routed(route, req)
       if (options.auth !== undefined && !authorized(req.headers.authorization, options.auth)) {
         const reply = text(401, "Unauthorized User", { "www-authenticate": "Basic realm=\"Transmission\"" })
         // A browser asks without a login first, as it should: only a wrong one is worth a line.
         return req.headers.authorization === undefined ? Effect.succeed(reply) : Effect.as(refusals(req, "wrong login"), reply)
       }
-      const path = (req.url ?? "/").split("?")[0]!
+      if (route !== undefined) return routed(route, req)
       if (rpcPaths.has(path)) return rpc(req)
       const streamed = streamPath.exec(path)
       if (streamed !== null) return stream(req, res, streamed)

@@ -33,6 +33,8 @@ export interface AddOptions {
   readonly tags?: ReadonlyArray<string>
   /** Its folder follows its category's (absent: the session's autoManageByDefault); a folder given wins. */
   readonly autoManaged?: boolean
+  /** Its data taken as whole at its first start, without a check (qBittorrent's skip_checking). */
+  readonly skipCheck?: boolean
   /** Its own settings from the start (limits, goals, sequential, a name to show). */
   readonly settings?: TorrentSettings
 }
@@ -93,6 +95,8 @@ export interface SessionControlService {
   /** Hashes the data again (the torrent goes through Check and then on as before). */
   readonly verify: (which: Selection) => Effect.Effect<void, ControlError>
   readonly set: (which: Selection, settings: TorrentSettings) => Effect.Effect<void, ControlError>
+  /** Announces the running torrents named to their trackers now. */
+  readonly reannounce: (which: Selection) => Effect.Effect<void, ControlError>
   /**
    * A new folder for the torrents' data (an absolute path). With `move`, their files go there and each goes
    * on from there as it was; without, the data is looked for there (the torrent is checked again).

@@ -54,6 +54,8 @@ export interface Entry {
   peers: ReadonlyArray<PeerAddress>
   /** Hash everything at the next start (torrent-verify). */
   recheck: boolean
+  /** Take the data as whole at the next start, unread (qBittorrent's skip_checking at add); once. */
+  skipCheck: boolean
   /** 0..1 of the data checked, while checking. */
   checked: number
   /** The pieces known good when last checked (shown while the torrent does not run). */
@@ -122,7 +124,17 @@ export const statusOf = (entry: Entry): Status => {
   }
 }
 
-/** The link it came as, or one made from its metainfo with its trackers (as Transmission's magnetLink). */
+/** Each piece's hash in hex: the SHA-1s of a v1 or hybrid torrent, the piece layers' hashes of a v2-only one. */
+export const pieceHashesOf = (m: Metainfo): ReadonlyArray<string> => {
+  if (m.pieces.length > 0) {
+    const out: Array<string> = []
+    for (let at = 0; at + 20 <= m.pieces.length; at += 20) out.push(Buffer.from(m.pieces.subarray(at, at + 20)).toString("hex"))
+    return out
+  }
+  return m.files.flatMap((f) => f.pieceLayer === undefined ? (f.piecesRoot === undefined ? [] : [Buffer.from(f.piecesRoot).toString("hex")])
+    : Array.from({ length: f.pieceLayer.length / 32 }, (_, i) => Buffer.from(f.pieceLayer!.subarray(i * 32, i * 32 + 32)).toString("hex")))
+}
+
 /** The torrent's link: as it was added, or made from its metainfo as libtorrent's make_magnet_uri makes it
  *  (a v2-only torrent named by `urn:btmh` with its whole v2 hash, a hybrid by both). */
 const magnetLinkOf = (entry: Entry): string => {
@@ -156,6 +168,7 @@ const progressOf = (entry: Entry, have: Bitfield | undefined, verified: number |
       return [{
         name: relativePath(m, file).join("/"),
         length: file.length,
+        pieceRange: Layout.pieceRange(layout, index),
         bytesCompleted: fileBytesCompleted(layout, index, known),
         wanted: !unwanted.has(at),
         priority: entry.files.priorities[at] ?? 0
@@ -241,6 +254,9 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       },
       get peers() {
         return peers.map(peerView)
+      },
+      get pieceHashes() {
+        return m === undefined ? [] : pieceHashesOf(m)
       },
       get availability() {
         const counts = new Array<number>(m?.pieceCount ?? 0).fill(0)

@@ -30,7 +30,7 @@ export interface ActionContext {
   readonly labels: TorrentLabels
 }
 
-export type TorrentActions = Pick<SessionControlService, "start" | "stop" | "remove" | "verify" | "set">
+export type TorrentActions = Pick<SessionControlService, "start" | "stop" | "remove" | "verify" | "set" | "reannounce">
 
 /** The torrent's own file or folder only: safeName is one sanitised path component. */
 const deleteData = (entry: Entry) =>
@@ -141,6 +141,8 @@ export const make = ({ labels, list, queue, save, settings }: ActionContext): To
           }
           yield* queue.schedule
         })),
+    reannounce: (which) =>
+      each(which, (found) => Effect.forEach(found, (entry) => entry.handle?.reannounce ?? Effect.void, { discard: true })),
     // Saved, as every change to a torrent is: its limits hold after a restart.
     set: (which, settings) =>
       each(which, (found) =>

@@ -92,6 +92,7 @@ export const make = (): TorrentList => {
         handle: undefined,
         peers: [],
         recheck: false,
+        skipCheck: false,
         checked: 0,
         have: undefined,
         complete: doneDate > 0,

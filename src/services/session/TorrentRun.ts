@@ -9,6 +9,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { Bitfield } from "../../domain/Bitfield.js"
 import * as Magnet from "../../domain/Magnet.js"
 import type { FileChoices } from "../../domain/FileChoices.js"
 import { formatBytes } from "../../domain/Units.js"
@@ -91,10 +92,14 @@ const run = (entry: Entry, shared: Shared) =>
     const giveBack = Effect.suspend(() => (holding ? Effect.zipRight(Effect.sync(() => (holding = false)), shared.starting.release) : Effect.void))
     yield* Effect.addFinalizer(() => giveBack)
     entry.phase = "checking"
-    const recovered = yield* recover(metainfo, entry.downloadDir, {
-      ignoreCheckpoint: entry.recheck,
-      onProgress: (p) => Effect.sync(() => void (entry.checked = p.totalBytes === 0 ? 1 : p.checkedBytes / p.totalBytes))
-    })
+    // Added with skip_checking (qBittorrent's): its data is taken as whole once, unread.
+    const recovered = entry.skipCheck
+      ? { have: Bitfield.full(metainfo.pieceCount), saved: undefined, current: false }
+      : yield* recover(metainfo, entry.downloadDir, {
+        ignoreCheckpoint: entry.recheck,
+        onProgress: (p) => Effect.sync(() => void (entry.checked = p.totalBytes === 0 ? 1 : p.checkedBytes / p.totalBytes))
+      })
+    entry.skipCheck = false
     entry.recheck = false
     entry.have = recovered.have
     // The files wanted as they are now: a change from here on restarts the run (TorrentFiles.ts).

@@ -156,7 +156,8 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     window: readWindow(readWindows, swarm),
     setFilePriorities: (priorities) => Effect.sync(() => picker.setPriorities(prioritiesOf(priorities))),
     stats,
-    transferred: () => ({ downloaded: meters.down.total, uploaded: meters.up.total })
+    transferred: () => ({ downloaded: meters.down.total, uploaded: meters.up.total }),
+    reannounce: announcer.now
   }
   return handle
 })

@@ -138,4 +138,6 @@ export interface TorrentHandle {
   readonly setFilePriorities: (priorities: ReadonlyArray<FilePriority>) => Effect.Effect<void>
   /** Payload bytes moved this run, read at once: a daemon reads every torrent's each second (its activity). */
   readonly transferred: () => { readonly downloaded: number; readonly uploaded: number }
+  /** Announces to its trackers now. */
+  readonly reannounce: Effect.Effect<void>
 }

@@ -38,6 +38,8 @@ export interface Announcer {
   readonly completed: Effect.Effect<void>
   /** The state of every tracker, for progress display. */
   readonly status: Effect.Effect<ReadonlyArray<TrackerStatus>>
+  /** Announces every tier now (Transmission's torrent-reannounce, qBittorrent's reannounce). */
+  readonly now: Effect.Effect<void>
 }
 
 export interface AnnouncerOptions {
@@ -180,7 +182,10 @@ export const make = (options: AnnouncerOptions): Effect.Effect<Announcer, never,
 
     const status = Effect.sync(() => tiers.flatMap((tier) => tier.entries.map(snapshot)))
 
-    return { completed, status }
+    // Each tier announced again now, its timer started over (a user's "reannounce").
+    const now = Effect.forEach(tiers, (tier) => Effect.zipRight(tier.fiber === undefined ? Effect.void : Fiber.interrupt(tier.fiber), run(tier)), { discard: true })
+
+    return { completed, status, now }
   })
 
 /** Announces a tier forever: at its regular interval after an answer, with backoff while it fails. */
