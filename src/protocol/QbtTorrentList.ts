@@ -7,7 +7,7 @@
  * `running` are taken for `paused` and `resumed`. Pure: the endpoint gives the views and the parameters.
  */
 import type { TorrentView } from "../domain/SessionView.js"
-import { type QbtContext, type QbtState, type QbtTorrentInfo, torrentInfo } from "./QbtTorrents.js"
+import { type QbtContext, type QbtState, type QbtTorrentInfo, queueRanks, torrentInfo } from "./QbtTorrents.js"
 
 /** torrents/info's parameters, as given (undefined: absent). */
 export interface QbtListQuery {
@@ -76,11 +76,12 @@ export const torrentList = (views: ReadonlyArray<TorrentView>, query: QbtListQue
   // Own keys only: `constructor` or `toString` is no filter name but an unknown one (all).
   const byState = Object.hasOwn(stateFilters, filter) ? stateFilters[filter] ?? all : all
   const hashes = query.hashes?.split("|").filter((h) => h !== "")
+  const ranked = { ...context, queueRanks: context.queueRanks ?? queueRanks(views) }
   const picked = views
     .filter((v) => hashes === undefined || hashes.length === 0 || hashes.includes(v.hashString))
     .filter((v) => query.category === undefined || v.category === query.category)
     .filter((v) => query.tag === undefined || (query.tag === "" ? v.tags.length === 0 : v.tags.includes(query.tag)))
-    .map((v) => torrentInfo(v, context))
+    .map((v) => torrentInfo(v, ranked))
     .filter(byState)
   if (picked.length === 0) return { _tag: "Ok", torrents: [] }
   const sort = query.sort ?? ""

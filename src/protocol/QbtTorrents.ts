@@ -1,10 +1,11 @@
 /**
  * A torrent as the qBittorrent WebUI API (4.6, web API 2.9.x) shows it, from the session's view of it:
- * torrents/info's object (serialize_torrent.cpp), its state name (TorrentImpl::updateState), and the
- * detail endpoints' answers (properties, files, trackers, webseeds, pieceStates, pieceHashes, as
- * torrentscontroller.cpp builds them). The field names, JSON types and special values are those
- * qbittorrent-nox answers (the catalog in notes/qbt-ref): eta 8640000 for "never", -1 / -2 for "no limit" /
- * "the session's", availability -1 for a seed, sizes -1 before a magnet's metadata on properties.
+ * torrents/info's object (serialize_torrent.cpp at release-4.6.7: the 4.5.2 fields plus
+ * `inactive_seeding_time_limit` and `max_inactive_seeding_time`), its state name (TorrentImpl::updateState)
+ * and the figures the detail answers (QbtTorrentDetails.ts) share: info hashes, share limits, ratio, ETA,
+ * availability, paths. Field names, JSON types and special values are those qbittorrent-nox answers (the
+ * catalog in notes/qbt-ref): eta 8640000 for "never", -1 / -2 for "no limit" / "the session's", availability
+ * -1 for a seed, total_size -1 before a magnet's metadata.
  * Pure: the API's endpoints and sync/maindata build their answers from these.
  */
 import * as path from "node:path"
@@ -16,6 +17,9 @@ export interface QbtContext {
   readonly settings: SessionSettings
   /** Seconds since the epoch. */
   readonly now: number
+  /** Each unfinished torrent's place in qBittorrent's queue (`queueRanks`), by hash; without it, the view's
+   *  queue position (over every torrent, as Transmission numbers them) + 1. */
+  readonly queueRanks?: ReadonlyMap<string, number>
 }
 
 /** qBittorrent's "infinite" ETA (MAX_ETA, 100 days). */
@@ -95,6 +99,13 @@ export const infoHashes = (view: TorrentView): { readonly v1: string; readonly v
   const v1 = v2 !== "" && !link.includes("xt=urn:btih:") ? "" : view.hashString
   return { v1, v2 }
 }
+
+/** qBittorrent's queue numbers only the torrents not finished (1 first; a seed shows 0): each one's place
+ *  among them, in the session's queue order. */
+export const queueRanks = (views: ReadonlyArray<TorrentView>): ReadonlyMap<string, number> =>
+  new Map(
+    views.filter((v) => !finished(v)).sort((a, b) => a.queuePosition - b.queuePosition).map((v, i) => [v.hashString, i + 1])
+  )
 
 /** libtorrent's finished: every wanted piece is had (qBittorrent's isFinished, its "UP" states). */
 const finished = (v: TorrentView): boolean => v.hasMetadata && v.percentDone >= 1
@@ -250,7 +261,7 @@ export const torrentInfo = (v: TorrentView, context: QbtContext): QbtTorrentInfo
     progress: v.status === Status.Check ? v.recheckProgress : v.percentDone,
     dlspeed: paused ? 0 : v.rateDownload,
     upspeed: paused ? 0 : v.rateUpload,
-    priority: finished(v) ? 0 : v.queuePosition + 1,
+    priority: finished(v) ? 0 : context.queueRanks?.get(v.hashString) ?? v.queuePosition + 1,
     num_seeds: peers.seeds,
     num_complete: peers.complete,
     num_leechs: peers.leechs,

@@ -128,9 +128,11 @@ export const route = (options: ApiOptions): Route => ({
   handle: (request) =>
     Effect.gen(function*() {
       if (!sameOrigin(request.headers)) return failure(401)
-      if (options.auth.banned(request.remoteAddress)) return failure(403)
       const [scope = "", method = "", ...more] = new URL(request.url, "http://localhost").pathname.slice(prefix.length).split("/")
-      if (request.method !== "GET" && request.method !== "POST") return failure(400)
+      // A banned address: its logins are told why (qBittorrent's words), anything else is Forbidden.
+      if (options.auth.banned(request.remoteAddress)) return failure(403, scope === "auth" && method === "login" && more.length === 0 ? banned : undefined)
+      // qBittorrent's answer to any other method: 400 with an empty body.
+      if (request.method !== "GET" && request.method !== "POST") return failure(400, "")
       const parsed = paramsOf(request)
       if (Either.isLeft(parsed)) return failure(400, parsed.left)
       if (scope === "auth" && more.length === 0) {

@@ -129,11 +129,15 @@ export const make = (options: ActionOptions): Endpoints => {
       if (ratio === undefined || time === undefined) return Effect.succeed(missing)
       const r = limitOf(ratio)
       const t = limitOf(time)
+      // qBittorrent 4.6's inactive seeding time is Transmission's idle limit (minutes without a transfer).
+      const inactive = numberOf(call.params.text("inactiveSeedingTimeLimit"))
+      const i = inactive === undefined ? undefined : limitOf(inactive)
       return Effect.as(call.control.set(which, {
         seedRatioMode: r.mode,
         ...(r.limit !== undefined ? { seedRatioLimit: r.limit } : {}),
         seedTimeMode: t.mode,
-        ...(t.limit !== undefined ? { seedTimeLimit: Math.round(t.limit) } : {})
+        ...(t.limit !== undefined ? { seedTimeLimit: Math.round(t.limit) } : {}),
+        ...(i !== undefined ? { seedIdleMode: i.mode, ...(i.limit !== undefined ? { seedIdleLimit: Math.max(1, Math.round(i.limit)) } : {}) } : {})
       }), done)
     }),
     setDownloadLimit: onHashes((call, which) => {

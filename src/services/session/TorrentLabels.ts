@@ -1,7 +1,7 @@
 /**
  * The session's categories and tags (domain/Categories.ts), and the torrents' own: a category created,
  * edited or removed, tags created or deleted, a torrent put in a category or given tags. A category removed
- * leaves its torrents without one, a tag deleted goes from every torrent that had it; a tag given to a
+ * leaves its torrents without one (those that follow it go to the download folder), a tag deleted goes from every torrent that had it; a tag given to a
  * torrent exists from then on, as qBittorrent does it. A torrent whose folder follows its category
  * (`autoManaged`) moves with it: put in a category, its category's folder edited (`relocate`). Saved with the
  * list (SessionFile.ts) after each change.
@@ -89,7 +89,12 @@ export const make = (context: LabelsContext, saved: Labels): TorrentLabels => {
     removeCategories: (names) =>
       Effect.gen(function*() {
         const gone = new Set(names.filter((n) => categories.delete(n)))
-        for (const e of context.entries()) if (gone.has(e.category)) e.category = ""
+        // As qBittorrent's setCategory(""): those whose folder follows their category go to the download folder.
+        for (const e of context.entries()) {
+          if (!gone.has(e.category)) continue
+          e.category = ""
+          yield* follow(e)
+        }
         yield* context.save
       }),
     tags: Effect.sync(() => tags),

@@ -38,6 +38,8 @@ export interface LocationContext {
   readonly stateDir: string
   /** Saves the session's list. */
   readonly save: Effect.Effect<void>
+  /** Renames a file or folder; fs.promises.rename unless given (tests make it fail with EXDEV: another file system). */
+  readonly rename?: (from: string, to: string) => Promise<void>
 }
 
 const ioError = (detail: string) => new ControlError({ reason: "Io", detail })
@@ -58,7 +60,7 @@ const removeTree = (p: string) => Effect.promise(() => fs.promises.rm(p, { recur
  * Moves `from/name` to `to/name`: a rename, or a copy under a temporary name renamed into place. Gives what
  * is left to do once the session knows the new folder: the old data removed (after a copy) and the journal.
  */
-const moveData = (journal: string, move: Journal) =>
+const moveData = (journal: string, move: Journal, rename: (from: string, to: string) => Promise<void>) =>
   Effect.tryPromise({
     try: async () => {
       const source = path.join(move.from, move.name)
@@ -69,7 +71,7 @@ const moveData = (journal: string, move: Journal) =>
       await fs.promises.writeFile(journal, JSON.stringify(move))
       await fs.promises.mkdir(move.to, { recursive: true })
       try {
-        await fs.promises.rename(source, target)
+        await rename(source, target)
         return false
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e
@@ -77,7 +79,7 @@ const moveData = (journal: string, move: Journal) =>
       const temp = copyName(move.to, move.name)
       await fs.promises.rm(temp, { recursive: true, force: true })
       await fs.promises.cp(source, temp, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true })
-      await fs.promises.rename(temp, target)
+      await rename(temp, target)
       return true
     },
     catch: (e) => ioError(`cannot move ${path.join(move.from, move.name)} to ${move.to}: ${errorText(e)}`)
@@ -115,7 +117,7 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
       entry.savePath = folder
       if (move && from !== folder && entry.metainfo !== undefined) {
         const journey = { from, to: folder, name: entry.metainfo.safeName }
-        const copied = yield* moveData(journalFile(context, entry), journey)
+        const copied = yield* moveData(journalFile(context, entry), journey, context.rename ?? fs.promises.rename)
         yield* arrived(context, entry, journey, copied)
         return
       }
