@@ -43,6 +43,9 @@ export const sessionSet: Method = (call, { control }) =>
     if (call.args["encryption"] !== undefined && request.encryption === undefined) {
       return failure(ErrorCode.InvalidParams, "encryption is one of tolerated, preferred, required (nothing was changed)")
     }
+    if (request.incompleteDir !== undefined && !request.incompleteDir.startsWith("/")) {
+      return failure(ErrorCode.PathNotAbsolute, "incomplete-dir is not an absolute path (nothing was changed)")
+    }
     // The DHT node is made at start (--no-dht); a change asked while running would change nothing.
     if (request.dhtEnabled !== undefined && request.dhtEnabled !== current.dhtEnabled) {
       return refuseUnsupported(["dht-enabled (restart the daemon with or without --no-dht)"])
