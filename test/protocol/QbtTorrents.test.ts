@@ -306,6 +306,13 @@ describe("torrentList", () => {
     expect(names({ sort: "nosuch", category: "nosuch" })).toEqual([])
   })
 
+  it("priority: the place among the torrents not finished (qBittorrent's queue), 0 for a seed", () => {
+    const result = torrentList(views, {}, context)
+    expect(result._tag === "Ok" ? result.torrents.map((t) => [t.name, t.priority]) : []).toEqual([["album", 1], ["one.iso", 0], ["lonely", 2]])
+    // Alone, a torrent shows its own queue position + 1.
+    expect(torrentInfo(views[2]!, context).priority).toBe(fixture.magnet.queuePosition + 1)
+  })
+
   it("limit and offset (negative: from the end; out of range or not a number: ignored)", () => {
     expect(names({ limit: "1" })).toEqual(["album"])
     expect(names({ limit: "abc" })).toEqual(["album", "one.iso", "lonely"])

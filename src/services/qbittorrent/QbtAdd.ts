@@ -61,14 +61,15 @@ export const make = (options: ActionOptions): Endpoint => ({
       if (invalid !== undefined) return failure(415, `Error: '${invalid}' is not a valid torrent file.`)
       if (sources.length === 0) return missing
       const p = call.params
+      // The folder checked first: a refused request changes nothing, not even the categories.
+      const savePath = p.text("savepath") ?? p.text("savePath") ?? ""
+      const folder = savePath.trim() === "" ? undefined : yield* folderFor(call.control, options, savePath)
       const category = p.text("category")?.trim() ?? ""
       if (category !== "") {
         if (!validCategoryName(category)) return failure(409, "Incorrect category name")
         const known = yield* call.control.categories
         if (!known.some((c) => c.name === category)) yield* call.control.createCategory({ name: category, savePath: "" })
       }
-      const savePath = p.text("savepath") ?? p.text("savePath") ?? ""
-      const folder = savePath.trim() === "" ? undefined : yield* folderFor(call.control, options, savePath)
       const autoManaged = boolOf(p.text("autoTMM"))
       const add: AddOptions = {
         ...(folder !== undefined ? { downloadDir: folder } : {}),

@@ -34,7 +34,7 @@ const toReply = (reply: QbtReply): Reply => ({
   status: reply.status,
   headers: {
     ...commonHeaders,
-    "content-type": reply.json ? "application/json" : "text/plain; charset=UTF-8",
+    ...(reply.untyped === true ? {} : { "content-type": reply.json ? "application/json" : "text/plain; charset=UTF-8" }),
     ...reply.headers
   },
   body: reply.body
@@ -131,8 +131,8 @@ export const route = (options: ApiOptions): Route => ({
       const [scope = "", method = "", ...more] = new URL(request.url, "http://localhost").pathname.slice(prefix.length).split("/")
       // A banned address: its logins are told why (qBittorrent's words), anything else is Forbidden.
       if (options.auth.banned(request.remoteAddress)) return failure(403, scope === "auth" && method === "login" && more.length === 0 ? banned : undefined)
-      // qBittorrent's answer to any other method: 400 with an empty body.
-      if (request.method !== "GET" && request.method !== "POST") return failure(400, "")
+      // qBittorrent's answer to any other method: 400 with an empty body and no content type; it closes the connection.
+      if (request.method !== "GET" && request.method !== "POST") return { ...failure(400, ""), untyped: true, headers: { connection: "close" } }
       const parsed = paramsOf(request)
       if (Either.isLeft(parsed)) return failure(400, parsed.left)
       if (scope === "auth" && more.length === 0) {

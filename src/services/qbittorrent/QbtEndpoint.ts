@@ -31,6 +31,8 @@ export interface QbtReply {
   readonly status: number
   readonly body: string
   readonly json: boolean
+  /** No Content-Type at all (qBittorrent's bare 400 to a method it does not serve). */
+  readonly untyped?: boolean
   readonly headers?: { readonly [name: string]: string }
 }
 

@@ -14,13 +14,16 @@ import * as Effect from "effect/Effect"
 import { ControlError } from "../../domain/Errors.js"
 
 /** The real path of the longest existing prefix of `p`, with the rest appended. */
-const realish = async (p: string): Promise<string> => {
+const realish = async (p: string, hops = 0): Promise<string> => {
   const rest: Array<string> = []
   let at = p
   while (true) {
     try {
       return path.join(await fs.promises.realpath(at), ...rest.reverse())
     } catch {
+      // A link whose target does not exist (yet) leads where it points: what is made through it lands there.
+      const target = hops < 40 ? await fs.promises.readlink(at).catch(() => undefined) : undefined
+      if (target !== undefined) return realish(path.join(path.resolve(path.dirname(at), target), ...rest.reverse()), hops + 1)
       const parent = path.dirname(at)
       if (parent === at) return p
       rest.push(path.basename(at))
@@ -31,7 +34,8 @@ const realish = async (p: string): Promise<string> => {
 
 const inside = (child: string, root: string) => {
   const rel = path.relative(root, child)
-  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel))
+  // "..x" is a name inside; only ".." itself or "../..." leaves.
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel))
 }
 
 /**

@@ -29,7 +29,7 @@ export const make = (options: ActionOptions): Endpoints => ({
         Effect.as(done),
         Effect.catchAll((e) => Effect.succeed(e.reason === "Conflict" ? failure(409, "Incorrect category name") : fromControl(e)))
       )
-    }),
+    }, ["category"]),
     createCategory: {
       post: true,
       run: (call) =>
@@ -65,13 +65,12 @@ export const make = (options: ActionOptions): Endpoints => ({
     addTags: onHashes((call, which) => {
       const tags = call.params.text("tags")
       return tags === undefined ? Effect.succeed(missing) : Effect.as(call.control.set(which, { addTags: parseTags(tags) }), done)
-    }),
+    }, ["tags"]),
     removeTags: onHashes((call, which) =>
       Effect.gen(function*() {
-        const tags = call.params.text("tags")
-        if (tags === undefined) return missing
-        const given = parseTags(tags)
-        // No tags named: all of each torrent's tags go, as qBittorrent does.
+        // No tags named (`tags` empty or absent: qBittorrent requires only `hashes`): all of each torrent's
+        // tags go, as qBittorrent does.
+        const given = parseTags(call.params.text("tags") ?? "")
         if (given.length > 0) yield* call.control.set(which, { removeTags: given })
         else for (const v of yield* call.control.torrents(which)) yield* call.control.set([v.id], { removeTags: v.tags })
         return done

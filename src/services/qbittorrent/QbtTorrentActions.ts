@@ -29,13 +29,14 @@ const existing = (control: SessionControlService, which: Selection): Effect.Effe
       return views.filter((v) => wanted.has(v.hashString)).map((v) => v.id)
     })
 
-/** An endpoint on `hashes`: run on those in the session, 400 without the parameter. */
-export const onHashes = (run: (call: QbtCall, which: Selection) => Effect.Effect<QbtReply, ControlError>): Endpoint => ({
+/** An endpoint on `hashes`: run on those in the session; 400 without `hashes` or one of `required`, checked
+ *  first (as qBittorrent's requireParams), so also when no hash names a torrent. */
+export const onHashes = (run: (call: QbtCall, which: Selection) => Effect.Effect<QbtReply, ControlError>, required: ReadonlyArray<string> = []): Endpoint => ({
   post: true,
   run: (call) =>
     Effect.gen(function*() {
       const given = hashesOf(call.params)
-      if (given === undefined) return missing
+      if (given === undefined || required.some((name) => call.params.text(name) === undefined)) return missing
       const which = yield* existing(call.control, given)
       if (which !== "all" && which.length === 0) return done
       return yield* run(call, which)
@@ -100,7 +101,7 @@ export const make = (options: ActionOptions): Endpoints => {
     delete: onHashes((call, which) => {
       const withFiles = boolOf(call.params.text("deleteFiles"))
       return withFiles === undefined ? Effect.succeed(missing) : Effect.as(call.control.remove(which, withFiles), done)
-    }),
+    }, ["deleteFiles"]),
     setLocation: onHashes((call, which) =>
       Effect.gen(function*() {
         const location = call.params.text("location")
@@ -108,7 +109,7 @@ export const make = (options: ActionOptions): Endpoints => {
         if (location.trim() === "") return failure(400, "Save path cannot be empty")
         yield* call.control.setLocation(which, yield* folderFor(call.control, options, location), true)
         return done
-      })),
+      }), ["location"]),
     rename: {
       post: true,
       run: (call) =>
@@ -139,15 +140,15 @@ export const make = (options: ActionOptions): Endpoints => {
         ...(t.limit !== undefined ? { seedTimeLimit: Math.round(t.limit) } : {}),
         ...(i !== undefined ? { seedIdleMode: i.mode, ...(i.limit !== undefined ? { seedIdleLimit: Math.max(1, Math.round(i.limit)) } : {}) } : {})
       }), done)
-    }),
+    }, ["ratioLimit", "seedingTimeLimit"]),
     setDownloadLimit: onHashes((call, which) => {
       const limit = numberOf(call.params.text("limit"))
       return limit === undefined ? Effect.succeed(missing) : Effect.as(call.control.set(which, { downloadLimit: Math.max(0, Math.round(limit)) }), done)
-    }),
+    }, ["limit"]),
     setUploadLimit: onHashes((call, which) => {
       const limit = numberOf(call.params.text("limit"))
       return limit === undefined ? Effect.succeed(missing) : Effect.as(call.control.set(which, { uploadLimit: Math.max(0, Math.round(limit)) }), done)
-    }),
+    }, ["limit"]),
     filePrio: { post: true, run: filePriority },
     topPrio: queueMove(-Infinity),
     bottomPrio: queueMove(Infinity),
@@ -161,10 +162,10 @@ export const make = (options: ActionOptions): Endpoints => {
     setForceStart: onHashes((call, which) => {
       const value = boolOf(call.params.text("value"))
       return value === undefined ? Effect.succeed(missing) : Effect.as(call.control.set(which, { forced: value }), done)
-    }),
+    }, ["value"]),
     setAutoManagement: onHashes((call, which) => {
       const enable = boolOf(call.params.text("enable"))
       return enable === undefined ? Effect.succeed(missing) : Effect.as(call.control.set(which, { autoManaged: enable }), done)
-    })
+    }, ["enable"])
   }
 }

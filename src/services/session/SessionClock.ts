@@ -37,9 +37,16 @@ type Goal = "ratio" | "idle" | "time"
 
 const goalWords: Record<Goal, string> = { ratio: "seed ratio", idle: "seeding idle limit", time: "seeding time limit" }
 
-/** The goal a running seed has reached now, if any. */
+/**
+ * The goal a running seed has reached now, if any. None yet while its data waits to leave the incomplete
+ * folder: a stop then (a ratio goal of 0 is reached at once) would interrupt its run before the move on
+ * complete, and the data would stay there; the move starts the run again in its folder, where the goals
+ * count. A forced torrent (qBittorrent's force start) has none: qBittorrent leaves forced seeds out of its
+ * share limits (SessionImpl::processShareLimits, 4.6 and 5.x), so a forced seed seeds until the force is off.
+ */
 export const goalReached = (e: Entry, settings: SessionSettings, nowSeconds: number): Goal | undefined => {
-  if (e.phase !== "running" || e.handle === undefined || !e.complete || e.metainfo === undefined) return undefined
+  if (e.phase !== "running" || e.handle === undefined || !e.complete || e.metainfo === undefined || e.forced) return undefined
+  if (e.downloadDir !== e.savePath) return undefined
   const t = e.handle.transferred()
   const transfer = {
     downloadedEver: e.previous.downloaded + t.downloaded,

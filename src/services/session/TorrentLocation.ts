@@ -11,7 +11,8 @@
  * once the session's list says the new folder is the old data removed. A journal (`<state>/moving/<hash>.json`,
  * written before the data moves and removed after the list is saved) tells a restarted session
  * (`settle`) whether the move went through (the data is in place: take it, remove what is left of the old)
- * or not (remove the partial copy: the old data is whole).
+ * or not (remove the partial copy: the old data is whole). A move that fails leaves the data where it was,
+ * with no copy and no journal, and the torrent's folders as they were.
  *
  * The torrent's run is stopped first and the torrent held (paused) while its files move, so that the queue
  * does not start it again on the old folder; it is then as it was, running or not.
@@ -22,7 +23,8 @@ import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { ControlError } from "../../domain/Errors.js"
-import { ResumeData } from "../../domain/ResumeData.js"
+import { type Metainfo, relativePath, torrentHash } from "../../domain/Metainfo.js"
+import { type FileStamp, ResumeData } from "../../domain/ResumeData.js"
 import * as JsonFile from "../files/JsonFile.js"
 import type { ResumeStoreService } from "../storage/ResumeStore.js"
 import type { Selection } from "./SessionControl.js"
@@ -69,40 +71,62 @@ const moveData = (journal: string, move: Journal, rename: (from: string, to: str
       if (await exists(target)) throw new Error(`${target} already exists`)
       await fs.promises.mkdir(path.dirname(journal), { recursive: true })
       await fs.promises.writeFile(journal, JSON.stringify(move))
-      await fs.promises.mkdir(move.to, { recursive: true })
-      try {
-        await rename(source, target)
-        return false
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e
-      }
       const temp = copyName(move.to, move.name)
-      await fs.promises.rm(temp, { recursive: true, force: true })
-      await fs.promises.cp(source, temp, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true })
-      await rename(temp, target)
-      return true
+      try {
+        await fs.promises.mkdir(move.to, { recursive: true })
+        try {
+          await rename(source, target)
+          return false
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e
+        }
+        await fs.promises.rm(temp, { recursive: true, force: true })
+        await fs.promises.cp(source, temp, { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true })
+        await rename(temp, target)
+        return true
+      } catch (e) {
+        // Not moved: the data is whole where it was; neither a partial copy nor the journal is left.
+        await fs.promises.rm(temp, { recursive: true, force: true }).catch(() => undefined)
+        await fs.promises.rm(journal, { force: true }).catch(() => undefined)
+        throw e
+      }
     },
     catch: (e) => ioError(`cannot move ${path.join(move.from, move.name)} to ${move.to}: ${errorText(e)}`)
   })
 
-/** The resume data of the torrent, kept for the old folder, now says the new one. */
-const followResume = (store: ResumeStoreService, entry: Entry, from: string, to: string) =>
+/**
+ * The resume data of the torrent, kept for the old folder, now says the new one. After a copy (`copied`)
+ * each file's stamp is the copy's: a copy keeps the bytes but not the nanoseconds of the modification time
+ * (cp's preserveTimestamps goes through utimes), and a stamp that differs would have it all hashed again.
+ */
+const followResume = (store: ResumeStoreService, entry: Entry, from: string, to: string, copied: boolean) =>
   Effect.gen(function*() {
-    const hash = entry.metainfo?.infoHash
-    if (hash === undefined) return
-    const saved = yield* store.load(hash)
+    const m = entry.metainfo
+    if (m === undefined) return
+    // Kept under the hash the torrent is known by (a v2-only torrent has no v1 hash).
+    const saved = yield* store.load(torrentHash(m))
     if (Option.isNone(saved) || saved.value.root !== from) return
-    yield* store.save(new ResumeData({ ...saved.value, root: to })).pipe(
+    const files = copied ? yield* Effect.promise(() => restamp(m, to, saved.value.files)) : saved.value.files
+    yield* store.save(new ResumeData({ ...saved.value, root: to, files })).pipe(
       Effect.catchAll((e) => Effect.logWarning(`${entry.name}: resume data not moved (it will be checked again): ${e.message}`))
     )
   })
+
+/** The stamps of the files copied under `to`, where a file of the same size is there (else as they were). */
+const restamp = (m: Metainfo, to: string, stamps: ReadonlyArray<FileStamp | null>) =>
+  Promise.all(stamps.map(async (stamp, i) => {
+    const file = m.files[i]
+    if (stamp === null || file === undefined) return stamp
+    const now = await fs.promises.stat(path.join(to, ...relativePath(m, file)), { bigint: true }).catch(() => undefined)
+    return now !== undefined && now.isFile() && Number(now.size) === stamp.size ? { size: stamp.size, mtimeNs: now.mtimeNs } : stamp
+  }))
 
 /** The torrent's data now in `to`: its folders, the list saved, its resume data, then the old data and the journal gone. */
 const arrived = (context: LocationContext, entry: Entry, move: Journal, removeOld: boolean) =>
   Effect.gen(function*() {
     entry.downloadDir = move.to
     yield* context.save
-    yield* followResume(context.store, entry, move.from, move.to)
+    yield* followResume(context.store, entry, move.from, move.to, removeOld)
     if (removeOld) yield* removeTree(path.join(move.from, move.name))
     yield* removeTree(journalFile(context, entry))
   })
@@ -113,6 +137,7 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
     const wasPaused = entry.paused
     entry.paused = true
     yield* context.queue.stop(entry)
+    const savePath = entry.savePath
     const moved = Effect.gen(function*() {
       entry.savePath = folder
       if (move && from !== folder && entry.metainfo !== undefined) {
@@ -124,7 +149,9 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
       entry.downloadDir = folder
       if (!move) entry.recheck = true
     })
-    yield* Effect.ensuring(moved, Effect.sync(() => void (entry.paused = wasPaused)))
+    // Not moved: it is to go where it was to go before.
+    const undone = Effect.tapError(moved, () => Effect.sync(() => void (entry.savePath = savePath)))
+    yield* Effect.ensuring(undone, Effect.sync(() => void (entry.paused = wasPaused)))
   })
 
 /** SessionControl's setLocation. */

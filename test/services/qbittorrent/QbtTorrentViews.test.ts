@@ -92,8 +92,8 @@ describe("qBittorrent torrent reads", () => {
       expect(list.map((t) => t["name"])).toEqual(["album", "show.mkv", "lonely"])
       for (const t of list) expectTypes(t, infoTypes)
       expect(list[0]).toMatchObject({ hash: a.hashString, state: "stalledUP", tags: "alpha, beta", category: "tv", up_limit: 51_200, priority: 0, availability: -1 })
-      expect(list[1]).toMatchObject({ hash: s.hashString, state: "stalledDL", category: "movies", dl_limit: 204_800, progress: 0.5 })
-      expect(list[2]).toMatchObject({ hash: magnetHash, state: "pausedDL", total_size: -1 })
+      expect(list[1]).toMatchObject({ hash: s.hashString, state: "stalledDL", category: "movies", dl_limit: 204_800, progress: 0.5, priority: 1 })
+      expect(list[2]).toMatchObject({ hash: magnetHash, state: "pausedDL", total_size: -1, priority: 2 })
 
       const names = (values: Record<string, string>) => Effect.map(ask(views, "info", control, values), (r) => (r.body as Array<Json>).map((t) => t["name"]))
       expect(yield* names({ filter: "seeding" })).toEqual(["album"])
