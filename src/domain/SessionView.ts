@@ -162,6 +162,8 @@ export interface TorrentView {
   readonly sequential: boolean
   /** Runs whatever the queue says (qBittorrent's force start, Transmission's start-now). */
   readonly forced: boolean
+  /** Its data is being moved to another folder (qBittorrent's `moving` state). */
+  readonly moving: boolean
   /** Peers it connects to at most. */
   readonly maxPeers: number
   /** 0..1 of a magnet's metadata fetched; 1 once known. */

@@ -124,6 +124,7 @@ const running = (v: TorrentView): boolean => v.status !== Status.Stopped
 export const torrentState = (v: TorrentView): QbtState => {
   if (v.error !== 0) return missingFiles(v) ? "missingFiles" : "error"
   if (v.status === Status.CheckWait && v.hasMetadata) return "checkingResumeData"
+  if (v.moving) return "moving"
   const paused = !running(v)
   const queued = v.status === Status.DownloadWait || v.status === Status.SeedWait || v.status === Status.CheckWait
   const forced = v.forced && !paused

@@ -7,7 +7,8 @@
  * - session-set incomplete-dir and incomplete-dir-enabled: the download is in the incomplete folder while it
  *   runs and moved to the download folder when complete, nothing left behind;
  * - a torrent whose folder follows its category (torrents/setAutoManagement) moved into it, moved again
- *   when the category's path is edited (torrents/editCategory), and back when it leaves the category;
+ *   when the category's path is edited (torrents/editCategory; to a folder on another file system, tmpfs,
+ *   when there is one: a copy), and back when it leaves the category;
  * - categories and tags made through the qBittorrent API (auth/login, torrents/createCategory, createTags)
  *   and the torrent's own survive a restart of the daemon;
  * - the share action "remove with files" (max_ratio_act 3) at a ratio of 0: the seed and its data are gone.
@@ -68,10 +69,14 @@ const fields = ["id", "labels", "category", "tags", "downloadDir", "percentDone"
 describe("interop: categories, tags and the incomplete folder of the daemon", () => {
   requiredInCi(aria2cVersion() !== undefined, "aria2c is not installed (apt-get install -y aria2)")
   const root = tempDir("bt-effect-labels-")
+  // A folder on another file system when there is one (tmpfs): a move there is a copy, not a rename.
+  const otherDevice = fs.existsSync("/dev/shm") && fs.statSync("/dev/shm").dev !== fs.statSync(root.path).dev
+  const elsewhere = otherDevice ? fs.mkdtempSync("/dev/shm/bt-effect-labels-") : path.join(root.path, "elsewhere")
   afterAll(async () => {
     await stopAllBackground()
     await stopAll()
     root.remove()
+    fs.rmSync(elsewhere, { recursive: true, force: true })
   }, 30_000)
 
   it("labels over the Transmission RPC, a download through the incomplete folder, labels kept across a restart, removal with data at the share limit", async () => {
@@ -89,7 +94,7 @@ describe("interop: categories, tags and the incomplete folder of the daemon", ()
     const startDaemon = () => background([
       "daemon", "--rpc-host", daemonHost, "--rpc-port", String(rpcPort), "--bind", daemonHost, "--peer-port", "0",
       "--download-dir", downloads, "--state", state, "--no-dht", "--rpc-auth", `${user}:${password}`,
-      "--allow-folder", path.join(root.path, "films")
+      "--allow-folder", path.join(root.path, "films"), "--allow-folder", elsewhere
     ], /qBittorrent API http:\/\/\S+\/api\/v2/, 30_000)
     const rpc = rpcOn(base)
     const get = async () => ((await rpc("torrent-get", { fields })).torrents as Array<Json>)[0]!
@@ -139,21 +144,25 @@ describe("interop: categories, tags and the incomplete folder of the daemon", ()
 
       // Its folder made to follow its category: moved to the category's ("" is its name under the download
       // folder), and again when the category's path is edited.
-      const films = path.join(root.path, "films")
       expect((await qbt("torrents/setAutoManagement", { hashes: payload.infoHash, enable: "true" })).status).toBe(200)
       await until("moved to the category's folder", async () => ((await get()).downloadDir === path.join(downloads, "music") ? true : undefined), 15_000)
       expect(await verifyDownload(payload, path.join(downloads, "music"))).toEqual([])
       expect(fs.existsSync(path.join(downloads, payload.name))).toBe(false)
-      expect(await qbt("torrents/editCategory", { category: "music", savePath: films })).toEqual({ status: 200, text: "" })
-      await until("moved to the category's new folder", async () => ((await get()).downloadDir === films ? true : undefined), 15_000)
-      expect(await verifyDownload(payload, films)).toEqual([])
+      // To another file system when there is one: copied, the old data removed, no temporary copy left.
+      expect(await qbt("torrents/editCategory", { category: "music", savePath: elsewhere })).toEqual({ status: 200, text: "" })
+      await until("moved to the category's new folder", async () => ((await get()).downloadDir === elsewhere ? true : undefined), 15_000)
+      expect(await verifyDownload(payload, elsewhere)).toEqual([])
+      expect(fs.readdirSync(elsewhere)).toEqual([payload.name])
       expect(fs.readdirSync(path.join(downloads, "music"))).toEqual([])
+      expect(fs.readdirSync(path.join(state, "moving"))).toEqual([])
+      // Seeding again from there.
+      await until("seeding in the new folder", async () => ((await get()).status === 6 ? true : undefined), 15_000)
 
       expect(await stop(daemon.child)).toBe(130)
       daemon = await startDaemon()
       const again = await qbtOn(base)
       expect(JSON.parse((await again("torrents/categories")).text)).toEqual({
-        music: { name: "music", savePath: path.join(root.path, "films") },
+        music: { name: "music", savePath: elsewhere },
         "films/hd": { name: "films/hd", savePath: path.join(root.path, "films") }
       })
       expect((JSON.parse((await again("torrents/tags")).text) as Array<string>).sort()).toEqual(["flac", "lossless", "new", "other", "spare"])
@@ -161,7 +170,7 @@ describe("interop: categories, tags and the incomplete folder of the daemon", ()
         const t = await get()
         return t.percentDone === 1 && t.status === 6 ? t : undefined
       }, 30_000)
-      expect(restored).toMatchObject({ labels: ["music", "flac", "lossless"], category: "music", tags: ["flac", "lossless"], downloadDir: path.join(root.path, "films") })
+      expect(restored).toMatchObject({ labels: ["music", "flac", "lossless"], category: "music", tags: ["flac", "lossless"], downloadDir: elsewhere })
 
       // Labels without the category: it is out of it, and (following its category) back in the download folder.
       await rpc("torrent-set", { ids: [payload.infoHash], labels: ["flac"] })

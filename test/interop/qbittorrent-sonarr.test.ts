@@ -200,7 +200,7 @@ describe("interop: Sonarr's qBittorrent flow against bt-effect daemon", () => {
       }
       expect((await sonarr.call("torrents/setForceStart", {}, [{ name: "hashes", value: other.infoHash }, { name: "value", value: "true" }])).status).toBe(200)
 
-      // GetItems, every 250 ms: the states each torrent goes through, until the first is where Sonarr may
+      // GetItems, every 100 ms: the states each torrent goes through, until the first is where Sonarr may
       // import and remove it, and the forced one is complete and has seeded past its ratio limit for 3 s
       // (qBittorrent leaves forced seeds out of its share limits).
       type Row = Record<string, any>
@@ -228,7 +228,7 @@ describe("interop: Sonarr's qBittorrent flow against bt-effect daemon", () => {
         while (Date.now() < end) {
           await poll()
           if (check()) return
-          await sleep(250)
+          await sleep(100)
         }
         throw new Error(`not within ${ms} ms: ${what}; states ${JSON.stringify(Object.fromEntries(states))}; rows ${JSON.stringify(rows)}`)
       }

@@ -102,6 +102,7 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   autoManaged: false,
   sequential: false,
   forced: false,
+  moving: false,
   maxPeers: 50,
   metadataPercentComplete: 1,
   // Piece 0 is ours ("gA=="), 1 and 2 a peer has, 3 none.

@@ -183,6 +183,7 @@ export const newTorrent = (
   autoManaged: false,
   sequential: false,
   forced: false,
+  moving: false,
   maxPeers: 50,
   availability: new Array<number>(identity.pieceCount).fill(0),
   ...identity

@@ -103,6 +103,9 @@ export const torrentAdd: Method = (call, { control, memory }) =>
   Effect.gen(function*() {
     const request = decodeAdd(call.args)
     if (typeof request === "string") return failure(ErrorCode.InvalidParams, request)
+    if (request.downloadDir !== undefined && !request.downloadDir.startsWith("/")) {
+      return failure(ErrorCode.PathNotAbsolute, "download directory path is not absolute")
+    }
     const source = yield* sourceOf(request)
     const added = yield* control.add(source, {
       ...(request.downloadDir === undefined ? {} : { downloadDir: request.downloadDir }),

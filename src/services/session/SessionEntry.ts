@@ -56,6 +56,8 @@ export interface Entry {
   recheck: boolean
   /** Take the data as whole at the next start, unread (qBittorrent's skip_checking at add); once. */
   skipCheck: boolean
+  /** Its data is being moved (TorrentLocation.ts): the queue does not start it meanwhile. */
+  moving: boolean
   /** 0..1 of the data checked, while checking. */
   checked: number
   /** The pieces known good when last checked (shown while the torrent does not run). */
@@ -302,6 +304,7 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       autoManaged: entry.autoManaged,
       sequential: entry.sequential,
       forced: entry.forced,
+      moving: entry.moving,
       maxPeers: peersPerTorrent,
       metadataPercentComplete: m === undefined ? 0 : 1
     } satisfies TorrentView

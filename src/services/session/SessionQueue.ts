@@ -60,14 +60,14 @@ export const make = (options: QueueOptions): Effect.Effect<SessionQueue, never, 
     // free slots twice.
     const lock = yield* Effect.makeSemaphore(1)
     const schedule = lock.withPermits(1)(Effect.gen(function*() {
-      const waiting = options.entries().filter((e) => !e.paused && e.phase === "stopped").sort((a, b) => a.queuePosition - b.queuePosition)
+      const waiting = options.entries().filter((e) => !e.paused && !e.moving && e.phase === "stopped").sort((a, b) => a.queuePosition - b.queuePosition)
       if (waiting.length === 0) return
       const limits = options.limits()
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const used = slotsInUse(options.entries(), (e) => options.stalled?.(e, now) ?? false)
       for (const entry of waiting) {
         // Stopped, paused or started since the list was taken: starting it again would interrupt that run.
-        if (entry.paused || entry.phase !== "stopped") continue
+        if (entry.paused || entry.moving || entry.phase !== "stopped") continue
         // A complete torrent wants a seed slot (always free while seeds do not queue), any other a download slot.
         const seed = holdsSeedSlot(entry)
         if (entry.forced) {

@@ -42,7 +42,14 @@ export const make = (context: LabelsContext, saved: Labels): TorrentLabels => {
   const categories = new Map<string, Category>(saved.categories.filter((c) => validCategoryName(c.name)).map((c) => [c.name, c]))
   let tags: ReadonlyArray<string> = withTags([], saved.tags.flatMap((t) => validTag(t) ?? []))
   // Tags and categories that torrents of an older file name are the session's too.
-  for (const e of context.entries()) tags = withTags(tags, e.tags)
+  for (const e of context.entries()) {
+    tags = withTags(tags, e.tags)
+    // As qBittorrent does for a torrent of a category it does not know: the category is made (its folder the default).
+    if (e.category !== "" && !categories.has(e.category)) {
+      if (validCategoryName(e.category)) categories.set(e.category, { name: e.category, savePath: "" })
+      else e.category = ""
+    }
+  }
 
   const folderOf = (name: string) => {
     const category = categories.get(name)

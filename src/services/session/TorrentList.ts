@@ -93,6 +93,7 @@ export const make = (): TorrentList => {
         peers: [],
         recheck: false,
         skipCheck: false,
+        moving: false,
         checked: 0,
         have: undefined,
         complete: doneDate > 0,

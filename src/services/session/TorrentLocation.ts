@@ -14,8 +14,8 @@
  * or not (remove the partial copy: the old data is whole). A move that fails leaves the data where it was,
  * with no copy and no journal, and the torrent's folders as they were.
  *
- * The torrent's run is stopped first and the torrent held (paused) while its files move, so that the queue
- * does not start it again on the old folder; it is then as it was, running or not.
+ * The torrent's run is stopped first and the torrent held (`moving`: front ends show it so, and the queue
+ * does not start it again on the old folder) while its files move; it is then as it was, running or not.
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -134,8 +134,9 @@ const arrived = (context: LocationContext, entry: Entry, move: Journal, removeOl
 const relocate = (context: LocationContext, entry: Entry, folder: string, move: boolean) =>
   Effect.gen(function*() {
     const from = path.resolve(entry.downloadDir)
-    const wasPaused = entry.paused
-    entry.paused = true
+    // Held while its files move: the queue does not start it again on the old folder (a user's stop or
+    // start meanwhile still counts once it is done).
+    entry.moving = true
     yield* context.queue.stop(entry)
     const savePath = entry.savePath
     const moved = Effect.gen(function*() {
@@ -151,7 +152,7 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
     })
     // Not moved: it is to go where it was to go before.
     const undone = Effect.tapError(moved, () => Effect.sync(() => void (entry.savePath = savePath)))
-    yield* Effect.ensuring(undone, Effect.sync(() => void (entry.paused = wasPaused)))
+    yield* Effect.ensuring(undone, Effect.sync(() => void (entry.moving = false)))
   })
 
 /** SessionControl's setLocation. */

@@ -149,11 +149,11 @@ const run = (entry: Entry, shared: Shared) =>
       yield* Effect.logInfo(`completed: ${entry.id} ${entry.name} (${formatBytes(wanted)})`)
     }
     entry.complete = true
-    if (entry.doneDate === 0) {
-      entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-      yield* shared.save
-    }
+    const firstTime = entry.doneDate === 0
+    if (firstTime) entry.doneDate = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    // Before anything may yield to the session's clock, whose seeding goals could stop the run first.
     yield* shared.completed(entry)
+    if (firstTime) yield* shared.save
     return yield* Effect.never
   })
 

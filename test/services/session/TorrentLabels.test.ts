@@ -87,16 +87,19 @@ describe("TorrentLabels", () => {
       expect(labels.labels().tags).toEqual(["new"])
     }))
 
-  it.effect("restored: saved categories and tags, with the tags torrents of the list have; invalid saved names dropped", () =>
+  it.effect("restored: saved categories and tags, with the tags and categories torrents of the list have; invalid saved names dropped", () =>
     Effect.gen(function* () {
       const list = TorrentList.make()
       const t = yield* list.add({ hash: "cd".repeat(20), name: "t", metainfo: undefined, magnet: undefined },
-        { downloadDir: downloads, paused: true, saved: { tags: ["old"] } })
+        { downloadDir: downloads, paused: true, saved: { tags: ["old"], category: "lost" } })
+      const bad = yield* list.add({ hash: "ce".repeat(20), name: "u", metainfo: undefined, magnet: undefined },
+        { downloadDir: downloads, paused: true, saved: { category: "/bad" } })
       const labels = TorrentLabels.make({ entries: list.all, downloadDir: () => downloads, relocate: () => Effect.void, save: Effect.void },
         { categories: [{ name: "ok", savePath: "" }, { name: "bad/", savePath: "" }], tags: ["z", " "] })
-      expect(yield* labels.control.categories).toEqual([{ name: "ok", savePath: "" }])
+      // A category a torrent names that the file lacks is made; one of no valid name is dropped.
+      expect(yield* labels.control.categories).toEqual([{ name: "ok", savePath: "" }, { name: "lost", savePath: "" }])
       expect(yield* labels.control.tags).toEqual(["old", "z"])
-      expect(t.tags).toEqual(["old"])
+      expect([t.tags, t.category, bad.category]).toEqual([["old"], "lost", ""])
     }))
 
   it.effect("a torrent's category: set, unknown one a Conflict, none; its folder does not move unless it follows its category", () =>

@@ -11,13 +11,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { Bitfield } from "../../../src/domain/Bitfield.js"
-import { layoutOf } from "../../../src/domain/Metainfo.js"
+import { toHex } from "../../../src/domain/InfoHash.js"
+import { layoutOf, torrentHash } from "../../../src/domain/Metainfo.js"
 import { decide, ResumeData } from "../../../src/domain/ResumeData.js"
 import { MemoryResume, make as memoryResume } from "../../../src/services/storage/MemoryResume.js"
 import type { SessionQueue } from "../../../src/services/session/SessionQueue.js"
 import * as TorrentList from "../../../src/services/session/TorrentList.js"
 import * as TorrentLocation from "../../../src/services/session/TorrentLocation.js"
 import { makeTorrent, randomBytes } from "../../support/torrents.js"
+import { makeV2Torrent } from "../../support/v2Torrents.js"
 
 const torrent = makeTorrent({
   name: "album",
@@ -149,6 +151,26 @@ describe("TorrentLocation", () => {
       expect(memory.get(m.infoHash!)?.files).toEqual(stampsIn(to))
       expect(trustedIn(memory.get(m.infoHash!), to)).toEqual([m.pieceCount, 0])
       expect(fs.existsSync(journalOf(stateDir))).toBe(false)
+    }))
+
+  it.scoped("a v2-only torrent (no v1 hash): its resume data, kept under its truncated v2 hash, follows its data too", () =>
+    Effect.gen(function* () {
+      const root = yield* tempRoot
+      const v2 = makeV2Torrent({ name: "album", pieceLength: 16384, version: "v2", files: [{ path: ["one.bin"], data: randomBytes(40_000, 1) }, { path: ["sub", "two.bin"], data: randomBytes(20_000, 2) }] })
+      const meta = v2.metainfo
+      expect(meta.infoHash).toBeUndefined()
+      const from = path.join(root, "from")
+      writeData(from)
+      const list = TorrentList.make()
+      const entry = yield* list.add({ hash: toHex(torrentHash(meta)), name: "album", metainfo: meta, magnet: undefined }, { downloadDir: from, paused: true })
+      const memory = new MemoryResume()
+      const store = memoryResume(memory)
+      yield* store.save(new ResumeData({ infoHash: torrentHash(meta), root: from, pieceCount: meta.pieceCount, pieces: Bitfield.full(meta.pieceCount).toBytes(), files: [null, null], downloaded: 0, uploaded: 0, savedAt: 1 }))
+      const queue: SessionQueue = { schedule: Effect.void, stop: () => Effect.void }
+      const to = path.join(root, "to")
+      yield* TorrentLocation.make({ list, queue, store, stateDir: path.join(root, "state"), save: Effect.void })([entry.id], to, true)
+      expect(dataIn(to)).toBe(true)
+      expect(memory.get(torrentHash(meta))?.root).toBe(to)
     }))
 
   it.scoped("a failed copy leaves the data where it was, the torrent's folder unchanged, and is an Io failure", () =>
