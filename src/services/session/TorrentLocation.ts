@@ -49,7 +49,9 @@ const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 const exists = (p: string) => fs.promises.lstat(p).then(() => true, () => false)
 
-const Journal = Schema.Struct({ from: Schema.String, to: Schema.String, name: Schema.String })
+/** A move in progress: from and to which folder, the torrent's file or folder name, and where the torrent
+ *  was to go before (its savePath, given back when the move is undone). */
+const Journal = Schema.Struct({ from: Schema.String, to: Schema.String, name: Schema.String, savePath: Schema.optional(Schema.String) })
 type Journal = typeof Journal.Type
 
 const journalFile = (context: LocationContext, entry: Entry) => path.join(context.stateDir, "moving", `${entry.hash}.json`)
@@ -142,7 +144,7 @@ const relocate = (context: LocationContext, entry: Entry, folder: string, move: 
     const moved = Effect.gen(function*() {
       entry.savePath = folder
       if (move && from !== folder && entry.metainfo !== undefined) {
-        const journey = { from, to: folder, name: entry.metainfo.safeName }
+        const journey = { from, to: folder, name: entry.metainfo.safeName, savePath }
         const copied = yield* moveData(journalFile(context, entry), journey, context.rename ?? fs.promises.rename)
         yield* arrived(context, entry, journey, copied)
         return
@@ -208,6 +210,7 @@ export const settle = (context: LocationContext): Effect.Effect<void> =>
         yield* Effect.logInfo(`not moved: ${entry.id} ${entry.name}: a move cut short, undone`)
         yield* removeTree(temp)
         entry.downloadDir = move.from
+        if (move.savePath !== undefined) entry.savePath = move.savePath
         yield* removeTree(file)
       }
     }
