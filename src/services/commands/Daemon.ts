@@ -63,7 +63,12 @@ export const daemon = (options: DaemonOptions) =>
         allowedHosts: options.allowedHosts,
         staticFiles: webFiles,
         routes: [
-          QbtScopes.route({ credentials: options.auth, allowedFolders: options.allowedFolders.map((f) => path.resolve(f)) }),
+          QbtScopes.route({
+            credentials: options.auth,
+            allowedFolders: options.allowedFolders.map((f) => path.resolve(f)),
+            address: options.rpcHost,
+            port: options.rpcPort
+          }),
           MetricsRoute.route
         ],
         ...(options.auth !== undefined ? { auth: options.auth } : {})

@@ -7,7 +7,7 @@ import type { Credentials } from "./QbtAuth.js"
 import * as QbtAuth from "./QbtAuth.js"
 import * as QbtAdd from "./QbtAdd.js"
 import * as QbtApi from "./QbtApi.js"
-import { appEndpoints } from "./QbtApp.js"
+import { makeAppEndpoints } from "./QbtApp.js"
 import * as QbtLabels from "./QbtLabels.js"
 import * as QbtSync from "./QbtSync.js"
 import * as QbtTorrentActions from "./QbtTorrentActions.js"
@@ -20,6 +20,9 @@ export interface QbtOptions {
   readonly credentials: Credentials | undefined
   /** Folders besides the download and incomplete folders that data may go to (`--allow-folder`). */
   readonly allowedFolders: ReadonlyArray<string>
+  /** Where the API listens (`--rpc-host`, `--rpc-port`), as app/preferences tells it. */
+  readonly address: string
+  readonly port: number
 }
 
 /** The API as a route of the daemon's HTTP server. */
@@ -28,7 +31,15 @@ export const route = (options: QbtOptions): Route => {
   return QbtApi.route({
     auth: QbtAuth.make({ credentials: options.credentials }),
     scopes: {
-      app: appEndpoints,
+      app: makeAppEndpoints({
+        web_ui_address: options.address,
+        ...(options.port > 0 ? { web_ui_port: options.port } : {}),
+        web_ui_username: options.credentials?.username ?? "",
+        // Without --rpc-auth no client logs in: qBittorrent's bypass, for every address.
+        bypass_local_auth: options.credentials === undefined,
+        bypass_auth_subnet_whitelist_enabled: options.credentials === undefined,
+        bypass_auth_subnet_whitelist: options.credentials === undefined ? "0.0.0.0/0\n::/0" : ""
+      }),
       transfer: transferEndpoints,
       torrents: { ...torrentViewEndpoints, ...QbtTorrentActions.make(actions), ...QbtLabels.make(actions), add: QbtAdd.make(actions) },
       sync: QbtSync.make()

@@ -7,7 +7,10 @@
  * X-Transmission-Session-Id gets 409 with the id in that header, and clients resend with it. Bodies are
  * limited to a 32 MiB .torrent in base64 (413), and to two such at once across requests (503).
  * Behind the same checks, `/stream/<info hash>/<file number>` serves a running torrent's file to a player
- * (stream/StreamServer: ranges, bytes only once verified).
+ * (stream/StreamServer: ranges, bytes only once verified). Routes handed in by the daemon (`routes`: the
+ * qBittorrent API, /metrics) are served after the Host check, behind the Basic authentication or, when the
+ * route has its own (the qBittorrent API's session cookie), without it; their bodies are read within the same
+ * limits.
  *
  * `node:http` rather than @effect/platform's HttpServer: the 409/421/401 answers need exact headers and
  * bodies and nothing else, and a request is one body to one handler. Handlers run as Effects against

@@ -9,8 +9,11 @@
  *   then Torrent.start, in a scope that stopping closes (the last checkpoint, the `stopped` announce);
  * - adding from each source (AddTorrent.ts), and the actions on torrents named (TorrentActions.ts), the
  *   files wanted and their priorities among them (TorrentFiles.ts);
- * - what it does each second (SessionClock.ts): time counted, activity, seeding goals, the alternative
- *   limits' schedule;
+ * - what it does each second (SessionClock.ts): time counted, activity, seeding goals (and the share action
+ *   when one is reached), the alternative limits' schedule;
+ * - categories and tags (TorrentLabels.ts), where a torrent being added goes (AddFolders.ts), and every move
+ *   of a torrent's data (TorrentLocation.ts: setLocation, a category's folder followed, the move out of the
+ *   incomplete folder when a run completes, moves cut short by a crash settled at start);
  * - here, what is the session's as a whole: its settings, its rate limits (spent together with each
  *   torrent's own; the alternative ones while on), its stats and the free space.
  */
