@@ -1,7 +1,7 @@
 /**
  * torrents/info's list as qBittorrent 4.6 makes it (TorrentsController::infoAction, TorrentFilter): the
  * torrents that pass `filter` (a state group; unknown names mean all), `category` (exact; "" the
- * uncategorized), `tag` ("" the untagged) and `hashes` (a|b, exact: an upper-case hash matches nothing),
+ * uncategorized), `tag` ("" the untagged) and `hashes` (a|b, hex in either case, as qbittorrent-nox 4.5.2 reads them),
  * sorted by any field of the info object (`sort`, `reverse`; an unknown field is a 400 when the list is not
  * empty), then cut by `offset` (negative: from the end) and `limit`. qBittorrent 5.0's names `stopped` and
  * `running` are taken for `paused` and `resumed`. Pure: the endpoint gives the views and the parameters.
@@ -75,7 +75,7 @@ export const torrentList = (views: ReadonlyArray<TorrentView>, query: QbtListQue
   const filter = query.filter ?? "all"
   // Own keys only: `constructor` or `toString` is no filter name but an unknown one (all).
   const byState = Object.hasOwn(stateFilters, filter) ? stateFilters[filter] ?? all : all
-  const hashes = query.hashes?.split("|").filter((h) => h !== "")
+  const hashes = query.hashes?.split("|").map((h) => h.toLowerCase()).filter((h) => h !== "")
   const ranked = { ...context, queueRanks: context.queueRanks ?? queueRanks(views) }
   const picked = views
     .filter((v) => hashes === undefined || hashes.length === 0 || hashes.includes(v.hashString))

@@ -9,18 +9,23 @@
  * error bodies. bt-effect answers as qBittorrent 4.6 does; the fields 4.6 has and 4.5.2 lacks are the only
  * differences let through, each listed in `from46` below.
  *
+ * Not compared: what 4.5.2 has and the issue does not list (toggleFirstLastPiecePrio, setSuperSeeding,
+ * addTrackers, editTracker, renameFile, renameFolder, setSavePath, log/*, rss, search), and the 5.0 names
+ * (stop, start: 404 in 4.5.2).
+ *
  * qbittorrent-nox runs on 127.0.0.22 and bt-effect's daemon on 127.0.0.21, each with its own folders; the
  * torrents' tracker and web seed are a port nothing listens on (127.0.0.23:9), refused for both.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { background, type Background, runCli, stop } from "../support/cli.js"
+import { type Background, stop } from "../support/cli.js"
 import { stopAll, type TempDir, tempDir } from "../support/interop.js"
 import { diffShapes, shapeOf } from "../support/jsonShape.js"
 import { comparison, type Info, type Sides } from "../support/qbtCompare.js"
+import { addForm, type Fixtures, makeFixtures, setUp, startDaemon } from "../support/qbtFixtures.js"
 import { type QbtApiClient, qbtApiClient, type QbtParamsIn } from "../support/qbtApiClient.js"
-import { type QbittorrentNox, type QbtCallOptions, type QbtResponse, qbittorrentNoxVersion, startQbittorrentNox } from "../support/qbittorrentNox.js"
+import { type QbittorrentNox, type QbtResponse, qbittorrentNoxVersion, startQbittorrentNox } from "../support/qbittorrentNox.js"
 import { requiredInCi } from "../support/skips.js"
 
 const version = qbittorrentNoxVersion()
@@ -35,8 +40,9 @@ const UNKNOWN = "0123456789abcdef0123456789abcdef01234567"
 
 /**
  * Fields bt-effect answers that qbittorrent-nox 4.5.2 does not, because we answer as 4.6 does: each is a
- * field 4.6 added (serialize_torrent.cpp, synccontroller.cpp, appcontroller.cpp at release-4.6.7). By
- * endpoint label, the paths (as jsonShape's diff names them) that may be ours only.
+ * field 4.6 added (serialize_torrent.cpp and synccontroller.cpp at release-4.6.7). By endpoint label, the
+ * paths (as jsonShape's diff names them) that may be ours only. app/preferences has none: we answer 4.5.2's
+ * keys (not 4.6's max_inactive_seeding_time(_enabled)).
  */
 const torrent46 = ["inactive_seeding_time_limit", "max_inactive_seeding_time"]
 const from46: Readonly<Record<string, ReadonlyArray<string>>> = {
@@ -58,6 +64,7 @@ const allowed = (label: string, line: string): boolean => {
   return ok
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
   requiredInCi(version !== undefined, "qbittorrent-nox is not installed (Debian: apt-get install -y qbittorrent-nox)")
@@ -67,9 +74,10 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
   /** The reference and ours (set in beforeAll), and each one's own folder. */
   const sides: Sides = { roots: { qbt: "", bte: "" } }
   const sideRoot = sides.roots
-  const { normalize, both, compare, call, post, infoOf, agree, listed } = comparison(sides, allowed)
+  const { normalize, both, compare, sided, call, post, infoOf, agree, listed, maindata } = comparison(sides, allowed)
   let qbt: QbtApiClient
   let bte: QbtApiClient
+  let fixtures: Fixtures
   let album = ""
   let incomplete = ""
 
@@ -78,61 +86,17 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     root = tempDir("bt-effect-qbt-api-")
     sideRoot.qbt = path.join(root.path, "qbt")
     sideRoot.bte = path.join(root.path, "bte")
-    // The data and the two .torrent files (made by bt-effect's own `create`, as the catalog's were).
-    const src = path.join(root.path, "src")
-    fs.mkdirSync(path.join(src, "album", "sub"), { recursive: true })
-    fs.writeFileSync(path.join(src, "album", "a.bin"), Buffer.alloc(100_000, 7))
-    fs.writeFileSync(path.join(src, "album", "sub", "b.bin"), Buffer.alloc(50_000, 9))
-    fs.writeFileSync(path.join(src, "album", "c.txt"), "hello qbittorrent\n")
-    fs.mkdirSync(path.join(src, "incomplete"), { recursive: true })
-    fs.writeFileSync(path.join(src, "incomplete", "x.bin"), Buffer.alloc(70_000, 3))
-    fs.writeFileSync(path.join(src, "incomplete", "y.bin"), Buffer.alloc(30_000, 4))
-    const create = async (out: string, from: string, extra: ReadonlyArray<string>) => {
-      const made = await runCli(["create", "-o", out, "--piece-length", "16384", ...extra, from], { timeoutMs: 20_000 })
-      if (made.code !== 0) throw new Error(`create ${from}: ${made.stderr}`)
-    }
-    await create(path.join(root.path, "album.torrent"), path.join(src, "album"), ["--announce", `${DEAD}/announce`, "--web-seed", `${DEAD}/ws/`, "--comment", "compare"])
-    await create(path.join(root.path, "incomplete.torrent"), path.join(src, "incomplete"), ["--announce", `${DEAD}/announce`])
-    for (const side of ["qbt", "bte"] as const) {
-      fs.mkdirSync(path.join(sideRoot[side], "data"), { recursive: true })
-      fs.cpSync(path.join(src, "album"), path.join(sideRoot[side], "data", "album"), { recursive: true })
-      fs.mkdirSync(path.join(sideRoot[side], "cats"), { recursive: true })
-    }
-
+    fixtures = await makeFixtures(root.path, [sideRoot.qbt, sideRoot.bte], DEAD)
     nox = await startQbittorrentNox({ address: "127.0.0.22", saveDir: path.join(sideRoot.qbt, "downloads"), username: USER, password: PASS, profileDir: path.join(sideRoot.qbt, "profile") })
-    daemon = await background([
-      "daemon", "--rpc-host", "127.0.0.21", "--rpc-port", "0", "--peer-port", "0", "--bind", "127.0.0.21", "--no-dht",
-      "--download-dir", path.join(sideRoot.bte, "downloads"), "--state", path.join(sideRoot.bte, "state"),
-      "--allow-folder", sideRoot.bte, "--rpc-auth", `${USER}:${PASS}`
-    ], /qBittorrent API (http:\/\/127\.0\.0\.21:\d+)\/api\/v2/, 30_000)
+    const started = await startDaemon("127.0.0.21", sideRoot.bte, USER, PASS)
+    daemon = started.daemon
     qbt = { url: nox.url, login: nox.login, call: nox.call }
-    bte = qbtApiClient(daemon.match[1]!, USER, PASS)
+    bte = qbtApiClient(started.url, USER, PASS)
     sides.qbt = qbt
     sides.bte = bte
     await Promise.all([qbt.login(), bte.login()])
-
-    // The same setup on both.
-    for (const [side, client] of [["qbt", qbt], ["bte", bte]] as const) {
-      const cats = path.join(sideRoot[side], "cats")
-      const steps: ReadonlyArray<[string, QbtParamsIn]> = [
-        ["torrents/createCategory", { category: "movies", savePath: path.join(cats, "movies") }],
-        ["torrents/createCategory", { category: "tv", savePath: "" }],
-        ["torrents/createTags", { tags: "alpha,beta,gamma" }]
-      ]
-      for (const [apiPath, params] of steps) {
-        const r = await client.call(apiPath, params, { method: "POST" })
-        if (r.status !== 200) throw new Error(`${side} ${apiPath}: ${r.status} ${r.text}`)
-      }
-      const adds: ReadonlyArray<FormData> = [
-        form({ torrents: path.join(root.path, "album.torrent"), savepath: path.join(sideRoot[side], "data"), category: "movies", tags: "alpha,beta" }),
-        form({ torrents: path.join(root.path, "incomplete.torrent"), paused: "true", tags: "gamma", category: "tv" }),
-        form({ urls: MAGNET })
-      ]
-      for (const body of adds) {
-        const r = await client.call("torrents/add", {}, { method: "POST", body })
-        if (r.status !== 200 || r.text !== "Ok.") throw new Error(`${side} torrents/add: ${r.status} ${r.text}`)
-      }
-    }
+    await setUp(qbt, sideRoot.qbt, fixtures, MAGNET)
+    await setUp(bte, sideRoot.bte, fixtures, MAGNET)
     // The hashes, read back by name from the reference; then both must have checked the album and seed it.
     const until = Date.now() + 30_000
     for (;;) {
@@ -154,16 +118,6 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     root?.remove()
   }, 30_000)
 
-  /** A multipart torrents/add body: `torrents` is a .torrent file's path, the rest text fields. */
-  const form = (fields: Record<string, string>): FormData => {
-    const body = new FormData()
-    for (const [name, value] of Object.entries(fields)) {
-      if (name === "torrents") body.append(name, new Blob([fs.readFileSync(value)], { type: "application/x-bittorrent" }), path.basename(value))
-      else body.append(name, value)
-    }
-    return body
-  }
-
   it("auth: login, wrong password, no or a made-up cookie, logout, the old cookie", async () => {
     const anon = { cookie: null }
     const login = await call("auth/login", "auth/login", { username: USER, password: PASS }, { method: "POST", cookie: null, text: true })
@@ -180,12 +134,10 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     // A second session of each, logged out; its cookie is then refused, the first still works.
     const sid = (r: QbtResponse) => /^SID=[^;]*/.exec(r.setCookie[0] ?? "")?.[0] ?? ""
     const [qSid, oSid] = [sid(login.q), sid(login.o)]
-    const [qOut, oOut] = await Promise.all([qbt.call("auth/logout", {}, { method: "POST", cookie: qSid }), bte.call("auth/logout", {}, { method: "POST", cookie: oSid })])
-    compare("auth/logout", { q: qOut, o: oOut }, { text: true })
+    const out = await sided("auth/logout", (c, side) => c.call("auth/logout", {}, { method: "POST", cookie: side === "qbt" ? qSid : oSid }), { text: true })
     const expiry = (r: QbtResponse) => r.setCookie.map((c) => c.replace(/expires=[^;]*/, "expires=…"))
-    expect.soft(expiry(oOut), "auth/logout: Set-Cookie").toEqual(expiry(qOut))
-    const [qOld, oOld] = await Promise.all([qbt.call("app/version", {}, { cookie: qSid }), bte.call("app/version", {}, { cookie: oSid })])
-    compare("app/version with a logged-out SID", { q: qOld, o: oOld })
+    expect.soft(expiry(out.o), "auth/logout: Set-Cookie").toEqual(expiry(out.q))
+    await sided("app/version with a logged-out SID", (c, side) => c.call("app/version", {}, { cookie: side === "qbt" ? qSid : oSid }))
     await call("app/version still logged in", "app/version")
   }, 30_000)
 
@@ -245,6 +197,9 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
       const hashes = await call(`torrents/pieceHashes ${what}`, "torrents/pieceHashes", { hash })
       expect.soft(hashes.o.json(), `torrents/pieceHashes ${what}`).toEqual(hashes.q.json())
     }
+    await call("torrents/properties upper-case hash", "torrents/properties", { hash: album.toUpperCase() }, { shapeLabel: "torrents/properties" })
+    const upper = await call("torrents/uploadLimit upper-case hash", "torrents/uploadLimit", { hashes: album.toUpperCase() }, { maps: [""], shapeLabel: "torrents/uploadLimit" })
+    expect.soft(upper.o.json(), "torrents/uploadLimit upper-case hash").toEqual(upper.q.json())
     const some = await call("torrents/files indexes=0|2", "torrents/files", { hash: album, indexes: "0|2" }, { shapeLabel: "torrents/files" })
     expect.soft((some.o.json() as Info).map((f) => f["index"])).toEqual((some.q.json() as Info).map((f) => f["index"]))
 
@@ -258,12 +213,11 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
       await call(`torrents/${endpoint} GET`, `torrents/${endpoint}`, { hashes: album }, { maps: [""], shapeLabel: `torrents/${endpoint}` })
     }
     // Adding what is there already, or what is no torrent.
-    const again = await both("torrents/add", {}, { method: "POST", body: form({ torrents: path.join(root.path, "album.torrent") }) })
+    const again = await both("torrents/add", {}, { method: "POST", body: addForm({ torrents: fixtures.albumTorrent }) })
     compare("torrents/add a duplicate", again, { text: true })
     const junk = new FormData()
     junk.append("torrents", new Blob([Buffer.from("not a torrent at all")], { type: "application/x-bittorrent" }), "junk.torrent")
-    const [qJunk, oJunk] = await Promise.all([qbt.call("torrents/add", {}, { method: "POST", body: junk }), bte.call("torrents/add", {}, { method: "POST", body: junk })])
-    compare("torrents/add not a torrent", { q: qJunk, o: oJunk })
+    await call("torrents/add not a torrent", "torrents/add", {}, { method: "POST", body: junk })
   }, 60_000)
 
   it("errors: unknown hash, missing parameter, GET on POST-only, unknown endpoint, another Origin, PUT", async () => {
@@ -305,11 +259,7 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     await call("app/version with another Origin", "app/version", {}, evil)
     await call("auth/login with another Origin", "auth/login", { username: USER, password: PASS }, { ...evil, method: "POST", cookie: null })
     await call("app/version with another Referer", "app/version", {}, { headers: { Referer: "http://evil.example/page" } })
-    const [qHost, oHost] = await Promise.all([
-      qbt.call("app/version", {}, { headers: { Origin: qbt.url } }),
-      bte.call("app/version", {}, { headers: { Origin: bte.url } })
-    ])
-    compare("app/version with its own Origin", { q: qHost, o: oHost })
+    await sided("app/version with its own Origin", (c) => c.call("app/version", {}, { headers: { Origin: c.url } }))
     const put = await call("app/version by PUT", "app/version", {}, { method: "PUT" })
     expect.soft(put.o.text, "PUT: body").toBe(put.q.text)
   }, 30_000)
@@ -332,20 +282,6 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     await post("transfer/setDownloadLimit 0", "transfer/setDownloadLimit", { limit: 0 })
     await post("transfer/setUploadLimit 0", "transfer/setUploadLimit", { limit: 0 })
   }, 30_000)
-
-  /** sync/maindata of each side from its last rid. */
-  const rids = { qbt: 0, bte: 0 }
-  const maindata = async (label: string, full = false) => {
-    const [q, o] = await Promise.all([
-      qbt.call("sync/maindata", { rid: full ? 0 : rids.qbt }),
-      bte.call("sync/maindata", { rid: full ? 0 : rids.bte })
-    ])
-    expect.soft(o.status, label).toBe(q.status)
-    const [qd, od] = [q.json() as Record<string, unknown>, o.json() as Record<string, unknown>]
-    rids.qbt = Number(qd["rid"])
-    rids.bte = Number(od["rid"])
-    return { q, o, qd, od }
-  }
 
   it("sync: maindata full, then incremental after changes; torrentPeers", async () => {
     const maps = ["torrents", "categories", "trackers"]
@@ -405,16 +341,8 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     await post("torrents/setCategory clear", "torrents/setCategory", { hashes: incomplete, category: "" })
     await agree("after setCategory clear", incomplete, ["category"], { category: "" })
     for (const side of ["qbt", "bte"] as const) fs.mkdirSync(path.join(sideRoot[side], "cats", "music"), { recursive: true })
-    const [qCat, oCat] = await Promise.all([
-      qbt.call("torrents/createCategory", { category: "music", savePath: path.join(sideRoot.qbt, "cats", "music") }, { method: "POST" }),
-      bte.call("torrents/createCategory", { category: "music", savePath: path.join(sideRoot.bte, "cats", "music") }, { method: "POST" })
-    ])
-    compare("torrents/createCategory", { q: qCat, o: oCat }, { text: true })
-    const [qEdit, oEdit] = await Promise.all([
-      qbt.call("torrents/editCategory", { category: "tv", savePath: path.join(sideRoot.qbt, "cats", "tv") }, { method: "POST" }),
-      bte.call("torrents/editCategory", { category: "tv", savePath: path.join(sideRoot.bte, "cats", "tv") }, { method: "POST" })
-    ])
-    compare("torrents/editCategory", { q: qEdit, o: oEdit }, { text: true })
+    await sided("torrents/createCategory", (c, side) => c.call("torrents/createCategory", { category: "music", savePath: path.join(sideRoot[side], "cats", "music") }, { method: "POST" }), { text: true })
+    await sided("torrents/editCategory", (c, side) => c.call("torrents/editCategory", { category: "tv", savePath: path.join(sideRoot[side], "cats", "tv") }, { method: "POST" }), { text: true })
     const cats = await call("torrents/categories after create and edit", "torrents/categories", {}, { maps: [""], shapeLabel: "torrents/categories" })
     expect.soft(normalize("bte", cats.o.json()), "categories after create and edit").toEqual(normalize("qbt", cats.q.json()))
     await post("torrents/removeCategories", "torrents/removeCategories", { categories: "music\nnosuch" })
@@ -448,10 +376,10 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     await post("torrents/setUploadLimit unknown hash", "torrents/setUploadLimit", { hashes: UNKNOWN, limit: 1 })
 
     await post("torrents/filePrio", "torrents/filePrio", { hash: incomplete, id: "0", priority: 0 })
-    const [qFiles, oFiles] = await Promise.all([qbt.call("torrents/files", { hash: incomplete }), bte.call("torrents/files", { hash: incomplete })])
+    const files = await call("torrents/files after filePrio", "torrents/files", { hash: incomplete }, { shapeLabel: "torrents/files" })
     const prios = (r: QbtResponse) => (r.json() as Info).map((f) => f["priority"])
-    expect.soft(prios(oFiles), "files after filePrio").toEqual(prios(qFiles))
-    expect.soft(prios(qFiles)).toEqual([0, 1])
+    expect.soft(prios(files.o), "files after filePrio").toEqual(prios(files.q))
+    expect.soft(prios(files.q)).toEqual([0, 1])
     await post("torrents/filePrio several", "torrents/filePrio", { hash: incomplete, id: "0|1", priority: 7 })
 
     await post("torrents/toggleSequentialDownload", "torrents/toggleSequentialDownload", { hashes: incomplete })
@@ -472,11 +400,7 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
 
     await post("torrents/rename", "torrents/rename", { hash: incomplete, name: "renamed" })
     await agree("after rename", incomplete, ["name"], { name: "renamed" })
-    const [qMove, oMove] = await Promise.all([
-      qbt.call("torrents/setLocation", { hashes: incomplete, location: path.join(sideRoot.qbt, "moved") }, { method: "POST" }),
-      bte.call("torrents/setLocation", { hashes: incomplete, location: path.join(sideRoot.bte, "moved") }, { method: "POST" })
-    ])
-    compare("torrents/setLocation in its folder", { q: qMove, o: oMove }, { text: true })
+    await sided("torrents/setLocation", (c, side) => c.call("torrents/setLocation", { hashes: incomplete, location: path.join(sideRoot[side], "moved") }, { method: "POST" }), { text: true })
     await agree("after setLocation", incomplete, ["save_path"], { save_path: "<root>/moved" })
     await post("torrents/recheck", "torrents/recheck", { hashes: album })
     await agree("after recheck", album, ["state", "progress"], { state: "stalledUP", progress: 1 }, 15_000)
@@ -494,15 +418,14 @@ describe("the qBittorrent API: bt-effect against qbittorrent-nox 4.5.2", () => {
     expect.soft(removed(after.qd)).toEqual([incomplete, MAGNET_HASH].sort())
 
     // Added again with add's options; then the album deleted with its data.
-    const [qAdd, oAdd] = await Promise.all((["qbt", "bte"] as const).map((side) => (side === "qbt" ? qbt : bte).call("torrents/add", {}, {
+    await sided("torrents/add with options", (c, side) => c.call("torrents/add", {}, {
       method: "POST",
-      body: form({
-        torrents: path.join(root.path, "incomplete.torrent"), savepath: path.join(sideRoot[side], "elsewhere"), paused: "true",
+      body: addForm({
+        torrents: fixtures.incompleteTorrent, savepath: path.join(sideRoot[side], "elsewhere"), paused: "true",
         rename: "again", category: "movies", tags: "alpha,zeta", upLimit: "30000", dlLimit: "20000", ratioLimit: "1.5",
         seedingTimeLimit: "60", sequentialDownload: "true", autoTMM: "false"
       })
-    })))
-    compare("torrents/add with options", { q: qAdd!, o: oAdd! }, { text: true })
+    }), { text: true })
     await agree("after add with options", incomplete, ["name", "state", "save_path", "category", "tags", "up_limit", "dl_limit", "ratio_limit", "seeding_time_limit", "max_ratio", "max_seeding_time", "seq_dl", "auto_tmm"], {
       name: "again", state: "pausedDL", save_path: "<root>/elsewhere", category: "movies", tags: "alpha, zeta", up_limit: 30000, dl_limit: 20000,
       ratio_limit: 1.5, seeding_time_limit: 60, max_ratio: 1.5, max_seeding_time: 60, seq_dl: true, auto_tmm: false

@@ -66,6 +66,12 @@ export const comparison = (sides: Sides, allowed: (label: string, line: string) 
     return pair
   }
 
+  /** A call made on each side by `make` (with that side's own parameters: its folders, its cookie), compared. */
+  const sided = async (label: string, make: (c: QbtApiClient, side: Side) => Promise<QbtResponse>, options: CompareOptions = {}) => {
+    const [q, o] = await Promise.all([make(client("qbt"), "qbt"), make(client("bte"), "bte")])
+    return compare(label, { q, o }, options)
+  }
+
   const call = async (label: string, apiPath: string, params: QbtParamsIn = {}, options: QbtCallOptions & CompareOptions = {}) =>
     compare(label, await both(apiPath, params, options), options)
 
@@ -109,5 +115,19 @@ export const comparison = (sides: Sides, allowed: (label: string, line: string) 
     expect.soft(ordered ? o : [...o].sort(), `${label}: the torrents listed`).toEqual(ordered ? q : [...q].sort())
   }
 
-  return { normalize, both, compare, call, post, infoOf, agree, listed }
+  /** sync/maindata of each side from its last rid (0 when `full`); the next call goes on from the rids answered. */
+  const rids = { qbt: 0, bte: 0 }
+  const maindata = async (label: string, full = false) => {
+    const [q, o] = await Promise.all([
+      client("qbt").call("sync/maindata", { rid: full ? 0 : rids.qbt }),
+      client("bte").call("sync/maindata", { rid: full ? 0 : rids.bte })
+    ])
+    expect.soft(o.status, label).toBe(q.status)
+    const [qd, od] = [q.json() as Record<string, unknown>, o.json() as Record<string, unknown>]
+    rids.qbt = Number(qd["rid"])
+    rids.bte = Number(od["rid"])
+    return { q, o, qd, od }
+  }
+
+  return { normalize, both, compare, sided, call, post, infoOf, agree, listed, maindata }
 }

@@ -3,19 +3,20 @@
  * Transmission's terms): its status, progress, rates, files, peers, trackers and the map of its pieces.
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { Bitfield } from "../../domain/Bitfield.js"
 import { type FileChange, type FileChoices, wantedPiecesOf } from "../../domain/FileChoices.js"
 import { fileBytesCompleted, leftUntilDone, sizeWhenDone } from "../../domain/FileProgress.js"
 import * as Layout from "../../domain/Layout.js"
 import type { TokenBucket } from "../../domain/TokenBucket.js"
-import { format as formatMagnet } from "../../domain/Magnet.js"
+import { format as formatMagnet, parse as parseMagnet } from "../../domain/Magnet.js"
 import { Magnet } from "../../domain/Magnet.js"
 import { fromHex, infoHash } from "../../domain/InfoHash.js"
 import { layoutOf, type Metainfo, relativePath, trackerTiers } from "../../domain/Metainfo.js"
 import type { PeerAddress } from "../../domain/PeerAddress.js"
 import type { PeerStatus, TorrentHandle } from "../torrent/TorrentHandle.js"
 import type { TorrentGoals } from "../../domain/SeedGoals.js"
-import { type FileView, type PeerView, Status, type TorrentView } from "../../domain/SessionView.js"
+import { type FileView, type PeerView, Status, type TorrentView, type TrackerView } from "../../domain/SessionView.js"
 import * as path from "node:path"
 
 export interface Entry {
@@ -203,6 +204,16 @@ const peerView = (p: PeerStatus): PeerView => {
   }
 }
 
+/** The trackers of a torrent that does not announce now (stopped, queued, fetching its metadata): those
+ *  of its metainfo or its magnet link, not contacted. */
+const idleTrackers = (entry: Entry): Array<TrackerView> => {
+  const tiers = entry.metainfo !== undefined
+    ? trackerTiers(entry.metainfo)
+    : Either.match(parseMagnet(entry.magnet ?? ""), { onLeft: (): ReadonlyArray<ReadonlyArray<string>> => [], onRight: (m) => m.trackers.map((url) => [url]) })
+  return tiers.flatMap((urls, tier) =>
+    urls.map((announce) => ({ announce, tier, state: "idle", lastError: "", peers: 0, seeders: -1, leechers: -1, nextAnnounceTime: 0 })))
+}
+
 /** The view of one torrent now. Its costly parts (files, pieces, peers, trackers, the magnet link) are
  *  computed when read: a front end listing 1,000 torrents asks for a few fields of each. */
 export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<TorrentView> =>
@@ -268,7 +279,8 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
         return counts
       },
       get trackers() {
-        return (stats?.trackers ?? []).map((t, tier) => ({
+        if (stats === undefined) return idleTrackers(entry)
+        return stats.trackers.map((t, tier) => ({
           announce: t.url,
           tier,
           state: t.state === "pending" ? "waiting" : t.state,

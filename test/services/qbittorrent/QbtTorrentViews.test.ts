@@ -105,7 +105,8 @@ describe("qBittorrent torrent reads", () => {
       expect(yield* names({ tag: "beta" })).toEqual(["album"])
       expect(yield* names({ tag: "" })).toEqual(["show.mkv", "lonely"])
       expect(yield* names({ hashes: `${s.hashString}|${magnetHash}` })).toEqual(["show.mkv", "lonely"])
-      expect(yield* names({ hashes: s.hashString.toUpperCase() })).toEqual([])
+      // qbittorrent-nox 4.5.2 takes an upper-case hash (notes/qbt-ref torrents_info_hashes_upper.json lists it).
+      expect(yield* names({ hashes: s.hashString.toUpperCase() })).toEqual(yield* names({ hashes: s.hashString }))
       expect(yield* names({ sort: "size", reverse: "true" })).toEqual(["album", "show.mkv", "lonely"])
       expect(yield* names({ sort: "name", limit: "2", offset: "1" })).toEqual(["lonely", "show.mkv"])
       expect(yield* names({ offset: "-1" })).toEqual(["lonely"])
