@@ -26,6 +26,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { promisify } from "node:util"
 import { freePort, logTail, type Process, spawnLogged, tempDir } from "./interop.js"
+import { qbtRequest } from "./qbtApiClient.js"
 
 /** The executable: $QBITTORRENT_NOX when set (another build, or a missing one to see the skip), else from PATH. */
 export const qbittorrentNoxCommand = process.env["QBITTORRENT_NOX"] ?? "qbittorrent-nox"
@@ -162,32 +163,6 @@ const mergeConfig = (base: Sections, extra: QbittorrentNoxOptions["config"]): Se
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-const apiUrl = (base: string, apiPath: string): string =>
-  `${base}/api/v2/${apiPath.replace(/^\/?(api\/v2\/)?/, "")}`
-
-const request = async (base: string, apiPath: string, params: Readonly<Record<string, string | number | boolean>>, options: QbtCallOptions, cookie: string | null): Promise<QbtResponse> => {
-  const method = options.method ?? (options.body === undefined ? "GET" : "POST")
-  const form = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))
-  const inQuery = method === "GET" || method === "HEAD"
-  const url = apiUrl(base, apiPath) + (inQuery && form.size > 0 ? `?${form.toString()}` : "")
-  const headers: Record<string, string> = { ...options.headers }
-  if (cookie !== null) headers["Cookie"] = cookie
-  let body: FormData | string | undefined = options.body
-  if (body === undefined && !inQuery) {
-    body = form.toString()
-    headers["Content-Type"] ??= "application/x-www-form-urlencoded"
-  }
-  const response = await fetch(url, { method, headers, body: body ?? null, signal: AbortSignal.timeout(options.timeoutMs ?? 15_000) })
-  const text = await response.text()
-  return {
-    status: response.status,
-    contentType: response.headers.get("content-type"),
-    setCookie: response.headers.getSetCookie(),
-    headers: response.headers,
-    text,
-    json: () => JSON.parse(text) as unknown
-  }
-}
 
 /** Until the Web UI gives any HTTP answer; throws with the log when the process ends or time runs out. */
 const waitForWebUi = async (base: string, proc: Process, timeoutMs: number, tail: () => string): Promise<void> => {
@@ -195,7 +170,7 @@ const waitForWebUi = async (base: string, proc: Process, timeoutMs: number, tail
   for (;;) {
     if (proc.hasExited()) throw new Error(`qbittorrent-nox exited before its Web UI answered:\n${tail()}`)
     try {
-      await fetch(apiUrl(base, "app/version"), { signal: AbortSignal.timeout(2_000) })
+      await fetch(`${base}/api/v2/app/version`, { signal: AbortSignal.timeout(2_000) })
       return
     } catch {
       if (Date.now() > until) throw new Error(`qbittorrent-nox's Web UI did not answer at ${base} within ${timeoutMs} ms:\n${tail()}`)
@@ -241,7 +216,7 @@ export const startQbittorrentNox = async (options: QbittorrentNoxOptions): Promi
   }
   let session: string | null = null
   const login = async (user = username, pass = password) => {
-    const response = await request(url, "auth/login", { username: user, password: pass }, { method: "POST" }, null)
+    const response = await qbtRequest(url, "auth/login", { username: user, password: pass }, { method: "POST" }, null)
     const sid = response.setCookie.map((c) => /^SID=[^;]*/.exec(c)?.[0]).find((c) => c !== undefined)
     if (response.status !== 200 || sid === undefined) {
       throw new Error(`qbittorrent-nox login as ${user}: ${response.status} ${JSON.stringify(response.text)}`)
@@ -250,6 +225,6 @@ export const startQbittorrentNox = async (options: QbittorrentNoxOptions): Promi
     return sid
   }
   const call = (apiPath: string, params: Readonly<Record<string, string | number | boolean>> = {}, callOptions: QbtCallOptions = {}) =>
-    request(url, apiPath, params, callOptions, callOptions.cookie === undefined ? session : callOptions.cookie)
+    qbtRequest(url, apiPath, params, callOptions, callOptions.cookie === undefined ? session : callOptions.cookie)
   return { url, address, port: webPort, peerPort, pid: proc.pid, username, password, profileDir, logPath, logTail: tail, login, call, stop }
 }
