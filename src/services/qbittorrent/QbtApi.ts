@@ -133,14 +133,16 @@ export const route = (options: ApiOptions): Route => ({
       if (options.auth.banned(request.remoteAddress)) return failure(403, scope === "auth" && method === "login" && more.length === 0 ? banned : undefined)
       // qBittorrent's answer to any other method: 400 with an empty body and no content type; it closes the connection.
       if (request.method !== "GET" && request.method !== "POST") return { ...failure(400, ""), untyped: true, headers: { connection: "close" } }
+      const sid = sidOf(request.headers)
+      const login = scope === "auth" && more.length === 0
+      // Before the body is parsed: a client without a session costs no more than reading what it sent.
+      if (!login && options.auth.required && !options.auth.check(sid)) return failure(403)
       const parsed = paramsOf(request)
       if (Either.isLeft(parsed)) return failure(400, parsed.left)
-      if (scope === "auth" && more.length === 0) {
+      if (login) {
         if (request.method !== "POST") return method === "login" || method === "logout" ? failure(405) : failure(404)
         return authCall(options.auth, method, request, parsed.right)
       }
-      const sid = sidOf(request.headers)
-      if (options.auth.required && !options.auth.check(sid)) return failure(403)
       // Own keys only: "constructor" or "__proto__" name no endpoint.
       const endpoints = Object.hasOwn(options.scopes, scope) ? options.scopes[scope] : undefined
       const endpoint = more.length === 0 && endpoints !== undefined && Object.hasOwn(endpoints, method) ? endpoints[method] : undefined
