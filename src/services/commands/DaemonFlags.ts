@@ -21,5 +21,5 @@ export const daemonFlags = {
   ),
   watchDir: optionalText("watch-dir", "DIR", "a folder whose .torrent files are added (then renamed .added)"),
   watchRemove: Options.boolean("watch-remove").pipe(Options.withDescription("remove the watch folder's .torrent files once added")),
-  allowFolder: repeatedText("allow-folder", "DIR", "a folder the APIs may put data in besides the download folders ('/': any)")
+  allowFolder: repeatedText("allow-folder", "DIR", "a folder the APIs may put data in besides the download folders ('/' allows all)")
 }

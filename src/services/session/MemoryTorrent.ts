@@ -43,6 +43,7 @@ const trackersOf = (tiers: ReadonlyArray<ReadonlyArray<string>>) =>
 
 const fromMetainfo = (m: Metainfo): Identity => {
   const hash = hashOf(m)
+  const layout = layoutOf(m)
   const tiers = m.announceList.length > 0 ? m.announceList : m.announce === undefined ? [] : [[m.announce]]
   const trackers = tiers.flatMap((t) => t.map((tr) => `&tr=${encodeURIComponent(tr)}`)).join("")
   return {
@@ -59,7 +60,7 @@ const fromMetainfo = (m: Metainfo): Identity => {
     files: m.files.flatMap((f, index) => f.pad ? [] : [{
       name: m.multiFile ? [m.name, ...f.path].join("/") : m.name,
       length: f.length,
-      pieceRange: pieceRange(layoutOf(m), index),
+      pieceRange: pieceRange(layout, index),
       bytesCompleted: 0,
       wanted: true,
       priority: 0 as const
