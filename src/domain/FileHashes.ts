@@ -74,8 +74,17 @@ interface Entry {
   gathering: Gathering | undefined
 }
 
+/** Where a torrent piece lies in a v2 file: the file's tree and the piece's index among the file's pieces. */
+export interface PieceInFile {
+  /** The same object `file` gives for the file's root. */
+  readonly tree: FileTree
+  readonly index: number
+}
+
 export class FileHashes {
   private readonly byRoot = new Map<string, Entry>()
+  /** Each file with a root, by its first torrent piece (files start on piece boundaries in v2's layout). */
+  private readonly starts: Array<{ readonly firstPiece: number; readonly entry: Entry }> = []
   /** Files still without a piece layer, in the torrent's order. */
   private readonly gathering: Array<Entry> = []
   /** Block hashes wanted for per-block blame. */
@@ -89,10 +98,17 @@ export class FileHashes {
     /** The piece layer's height: log2(piece length / 16 KiB). */
     readonly pieceLayerHeight: number
   ) {
+    let offset = 0
     for (const file of source.files) {
+      const firstPiece = offset / source.pieceLength
+      offset += file.length
       if (file.pad || file.length === 0 || file.piecesRoot === undefined) continue
       const key = toHex(file.piecesRoot)
-      if (this.byRoot.has(key)) continue // the same content twice: one tree
+      const known = this.byRoot.get(key)
+      if (known !== undefined) { // the same content twice: one tree
+        if (Number.isInteger(firstPiece)) this.starts.push({ firstPiece, entry: known })
+        continue
+      }
       const depth = treeDepth(leafCount(file.length))
       const pieceCount = Math.ceil(file.length / source.pieceLength)
       const needsLayer = depth > pieceLayerHeight
@@ -108,6 +124,7 @@ export class FileHashes {
         this.gathering.push(entry)
       }
       this.byRoot.set(key, entry)
+      if (Number.isInteger(firstPiece)) this.starts.push({ firstPiece, entry })
     }
   }
 
@@ -116,6 +133,20 @@ export class FileHashes {
     const perPiece = metainfo.pieceLength / LEAF_SIZE
     if (!isPowerOfTwo(perPiece) || !metainfo.files.some((f) => f.piecesRoot !== undefined)) return undefined
     return new FileHashes(metainfo, Math.log2(perPiece))
+  }
+
+  /** The file a torrent piece lies in, or undefined (a pad's piece, or past the files). */
+  locate(piece: number): PieceInFile | undefined {
+    let lo = 0
+    let hi = this.starts.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const { firstPiece, entry } = this.starts[mid]!
+      if (piece < firstPiece) hi = mid - 1
+      else if (piece >= firstPiece + entry.pieceCount) lo = mid + 1
+      else return { tree: entry, index: piece - firstPiece }
+    }
+    return undefined
   }
 
   /** A file's tree by its pieces root. */

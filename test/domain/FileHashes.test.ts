@@ -141,4 +141,20 @@ describe("FileHashes", () => {
     expect(hashes.file(one.tree.root)?.depth).toBe(treeDepth(3))
     expect(hashes.metainfo.files[0]!.pieceLayer).toBeUndefined()
   })
+
+  it("locates a torrent piece in its file, files starting on piece boundaries after pad files", () => {
+    const c = v2Case(2 * LEAF, [3 * 2 * LEAF - 5, 2 * 2 * LEAF, LEAF], 4)
+    const plain = v2Metainfo(c, true)
+    const pad = (length: number) => ({ ...plain.files[0]!, path: [".pad", `${length}`], displayPath: ".pad", length, pad: true, piecesRoot: undefined })
+    const [a, b, small] = plain.files
+    const hashes = FileHashes.fromMetainfo({ ...plain, files: [a!, pad(5), b!, small!] })!
+    const at = (piece: number) => {
+      const found = hashes.locate(piece)
+      return found === undefined ? undefined : [InfoHash.toHex(found.tree.root), found.index]
+    }
+    const [ra, rb, rs] = c.trees.map((t) => InfoHash.toHex(t.tree.root))
+    expect([0, 1, 2, 3, 4, 5, 6].map(at)).toEqual([[ra, 0], [ra, 1], [ra, 2], [rb, 0], [rb, 1], [rs, 0], undefined])
+    expect(hashes.locate(3)!.tree).toBe(hashes.file(c.trees[1]!.tree.root))
+    expect(hashes.locate(5)!.tree.pieceLayer).toBeUndefined()
+  })
 })

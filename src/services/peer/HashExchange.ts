@@ -3,10 +3,11 @@
  * PeerState is, which hands it those frames and nothing else:
  *
  * - Serving: a v2 peer's request is answered from the torrent's FileHashes (what is at or above the piece
- *   layers), or rejected. Bounded per peer: at most `maxQueuedAnswers` answers wait for the session's next
- *   write and `answersPerTick` are made a second; a request beyond those waits (up to `maxWaiting` of them)
- *   and is answered after the write or at the next tick, not rejected: libtorrent asks again at once
- *   after a reject, so a reject for want of budget would only start a loop. For the same reason, past
+ *   layers), or rejected; one for piece hashes the peer has all had from us gets no reply (HashesFirst).
+ *   Bounded per peer: at most `maxQueuedAnswers` answers wait for the session's next write and
+ *   `answersPerTick` are made a second; a request beyond those waits (up to `maxWaiting` of them) and is
+ *   answered after the write or at the next tick, not rejected: libtorrent asks again at once after a
+ *   reject, so a reject for want of budget would only start a loop. For the same reason, past
  *   `rejectsPerTick` rejects in a second further requests we cannot answer get no reply (libtorrent keeps
  *   at most two in flight, so it then stops asking us); a peer that goes on regardless, past
  *   `maxIgnoredPerTick` requests without a reply in a second, is ended, as PeerState's other floods are.
@@ -23,6 +24,8 @@ import type { PeerErrorReason } from "../../domain/Errors.js"
 import type { FileHashes, RootedRange } from "../../domain/FileHashes.js"
 import { HASH_SIZE } from "../../domain/Merkle.js"
 import * as HashMessages from "../../protocol/HashMessages.js"
+import { HashesFirst } from "./HashesFirst.js"
+import { limits } from "./PeerLimits.js"
 
 export const hashLimits = {
   /** Answers waiting for the session's next write: more requests meanwhile wait. */
@@ -63,6 +66,9 @@ export class HashExchange {
   private ignored = 0
   /** Requests waiting for room to be answered (copies: frames are views into the chunk). */
   private readonly waiting: Array<HashMessages.HashRequest> = []
+  /** The piece hashes that went to the peer, and its block requests that wait for theirs (PeerState's
+   *  uploads go through it). */
+  readonly first: HashesFirst
   private inFlight: { readonly range: RootedRange; readonly at: number } | undefined
   private pausedUntil = 0
   /** For the session's summary. */
@@ -74,7 +80,9 @@ export class HashExchange {
     /** The peer speaks BEP 52 on this connection. */
     private readonly v2: boolean,
     private readonly outlet: HashOutlet
-  ) {}
+  ) {
+    this.first = new HashesFirst(hashes, limits.maxUploadQueue)
+  }
 
   /** A hash message from the peer (its byte fields are views into the chunk: what is kept is copied). */
   onMessage(m: HashMessages.HashMessage, now: number): void {
@@ -94,6 +102,7 @@ export class HashExchange {
   }
 
   private onRequest(m: HashMessages.HashRequest): void {
+    if (this.first.repeats(m.piecesRoot, m)) return this.ignore()
     if (!this.busy || this.hashes?.canAnswer(m.piecesRoot, m) !== true) return this.serve(m)
     if (this.waiting.length < hashLimits.maxWaiting) {
       this.waiting.push({ ...m, piecesRoot: Uint8Array.prototype.slice.call(m.piecesRoot) })
@@ -124,6 +133,7 @@ export class HashExchange {
     body.set(answer.hashes)
     body.set(answer.uncles, answer.hashes.length)
     this.outlet.send(HashMessages.encodeHashMessage(HashMessages.hashes(m, body)))
+    this.first.answered(m.piecesRoot, m)
   }
 
   private onHashes(m: HashMessages.Hashes, now: number): void {
@@ -183,6 +193,8 @@ export class HashExchange {
   summary(): string {
     const t = this.tally
     if (t.served + t.rejectedByUs + t.accepted + t.rejectedByPeer + (this.inFlight === undefined ? 0 : 1) === 0) return ""
-    return `; hashes: served ${t.served}, refused ${t.rejectedByUs}, received ${t.accepted}, refused us ${t.rejectedByPeer}`
+    const { held, repeatsUnanswered } = this.first.tally
+    return `; hashes: served ${t.served}, refused ${t.rejectedByUs}, received ${t.accepted}, refused us ${t.rejectedByPeer}` +
+      `, repeats unanswered ${repeatsUnanswered}, blocks held for them ${held}`
   }
 }

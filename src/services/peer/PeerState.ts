@@ -143,10 +143,11 @@ export class PeerState {
 
   /** Choking: queued requests are dropped, with a reject each under BEP 6, but for allowed fast pieces. */
   private dropUploads(): void {
-    this.uploads.retain((piece) => this.allowedFastSent.has(piece), (piece, offset, length) => {
-      if (!this.fast) return
-      this.queueFast(Message.reject(piece, offset, length), "Reject")
-    })
+    const drop = (piece: number, offset: number, length: number) => {
+      if (this.fast) this.queueFast(Message.reject(piece, offset, length), "Reject")
+    }
+    for (const r of this.hashExchange.first.drain()) drop(r.piece, r.offset, r.length)
+    this.uploads.retain((piece) => this.allowedFastSent.has(piece), drop)
   }
 
   /** Ends the session at the loop's next turn. */
@@ -284,7 +285,7 @@ export class PeerState {
       case "Request":
         return this.onRequest(m)
       case "Cancel":
-        return void this.uploads.cancel(m.index, m.begin, m.length)
+        return void (this.uploads.cancel(m.index, m.begin, m.length) || this.hashExchange.first.cancel(m.index, m.begin, m.length))
       case "Reject": {
         const block = this.requests.take(m.index, m.begin, m.length)
         if (block !== undefined) this.ctx.picker.release(this.key, [block])
@@ -408,12 +409,13 @@ export class PeerState {
    * peer's control messages never wait long behind blocks while a fast one gets few large writes.
    */
   takeUploads(now: number): ReadonlyArray<BlockRequest> {
+    this.hashExchange.first.release(this.uploads, now)
     if (this.uploads.size === 0) return noUploads
     const affordable = Math.floor((this.ctx.throttle?.available("up", now) ?? Infinity) / Layout.BLOCK_SIZE)
     this.uploadThrottled = affordable === 0
     if (this.uploadThrottled) return noUploads
     const paced = Math.max(limits.minUploadBatch, Math.ceil(this.up.rate(now) / 10 / Layout.BLOCK_SIZE))
-    const batch = this.uploads.take(Math.min(limits.uploadBatch, paced, affordable))
+    const batch = this.hashExchange.first.admit(this.uploads.take(Math.min(limits.uploadBatch, paced, affordable)), now)
     this.ctx.throttle?.spend("up", batch.length * Layout.BLOCK_SIZE)
     return batch
   }

@@ -5,51 +5,21 @@
  * a v2 peer for them from its start and is complete once the answers, fed back as frames, are in.
  */
 import { describe, expect, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { FileHashes } from "../../../src/domain/FileHashes.js"
 import * as InfoHash from "../../../src/domain/InfoHash.js"
 import * as Layout from "../../../src/domain/Layout.js"
 import * as MerkleProof from "../../../src/domain/MerkleProof.js"
-import * as PeerId from "../../../src/domain/PeerId.js"
 import * as HashMessages from "../../../src/protocol/HashMessages.js"
-import type { PeerFeatures, SwarmContext } from "../../../src/services/peer/PeerContext.js"
 import { PeerState } from "../../../src/services/peer/PeerState.js"
-import * as SequentialOrder from "../../../src/services/pieces/SequentialOrder.js"
-import { Bitfield } from "../../../src/domain/Bitfield.js"
+import { hashContext, hashPeer } from "../../support/hashContext.js"
 import { LEAF, v2Case, v2Metainfo } from "../../support/v2Files.js"
 
 const files = v2Case(2 * LEAF, [1300 * 2 * LEAF - 11, 3 * LEAF], 5)
 const big = files.trees[0]!.tree
 const layout = Layout.make(files.pieceLength, files.trees.map(({ length }) => ({ length })))
 
-/** A torrent's side of a session, with nothing but what the hash messages touch doing anything. */
-const context = (hashes: FileHashes | undefined): SwarmContext => ({
-  infoHash: InfoHash.infoHash(new Uint8Array(20).fill(9)),
-  peerId: PeerId.make(Buffer.from("ourselves###")),
-  layout,
-  picker: Effect.runSync(SequentialOrder.make(layout, Bitfield.empty(layout.pieceCount))),
-  withPieces: () => Effect.die("no block is served in these tests"),
-  attach: () => undefined,
-  detach: () => {},
-  addBlock: () => {},
-  backlogged: false,
-  requestAllowance: 0,
-  countDownloaded: () => {},
-  countUploaded: () => {},
-  interested: () => {},
-  uninteresting: () => {},
-  extensions: { metadata: undefined, pex: false, listenPort: () => 0, pexPeers: () => [], learnPeers: () => {} },
-  ...(hashes !== undefined ? { hashes } : {})
-})
-
-const features = (v2: boolean): PeerFeatures => ({
-  peerId: PeerId.make(Buffer.from("thepeer#####")),
-  fast: true,
-  extensions: undefined,
-  dht: false,
-  dialled: undefined,
-  v2
-})
+const context = (hashes: FileHashes | undefined) => hashContext(layout, hashes)
+const features = hashPeer
 
 /** The hash messages among what the state would write now. */
 const sentHashes = (state: PeerState): Array<HashMessages.HashMessage> =>
