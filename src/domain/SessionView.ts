@@ -89,8 +89,12 @@ export interface TorrentView {
   readonly percentDone: number
   readonly rateDownload: number
   readonly rateUpload: number
+  /** Bytes over the torrent's life (every run, from its resume data on). */
   readonly downloadedEver: number
   readonly uploadedEver: number
+  /** Bytes since this session (process) started: qBittorrent's `*_session`, Transmission's current stats. */
+  readonly downloadedSession: number
+  readonly uploadedSession: number
   readonly peersConnected: number
   readonly seeds: number
   /** Seconds to completion; -1 when not available (complete), -2 when unknown (no rate yet), as Transmission's. */
@@ -283,6 +287,9 @@ export interface SessionStats {
   /** Summed over the torrents in the session now, every run of each (their lifetime totals). */
   readonly downloadedBytes: number
   readonly uploadedBytes: number
+  /** Summed over the torrents in the session now, since the session started. */
+  readonly downloadedSession: number
+  readonly uploadedSession: number
   readonly secondsActive: number
 }
 
@@ -295,5 +302,7 @@ export const statsOf = (views: ReadonlyArray<TorrentView>, secondsActive: number
   uploadSpeed: views.reduce((sum, v) => sum + v.rateUpload, 0),
   downloadedBytes: views.reduce((sum, v) => sum + v.downloadedEver, 0),
   uploadedBytes: views.reduce((sum, v) => sum + v.uploadedEver, 0),
+  downloadedSession: views.reduce((sum, v) => sum + v.downloadedSession, 0),
+  uploadedSession: views.reduce((sum, v) => sum + v.uploadedSession, 0),
   secondsActive
 })

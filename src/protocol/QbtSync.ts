@@ -182,8 +182,9 @@ const fromDouble = (n: number, precision: number): string => {
 
 /**
  * sync/maindata's server_state: transfer/info's fields, the statistics' and the sync's own (queueing,
- * refresh_interval, use_alt_speed_limits, and use_subcategories, which 4.6 added). Totals are the
- * torrents' lifetime bytes (we keep no separate count for this run, nor for torrents removed).
+ * refresh_interval, use_alt_speed_limits, and use_subcategories, which 4.6 added). `alltime_*` are the
+ * torrents' lifetime bytes and `*_info_data` theirs since the session started (of the torrents in it now:
+ * we keep no count for torrents removed).
  * The disk cache figures bt-effect does not have are what qBittorrent shows when they are nothing: "0" and 0.
  * connection_status: qBittorrent says "connected" once an incoming connection came on its listening port,
  * "firewalled" before (what it says when it cannot tell, as the reference shows on a quiet network).
@@ -198,7 +199,7 @@ export const serverState = (stats: SessionStats, settings: SessionSettings, figu
     average_time_queue: 0,
     connection_status: figures.incoming === true ? "connected" : "firewalled",
     dht_nodes: figures.dhtNodes ?? 0,
-    dl_info_data: down,
+    dl_info_data: stats.downloadedSession,
     dl_info_speed: stats.downloadSpeed,
     dl_rate_limit: limits.down,
     free_space_on_disk: figures.freeSpaceOnDisk ?? 0,
@@ -213,7 +214,7 @@ export const serverState = (stats: SessionStats, settings: SessionSettings, figu
     total_peer_connections: figures.peerConnections ?? 0,
     total_queued_size: 0,
     total_wasted_session: figures.wasted ?? 0,
-    up_info_data: up,
+    up_info_data: stats.uploadedSession,
     up_info_speed: stats.uploadSpeed,
     up_rate_limit: limits.up,
     use_alt_speed_limits: settings.altSpeedEnabled,

@@ -30,9 +30,9 @@ export const properties = (v: TorrentView, context: QbtContext) => {
     nb_connections: v.peersConnected,
     nb_connections_limit: v.maxPeers,
     total_downloaded: v.downloadedEver,
-    total_downloaded_session: v.downloadedEver,
+    total_downloaded_session: v.downloadedSession,
     total_uploaded: v.uploadedEver,
-    total_uploaded_session: v.uploadedEver,
+    total_uploaded_session: v.uploadedSession,
     dl_speed: running ? v.rateDownload : 0,
     // C++ integer division, by -1 when the torrent never ran (as qBittorrent does).
     dl_speed_avg: Math.trunc(v.downloadedEver / (downloadTime === 0 ? -1 : downloadTime)) || 0,

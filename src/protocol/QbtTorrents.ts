@@ -246,8 +246,7 @@ const currentTracker = (v: TorrentView): string => v.trackers.find((t) => t.stat
 /** Wanted bytes had (libtorrent's total_wanted_done). */
 const completedBytes = (v: TorrentView): number => Math.max(0, v.sizeWhenDone - v.leftUntilDone)
 
-/** torrents/info's object (and sync/maindata's, without `hash`). The view has no per-run byte counters:
- *  `downloaded_session` / `uploaded_session` are its totals over its life. */
+/** torrents/info's object (and sync/maindata's, without `hash`). */
 export const torrentInfo = (v: TorrentView, context: QbtContext): QbtTorrentInfo => {
   const hashes = infoHashes(v)
   const peers = swarm(v)
@@ -286,8 +285,8 @@ export const torrentInfo = (v: TorrentView, context: QbtContext): QbtTorrentInfo
     up_limit: v.uploadLimit,
     downloaded: v.downloadedEver,
     uploaded: v.uploadedEver,
-    downloaded_session: v.downloadedEver,
-    uploaded_session: v.uploadedEver,
+    downloaded_session: v.downloadedSession,
+    uploaded_session: v.uploadedSession,
     amount_left: v.leftUntilDone,
     completed: completedBytes(v),
     ...shareLimits(v, context.settings),

@@ -120,21 +120,23 @@ export const wantsFreeSpace = (fields: ReadonlyArray<string>): boolean =>
   fields.length === 0 || fields.some((f) => toSnake(f) === "download_dir_free_space")
 
 export const statsObject = (s: SessionStats): JsonObject => {
-  // The session counts this run only; the cumulative figures are this run's too (one session).
+  // Current: since this session started. Cumulative: the torrents' lifetime bytes (of those in the
+  // session now: a removed torrent's are gone), over what this session knows of (one session).
   const run: JsonObject = {
-    uploaded_bytes: s.uploadedBytes,
-    downloaded_bytes: s.downloadedBytes,
+    uploaded_bytes: s.uploadedSession,
+    downloaded_bytes: s.downloadedSession,
     files_added: s.torrentCount,
     session_count: 1,
     seconds_active: s.secondsActive
   }
+  const cumulative: JsonObject = { ...run, uploaded_bytes: s.uploadedBytes, downloaded_bytes: s.downloadedBytes }
   return {
     active_torrent_count: s.activeTorrentCount,
     download_speed: wholeRate(s.downloadSpeed),
     paused_torrent_count: s.pausedTorrentCount,
     torrent_count: s.torrentCount,
     upload_speed: wholeRate(s.uploadSpeed),
-    cumulative_stats: run,
+    cumulative_stats: cumulative,
     current_stats: run
   }
 }

@@ -59,6 +59,8 @@ const stats: SessionStats = {
   uploadSpeed: 950,
   downloadedBytes: 5096,
   uploadedBytes: 8492,
+  downloadedSession: 96,
+  uploadedSession: 492,
   secondsActive: 3600
 }
 

@@ -170,6 +170,8 @@ const stats: SessionStats = {
   uploadSpeed: 512,
   downloadedBytes: 3000,
   uploadedBytes: 4999,
+  downloadedSession: 1000,
+  uploadedSession: 999,
   secondsActive: 60
 }
 

@@ -159,6 +159,11 @@ describe("torrentInfo", () => {
     expect(torrentInfo(view(fixture.magnet, { uploadedEver: 0 }), context).ratio).toBe(0)
   })
 
+  it("bytes over the torrent's life, and since the session started (*_session)", () => {
+    const info = torrentInfo(view(fixture.seed, { downloadedEver: 40_000, uploadedEver: 60_000, downloadedSession: 1000, uploadedSession: 2000 }), context)
+    expect([info.downloaded, info.uploaded, info.downloaded_session, info.uploaded_session]).toEqual([40_000, 60_000, 1000, 2000])
+  })
+
   it("availability: the fewest copies of a piece (ours counted) plus the share of pieces with more", () => {
     const pieces = fixture.album.pieceCount
     const info = torrentInfo(view(fixture.album, { availability: new Array<number>(pieces).fill(1) }), context)

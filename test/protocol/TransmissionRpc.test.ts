@@ -39,6 +39,8 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   rateUpload: 500,
   downloadedEver: 300,
   uploadedEver: 600,
+  downloadedSession: 100,
+  uploadedSession: 200,
   peersConnected: 2,
   seeds: 1,
   eta: 12,
@@ -344,7 +346,7 @@ describe("TransmissionRpc: fields", () => {
       else if (typeof value === "object" && value !== null) for (const [k, v] of Object.entries(value)) walk(v, `${at}.${k}`, k)
     }
     walk(torrentObject(fractional, [...torrentFieldNames], context), "torrent", "")
-    walk(statsObject({ activeTorrentCount: 1, pausedTorrentCount: 0, torrentCount: 1, downloadSpeed: 1000.25, uploadSpeed: 3.5, downloadedBytes: 6, uploadedBytes: 7, secondsActive: 8 }), "session-stats", "")
+    walk(statsObject({ activeTorrentCount: 1, pausedTorrentCount: 0, torrentCount: 1, downloadSpeed: 1000.25, uploadSpeed: 3.5, downloadedBytes: 6, uploadedBytes: 7, downloadedSession: 2, uploadedSession: 3, secondsActive: 8 }), "session-stats", "")
     expect(wrong).toEqual([])
   })
 
@@ -385,13 +387,13 @@ describe("TransmissionRpc: session and responses", () => {
     expect(sessionObject(session, ["version", "rpc-version", "bogus"])).toEqual({ version: "bt-effect 0.1.0 (Transmission RPC)", rpc_version: 17 })
   })
 
-  it("spells session-stats, torrent-add and free-space as Transmission 4.0 did", () => {
-    const stats = statsObject({ activeTorrentCount: 1, pausedTorrentCount: 2, torrentCount: 3, downloadSpeed: 4, uploadSpeed: 5, downloadedBytes: 6, uploadedBytes: 7, secondsActive: 8 })
+  it("spells session-stats, torrent-add and free-space as Transmission 4.0 did; current stats since the session started, cumulative ones over the torrents' lives", () => {
+    const stats = statsObject({ activeTorrentCount: 1, pausedTorrentCount: 2, torrentCount: 3, downloadSpeed: 4, uploadSpeed: 5, downloadedBytes: 6, uploadedBytes: 7, downloadedSession: 2, uploadedSession: 3, secondsActive: 8 })
     expect(buildResponse({ dialect: "classic", method: "session_stats", id: undefined }, success(stats))).toEqual({
       result: "success",
       arguments: {
         activeTorrentCount: 1, pausedTorrentCount: 2, torrentCount: 3, downloadSpeed: 4, uploadSpeed: 5,
-        "current-stats": { downloadedBytes: 6, uploadedBytes: 7, filesAdded: 3, sessionCount: 1, secondsActive: 8 },
+        "current-stats": { downloadedBytes: 2, uploadedBytes: 3, filesAdded: 3, sessionCount: 1, secondsActive: 8 },
         "cumulative-stats": { downloadedBytes: 6, uploadedBytes: 7, filesAdded: 3, sessionCount: 1, secondsActive: 8 }
       }
     })

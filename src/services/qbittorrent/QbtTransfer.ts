@@ -49,7 +49,8 @@ const setLimit = (way: "down" | "up"): Endpoint => ({
 })
 
 /** transfer/info. "connected" once a peer came in (qBittorrent's hasIncomingConnections), else "firewalled";
- *  DHT nodes are not counted by the session's port: 0. The totals are the torrents' in the session. */
+ *  DHT nodes are not counted by the session's port: 0. The totals are the torrents' in the session, since
+ *  it started. */
 const info: Endpoint = {
   post: false,
   run: ({ control }) =>
@@ -61,10 +62,10 @@ const info: Endpoint = {
       return json({
         connection_status: incoming ? "connected" : "firewalled",
         dht_nodes: 0,
-        dl_info_data: stats.downloadedBytes,
+        dl_info_data: stats.downloadedSession,
         dl_info_speed: stats.downloadSpeed,
         dl_rate_limit: limits.down,
-        up_info_data: stats.uploadedBytes,
+        up_info_data: stats.uploadedSession,
         up_info_speed: stats.uploadSpeed,
         up_rate_limit: limits.up
       })

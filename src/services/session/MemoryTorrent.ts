@@ -150,6 +150,8 @@ export const newTorrent = (
   rateUpload: 0,
   downloadedEver: 0,
   uploadedEver: 0,
+  downloadedSession: 0,
+  uploadedSession: 0,
   peersConnected: 0,
   seeds: 0,
   eta: -1,
@@ -204,6 +206,7 @@ export const setProgress = (t: MemoryTorrent, fraction: number, now: number): vo
   Object.assign(t, {
     haveValid: have,
     downloadedEver: t.downloadedEver + gained,
+    downloadedSession: t.downloadedSession + gained,
     pieces: bitfield(t.pieceCount, pieces),
     eta: fraction >= 1 ? -2 : t.eta
   })

@@ -71,6 +71,8 @@ export interface Entry {
   pendingFiles: ReadonlyArray<FileChange>
   /** Bytes downloaded and uploaded in earlier runs (from the resume data). */
   previous: { readonly downloaded: number; readonly uploaded: number }
+  /** Of those, the runs since this session started. */
+  earlierInSession: { readonly downloaded: number; readonly uploaded: number }
   downloadLimit: number
   uploadLimit: number
   /** The limits' values kept while they are off (kB/s). */
@@ -242,6 +244,8 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       rateUpload: stats?.uploadRate ?? 0,
       downloadedEver: entry.previous.downloaded + (stats?.downloadedBytes ?? 0),
       uploadedEver: entry.previous.uploaded + (stats?.uploadedBytes ?? 0),
+      downloadedSession: entry.earlierInSession.downloaded + (stats?.downloadedBytes ?? 0),
+      uploadedSession: entry.earlierInSession.uploaded + (stats?.uploadedBytes ?? 0),
       peersConnected: stats?.peers ?? 0,
       seeds: stats?.seeds ?? 0,
       eta: complete ? -1 : rateDownload > 0 ? Math.round(left / rateDownload) : -2,

@@ -100,6 +100,7 @@ export const make = (): TorrentList => {
         files: placement.saved?.files ?? allWanted,
         pendingFiles: [],
         previous: { downloaded: 0, uploaded: 0 },
+        earlierInSession: { downloaded: 0, uploaded: 0 },
         downloadLimit,
         uploadLimit,
         rememberedDownloadLimit: placement.saved?.rememberedDownloadLimit ?? defaultLimitValue,

@@ -164,6 +164,8 @@ const keepWhatItHad = (entry: Entry) =>
       const stats = yield* entry.handle.stats
       entry.have = yield* entry.handle.pieces
       entry.previous = { downloaded: entry.previous.downloaded + stats.downloadedBytes, uploaded: entry.previous.uploaded + stats.uploadedBytes }
+      const session = entry.earlierInSession
+      entry.earlierInSession = { downloaded: session.downloaded + stats.downloadedBytes, uploaded: session.uploaded + stats.uploadedBytes }
       entry.corruptBefore += stats.hashFailures * (entry.metainfo?.pieceLength ?? 0)
     }
     entry.handle = undefined

@@ -42,7 +42,8 @@ describe("qBittorrent API: transfer", () => {
       const torrent = makeTorrent({ name: "t", pieceLength: 16384, files: [{ path: ["a"], data: randomBytes(40_000, 1) }] })
       const added = yield* control.add({ _tag: "Metainfo", bytes: torrent.bytes }, {})
       yield* control.setRates(added.id, 3000, 700)
-      yield* control.update(added.id, { downloadedEver: 12345, uploadedEver: 678 })
+      // Lifetime bytes, of which this session's: transfer/info says the session's.
+      yield* control.update(added.id, { downloadedEver: 92345, uploadedEver: 5678, downloadedSession: 12345, uploadedSession: 678 })
       const busy = JSON.parse((yield* call(transferEndpoints, "info", control)).body) as Record<string, unknown>
       expect(busy).toMatchObject({ dl_info_speed: 3000, up_info_speed: 700, dl_info_data: 12345, up_info_data: 678, connection_status: "firewalled" })
       const peer = {

@@ -264,6 +264,10 @@ describe("Session", () => {
       expect(resume.get(swarm.torrent.metainfo.infoHash!)?.downloaded).toBe(downloadedEver)
       // downloadedEver counts every run, as Transmission's does.
       expect(views[0]!.downloadedEver).toBe(downloadedEver)
+      // This session moved nothing: qBittorrent's *_session and Transmission's current stats say 0.
+      expect(views[0]!.downloadedSession).toBe(0)
+      const stats = yield* again.stats
+      expect([stats.downloadedSession, stats.downloadedBytes]).toEqual([0, downloadedEver])
     }))
 
   it.scoped("a magnet link shows its dn until the metadata comes from the x.pe peer, then the torrent's name, and completes", () =>
