@@ -112,6 +112,8 @@ export interface TorrentView {
   readonly pieceSize: number
   /** The verified pieces as a bitfield (BEP 3 bit order), base64, as Transmission's `pieces`. */
   readonly pieces: string
+  /** The pieces being downloaded now (a block asked for or received; none verified). */
+  readonly piecesInProgress: ReadonlyArray<number>
   /** The pieces wanted (a byte of a wanted file), in the same form; "" before a magnet's metadata. */
   readonly wantedPieces: string
   readonly files: ReadonlyArray<FileView>

@@ -128,10 +128,13 @@ export const trackers = (v: TorrentView, settings: SessionSettings) => {
 /** torrents/webseeds. */
 export const webseeds = (v: TorrentView) => v.webseeds.map((url) => ({ url }))
 
-/** torrents/pieceStates: 2 had, 0 not ([] before the metadata). qBittorrent's 1 (being downloaded) is not in
- *  the view. */
-export const pieceStates = (v: TorrentView): Array<number> =>
-  v.hasMetadata ? pieceBits(v.pieces, v.pieceCount).map((b) => b * 2) : []
+/** torrents/pieceStates: 2 had, 1 being downloaded, 0 neither ([] before the metadata). */
+export const pieceStates = (v: TorrentView): Array<number> => {
+  if (!v.hasMetadata) return []
+  const states: Array<number> = pieceBits(v.pieces, v.pieceCount).map((b) => b * 2)
+  for (const piece of v.piecesInProgress) if (states[piece] === 0) states[piece] = 1
+  return states
+}
 
 /** torrents/pieceHashes: each piece's hash in hex ([] before the metadata). */
 export const pieceHashes = (v: TorrentView): ReadonlyArray<string> => (v.hasMetadata ? v.pieceHashes : [])

@@ -251,7 +251,10 @@ describe("properties, files, trackers, webseeds, pieces", () => {
 
   it("webseeds, pieceStates, pieceHashes", () => {
     expect(Details.webseeds(view(fixture.album, { webseeds: ["http://ws/album/"] }))).toEqual([{ url: "http://ws/album/" }])
-    expect(Details.pieceStates(fixture.album)).toEqual([2, 2, 2, 2, 0, 0, 0, 0, 0, 0])
+    // The memory session's album is verified to inside its fifth piece, which is being downloaded.
+    expect(Details.pieceStates(fixture.album)).toEqual([2, 2, 2, 2, 1, 0, 0, 0, 0, 0])
+    // Pieces being downloaded are 1; one verified meanwhile stays 2.
+    expect(Details.pieceStates(view(fixture.album, { piecesInProgress: [6, 4, 2] }))).toEqual([2, 2, 2, 2, 1, 0, 1, 0, 0, 0])
     expect(Details.pieceStates(fixture.seed)).toEqual([2, 2, 2])
     expect(Details.pieceStates(fixture.magnet)).toEqual([])
     expect(Details.pieceHashes(fixture.seed)).toHaveLength(3)

@@ -54,6 +54,7 @@ const view = (overrides: Partial<TorrentView> = {}): TorrentView => ({
   pieceCount: 4,
   pieceSize: 256,
   pieces: "gA==",
+  piecesInProgress: [],
   // Every piece wanted (0b1111).
   wantedPieces: "8A==",
   // Every file wanted: what is left follows the size and what is verified.

@@ -158,6 +158,7 @@ export const makePicker = (
       if (isPiece(piece) && !have.has(piece)) pieces.failed(piece)
     },
     have,
+    started: () => pieces.indexes(),
     get isComplete() {
       return missing === 0
     },

@@ -58,6 +58,8 @@ export interface Picker {
   readonly pieceFailed: (piece: number) => void
   /** Verified pieces (read only for callers). */
   readonly have: Bitfield
+  /** Pieces in progress: a block asked for or received, the piece not verified yet. */
+  readonly started: () => ReadonlyArray<number>
   /** Every wanted piece verified (every piece, without a file selection). */
   readonly isComplete: boolean
   readonly inEndgame: boolean

@@ -46,6 +46,11 @@ export class PiecesInProgress {
     return this.active.has(piece)
   }
 
+  /** The pieces in progress. */
+  indexes(): Array<number> {
+    return Array.from(this.active.keys())
+  }
+
   get(piece: number): PieceProgress | undefined {
     return this.active.get(piece)
   }

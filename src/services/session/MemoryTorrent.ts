@@ -152,6 +152,7 @@ export const newTorrent = (
   uploadedEver: 0,
   downloadedSession: 0,
   uploadedSession: 0,
+  piecesInProgress: [],
   peersConnected: 0,
   seeds: 0,
   eta: -1,
@@ -208,6 +209,8 @@ export const setProgress = (t: MemoryTorrent, fraction: number, now: number): vo
     downloadedEver: t.downloadedEver + gained,
     downloadedSession: t.downloadedSession + gained,
     pieces: bitfield(t.pieceCount, pieces),
+    // The piece the verified bytes end in, when they end inside one, is the one being downloaded.
+    piecesInProgress: pieces < t.pieceCount && have > pieces * t.pieceSize ? [pieces] : [],
     eta: fraction >= 1 ? -2 : t.eta
   })
   settle(t, now)

@@ -225,6 +225,7 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
     const stats = handle === undefined ? undefined : yield* handle.stats
     const peers = handle === undefined ? [] : yield* handle.peers
     const have = handle === undefined ? entry.have : yield* handle.pieces
+    const piecesInProgress = handle === undefined ? [] : yield* handle.piecesInProgress
     const totalSize = m?.totalLength ?? 0
     const { haveValid, sizeWhenDone: whenDone, left, wanted, files } = progressOf(entry, have, stats?.verifiedBytes)
     const rateDownload = stats?.downloadRate ?? 0
@@ -263,6 +264,7 @@ export const viewOf = (entry: Entry, context: ViewContext): Effect.Effect<Torren
       get pieces() {
         return have === undefined ? "" : Buffer.from(have.toBytes()).toString("base64")
       },
+      piecesInProgress,
       get wantedPieces() {
         return wanted === undefined ? "" : Buffer.from(wanted.toBytes()).toString("base64")
       },

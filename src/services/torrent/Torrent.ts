@@ -153,6 +153,7 @@ export const start = Effect.fn("Torrent.start")(function* (options: TorrentOptio
     completed: Deferred.await(done),
     peers: Effect.map(Clock.currentTimeMillis, (now) => Array.from(swarm.links(), (l) => ({ ...l.info(now), encrypted: l.encrypted === true, utp: l.utp === true }))),
     pieces: Effect.sync(() => picker.have.copy()),
+    piecesInProgress: Effect.sync(() => picker.started()),
     window: readWindow(readWindows, swarm),
     setFilePriorities: (priorities) => Effect.sync(() => picker.setPriorities(prioritiesOf(priorities))),
     stats,

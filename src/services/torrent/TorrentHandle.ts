@@ -132,6 +132,8 @@ export interface TorrentHandle {
   readonly peers: Effect.Effect<ReadonlyArray<PeerStatus>>
   /** The verified pieces now (a copy). */
   readonly pieces: Effect.Effect<Bitfield>
+  /** The pieces being downloaded now (a block asked for or received). */
+  readonly piecesInProgress: Effect.Effect<ReadonlyArray<number>>
   /** Streaming: a reader's window of deadlines in the picker (TorrentReader.ts), dropped with the scope. */
   readonly window: Effect.Effect<ReadWindow, never, Scope.Scope>
   /** Each file's priority from now on (torrent order; absent or short: normal). */

@@ -104,6 +104,10 @@ describe("PickerState", () => {
             expect(queue.some((q) => keyOf(q) === keyOf(block))).toBe(false)
             queue.push(block)
           }
+          // The pieces in progress (pieceStates' 1): every piece picked from, none verified.
+          const inProgress = new Set(picker.started())
+          for (const block of blocks) expect(inProgress.has(block.piece)).toBe(true)
+          for (const piece of inProgress) expect(picker.have.has(piece)).toBe(false)
         } else if (action < 16) {
           if (queue.length === 0) continue
           const [block] = queue.splice(r(queue.length), 1)
