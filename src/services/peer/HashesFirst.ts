@@ -53,11 +53,6 @@ export class HashesFirst {
     private readonly capacity: number
   ) {}
 
-  /** Requests held now. */
-  get size(): number {
-    return this.held.length
-  }
-
   private isPieceLayer(range: HashRange): boolean {
     return this.hashes !== undefined && range.baseLayer === this.hashes.pieceLayerHeight
   }
@@ -71,6 +66,7 @@ export class HashesFirst {
     const states = this.pieces.get(file)
     if (states === undefined) return false
     const end = Math.min(states.length, range.index + range.length)
+    if (range.index >= end) return false // nothing of the file: served (rejected) as any bad range
     for (let p = range.index; p < end; p++) if (states[p] !== SENT) return false
     this.tally.repeatsUnanswered++
     return true

@@ -68,6 +68,12 @@ describe("HashesFirst: piece hashes before blocks", () => {
     expect(hashReplies(state)).toEqual([])
     state.onFrame(chunk(512), 3020)
     expect(hashReplies(state)).toEqual(["Hashes"])
+    // Past the file's pieces: padding (answered, as before, however often), then past the layer (rejected).
+    state.onFrame(chunk(1536), 3030)
+    state.onFrame(chunk(1536), 3031)
+    expect(hashReplies(state)).toEqual(["Hashes", "Hashes"])
+    state.onFrame(chunk(2048), 3040)
+    expect(hashReplies(state)).toEqual(["HashReject"])
     expect(state.stopped).toBeUndefined()
   })
 
