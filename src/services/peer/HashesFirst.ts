@@ -66,7 +66,7 @@ export class HashesFirst {
     const states = this.pieces.get(file)
     if (states === undefined) return false
     const end = Math.min(states.length, range.index + range.length)
-    if (range.index >= end) return false // nothing of the file: served (rejected) as any bad range
+    if (range.index >= end) return false // nothing of the file: served, so a bad range is rejected
     for (let p = range.index; p < end; p++) if (states[p] !== SENT) return false
     this.tally.repeatsUnanswered++
     return true
