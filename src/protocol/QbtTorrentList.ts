@@ -1,8 +1,8 @@
 /**
  * torrents/info's list as qBittorrent 4.6 makes it (TorrentsController::infoAction, TorrentFilter): the
  * torrents that pass `filter` (a state group; unknown names mean all), `category` (exact; "" the
- * uncategorized), `tag` ("" the untagged) and `hashes` (a|b, hex in either case, as qbittorrent-nox 4.5.2 reads them),
- * sorted by any field of the info object (`sort`, `reverse`; an unknown field is a 400 when the list is not
+ * uncategorized), `tag` ("" the untagged) and `hashes` (a|b, hex in either case, as qbittorrent-nox 4.5.2
+ * reads them), sorted by any field of the info object (`sort`, `reverse`; an unknown field is a 400 when the list is not
  * empty), then cut by `offset` (negative: from the end) and `limit`. qBittorrent 5.0's names `stopped` and
  * `running` are taken for `paused` and `resumed`. Pure: the endpoint gives the views and the parameters.
  */

@@ -135,7 +135,7 @@ export class HashesFirst {
     return true
   }
 
-  /** Every held request, given up (we choke the peer). */
+  /** Every held request, back to the caller (we choke the peer: its queue keeps what it may still fetch). */
   drain(): ReadonlyArray<BlockRequest> {
     const all = this.held
     this.held = []

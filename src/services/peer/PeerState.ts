@@ -146,7 +146,7 @@ export class PeerState {
     const drop = (piece: number, offset: number, length: number) => {
       if (this.fast) this.queueFast(Message.reject(piece, offset, length), "Reject")
     }
-    for (const r of this.hashExchange.first.drain()) drop(r.piece, r.offset, r.length)
+    for (const r of this.hashExchange.first.drain()) if (!this.uploads.push(r.piece, r.offset, r.length)) drop(r.piece, r.offset, r.length)
     this.uploads.retain((piece) => this.allowedFastSent.has(piece), drop)
   }
 

@@ -2,9 +2,9 @@
  * The session's categories and tags (domain/Categories.ts), and the torrents' own: a category created,
  * edited or removed, tags created or deleted, a torrent put in a category or given tags. A category removed
  * leaves its torrents without one (those that follow it go to the download folder), a tag deleted goes
- * from every torrent that had it; a tag given to a torrent exists from then on, as qBittorrent does it. A torrent whose folder follows its category
- * (`autoManaged`) moves with it: put in a category, its category's folder edited (`relocate`). Saved with the
- * list (SessionFile.ts) after each change.
+ * from every torrent that had it; a tag given to a torrent exists from then on, as qBittorrent does it. A
+ * torrent whose folder follows its category (`autoManaged`) moves with it: put in a category, its category's
+ * folder edited (`relocate`). Saved with the list (SessionFile.ts) after each change.
  */
 import * as Effect from "effect/Effect"
 import { type Category, categoryFolder, validCategoryName, validTag, withTags } from "../../domain/Categories.js"

@@ -6,7 +6,9 @@
  * once; a held request can be cancelled, and is rejected when we choke the peer.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { allowedFastSet } from "../../../src/domain/AllowedFast.js"
 import { FileHashes } from "../../../src/domain/FileHashes.js"
+import * as InfoHash from "../../../src/domain/InfoHash.js"
 import * as Layout from "../../../src/domain/Layout.js"
 import * as HashMessages from "../../../src/protocol/HashMessages.js"
 import * as Message from "../../../src/protocol/Message.js"
@@ -104,18 +106,24 @@ describe("HashesFirst: piece hashes before blocks", () => {
     expect(pieces(state.takeUploads(12))).toEqual([1300])
   })
 
-  it("drops a held request the peer cancels, and rejects those held when we choke", () => {
+  it("drops a held request the peer cancels; when we choke, rejects those held but of allowed fast pieces", () => {
+    // A piece of the second chunk the peer may fetch while choked (BEP 6), as the session offered it.
+    const fast = allowedFastSet("10.0.0.1", InfoHash.infoHash(new Uint8Array(20).fill(9)), layout.pieceCount)
+      .find((piece) => piece >= 512 && piece < 1024 && piece !== 600 && piece !== 601)!
     const state = session()
     state.onFrame(chunk(0), 10)
     hashReplies(state)
     state.onFrame(block(600), 11)
     state.onFrame(block(601), 11)
+    state.onFrame(block(fast), 11)
     expect(pieces(state.takeUploads(12))).toEqual([])
     state.onFrame(Message.cancel(600, 0, LEAF), 13)
     state.link().choke(true)
     const rejects = state.takeOutbox().filter((bytes) => bytes[4] === 16).map((bytes) => Buffer.from(bytes).readUInt32BE(5))
     expect(rejects).toEqual([601])
+    // The allowed fast one waits for its hash again, then goes, choked as the peer is.
+    expect(pieces(state.takeUploads(14))).toEqual([])
     state.onFrame(chunk(512), 20)
-    expect(pieces(state.takeUploads(21))).toEqual([])
+    expect(pieces(state.takeUploads(21))).toEqual([fast])
   })
 })

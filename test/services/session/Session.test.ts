@@ -165,6 +165,9 @@ describe("Session", () => {
       yield* control.stop([id])
       const stopped = yield* viewOf(control, id)
       expect([stopped.status, stopped.peersConnected, stopped.percentDone]).toEqual([Status.Stopped, 0, 1])
+      // A run that ended still counts in this session's bytes, as in the torrent's lifetime ones.
+      expect(stopped.downloadedEver).toBeGreaterThanOrEqual(m.totalLength)
+      expect(stopped.downloadedSession).toBe(stopped.downloadedEver)
       expect(sessionAnnounces(swarm.tracker.announces, hash).map((a) => a.event)).toEqual(["started", "completed", "stopped"])
       expect((yield* readSessionFile(stateDir)).torrents.map((t) => t.paused)).toEqual([true])
 
